@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { defineConnector } from '../../src/connectors/connector';
+
+/**
+ * Prometheus Alertmanager's webhook receiver, payload version 4
+ * (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config).
+ * Point a `webhook_configs` URL at `/ingest/alertmanager` with `send_resolved: true` and a
+ * bearer token in `http_config.authorization`.
+ */
+const labelSet = z.record(z.string().max(1024), z.string().max(16384));
+const timestamp = z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' });
+
+const alertSchema = z.object({
+  status: z.enum(['firing', 'resolved']),
+  labels: labelSet.refine((l) => Object.keys(l).length > 0, 'an alert needs at least one label'),
+  annotations: labelSet.default({}),
+  startsAt: timestamp,
+  endsAt: timestamp.optional(),
+  generatorURL: z.string().max(4096).optional(),
+  fingerprint: z.string().optional(),
+});
+
+const payloadSchema = z.object({
+  version: z.literal('4', { message: 'expected webhook payload version "4"' }),
+  status: z.enum(['firing', 'resolved']),
+  receiver: z.string().optional(),
+  groupKey: z.string().optional(),
+  truncatedAlerts: z.number().int().nonnegative().optional(),
+  groupLabels: labelSet.optional(),
+  commonLabels: labelSet.optional(),
+  commonAnnotations: labelSet.optional(),
+  externalURL: z.string().optional(),
+  alerts: z.array(alertSchema),
+});
+
+/** Alertmanager's "no time" (Go's zero time) for a firing alert's end. */
+const GO_ZERO_YEAR = 1;
+
+const iso = (text: string): string => new Date(text).toISOString();
+
+export const connector = defineConnector({
+  id: 'alertmanager',
+  description: 'Prometheus Alertmanager webhook (version 4)',
+  schema: payloadSchema,
+  // Alertmanager identifies an alert by its full label set; so does Quell (the default).
+  normalize(payload, receivedAt) {
+    return payload.alerts.map((a) => {
+      const ends = a.endsAt !== undefined && new Date(a.endsAt).getUTCFullYear() > GO_ZERO_YEAR ? iso(a.endsAt) : null;
+      return {
+        status: a.status,
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: iso(a.startsAt),
+        endsAt: a.status === 'resolved' ? (ends ?? receivedAt.toISOString()) : null,
+        ...(a.generatorURL ? { generatorUrl: a.generatorURL } : {}),
+      };
+    });
+  },
+});

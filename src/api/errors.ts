@@ -1,0 +1,25 @@
+import type { Response } from 'express';
+
+/**
+ * Every error code the HTTP API answers with. README.md documents each one (a test checks).
+ * `retry` says whether sending the same request again later can succeed.
+ */
+export const API_ERRORS = {
+  unauthorized: { status: 401, retry: false, summary: 'missing or wrong bearer token' },
+  invalid_json: { status: 400, retry: false, summary: 'the body is not JSON' },
+  invalid_payload: { status: 400, retry: false, summary: 'the body is JSON but a field is wrong; `field` names it' },
+  invalid_request: { status: 400, retry: false, summary: 'a path or query parameter is wrong' },
+  not_found: { status: 404, retry: false, summary: 'no such incident or route' },
+  conflict: { status: 409, retry: false, summary: 'the incident is not in a state that allows the change' },
+  payload_too_large: { status: 413, retry: false, summary: 'the body is over QUELL_MAX_BODY_BYTES' },
+  queue_unavailable: { status: 503, retry: true, summary: 'the ingest queue (Redis) cannot take the alerts now; nothing was stored' },
+  internal: { status: 500, retry: true, summary: 'an unexpected error; the log has the details' },
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export function sendError(res: Response, code: ApiErrorCode, message: string, extra: Record<string, unknown> = {}): void {
+  const spec = API_ERRORS[code];
+  if (spec.retry && spec.status === 503) res.setHeader('Retry-After', '5');
+  res.status(spec.status).json({ error: { code, message, retryable: spec.retry, ...extra } });
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Quell's configuration: environment variables, optionally from a YAML file named by
+ * QUELL_CONFIG whose keys are the same names (the environment wins). This schema is the
+ * reference; README.md lists it. Secrets are marked and never logged.
+ */
+const int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
+const empty = (v: unknown) => (v === '' ? undefined : v);
+
+export const configSchema = z.object({
+  /** HTTP port of the API (and of `quell start`). */
+  QUELL_PORT: int(9280, 0),
+  QUELL_HOST: z.string().default('0.0.0.0'),
+  /** Redis for the BullMQ ingest queue; unset: the embedded in-process queue. */
+  REDIS_URL: z.preprocess(empty, z.string().url().optional()),
+  /** PostgreSQL; unset: embedded PGlite in QUELL_DATA_DIR. */
+  DATABASE_URL: z.preprocess(empty, z.string().optional()),
+  QUELL_RULES_DIR: z.string().default('./rules'),
+  /** Embedded database and generated tokens. */
+  QUELL_DATA_DIR: z.string().default('./data'),
+  /** Secret. Bearer token connectors must send to /ingest/*; generated into QUELL_DATA_DIR when unset. */
+  QUELL_INGEST_TOKEN: z.preprocess(empty, z.string().min(16, 'use at least 16 characters').optional()),
+  /** Secret. Bearer token for API calls that change state (acknowledge, resolve); generated when unset. */
+  QUELL_API_TOKEN: z.preprocess(empty, z.string().min(16, 'use at least 16 characters').optional()),
+  /** Largest ingest request body accepted; larger ones get 413. */
+  QUELL_MAX_BODY_BYTES: int(5 * 1024 * 1024),
+  QUELL_QUEUE_NAME: z.string().regex(/^[a-zA-Z0-9_.-]+$/).default('quell-ingest'),
+  /** Jobs one worker process applies at once. */
+  QUELL_WORKER_CONCURRENCY: int(8),
+  /** How long a dead worker's job stays locked before another worker takes it (ms). */
+  QUELL_LOCK_DURATION_MS: int(30_000, 1000),
+  /** Port of `quell worker`'s /healthz, /readyz and /metrics. */
+  QUELL_METRICS_PORT: int(9281, 0),
+  QUELL_DB_POOL_SIZE: int(10),
+  QUELL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['QUELL_INGEST_TOKEN', 'QUELL_API_TOKEN', 'DATABASE_URL', 'REDIS_URL']);
+
+/** A configuration that cannot work; the message names the variable. Not retryable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let fromFile: Record<string, unknown> = {};
+  if (env['QUELL_CONFIG']) {
+    const parsed: unknown = parseYaml(readFileSync(env['QUELL_CONFIG'], 'utf8'));
+    if (parsed !== null && typeof parsed !== 'object') throw new ConfigError(`${env['QUELL_CONFIG']}: expected a mapping of settings`);
+    fromFile = (parsed ?? {}) as Record<string, unknown>;
+  }
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const key of Object.keys(configSchema.shape)) if (env[key] !== undefined) merged[key] = env[key];
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** The configuration with secrets masked, for the start-up log. */
+export function redacted(config: Config): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.has(k as keyof Config) && v !== undefined ? '<set>' : v]));
+}

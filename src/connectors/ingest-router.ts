@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { z } from 'zod';
+import type { CanonicalAlert } from '../domain/alert';
+import { fingerprint } from '../domain/fingerprint';
+import { requireBearer } from '../api/auth';
+import { sendError } from '../api/errors';
+import { QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
+import type { Connector } from './connector';
+import type { IngestMetrics } from './ingest-metrics';
+
+export interface IngestRouterDeps {
+  readonly connectors: readonly Connector[];
+  readonly queue: IngestQueue;
+  readonly token: string;
+  readonly maxBodyBytes: number;
+  readonly metrics: IngestMetrics;
+  readonly onError: (err: unknown) => void;
+}
+
+/**
+ * `POST /ingest/<connector id>` for every connector. Order: auth (before the body is read),
+ * size limit, JSON, the connector's schema, normalize + fingerprint, then one queue job for
+ * the whole request. 202 only once the job is durably queued; a rejected request stores nothing.
+ */
+export function ingestRouter(deps: IngestRouterDeps): Router {
+  const router = Router();
+  const auth = requireBearer(deps.token, 'quell-ingest');
+  const json = express.json({ limit: deps.maxBodyBytes, type: () => true, strict: true });
+  for (const connector of deps.connectors) {
+    const path = `/ingest/${connector.id}`;
+    const count: RequestHandler = (_req, res, next) => {
+      const stop = deps.metrics.duration.startTimer({ connector: connector.id });
+      res.on('finish', () => { stop(); deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) }); });
+      next();
+    };
+    router.post(path, count, auth, json, bodyErrors, handle(connector, deps));
+  }
+  return router;
+}
+
+const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
+  const type = (err as { type?: string }).type;
+  if (type === 'entity.too.large') return sendError(res, 'payload_too_large', `body is over the limit of ${(err as { limit: number }).limit} bytes`);
+  if (type === 'entity.parse.failed') return sendError(res, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return sendError(res, 'invalid_payload', (err as Error).message);
+  next(err);
+};
+
+function handle(connector: Connector, deps: IngestRouterDeps): RequestHandler {
+  return async (req, res) => {
+    const parsed = connector.schema.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+      const field = fieldName(issue.path);
+      return sendError(res, 'invalid_payload', `${field || 'body'}: ${issue.message}`, { field });
+    }
+    const receivedAt = new Date();
+    const alerts: CanonicalAlert[] = connector.normalize(parsed.data, receivedAt).map((a) => ({
+      ...a,
+      source: connector.id,
+      fingerprint: fingerprint(connector.id, a.labels, connector.fingerprintLabels),
+    }));
+    const job = { id: randomUUID(), connector: connector.id, receivedAt: receivedAt.toISOString(), alerts };
+    try {
+      if (alerts.length > 0) await deps.queue.add(job);
+    } catch (err) {
+      if (err instanceof QueueUnavailableError) {
+        deps.onError(err);
+        return sendError(res, 'queue_unavailable', 'the ingest queue cannot take alerts now; retry later');
+      }
+      throw err;
+    }
+    let firing = 0;
+    for (const a of alerts) if (a.status === 'firing') firing++;
+    if (firing > 0) deps.metrics.received.inc({ connector: connector.id, status: 'firing' }, firing);
+    if (alerts.length > firing) deps.metrics.received.inc({ connector: connector.id, status: 'resolved' }, alerts.length - firing);
+    res.status(202).json({ status: 'queued', job_id: alerts.length > 0 ? job.id : null, alerts: alerts.length });
+  };
+}
+
+/** `alerts[3].startsAt` from a zod path. */
+function fieldName(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+}

@@ -1,0 +1,29 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export type PipelineMetrics = ReturnType<typeof createPipelineMetrics>;
+
+/** The worker side's metrics. */
+export function createPipelineMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    deduplicated: new Counter({ name: 'quell_alerts_deduplicated_total', help: 'Alerts that repeated a known state (re-sends).', registers }),
+    stale: new Counter({ name: 'quell_alerts_stale_total', help: 'Alerts older than the known state (out-of-order delivery), ignored.', registers }),
+    uncorrelated: new Counter({ name: 'quell_alerts_uncorrelated_total', help: 'Firing alerts that no correlation rule took.', registers }),
+    incidentsCreated: new Counter({ name: 'quell_incidents_created_total', help: 'Incidents opened.', labelNames: ['rule'] as const, registers }),
+    incidentsResolved: new Counter({ name: 'quell_incidents_resolved_total', help: 'Incidents resolved.', labelNames: ['by'] as const, registers }),
+    processing: new Histogram({
+      name: 'quell_alert_processing_seconds',
+      help: 'Time from receipt of an alert to its incident decision being committed.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    stage: new Histogram({
+      name: 'quell_pipeline_stage_seconds',
+      help: 'Time one stage took for one job.',
+      labelNames: ['stage'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    jobs: new Counter({ name: 'quell_ingest_jobs_total', help: 'Ingest jobs taken by workers, by result.', labelNames: ['result'] as const, registers }),
+  };
+}

@@ -1,0 +1,45 @@
+import type { RuleSet } from '../rules/rule-set';
+import type { PipelineMetrics } from './pipeline-metrics';
+import type { Stage, StageContext, StagedAlert } from './stage';
+import { correlateStage } from './stages/correlate';
+import { dedupStage } from './stages/dedup';
+import { incidentStage } from './stages/incident';
+
+/**
+ * The whole flow of an alert, in order:
+ *
+ *   ingest      connectors/<id> through the connector framework (src/connectors): auth, size
+ *               limit, validate, normalize to CanonicalAlert, fingerprint, enqueue: 2xx once queued
+ *   -- ingest queue (BullMQ, or the embedded queue): the only queue; runbooks will get their own --
+ *   dedup       fold into the fingerprint's stored state; only new episodes and resolves go on
+ *               (silence / maintenance / inhibit will sit here)
+ *   correlate   first matching rule in rules/ gives the group key
+ *   incident    join the group's open incident or open one; resolve it when all alerts resolved
+ *               (problem and runbook-trigger stages will follow)
+ *
+ * All stages of one job run in one database transaction.
+ */
+export interface PipelineDeps {
+  /** The current rule set (a function, so that a reload takes effect at the next job). */
+  readonly rules: () => RuleSet;
+  readonly metrics: PipelineMetrics;
+}
+
+export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
+  return [
+    dedupStage(deps.metrics),
+    correlateStage(deps.rules, deps.metrics),
+    incidentStage(deps.metrics),
+  ];
+}
+
+export async function runPipeline(stages: readonly Stage[], alerts: readonly StagedAlert[], ctx: StageContext, metrics?: PipelineMetrics): Promise<readonly StagedAlert[]> {
+  let current = alerts;
+  for (const stage of stages) {
+    if (current.length === 0) break;
+    const stop = metrics?.stage.startTimer({ stage: stage.name });
+    current = await stage.run(current, ctx);
+    stop?.();
+  }
+  return current;
+}

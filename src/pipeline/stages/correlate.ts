@@ -1,0 +1,23 @@
+import type { RuleSet } from '../../rules/rule-set';
+import type { PipelineMetrics } from '../pipeline-metrics';
+import type { Stage, StagedAlert } from '../stage';
+
+/** Gives each opened alert its rule and group key; resolves pass through (their incident is known). */
+export function correlateStage(rules: () => RuleSet, metrics: PipelineMetrics): Stage {
+  return {
+    name: 'correlate',
+    async run(alerts, ctx) {
+      const ruleSet = rules();
+      const out: StagedAlert[] = [];
+      let uncorrelated = 0;
+      for (const staged of alerts) {
+        if (staged.event !== 'opened') { out.push(staged); continue; }
+        const correlation = ruleSet.correlate(staged.alert.labels);
+        if (correlation === undefined) uncorrelated++;
+        else out.push({ ...staged, correlation });
+      }
+      ctx.afterCommit(() => metrics.uncorrelated.inc(uncorrelated));
+      return out;
+    },
+  };
+}

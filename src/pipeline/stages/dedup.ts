@@ -1,0 +1,81 @@
+import { decideAll, type AlertState, type Transition } from '../../domain/alert-state';
+import type { CanonicalAlert } from '../../domain/alert';
+import { insertNewAlerts, lockAlertStates, updateAlerts } from '../../store/alert-store';
+import type { NewAlertRow } from '../../store/database';
+import type { PipelineMetrics } from '../pipeline-metrics';
+import type { Stage, StagedAlert } from '../stage';
+
+/**
+ * Folds each alert into its fingerprint's stored state (locked for the transaction) and
+ * passes on only what changed something: a new episode (`opened`) or its end (`resolved`).
+ */
+export function dedupStage(metrics: PipelineMetrics): Stage {
+  return {
+    name: 'dedup',
+    async run(alerts, ctx) {
+      const byFingerprint = new Map<string, CanonicalAlert[]>();
+      for (const { alert } of alerts) {
+        const list = byFingerprint.get(alert.fingerprint);
+        if (list) list.push(alert); else byFingerprint.set(alert.fingerprint, [alert]);
+      }
+      const receivedAt = ctx.job.receivedAt;
+      const decideFor = (fp: string, prev: AlertState | undefined) => {
+        const list = byFingerprint.get(fp) as CanonicalAlert[];
+        const { next, transitions } = decideAll(prev, list);
+        return { row: toRow(list[list.length - 1] as CanonicalAlert, next as AlertState, receivedAt), transitions, changed: next !== prev };
+      };
+
+      const prev = await lockAlertStates(ctx.trx, [...byFingerprint.keys()]);
+      const transitions: Transition[] = [];
+      const updates: NewAlertRow[] = [];
+      const fresh = new Map<string, ReturnType<typeof decideFor>>();
+      for (const fp of byFingerprint.keys()) {
+        const state = prev.get(fp);
+        const d = decideFor(fp, state);
+        if (state === undefined) { fresh.set(fp, d); continue; }
+        transitions.push(...d.transitions);
+        if (d.changed) updates.push(d.row);
+      }
+      const inserted = await insertNewAlerts(ctx.trx, [...fresh.values()].map((d) => d.row));
+      for (const [fp, d] of fresh) if (inserted.has(fp)) transitions.push(...d.transitions);
+      // A concurrent batch stored these first: decide again over its state.
+      const raced = [...fresh.keys()].filter((fp) => !inserted.has(fp));
+      if (raced.length > 0) {
+        const now = await lockAlertStates(ctx.trx, raced);
+        for (const fp of raced) {
+          const d = decideFor(fp, now.get(fp));
+          transitions.push(...d.transitions);
+          if (d.changed) updates.push(d.row);
+        }
+      }
+      await updateAlerts(ctx.trx, updates);
+
+      const out: StagedAlert[] = [];
+      let duplicates = 0;
+      let stale = 0;
+      for (const t of transitions) {
+        if (t.kind === 'duplicate') duplicates++;
+        else if (t.kind === 'stale') stale++;
+        else out.push({ alert: t.alert, event: t.kind, episodeStartsAt: t.episodeStartsAt });
+      }
+      ctx.afterCommit(() => { metrics.deduplicated.inc(duplicates); metrics.stale.inc(stale); });
+      return out;
+    },
+  };
+}
+
+function toRow(alert: CanonicalAlert, state: AlertState, receivedAt: string): NewAlertRow {
+  return {
+    fingerprint: alert.fingerprint,
+    source: alert.source,
+    status: state.status,
+    labels: JSON.stringify(alert.labels),
+    annotations: JSON.stringify(alert.annotations),
+    generator_url: alert.generatorUrl ?? null,
+    starts_at: state.startsAt,
+    ends_at: state.endsAt,
+    occurrences: state.occurrences,
+    first_seen_at: receivedAt,
+    last_seen_at: receivedAt,
+  };
+}

@@ -1,0 +1,91 @@
+import {
+  appendTimeline, linkAlerts, openOrJoinIncidents, resolveIncidentsWithoutFiringAlerts, resolveLinks,
+  type GroupOpening, type TimelineEntry,
+} from '../../store/incident-store';
+import type { PipelineMetrics } from '../pipeline-metrics';
+import type { Stage, StagedAlert } from '../stage';
+
+const ACTOR = 'quell';
+
+/**
+ * Opened alerts join their group's open incident or open one; resolved alerts end their
+ * episode, and an incident with no firing alert left resolves itself. Every change is
+ * written to the incident's timeline.
+ */
+export function incidentStage(metrics: PipelineMetrics): Stage {
+  return {
+    name: 'incident',
+    async run(alerts, ctx) {
+      const timeline: TimelineEntry[] = [];
+      const out: StagedAlert[] = [];
+
+      const opened = alerts.filter((a) => a.event === 'opened' && a.correlation !== undefined);
+      const groups = new Map<string, { opening: GroupOpening; members: StagedAlert[] }>();
+      for (const staged of opened) {
+        const c = staged.correlation!;
+        const at = staged.episodeStartsAt!;
+        const g = groups.get(c.groupKey);
+        if (g === undefined) {
+          groups.set(c.groupKey, {
+            opening: { groupKey: c.groupKey, rule: c.rule, title: c.title, priority: c.priority, groupWindowSeconds: Math.ceil(c.groupWindowMs / 1000), count: 1, firstAlertAt: at, lastAlertAt: at },
+            members: [staged],
+          });
+          continue;
+        }
+        const o = g.opening;
+        g.opening = {
+          ...o, count: o.count + 1, priority: Math.min(o.priority, c.priority),
+          firstAlertAt: Date.parse(at) < Date.parse(o.firstAlertAt) ? at : o.firstAlertAt,
+          lastAlertAt: Date.parse(at) > Date.parse(o.lastAlertAt) ? at : o.lastAlertAt,
+        };
+        g.members.push(staged);
+      }
+
+      const created = new Map<string, number>();
+      if (groups.size > 0) {
+        const { incidents, closed } = await openOrJoinIncidents(ctx.trx, [...groups.values()].map((g) => g.opening));
+        for (const c of closed) timeline.push({ incidentId: c.id, kind: 'grouping_closed', actor: ACTOR, detail: { reason: 'group_window passed' } });
+        const links = [];
+        for (const [key, { opening, members }] of groups) {
+          const incident = incidents.get(key)!;
+          if (incident.created) {
+            created.set(opening.rule, (created.get(opening.rule) ?? 0) + 1);
+            timeline.push({ incidentId: incident.id, kind: 'opened', actor: ACTOR, detail: { rule: opening.rule, group_key: key, title: opening.title, priority: opening.priority } });
+          }
+          timeline.push({ incidentId: incident.id, kind: 'alerts_linked', actor: ACTOR, detail: { fingerprints: members.map((m) => m.alert.fingerprint) } });
+          for (const m of members) {
+            links.push({ fingerprint: m.alert.fingerprint, startsAt: m.episodeStartsAt!, incidentId: incident.id, receivedAt: ctx.job.receivedAt });
+            out.push({ ...m, incidentId: incident.id });
+          }
+        }
+        await linkAlerts(ctx.trx, links);
+      }
+
+      const ended = alerts.filter((a) => a.event === 'resolved');
+      let autoResolved = 0;
+      if (ended.length > 0) {
+        const resolvedLinks = await resolveLinks(ctx.trx, ended.map((a) => ({
+          fingerprint: a.alert.fingerprint, startsAt: a.episodeStartsAt!, endsAt: a.alert.endsAt ?? a.alert.startsAt,
+        })));
+        const byIncident = new Map<number, string[]>();
+        for (const l of resolvedLinks) byIncident.set(l.incidentId, [...(byIncident.get(l.incidentId) ?? []), l.fingerprint]);
+        for (const [incidentId, fingerprints] of byIncident) timeline.push({ incidentId, kind: 'alerts_resolved', actor: ACTOR, detail: { fingerprints } });
+        const incidentOf = new Map(resolvedLinks.map((l) => [l.fingerprint, l.incidentId]));
+        for (const a of ended) {
+          const incidentId = incidentOf.get(a.alert.fingerprint);
+          out.push(incidentId === undefined ? a : { ...a, incidentId });
+        }
+        const resolved = await resolveIncidentsWithoutFiringAlerts(ctx.trx, [...byIncident.keys()].sort((a, b) => a - b));
+        autoResolved = resolved.length;
+        for (const id of resolved) timeline.push({ incidentId: id, kind: 'resolved', actor: ACTOR, detail: { reason: 'all alerts resolved' } });
+      }
+
+      await appendTimeline(ctx.trx, timeline);
+      ctx.afterCommit(() => {
+        for (const [rule, n] of created) metrics.incidentsCreated.inc({ rule }, n);
+        if (autoResolved > 0) metrics.incidentsResolved.inc({ by: 'auto' }, autoResolved);
+      });
+      return out;
+    },
+  };
+}

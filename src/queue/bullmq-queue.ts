@@ -1,0 +1,113 @@
+import { Queue, Worker, type JobsOptions } from 'bullmq';
+import IORedis, { type RedisOptions } from 'ioredis';
+import type { IngestConsumer, IngestJob, IngestQueue, JobHandler, QueueDepth } from './ingest-queue';
+import { QueueUnavailableError } from './ingest-queue';
+
+export interface BullmqOptions {
+  readonly redisUrl: string;
+  /** @defaultValue quell-ingest */
+  readonly queueName?: string;
+}
+
+export interface BullmqWorkerOptions extends BullmqOptions {
+  /** Jobs applied at once by this process. @defaultValue 8 */
+  readonly concurrency?: number;
+  /** How long a job stays locked to a worker that stops answering (ms). @defaultValue 30000 */
+  readonly lockDurationMs?: number;
+  readonly onError?: (err: Error) => void;
+}
+
+const JOB_OPTIONS: JobsOptions = {
+  // A job fails only on operational errors (database down): retry for about an hour, then
+  // keep it in the failed set, never drop it.
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: false,
+};
+
+export const DEFAULT_QUEUE_NAME = 'quell-ingest';
+
+/** BullMQ on Redis. The producer fails fast: no offline queue, 1 s per command. */
+export class BullmqIngestQueue implements IngestQueue {
+  readonly kind = 'bullmq';
+  private readonly redis: IORedis;
+  private readonly queue: Queue;
+
+  constructor(opts: BullmqOptions) {
+    const redisOpts: RedisOptions = {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 1000,
+      connectTimeout: 1000,
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+    };
+    this.redis = new IORedis(opts.redisUrl, redisOpts);
+    this.redis.on('error', () => { /* surfaced per command as QueueUnavailableError */ });
+    this.queue = new Queue(opts.queueName ?? DEFAULT_QUEUE_NAME, { connection: this.redis });
+    this.queue.on('error', () => { /* same */ });
+  }
+
+  async add(job: IngestJob): Promise<void> {
+    try {
+      await this.queue.add('ingest', job, { ...JOB_OPTIONS, jobId: job.id });
+    } catch (err) {
+      throw new QueueUnavailableError((err as Error).message, { cause: err });
+    }
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    return {
+      waiting: (c['waiting'] ?? 0) + (c['prioritized'] ?? 0),
+      active: c['active'] ?? 0,
+      delayed: c['delayed'] ?? 0,
+      failed: c['failed'] ?? 0,
+    };
+  }
+
+  async checkReady(): Promise<void> {
+    const info = await this.redis.info('memory');
+    const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+    if (policy !== 'noeviction') {
+      throw new Error(`redis maxmemory-policy is ${policy ?? 'unknown'}, not noeviction: Redis may evict queued jobs`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    this.redis.disconnect();
+  }
+}
+
+/** A BullMQ worker. Jobs of a worker that dies are handed to another after `lockDurationMs`. */
+export class BullmqIngestConsumer implements IngestConsumer {
+  private worker?: Worker;
+  private readonly redis: IORedis;
+
+  constructor(private readonly opts: BullmqWorkerOptions) {
+    this.redis = new IORedis(opts.redisUrl, { maxRetriesPerRequest: null });
+  }
+
+  start(handler: JobHandler): void {
+    const lockDuration = this.opts.lockDurationMs ?? 30_000;
+    this.worker = new Worker<IngestJob>(
+      this.opts.queueName ?? DEFAULT_QUEUE_NAME,
+      async (job) => handler(job.data),
+      {
+        connection: this.redis,
+        concurrency: this.opts.concurrency ?? 8,
+        lockDuration,
+        stalledInterval: Math.max(1000, Math.floor(lockDuration / 2)),
+        // A crash is not the job's fault: never fail a job for having stalled.
+        maxStalledCount: 1000,
+      },
+    );
+    this.worker.on('error', (err) => this.opts.onError?.(err));
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,97 @@
+import { EventEmitter } from 'node:events';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../store/database';
+import type { IngestConsumer, IngestJob, IngestQueue, JobHandler, QueueDepth } from './ingest-queue';
+import { QueueUnavailableError } from './ingest-queue';
+
+export interface EmbeddedQueueOptions {
+  /** How often to look for jobs when not woken by `add` (ms). @defaultValue 1000 */
+  readonly pollMs?: number;
+  readonly onError?: (err: Error, job: IngestJob) => void;
+}
+
+/**
+ * The in-process queue of the embedded mode, behind the same interfaces as BullMQ. Jobs are
+ * rows of `queue_jobs`, committed before `add` resolves, so an accepted request survives a
+ * crash; one consumer applies them in order and deletes each after it is applied.
+ */
+export class EmbeddedQueue implements IngestQueue, IngestConsumer {
+  readonly kind = 'embedded';
+  private readonly wake = new EventEmitter();
+  private running = false;
+  private loop?: Promise<void>;
+
+  constructor(private readonly db: Kysely<Database>, private readonly opts: EmbeddedQueueOptions = {}) {}
+
+  async add(job: IngestJob): Promise<void> {
+    try {
+      await this.db.insertInto('queue_jobs').values({ id: job.id, payload: JSON.stringify(job) }).execute();
+    } catch (err) {
+      throw new QueueUnavailableError((err as Error).message, { cause: err });
+    }
+    this.wake.emit('job');
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const row = await this.db.selectFrom('queue_jobs')
+      .select([
+        sql<number>`count(*) filter (where available_at <= now())::int`.as('waiting'),
+        sql<number>`count(*) filter (where available_at > now())::int`.as('delayed'),
+      ])
+      .executeTakeFirstOrThrow();
+    return { waiting: row.waiting, active: this.running ? Math.min(1, row.waiting) : 0, delayed: row.delayed, failed: 0 };
+  }
+
+  async checkReady(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  start(handler: JobHandler): void {
+    this.running = true;
+    this.loop = this.run(handler);
+  }
+
+  private async run(handler: JobHandler): Promise<void> {
+    while (this.running) {
+      const row = await this.db.selectFrom('queue_jobs').select(['id', 'payload', 'attempts'])
+        .where('available_at', '<=', sql<Date>`now()`).orderBy('enqueued_at').orderBy('id').limit(1)
+        .executeTakeFirst()
+        .catch(() => undefined);
+      if (row === undefined) {
+        await this.idle();
+        continue;
+      }
+      const job = row.payload as IngestJob;
+      try {
+        await handler(job);
+        await this.db.deleteFrom('queue_jobs').where('id', '=', row.id).execute();
+      } catch (err) {
+        this.opts.onError?.(err as Error, job);
+        const delaySeconds = Math.min(2 ** row.attempts, 300);
+        await this.db.updateTable('queue_jobs').where('id', '=', row.id)
+          .set({
+            attempts: sql`attempts + 1`,
+            available_at: sql`now() + make_interval(secs => ${delaySeconds})`,
+            last_error: (err as Error).message,
+          })
+          .execute()
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => { clearTimeout(timer); this.wake.off('job', done); this.wake.off('stop', done); resolve(); };
+      const timer = setTimeout(done, this.opts.pollMs ?? 1000);
+      this.wake.once('job', done);
+      this.wake.once('stop', done);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    this.wake.emit('stop');
+    await this.loop;
+  }
+}

@@ -1,0 +1,47 @@
+import type { CanonicalAlert } from '../domain/alert';
+
+/** One accepted webhook request: all its alerts travel as one job (never one job per alert). */
+export interface IngestJob {
+  /** Unique per request; a job applied twice (redelivery after a crash) is applied once. */
+  readonly id: string;
+  readonly connector: string;
+  /** When Quell accepted the request (ISO 8601): the start of the receipt -> incident latency. */
+  readonly receivedAt: string;
+  readonly alerts: readonly CanonicalAlert[];
+}
+
+export interface QueueDepth {
+  readonly waiting: number;
+  readonly active: number;
+  readonly delayed: number;
+  readonly failed: number;
+}
+
+/** The producer side: API processes hold one. */
+export interface IngestQueue {
+  readonly kind: 'bullmq' | 'embedded';
+  /** Resolves once the job is durably stored; rejects with {@link QueueUnavailableError} otherwise. */
+  add(job: IngestJob): Promise<void>;
+  depth(): Promise<QueueDepth>;
+  /** Throws with the reason when the queue cannot be trusted to keep jobs. */
+  checkReady(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Applies one job. Throwing makes the queue retry it later. */
+export type JobHandler = (job: IngestJob) => Promise<void>;
+
+/** The consumer side: worker processes hold one. */
+export interface IngestConsumer {
+  start(handler: JobHandler): void;
+  close(): Promise<void>;
+}
+
+/** The queue could not take the job; the sender should retry (HTTP 503). */
+export class QueueUnavailableError extends Error {
+  readonly retryable = true;
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`ingest queue unavailable: ${reason}`, options);
+    this.name = 'QueueUnavailableError';
+  }
+}

@@ -1,0 +1,124 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { sql, type Kysely } from 'kysely';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createApp } from './app';
+import { healthRouter, type ReadinessCheck } from './api/health-router';
+import { registerStateMetrics } from './api/state-metrics';
+import { ConfigError, redacted, type Config } from './config';
+import { loadConnectors } from './connectors/connector-registry';
+import type { Logger } from './log';
+import { buildPipeline } from './pipeline/pipeline';
+import { createPipelineMetrics, type PipelineMetrics } from './pipeline/pipeline-metrics';
+import { BullmqIngestConsumer, BullmqIngestQueue } from './queue/bullmq-queue';
+import { EmbeddedQueue } from './queue/embedded-queue';
+import type { IngestConsumer, IngestQueue } from './queue/ingest-queue';
+import { loadRules } from './rules/rule-loader';
+import type { RuleSet } from './rules/rule-set';
+import { connectDatabase } from './store/connect';
+import type { Database } from './store/database';
+import { migrateToLatest } from './store/migrate';
+import { resolveTokens } from './tokens';
+import { createJobProcessor } from './worker/job-processor';
+import express from 'express';
+
+export type Role = 'start' | 'api' | 'worker';
+
+/** Everything a Quell process holds, built once from the configuration. */
+export interface Runtime {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly db: Kysely<Database>;
+  readonly queue: IngestQueue;
+  readonly registry: Registry;
+  readonly pipelineMetrics: PipelineMetrics;
+  readonly rules: RuleSet;
+  readonly checks: readonly ReadinessCheck[];
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to the database (PostgreSQL, or embedded PGlite) and the queue (BullMQ, or the
+ * embedded queue), applies migrations and loads the rules. `quell api` and `quell worker`
+ * are separate processes and so need the shared servers; `quell start` runs on either.
+ */
+export async function openRuntime(config: Config, log: Logger, role: Role): Promise<Runtime> {
+  if (role !== 'start' && (!config.REDIS_URL || !config.DATABASE_URL)) {
+    throw new ConfigError(`quell ${role} runs beside other processes: set REDIS_URL and DATABASE_URL (or use quell start)`);
+  }
+  const rules = await loadRules(config.QUELL_RULES_DIR);
+  const { db, kind } = await connectDatabase({
+    dataDir: config.QUELL_DATA_DIR, poolSize: config.QUELL_DB_POOL_SIZE, ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
+  });
+  const applied = await migrateToLatest(db);
+  const queue: IngestQueue = config.REDIS_URL
+    ? new BullmqIngestQueue({ redisUrl: config.REDIS_URL, queueName: config.QUELL_QUEUE_NAME })
+    : new EmbeddedQueue(db, { onError: (err, job) => log.error({ err, job: job.id }, 'job failed; will retry') });
+  const embedded = kind === 'pglite' || queue.kind === 'embedded';
+  log.info({
+    role, mode: embedded ? 'embedded' : 'servers', database: kind, queue: queue.kind,
+    migrations: applied, rules: rules.rules.length, config: redacted(config),
+  }, embedded
+    ? `embedded mode: ${kind === 'pglite' ? `PGlite in ${config.QUELL_DATA_DIR}` : 'PostgreSQL'}, ${queue.kind} queue (set REDIS_URL and DATABASE_URL for servers)`
+    : 'server mode: BullMQ on Redis, PostgreSQL');
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const checks: ReadinessCheck[] = [
+    { name: 'database', check: async () => { await sql`select 1`.execute(db); } },
+    { name: 'queue', check: () => queue.checkReady() },
+  ];
+  return {
+    config, log, db, queue, registry, rules, checks,
+    pipelineMetrics: createPipelineMetrics(registry),
+    async close() {
+      await queue.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** Serves the API; resolves once listening. */
+export async function startApi(rt: Runtime): Promise<Server> {
+  const tokens = resolveTokens(rt.config);
+  if (tokens.generatedFile) rt.log.warn({ file: tokens.generatedFile }, 'QUELL_INGEST_TOKEN / QUELL_API_TOKEN unset: using generated tokens stored in this file');
+  registerStateMetrics(rt.registry, rt.db, rt.queue);
+  const app = createApp({
+    db: rt.db, queue: rt.queue, connectors: loadConnectors(), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,
+    tokens, maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, checks: rt.checks, log: rt.log,
+  });
+  return listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
+}
+
+/** Starts applying queued jobs. */
+export function startWorker(rt: Runtime): IngestConsumer {
+  const stages = buildPipeline({ rules: () => rt.rules, metrics: rt.pipelineMetrics });
+  const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics);
+  const consumer: IngestConsumer = rt.queue instanceof EmbeddedQueue
+    ? rt.queue
+    : new BullmqIngestConsumer({
+      redisUrl: rt.config.REDIS_URL as string,
+      queueName: rt.config.QUELL_QUEUE_NAME,
+      concurrency: rt.config.QUELL_WORKER_CONCURRENCY,
+      lockDurationMs: rt.config.QUELL_LOCK_DURATION_MS,
+      onError: (err) => rt.log.error({ err }, 'worker error'),
+    });
+  consumer.start(handler);
+  rt.log.info({ concurrency: rt.config.QUELL_WORKER_CONCURRENCY }, 'worker started');
+  return consumer;
+}
+
+/** A worker process's own /healthz, /readyz and /metrics. */
+export async function startWorkerMetrics(rt: Runtime): Promise<Server> {
+  const app = express();
+  app.use(healthRouter(rt.registry, rt.checks, (reasons) => rt.log.warn({ reasons }, 'not ready')));
+  return listen(app, rt.config.QUELL_METRICS_PORT, rt.config.QUELL_HOST, rt.log, 'worker metrics');
+}
+
+async function listen(app: express.Express, port: number, host: string, log: Logger, what: string): Promise<Server> {
+  const server = app.listen(port, host);
+  await once(server, 'listening');
+  const address = server.address();
+  log.info({ address }, `${what} listening`);
+  return server;
+}

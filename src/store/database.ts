@@ -1,0 +1,93 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { AlertStatus } from '../domain/alert';
+
+/** A timestamptz: read as Date, written as Date or ISO string. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
+
+/** The latest state of each fingerprint. */
+export interface AlertsTable {
+  fingerprint: string;
+  source: string;
+  status: AlertStatus;
+  labels: Json<Record<string, string>>;
+  annotations: Json<Record<string, string>>;
+  generator_url: string | null;
+  starts_at: Timestamp;
+  ends_at: Timestamp | null;
+  occurrences: number;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+}
+
+export interface IncidentsTable {
+  id: Generated<number>;
+  title: string;
+  status: IncidentStatus;
+  /** ITIL priority, 1 (critical) to 5. */
+  priority: number;
+  rule: string;
+  group_key: string;
+  /** True while new alerts of the group may join; at most one such incident per group key. */
+  grouping_open: boolean;
+  group_window_seconds: number;
+  alert_count: number;
+  opened_at: Generated<Date>;
+  first_alert_at: Timestamp;
+  last_alert_at: Timestamp;
+  acknowledged_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+  updated_at: Generated<Date>;
+}
+
+/** One episode of a fingerprint (fingerprint + start) belongs to exactly one incident. */
+export interface IncidentAlertsTable {
+  fingerprint: string;
+  starts_at: Timestamp;
+  incident_id: number;
+  status: AlertStatus;
+  ends_at: Timestamp | null;
+  received_at: Timestamp;
+  linked_at: Generated<Date>;
+}
+
+export interface IncidentEventsTable {
+  id: Generated<string>;
+  incident_id: number;
+  at: Generated<Date>;
+  kind: string;
+  actor: string;
+  detail: Json<Record<string, unknown>>;
+}
+
+/** Ingest jobs already applied: makes a redelivered job (after a crash) a no-op. */
+export interface ProcessedJobsTable {
+  id: string;
+  processed_at: Generated<Date>;
+}
+
+/** The embedded, in-process queue's jobs (used when no Redis is configured). */
+export interface QueueJobsTable {
+  id: string;
+  payload: Json<unknown>;
+  enqueued_at: Generated<Date>;
+  attempts: Generated<number>;
+  available_at: Generated<Date>;
+  last_error: string | null;
+}
+
+export interface Database {
+  alerts: AlertsTable;
+  incidents: IncidentsTable;
+  incident_alerts: IncidentAlertsTable;
+  incident_events: IncidentEventsTable;
+  processed_jobs: ProcessedJobsTable;
+  queue_jobs: QueueJobsTable;
+}
+
+export type AlertRow = Selectable<AlertsTable>;
+export type NewAlertRow = Insertable<AlertsTable>;
+export type IncidentRow = Selectable<IncidentsTable>;
+export type IncidentEventRow = Selectable<IncidentEventsTable>;
