@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import type { CanonicalAlert } from '../../src/domain/alert';
+import { fingerprint } from '../../src/domain/fingerprint';
+import { buildPipeline } from '../../src/pipeline/pipeline';
+import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
+import { parseRuleFile } from '../../src/rules/rule-loader';
+import { RuleSet } from '../../src/rules/rule-set';
+import { changeIncident } from '../../src/store/incident-store';
+import { getIncident, listIncidents } from '../../src/store/incident-queries';
+import { createJobProcessor } from '../../src/worker/job-processor';
+import type { IngestJob } from '../../src/queue/ingest-queue';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+
+const RULES = `apiVersion: quell/v1
+kind: CorrelationRules
+rules:
+  - name: by-service
+    matchers: ['service=~".+"']
+    group_by: [service]
+    group_window: 10m
+`;
+
+let t: TestDatabase;
+let apply: (job: IngestJob) => Promise<void>;
+let metrics: ReturnType<typeof createPipelineMetrics>;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  metrics = createPipelineMetrics(new Registry());
+  const rules = new RuleSet(parseRuleFile('rules.yaml', RULES));
+  apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics }), metrics);
+});
+afterAll(async () => { await t.drop(); });
+
+const alert = (labels: Record<string, string>, status: 'firing' | 'resolved', startsAt: string, endsAt: string | null = null): CanonicalAlert => ({
+  source: 'test', fingerprint: fingerprint('test', labels), status, labels, annotations: {}, startsAt, endsAt,
+});
+const job = (...alerts: CanonicalAlert[]): IngestJob => ({ id: randomUUID(), connector: 'test', receivedAt: new Date().toISOString(), alerts });
+const incidentsOf = async (service: string) => (await listIncidents(t.db)).filter((i) => i.group_key === `by-service:{service="${service}"}`).reverse();
+
+test('a re-sent alert is one alert: occurrences and last-seen go up, the incident keeps one alert', async () => {
+  const a = alert({ alertname: 'A', service: 'dup', instance: '1' }, 'firing', '2026-11-20T10:00:00Z');
+  await apply(job(a));
+  const before = await t.db.selectFrom('alerts').selectAll().where('fingerprint', '=', a.fingerprint).executeTakeFirstOrThrow();
+  await new Promise((r) => setTimeout(r, 5));
+  await apply(job(a));
+  const after = await t.db.selectFrom('alerts').selectAll().where('fingerprint', '=', a.fingerprint).executeTakeFirstOrThrow();
+  expect(after.occurrences).toBe(2);
+  expect(after.last_seen_at.getTime()).toBeGreaterThan(before.last_seen_at.getTime());
+  expect(after.first_seen_at).toEqual(before.first_seen_at);
+  const [incident, ...more] = await incidentsOf('dup');
+  expect(more).toHaveLength(0);
+  expect(incident).toMatchObject({ status: 'open', alert_count: 1 });
+});
+
+test('alerts of one group join one incident, which resolves when all its alerts have', async () => {
+  const a1 = alert({ alertname: 'A', service: 'web', instance: '1', severity: 'critical' }, 'firing', '2026-11-20T10:00:00Z');
+  const a2 = alert({ alertname: 'B', service: 'web', instance: '2', severity: 'warning' }, 'firing', '2026-11-20T10:01:00Z');
+  await apply(job(a1));
+  await apply(job(a2));
+  let [incident] = await incidentsOf('web');
+  expect(incident).toMatchObject({ status: 'open', alert_count: 2, priority: 2 });
+
+  await apply(job({ ...a1, status: 'resolved', endsAt: '2026-11-20T10:05:00Z' }));
+  [incident] = await incidentsOf('web');
+  expect(incident!.status).toBe('open');
+
+  await apply(job({ ...a2, status: 'resolved', endsAt: '2026-11-20T10:06:00Z' }));
+  const detail = await getIncident(t.db, incident!.id);
+  expect(detail).toMatchObject({ status: 'resolved' });
+  expect(detail!.resolved_at).toBeInstanceOf(Date);
+  expect(detail!.alerts.map((x) => x.status)).toEqual(['resolved', 'resolved']);
+  expect(detail!.timeline.map((e) => e.kind)).toEqual(['opened', 'alerts_linked', 'alerts_linked', 'alerts_resolved', 'alerts_resolved', 'resolved']);
+
+  // Firing again after the resolve: a new episode, a new incident.
+  await apply(job({ ...a1, startsAt: '2026-11-20T11:00:00Z' }));
+  const all = await incidentsOf('web');
+  expect(all.map((i) => i.status)).toEqual(['resolved', 'open']);
+  expect(all[1]!.alert_count).toBe(1);
+});
+
+test('a stale firing delivered after its resolve reopens nothing', async () => {
+  const a = alert({ alertname: 'A', service: 'late', instance: '1' }, 'firing', '2026-11-20T10:00:00Z');
+  await apply(job(a));
+  await apply(job({ ...a, status: 'resolved', endsAt: '2026-11-20T10:05:00Z' }));
+  const staleBefore = (await metrics.stale.get()).values[0]!.value;
+  await apply(job(a)); // Alertmanager's retry of the old firing notification, delivered late
+  expect((await incidentsOf('late')).map((i) => i.status)).toEqual(['resolved']);
+  expect((await metrics.stale.get()).values[0]!.value).toBe(staleBefore + 1);
+});
+
+test('a resolve that overtakes its firing opens no incident', async () => {
+  const a = alert({ alertname: 'A', service: 'overtaken', instance: '1' }, 'firing', '2026-11-20T10:00:00Z');
+  await apply(job({ ...a, status: 'resolved', endsAt: '2026-11-20T10:05:00Z' }));
+  await apply(job(a));
+  expect(await incidentsOf('overtaken')).toHaveLength(0);
+  const row = await t.db.selectFrom('alerts').select(['status']).where('fingerprint', '=', a.fingerprint).executeTakeFirstOrThrow();
+  expect(row.status).toBe('resolved');
+});
+
+test('an alert after the group window opens a new incident; the old one stops grouping', async () => {
+  await apply(job(alert({ alertname: 'A', service: 'window', instance: '1' }, 'firing', '2026-11-20T10:00:00Z')));
+  await apply(job(alert({ alertname: 'A', service: 'window', instance: '2' }, 'firing', '2026-11-20T10:09:00Z')));
+  await apply(job(alert({ alertname: 'A', service: 'window', instance: '3' }, 'firing', '2026-11-20T10:30:00Z')));
+  const [first, second] = await incidentsOf('window');
+  expect(first).toMatchObject({ alert_count: 2, status: 'open' });
+  expect(second).toMatchObject({ alert_count: 1, status: 'open' });
+  const timeline = (await getIncident(t.db, first!.id))!.timeline.map((e) => e.kind);
+  expect(timeline).toContain('grouping_closed');
+});
+
+test('a job delivered twice is applied once', async () => {
+  const j = job(alert({ alertname: 'A', service: 'twice', instance: '1' }, 'firing', '2026-11-20T10:00:00Z'));
+  await apply(j);
+  await apply(j);
+  const row = await t.db.selectFrom('alerts').select('occurrences').where('fingerprint', '=', j.alerts[0]!.fingerprint).executeTakeFirstOrThrow();
+  expect(row.occurrences).toBe(1);
+});
+
+test('an acknowledged incident still groups; a manually resolved one does not', async () => {
+  await apply(job(alert({ alertname: 'A', service: 'manual', instance: '1' }, 'firing', '2026-11-20T10:00:00Z')));
+  const [incident] = await incidentsOf('manual');
+  expect(await changeIncident(t.db, incident!.id, 'acknowledge', 'alice')).toMatchObject({ ok: true, incident: { status: 'acknowledged' } });
+  await apply(job(alert({ alertname: 'A', service: 'manual', instance: '2' }, 'firing', '2026-11-20T10:01:00Z')));
+  expect((await incidentsOf('manual')).map((i) => [i.status, i.alert_count])).toEqual([['acknowledged', 2]]);
+
+  expect(await changeIncident(t.db, incident!.id, 'resolve', 'alice', 'fixed by hand')).toMatchObject({ ok: true });
+  expect(await changeIncident(t.db, incident!.id, 'acknowledge', 'alice')).toEqual({ ok: false, reason: 'conflict', status: 'resolved' });
+  await apply(job(alert({ alertname: 'A', service: 'manual', instance: '3' }, 'firing', '2026-11-20T10:02:00Z')));
+  expect((await incidentsOf('manual')).map((i) => [i.status, i.alert_count])).toEqual([['resolved', 2], ['open', 1]]);
+  const timeline = (await getIncident(t.db, incident!.id))!.timeline;
+  expect(timeline.filter((e) => e.actor === 'alice').map((e) => [e.kind, e.detail])).toEqual([['acknowledged', {}], ['resolved', { comment: 'fixed by hand' }]]);
+});
+
+test('alerts no rule takes are stored but open nothing', async () => {
+  const a = alert({ alertname: 'NoService', instance: '1' }, 'firing', '2026-11-20T10:00:00Z');
+  await apply(job(a));
+  expect(await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', a.fingerprint).executeTakeFirst()).toEqual({ status: 'firing' });
+  expect(await t.db.selectFrom('incident_alerts').select('incident_id').where('fingerprint', '=', a.fingerprint).execute()).toEqual([]);
+});

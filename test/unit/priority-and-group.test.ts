@@ -1,0 +1,35 @@
+import { groupKey, incidentTitle } from '../../src/domain/group-key';
+import { priorityOf, urgencyOf } from '../../src/domain/priority';
+import { parseDuration } from '../../src/domain/duration';
+
+test('ITIL impact x urgency matrix', () => {
+  expect(priorityOf('high', 'high')).toBe(1);
+  expect(priorityOf('medium', 'medium')).toBe(3);
+  expect(priorityOf('low', 'low')).toBe(5);
+  expect(priorityOf('high', 'low')).toBe(priorityOf('low', 'high'));
+});
+
+test('urgency comes from the severity label', () => {
+  expect(urgencyOf({ severity: 'critical' })).toBe('high');
+  expect(urgencyOf({ severity: 'Warning' })).toBe('medium');
+  expect(urgencyOf({})).toBe('low');
+});
+
+test('group key names the rule and the group_by values, and cannot be forged by a value', () => {
+  expect(groupKey('r', ['service', 'cluster'], { cluster: 'eu1', service: 'api', x: 'y' })).toBe('r:{cluster="eu1",service="api"}');
+  const forged = groupKey('r', ['a', 'b'], { a: 'x",b="y' });
+  expect(forged).not.toBe(groupKey('r', ['a', 'b'], { a: 'x', b: 'y' }));
+});
+
+test('titles are plain text from labels', () => {
+  expect(incidentTitle({ alertname: 'DiskFull', cluster: 'eu1' }, ['alertname', 'cluster'])).toBe('DiskFull (cluster=eu1)');
+  expect(incidentTitle({ alertname: '{{ .Labels.x }}' }, [])).toBe('{{ .Labels.x }}');
+  expect(incidentTitle({ alertname: 'x'.repeat(500) }, []).length).toBe(300);
+});
+
+test('Prometheus durations', () => {
+  expect(parseDuration('30s')).toBe(30_000);
+  expect(parseDuration('1h30m')).toBe(5_400_000);
+  expect(parseDuration('5 minutes')).toBeUndefined();
+  expect(parseDuration('')).toBeUndefined();
+});
