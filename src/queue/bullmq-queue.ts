@@ -28,6 +28,9 @@ const JOB_OPTIONS: JobsOptions = {
 
 export const DEFAULT_QUEUE_NAME = 'quell-ingest';
 
+/** Longest an ingest request waits on Redis before answering 503. */
+const ADD_TIMEOUT_MS = 900;
+
 /** BullMQ on Redis. The producer fails fast: no offline queue, 1 s per command. */
 export class BullmqIngestQueue implements IngestQueue {
   readonly kind = 'bullmq';
@@ -49,10 +52,18 @@ export class BullmqIngestQueue implements IngestQueue {
   }
 
   async add(job: IngestJob): Promise<void> {
+    // BullMQ waits for a connection before sending; answer at once instead, so the sender retries.
+    if (this.redis.status !== 'ready') throw new QueueUnavailableError(`redis connection is ${this.redis.status}`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from redis within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
+    });
     try {
-      await this.queue.add('ingest', job, { ...JOB_OPTIONS, jobId: job.id });
+      await Promise.race([this.queue.add('ingest', job, { ...JOB_OPTIONS, jobId: job.id }), timeout]);
     } catch (err) {
       throw new QueueUnavailableError((err as Error).message, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import IORedis from 'ioredis';
+import { Registry } from 'prom-client';
+import { createApp } from '../../src/app';
+import { createLogger } from '../../src/log';
+import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
+import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
+import type { IngestJob, IngestQueue } from '../../src/queue/ingest-queue';
+import { createTestDatabase, type TestDatabase } from '../../test/support/postgres';
+import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../../test/support/redis';
+import { connector } from './index';
+
+const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
+const TOKEN = 'test-ingest-token-0123456789';
+
+describe('normalize (pure)', () => {
+  test('maps a firing webhook to canonical alerts', () => {
+    const payload = connector.schema.parse(fixture('firing.json'));
+    const alerts = connector.normalize(payload, new Date('2026-11-20T11:00:00Z'));
+    expect(alerts).toHaveLength(2);
+    expect(alerts[0]).toEqual({
+      status: 'firing',
+      labels: { alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', severity: 'critical', instance: '10.0.0.11:8080', job: 'checkout' },
+      annotations: { summary: '5xx ratio above 5% on checkout', runbook_url: 'https://runbooks.example/checkout-5xx' },
+      startsAt: '2026-11-20T10:00:00.123Z',
+      endsAt: null, // Go's zero time means "no end"
+      generatorUrl: expect.stringContaining('http://prometheus:9090/graph'),
+    });
+  });
+
+  test('keeps the end time of resolved alerts', () => {
+    const alerts = connector.normalize(connector.schema.parse(fixture('resolved.json')), new Date());
+    expect(alerts.map((a) => [a.status, a.endsAt])).toEqual([['resolved', '2026-11-20T10:12:00.000Z'], ['resolved', '2026-11-20T10:12:30.000Z']]);
+  });
+});
+
+describe('POST /ingest/alertmanager', () => {
+  let t: TestDatabase;
+  let queueName: string;
+  let queue: IngestQueue;
+  let server: Server;
+  let base: string;
+  let inspect: Queue;
+  let redis: IORedis;
+
+  const start = async (q: IngestQueue, maxBodyBytes = 64 * 1024): Promise<{ server: Server; base: string }> => {
+    const registry = new Registry();
+    const app = createApp({
+      db: t.db, queue: q, connectors: [connector], registry, pipelineMetrics: createPipelineMetrics(registry),
+      tokens: { ingest: TOKEN, api: 'test-api-token-0123456789' }, maxBodyBytes, checks: [], log: createLogger('silent'),
+    });
+    const s = app.listen(0, '127.0.0.1');
+    await new Promise((r) => s.once('listening', r));
+    return { server: s, base: `http://127.0.0.1:${(s.address() as AddressInfo).port}` };
+  };
+  const post = (body: string | object, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }, url = base) =>
+    fetch(`${url}/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const queued = async (): Promise<IngestJob[]> => (await inspect.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).map((j) => j.data as IngestJob);
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    queueName = uniqueQueueName();
+    queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
+    ({ server, base } = await start(queue));
+    redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+    inspect = new Queue(queueName, { connection: redis });
+  });
+  afterAll(async () => {
+    server.close();
+    server.closeAllConnections();
+    await inspect.close();
+    redis.disconnect();
+    await queue.close();
+    await obliterateQueue(queueName);
+    await t.drop();
+  });
+  beforeEach(async () => { await inspect.drain(true); });
+
+  test('202 once the whole request is one job in Redis', async () => {
+    const res = await post(fixture('firing.json'));
+    expect(res.status).toBe(202);
+    const body = await res.json() as { job_id: string; alerts: number };
+    expect(body.alerts).toBe(2);
+    const jobs = await queued();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.id).toBe(body.job_id);
+    expect(jobs[0]!.alerts.map((a) => a.labels['instance'])).toEqual(['10.0.0.11:8080', '10.0.0.12:8080']);
+    expect(jobs[0]!.alerts[0]!.fingerprint).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  test.each([
+    ['no token', {}, 'missing bearer token'],
+    ['a wrong token', { authorization: 'Bearer nope' }, 'wrong bearer token'],
+  ])('401 with %s, and nothing queued', async (_what, headers, message) => {
+    const res = await post(fixture('firing.json'), headers);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('Bearer');
+    expect(await res.json()).toMatchObject({ error: { code: 'unauthorized', message: expect.stringContaining(message) } });
+    expect(await queued()).toHaveLength(0);
+  });
+
+  test.each([
+    ['bad JSON', '{"version":', 'invalid_json', undefined],
+    ['no version', { status: 'firing', alerts: [] }, 'invalid_payload', 'version'],
+    ['alerts not a list', { ...fixture('firing.json'), alerts: 'x' }, 'invalid_payload', 'alerts'],
+    ['a bad timestamp', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], startsAt: 'yesterday' }] }, 'invalid_payload', 'alerts[0].startsAt'],
+    ['a bad status', { ...fixture('firing.json'), alerts: [fixture('firing.json').alerts[0], { ...fixture('firing.json').alerts[1], status: 'burning' }] }, 'invalid_payload', 'alerts[1].status'],
+    ['a label that is not a string', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], labels: { alertname: 'X', n: 5 } }] }, 'invalid_payload', 'alerts[0].labels.n'],
+  ])('400 for %s, naming the field, and nothing queued', async (_what, body, code, field) => {
+    const res = await post(body as object);
+    expect(res.status).toBe(400);
+    const err = (await res.json() as { error: { code: string; field?: string; message: string } }).error;
+    expect(err.code).toBe(code);
+    if (field !== undefined) {
+      expect(err.field).toBe(field);
+      expect(err.message.startsWith(`${field}: `)).toBe(true);
+    }
+    expect(await queued()).toHaveLength(0);
+  });
+
+  test('413 over the body limit, and nothing queued', async () => {
+    const big = fixture('firing.json');
+    big['alerts'] = Array.from({ length: 400 }, (_, i) => ({ ...big['alerts'][0], labels: { ...big['alerts'][0].labels, instance: `host-${i}` } }));
+    const res = await post(big);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    expect(await queued()).toHaveLength(0);
+  });
+
+  test('503 within a second when Redis cannot be reached, so Alertmanager retries', async () => {
+    const down = new BullmqIngestQueue({ redisUrl: 'redis://127.0.0.1:1', queueName });
+    const other = await start(down);
+    try {
+      const started = Date.now();
+      const res = await post(fixture('firing.json'), undefined, other.base);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(await res.json()).toMatchObject({ error: { code: 'queue_unavailable', retryable: true } });
+    } finally {
+      other.server.close();
+      other.server.closeAllConnections();
+      await down.close();
+    }
+  });
+});
