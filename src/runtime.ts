@@ -1,8 +1,10 @@
 import { once } from 'node:events';
+import express from 'express';
 import type { Server } from 'node:http';
 import { sql, type Kysely } from 'kysely';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { createApp } from './app';
+import { createRegistry } from './metrics-registry';
 import { healthRouter, type ReadinessCheck } from './api/health-router';
 import { registerStateMetrics } from './api/state-metrics';
 import { ConfigError, redacted, type Config } from './config';
@@ -20,7 +22,6 @@ import type { Database } from './store/database';
 import { migrateToLatest } from './store/migrate';
 import { resolveTokens } from './tokens';
 import { createJobProcessor } from './worker/job-processor';
-import express from 'express';
 
 export type Role = 'start' | 'api' | 'worker';
 
@@ -62,8 +63,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
     ? `embedded mode: ${kind === 'pglite' ? `PGlite in ${config.QUELL_DATA_DIR}` : 'PostgreSQL'}, ${queue.kind} queue (set REDIS_URL and DATABASE_URL for servers)`
     : 'server mode: BullMQ on Redis, PostgreSQL');
 
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createRegistry();
   const checks: ReadinessCheck[] = [
     { name: 'database', check: async () => { await sql`select 1`.execute(db); } },
     { name: 'queue', check: () => queue.checkReady() },

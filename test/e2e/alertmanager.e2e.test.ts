@@ -9,13 +9,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { startQuell, type QuellProcess } from '../support/quell-process';
 import { obliterateQueue, REDIS_URL, uniqueQueueName } from '../support/redis';
 import { waitFor } from '../support/wait';
+import { freePort } from '../support/net';
 
 jest.setTimeout(120_000);
 
@@ -41,18 +41,6 @@ interface IncidentDetail extends IncidentSummary {
   timeline: { at: string; kind: string; actor: string; detail: unknown }[];
 }
 
-/** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') return reject(new Error('no port'));
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 /** The real Alertmanager as a child process, with its output kept for failure messages. */
 interface AlertmanagerProcess {
