@@ -1,0 +1,29 @@
+import { ConfigError, loadConfig, redacted } from '../../src/config';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+test('defaults give the embedded mode', () => {
+  const c = loadConfig({});
+  expect(c).toMatchObject({ QUELL_PORT: 9280, QUELL_RULES_DIR: './rules', QUELL_WORKER_CONCURRENCY: 8 });
+  expect(c.REDIS_URL).toBeUndefined();
+  expect(c.DATABASE_URL).toBeUndefined();
+});
+
+test('a bad value names the variable', () => {
+  expect(() => loadConfig({ QUELL_PORT: 'eighty' })).toThrow(ConfigError);
+  expect(() => loadConfig({ QUELL_PORT: 'eighty' })).toThrow(/^QUELL_PORT: /);
+  expect(() => loadConfig({ QUELL_INGEST_TOKEN: 'short' })).toThrow(/QUELL_INGEST_TOKEN: use at least 16 characters/);
+});
+
+test('a config file sets values; the environment wins', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'quell-config-')), 'quell.yaml');
+  writeFileSync(file, 'QUELL_PORT: 9999\nQUELL_LOG_LEVEL: debug\n');
+  expect(loadConfig({ QUELL_CONFIG: file, QUELL_LOG_LEVEL: 'warn' })).toMatchObject({ QUELL_PORT: 9999, QUELL_LOG_LEVEL: 'warn' });
+});
+
+test('secrets are masked for logs', () => {
+  const shown = JSON.stringify(redacted(loadConfig({ QUELL_INGEST_TOKEN: 'super-secret-token-123', DATABASE_URL: 'postgres://u:pw@h/db' })));
+  expect(shown).not.toContain('super-secret');
+  expect(shown).not.toContain('pw@');
+});
