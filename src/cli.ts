@@ -3,7 +3,6 @@ import type { Server } from 'node:http';
 import { Command } from 'commander';
 import { loadConfig } from './config';
 import { createLogger, type Logger } from './log';
-import type { IngestConsumer } from './queue/ingest-queue';
 import { openRuntime, startApi, startWorker, startWorkerMetrics, type Role } from './runtime';
 import { connectDatabase } from './store/connect';
 import { migrateToLatest } from './store/migrate';
@@ -32,13 +31,13 @@ async function run(role: Role): Promise<void> {
   const log = createLogger(config.QUELL_LOG_LEVEL);
   const rt = await openRuntime(config, log, role);
   const servers: Server[] = [];
-  let consumer: IngestConsumer | undefined;
+  let worker: { close(): Promise<void> } | undefined;
   if (role !== 'worker') servers.push(await startApi(rt));
-  if (role !== 'api') consumer = startWorker(rt);
+  if (role !== 'api') worker = startWorker(rt);
   if (role === 'worker') servers.push(await startWorkerMetrics(rt));
   shutdownOn(['SIGTERM', 'SIGINT'], log, async () => {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    await consumer?.close();
+    await worker?.close();
     await rt.close();
   });
 }

@@ -22,6 +22,7 @@ import type { Database } from './store/database';
 import { migrateToLatest } from './store/migrate';
 import { resolveTokens } from './tokens';
 import { createJobProcessor } from './worker/job-processor';
+import { scheduleMaintenance } from './worker/maintenance';
 
 export type Role = 'start' | 'api' | 'worker';
 
@@ -90,8 +91,8 @@ export async function startApi(rt: Runtime): Promise<Server> {
   return listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
 }
 
-/** Starts applying queued jobs. */
-export function startWorker(rt: Runtime): IngestConsumer {
+/** Starts applying queued jobs, and the hourly housekeeping; `close` finishes the jobs in hand. */
+export function startWorker(rt: Runtime): { close(): Promise<void> } {
   const stages = buildPipeline({ rules: () => rt.rules, metrics: rt.pipelineMetrics });
   const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics);
   const consumer: IngestConsumer = rt.queue instanceof EmbeddedQueue
@@ -104,8 +105,14 @@ export function startWorker(rt: Runtime): IngestConsumer {
       onError: (err) => rt.log.error({ err }, 'worker error'),
     });
   consumer.start(handler);
+  const maintenance = scheduleMaintenance(rt.db, rt.log);
   rt.log.info({ concurrency: rt.config.QUELL_WORKER_CONCURRENCY }, 'worker started');
-  return consumer;
+  return {
+    async close() {
+      maintenance.stop();
+      await consumer.close();
+    },
+  };
 }
 
 /** A worker process's own /healthz, /readyz and /metrics. */

@@ -19,6 +19,7 @@ export class EmbeddedQueue implements IngestQueue, IngestConsumer {
   readonly kind = 'embedded';
   private readonly wake = new EventEmitter();
   private running = false;
+  private inFlight = false;
   private loop?: Promise<void>;
 
   constructor(private readonly db: Kysely<Database>, private readonly opts: EmbeddedQueueOptions = {}) {}
@@ -39,7 +40,8 @@ export class EmbeddedQueue implements IngestQueue, IngestConsumer {
         sql<number>`count(*) filter (where available_at > now())::int`.as('delayed'),
       ])
       .executeTakeFirstOrThrow();
-    return { waiting: row.waiting, active: this.running ? Math.min(1, row.waiting) : 0, delayed: row.delayed, failed: 0 };
+    const active = this.inFlight ? 1 : 0;
+    return { waiting: Math.max(0, row.waiting - active), active, delayed: row.delayed, failed: 0 };
   }
 
   async checkReady(): Promise<void> {
@@ -62,6 +64,7 @@ export class EmbeddedQueue implements IngestQueue, IngestConsumer {
         continue;
       }
       const job = row.payload as IngestJob;
+      this.inFlight = true;
       try {
         await handler(job);
         await this.db.deleteFrom('queue_jobs').where('id', '=', row.id).execute();
@@ -76,6 +79,8 @@ export class EmbeddedQueue implements IngestQueue, IngestConsumer {
           })
           .execute()
           .catch(() => undefined);
+      } finally {
+        this.inFlight = false;
       }
     }
   }

@@ -9,6 +9,7 @@ import { RuleSet } from '../../src/rules/rule-set';
 import { changeIncident } from '../../src/store/incident-store';
 import { getIncident, listIncidents } from '../../src/store/incident-queries';
 import { createJobProcessor } from '../../src/worker/job-processor';
+import { pruneProcessedJobs } from '../../src/worker/maintenance';
 import type { IngestJob } from '../../src/queue/ingest-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 
@@ -138,4 +139,12 @@ test('alerts no rule takes are stored but open nothing', async () => {
   await apply(job(a));
   expect(await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', a.fingerprint).executeTakeFirst()).toEqual({ status: 'firing' });
   expect(await t.db.selectFrom('incident_alerts').select('incident_id').where('fingerprint', '=', a.fingerprint).execute()).toEqual([]);
+});
+
+test('processed job ids are forgotten after the retention, not before', async () => {
+  await t.db.insertInto('processed_jobs').values([{ id: 'old-job' }, { id: 'new-job' }]).execute();
+  await t.db.updateTable('processed_jobs').set({ processed_at: new Date(Date.now() - 49 * 3600_000) }).where('id', '=', 'old-job').execute();
+  expect(await pruneProcessedJobs(t.db)).toBe(1);
+  const left = await t.db.selectFrom('processed_jobs').select('id').where('id', 'in', ['old-job', 'new-job']).execute();
+  expect(left).toEqual([{ id: 'new-job' }]);
 });
