@@ -468,6 +468,8 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
     QUELL_LOG_LEVEL: 'warn',
     QUELL_WORKER_CONCURRENCY: String(S.concurrency),
     ...(S.dbPoolSize !== undefined ? { QUELL_DB_POOL_SIZE: String(S.dbPoolSize) } : {}),
+    // Any other QUELL_* setting in the bench's own environment reaches Quell (for tuning runs).
+    ...Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('QUELL_') && v !== undefined)) as Record<string, string>,
     ...extra,
   });
 

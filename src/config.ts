@@ -28,8 +28,10 @@ export const configSchema = z.object({
   /** Largest ingest request body accepted; larger ones get 413. */
   QUELL_MAX_BODY_BYTES: int(5 * 1024 * 1024),
   QUELL_QUEUE_NAME: z.string().regex(/^[a-zA-Z0-9_.-]+$/).default('quell-ingest'),
-  /** Jobs one worker process applies at once. */
-  QUELL_WORKER_CONCURRENCY: int(8),
+  /** Jobs one worker process takes from the queue at once. */
+  QUELL_WORKER_CONCURRENCY: int(32),
+  /** Database transactions one worker process runs at once; jobs waiting meanwhile share the next one. */
+  QUELL_WORKER_TRANSACTIONS: int(2),
   /** How long a dead worker's job stays locked before another worker takes it (ms). */
   QUELL_LOCK_DURATION_MS: int(30_000, 1000),
   /** Port of `quell worker`'s /healthz, /readyz and /metrics. */

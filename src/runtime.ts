@@ -94,7 +94,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
 /** Starts applying queued jobs, and the hourly housekeeping; `close` finishes the jobs in hand. */
 export function startWorker(rt: Runtime): { close(): Promise<void> } {
   const stages = buildPipeline({ rules: () => rt.rules, metrics: rt.pipelineMetrics });
-  const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics);
+  const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics, { transactions: rt.config.QUELL_WORKER_TRANSACTIONS });
   const consumer: IngestConsumer = rt.queue instanceof EmbeddedQueue
     ? rt.queue
     : new BullmqIngestConsumer({
@@ -106,7 +106,7 @@ export function startWorker(rt: Runtime): { close(): Promise<void> } {
     });
   consumer.start(handler);
   const maintenance = scheduleMaintenance(rt.db, rt.log);
-  rt.log.info({ concurrency: rt.config.QUELL_WORKER_CONCURRENCY }, 'worker started');
+  rt.log.info({ concurrency: rt.config.QUELL_WORKER_CONCURRENCY, transactions: rt.config.QUELL_WORKER_TRANSACTIONS }, 'worker started');
   return {
     async close() {
       maintenance.stop();

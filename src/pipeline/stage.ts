@@ -1,7 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { CanonicalAlert } from '../domain/alert';
 import type { Correlation } from '../rules/rule-set';
-import type { IngestJob } from '../queue/ingest-queue';
 import type { Database } from '../store/database';
 
 /**
@@ -12,6 +11,8 @@ import type { Database } from '../store/database';
  */
 export interface StagedAlert {
   readonly alert: CanonicalAlert;
+  /** When Quell accepted the request that carried it (ISO 8601). */
+  readonly receivedAt: string;
   readonly event?: 'opened' | 'resolved';
   /** The episode (fingerprint + start) the event belongs to. */
   readonly episodeStartsAt?: string;
@@ -20,9 +21,8 @@ export interface StagedAlert {
 }
 
 export interface StageContext {
-  /** One transaction per job: a job is applied whole or not at all. */
+  /** One transaction for the jobs applied together: each is applied whole or not at all. */
   readonly trx: Transaction<Database>;
-  readonly job: IngestJob;
   /** Runs `fn` after the job's transaction commits (metrics, notifications): never for a rolled-back try. */
   readonly afterCommit: (fn: () => void) => void;
 }

@@ -3,33 +3,43 @@ import type { IngestJob, JobHandler } from '../queue/ingest-queue';
 import type { Database } from '../store/database';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
-import type { Stage } from '../pipeline/stage';
+import type { Stage, StagedAlert } from '../pipeline/stage';
 
 /** PostgreSQL errors that a plain retry of the transaction can cure. */
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
+export type JobsApplier = (jobs: readonly IngestJob[]) => Promise<void>;
+
 /**
- * Applies one ingest job through the stages in one transaction. The job's id is recorded in
- * the same transaction, so a job delivered again after a crash changes nothing.
- * Throws (and the queue retries later) on operational errors such as the database being down.
+ * Applies jobs through the stages in one transaction. Their ids are recorded in the same
+ * transaction, so a job delivered again after a crash changes nothing. Throws (and the queue
+ * retries later) on operational errors such as the database being down.
  */
-export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics): JobHandler {
-  return async (job: IngestJob) => {
+export function createJobsApplier(db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics): JobsApplier {
+  return async (jobs) => {
     for (let attempt = 1; ; attempt++) {
       const effects: (() => void)[] = [];
       try {
         await db.transaction().execute(async (trx) => {
-          const first = await trx.insertInto('processed_jobs').values({ id: job.id })
-            .onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst();
-          if (first === undefined) {
-            effects.push(() => metrics.jobs.inc({ result: 'redelivered' }));
-            return;
+          const fresh = await trx.insertInto('processed_jobs').values(jobs.map((j) => ({ id: j.id })))
+            .onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
+          const freshIds = new Set(fresh.map((r) => r.id));
+          const applied = jobs.filter((j) => freshIds.has(j.id));
+          const redelivered = jobs.length - applied.length;
+          if (redelivered > 0) effects.push(() => metrics.jobs.inc({ result: 'redelivered' }, redelivered));
+          if (applied.length === 0) return;
+          const alerts: StagedAlert[] = [];
+          for (const job of [...applied].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt))) {
+            for (const alert of job.alerts) alerts.push({ alert, receivedAt: job.receivedAt });
           }
-          await runPipeline(stages, job.alerts.map((alert) => ({ alert })), { trx, job, afterCommit: (fn) => effects.push(fn) }, metrics);
+          await runPipeline(stages, alerts, { trx, afterCommit: (fn) => effects.push(fn) }, metrics);
           effects.push(() => {
-            metrics.jobs.inc({ result: 'applied' });
-            const seconds = Math.max(0, (Date.now() - Date.parse(job.receivedAt)) / 1000);
-            for (let i = 0; i < job.alerts.length; i++) metrics.processing.observe(seconds);
+            metrics.jobs.inc({ result: 'applied' }, applied.length);
+            const now = Date.now();
+            for (const job of applied) {
+              const seconds = Math.max(0, (now - Date.parse(job.receivedAt)) / 1000);
+              for (let i = 0; i < job.alerts.length; i++) metrics.processing.observe(seconds);
+            }
           });
         });
         for (const fn of effects) fn();
@@ -37,9 +47,77 @@ export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code !== undefined && RETRYABLE_SQLSTATES.has(code) && attempt < 5) continue;
-        metrics.jobs.inc({ result: 'error' });
         throw err;
       }
     }
   };
+}
+
+export interface BatchingOptions {
+  /** Transactions this process runs at once. @defaultValue 2 */
+  readonly transactions?: number;
+  /** Most alerts in one transaction. @defaultValue 5000 */
+  readonly maxAlerts?: number;
+}
+
+interface Waiting {
+  readonly job: IngestJob;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * The queue's handler, with group commit: while `transactions` batches are being applied,
+ * newly arriving jobs wait and then go together in the next one. Under light load a job is
+ * applied alone at once; under a storm, hundreds of alerts share each transaction. A batch
+ * that fails is applied again job by job, so one bad job fails only itself.
+ */
+export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics, opts: BatchingOptions = {}): JobHandler {
+  const apply = createJobsApplier(db, stages, metrics);
+  const limit = opts.transactions ?? 2;
+  const maxAlerts = opts.maxAlerts ?? 5000;
+  const waiting: Waiting[] = [];
+  let inFlight = 0;
+
+  const settle = async (batch: Waiting[]): Promise<void> => {
+    try {
+      await apply(batch.map((w) => w.job));
+      for (const w of batch) w.resolve();
+      return;
+    } catch (err) {
+      if (batch.length === 1) {
+        metrics.jobs.inc({ result: 'error' });
+        batch[0]!.reject(err);
+        return;
+      }
+    }
+    for (const w of batch) {
+      try {
+        await apply([w.job]);
+        w.resolve();
+      } catch (err) {
+        metrics.jobs.inc({ result: 'error' });
+        w.reject(err);
+      }
+    }
+  };
+
+  const pump = (): void => {
+    while (inFlight < limit && waiting.length > 0) {
+      const batch: Waiting[] = [waiting.shift()!];
+      let alerts = batch[0]!.job.alerts.length;
+      while (waiting.length > 0 && alerts + waiting[0]!.job.alerts.length <= maxAlerts) {
+        const next = waiting.shift()!;
+        alerts += next.job.alerts.length;
+        batch.push(next);
+      }
+      inFlight++;
+      void settle(batch).finally(() => { inFlight--; pump(); });
+    }
+  };
+
+  return (job) => new Promise<void>((resolve, reject) => {
+    waiting.push({ job, resolve, reject });
+    pump();
+  });
 }

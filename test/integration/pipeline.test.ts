@@ -148,3 +148,18 @@ test('processed job ids are forgotten after the retention, not before', async ()
   const left = await t.db.selectFrom('processed_jobs').select('id').where('id', 'in', ['old-job', 'new-job']).execute();
   expect(left).toEqual([{ id: 'new-job' }]);
 });
+
+test('group commit: concurrent jobs share transactions, and a bad job fails only itself', async () => {
+  const batched = createJobProcessor(t.db, buildPipeline({ rules: () => new RuleSet(parseRuleFile('rules.yaml', RULES)), metrics }), metrics, { transactions: 1 });
+  const jobs = Array.from({ length: 20 }, (_, i) => job(alert({ alertname: 'G', service: 'group-commit', instance: String(i) }, 'firing', '2026-11-20T10:00:00Z')));
+  const bad = job({ ...alert({ alertname: 'G', service: 'group-commit', instance: 'bad' }, 'firing', 'not a time') });
+  const appliedBefore = (await metrics.jobs.get()).values.find((v) => v.labels.result === 'applied')?.value ?? 0;
+  const results = await Promise.allSettled([...jobs.slice(0, 10), bad, ...jobs.slice(10)].map((j) => batched(j)));
+  expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+  expect(results[10]!.status).toBe('rejected');
+  const [incident, ...more] = await incidentsOf('group-commit');
+  expect(more).toHaveLength(0);
+  expect(incident!.alert_count).toBe(20);
+  const appliedAfter = (await metrics.jobs.get()).values.find((v) => v.labels.result === 'applied')!.value;
+  expect(appliedAfter - appliedBefore).toBe(20);
+});

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 test('defaults give the embedded mode', () => {
   const c = loadConfig({});
-  expect(c).toMatchObject({ QUELL_PORT: 9280, QUELL_RULES_DIR: './rules', QUELL_WORKER_CONCURRENCY: 8 });
+  expect(c).toMatchObject({ QUELL_PORT: 9280, QUELL_RULES_DIR: './rules', QUELL_WORKER_CONCURRENCY: 32 });
   expect(c.REDIS_URL).toBeUndefined();
   expect(c.DATABASE_URL).toBeUndefined();
 });

@@ -13,20 +13,23 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
   return {
     name: 'dedup',
     async run(alerts, ctx) {
-      const byFingerprint = new Map<string, CanonicalAlert[]>();
-      for (const { alert } of alerts) {
-        const list = byFingerprint.get(alert.fingerprint);
-        if (list) list.push(alert); else byFingerprint.set(alert.fingerprint, [alert]);
+      const byFingerprint = new Map<string, StagedAlert[]>();
+      for (const staged of alerts) {
+        const list = byFingerprint.get(staged.alert.fingerprint);
+        if (list) list.push(staged); else byFingerprint.set(staged.alert.fingerprint, [staged]);
       }
-      const receivedAt = ctx.job.receivedAt;
       const decideFor = (fp: string, prev: AlertState | undefined) => {
-        const list = byFingerprint.get(fp) as CanonicalAlert[];
-        const { next, transitions } = decideAll(prev, list);
-        return { row: toRow(list[list.length - 1] as CanonicalAlert, next as AlertState, receivedAt), transitions, changed: next !== prev };
+        const list = byFingerprint.get(fp) as StagedAlert[];
+        const { next, transitions } = decideAll(prev, list.map((s) => s.alert));
+        // decideAll answers one transition per alert, in order.
+        const staged = transitions.map((t, i) => ({ t, receivedAt: (list[i] as StagedAlert).receivedAt }));
+        const first = list[0] as StagedAlert;
+        const last = list[list.length - 1] as StagedAlert;
+        return { row: toRow(last.alert, next as AlertState, first.receivedAt, last.receivedAt), transitions: staged, changed: next !== prev };
       };
 
       const prev = await lockAlertStates(ctx.trx, [...byFingerprint.keys()]);
-      const transitions: Transition[] = [];
+      const transitions: { t: Transition; receivedAt: string }[] = [];
       const updates: NewAlertRow[] = [];
       const fresh = new Map<string, ReturnType<typeof decideFor>>();
       for (const fp of byFingerprint.keys()) {
@@ -53,10 +56,10 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
       const out: StagedAlert[] = [];
       let duplicates = 0;
       let stale = 0;
-      for (const t of transitions) {
+      for (const { t, receivedAt } of transitions) {
         if (t.kind === 'duplicate') duplicates++;
         else if (t.kind === 'stale') stale++;
-        else out.push({ alert: t.alert, event: t.kind, episodeStartsAt: t.episodeStartsAt });
+        else out.push({ alert: t.alert, receivedAt, event: t.kind, episodeStartsAt: t.episodeStartsAt });
       }
       ctx.afterCommit(() => { metrics.deduplicated.inc(duplicates); metrics.stale.inc(stale); });
       return out;
@@ -64,7 +67,7 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
   };
 }
 
-function toRow(alert: CanonicalAlert, state: AlertState, receivedAt: string): NewAlertRow {
+function toRow(alert: CanonicalAlert, state: AlertState, firstSeenAt: string, lastSeenAt: string): NewAlertRow {
   return {
     fingerprint: alert.fingerprint,
     source: alert.source,
@@ -75,7 +78,7 @@ function toRow(alert: CanonicalAlert, state: AlertState, receivedAt: string): Ne
     starts_at: state.startsAt,
     ends_at: state.endsAt,
     occurrences: state.occurrences,
-    first_seen_at: receivedAt,
-    last_seen_at: receivedAt,
+    first_seen_at: firstSeenAt,
+    last_seen_at: lastSeenAt,
   };
 }

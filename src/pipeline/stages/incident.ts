@@ -54,7 +54,7 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
           }
           timeline.push({ incidentId: incident.id, kind: 'alerts_linked', actor: ACTOR, detail: { fingerprints: members.map((m) => m.alert.fingerprint) } });
           for (const m of members) {
-            links.push({ fingerprint: m.alert.fingerprint, startsAt: m.episodeStartsAt!, incidentId: incident.id, receivedAt: ctx.job.receivedAt });
+            links.push({ fingerprint: m.alert.fingerprint, startsAt: m.episodeStartsAt!, incidentId: incident.id, receivedAt: m.receivedAt });
             out.push({ ...m, incidentId: incident.id });
           }
         }
