@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, IncidentRow, IncidentStatus } from './database';
-import { chunks } from './chunks';
+import { unnest } from './unnest';
 
 type Trx = Transaction<Database>;
 
@@ -36,31 +36,29 @@ export async function openOrJoinIncidents(trx: Trx, groups: readonly GroupOpenin
   let pending = [...groups].sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1));
   for (let round = 0; pending.length > 0; round++) {
     if (round > 2) throw new Error(`could not open incidents for ${pending.length} groups`);
-    for (const part of chunks(pending, 500)) {
-      const rows = await trx.insertInto('incidents')
-        .values(part.map((g) => ({
-          title: g.title, status: 'open', priority: g.priority, rule: g.rule, group_key: g.groupKey,
-          grouping_open: true, group_window_seconds: g.groupWindowSeconds, alert_count: g.count,
-          first_alert_at: g.firstAlertAt, last_alert_at: g.lastAlertAt,
-        })))
-        .onConflict((oc) => oc.column('group_key').where('grouping_open', '=', true)
-          .doUpdateSet((eb) => ({
-            last_alert_at: sql`greatest(incidents.last_alert_at, excluded.last_alert_at)`,
-            first_alert_at: sql`least(incidents.first_alert_at, excluded.first_alert_at)`,
-            alert_count: sql`incidents.alert_count + excluded.alert_count`,
-            priority: sql`least(incidents.priority, excluded.priority)`,
-            updated_at: sql`now()`,
-          }))
-          .where(sql<boolean>`excluded.first_alert_at <= incidents.last_alert_at + make_interval(secs => incidents.group_window_seconds)`))
-        .returning(['id', 'group_key', sql<boolean>`(xmax = 0)`.as('created')])
-        .execute();
-      for (const r of rows) incidents.set(r.group_key, { id: r.id, created: r.created });
-    }
+    const rows = await trx.insertInto('incidents')
+      .columns(['title', 'status', 'priority', 'rule', 'group_key', 'grouping_open', 'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at'])
+      .expression(unnest(pending.map((g) => ({ ...g, status: 'open', groupingOpen: true })), [
+        ['title', 'text'], ['status', 'text'], ['priority', 'smallint'], ['rule', 'text'], ['groupKey', 'text'], ['groupingOpen', 'boolean'],
+        ['groupWindowSeconds', 'integer'], ['count', 'integer'], ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'],
+      ]))
+      .onConflict((oc) => oc.column('group_key').where('grouping_open', '=', true)
+        .doUpdateSet({
+          last_alert_at: sql`greatest(incidents.last_alert_at, excluded.last_alert_at)`,
+          first_alert_at: sql`least(incidents.first_alert_at, excluded.first_alert_at)`,
+          alert_count: sql`incidents.alert_count + excluded.alert_count`,
+          priority: sql`least(incidents.priority, excluded.priority)`,
+          updated_at: sql`now()`,
+        })
+        .where(sql<boolean>`excluded.first_alert_at <= incidents.last_alert_at + make_interval(secs => incidents.group_window_seconds)`))
+      .returning(['id', 'group_key', sql<boolean>`(xmax = 0)`.as('created')])
+      .execute();
+    for (const r of rows) incidents.set(r.group_key, { id: r.id, created: r.created });
     pending = pending.filter((g) => !incidents.has(g.groupKey));
     if (pending.length === 0) break;
     // Conflicts left out by the window check: their incidents stop grouping, then retry.
     const out = await trx.updateTable('incidents').set({ grouping_open: false, updated_at: sql`now()` })
-      .where('grouping_open', '=', true).where('group_key', 'in', pending.map((g) => g.groupKey))
+      .where('grouping_open', '=', true).where('group_key', '=', sql<string>`any(${pending.map((g) => g.groupKey)}::text[])`)
       .returning(['id', 'group_key']).execute();
     for (const r of out) closed.push({ id: r.id, groupKey: r.group_key });
   }
@@ -76,12 +74,12 @@ export interface NewLink {
 
 /** Links alert episodes to incidents; the primary key (fingerprint, starts_at) allows one incident each. */
 export async function linkAlerts(trx: Trx, links: readonly NewLink[]): Promise<void> {
-  for (const part of chunks(links)) {
-    await trx.insertInto('incident_alerts').values(part.map((l) => ({
-      fingerprint: l.fingerprint, starts_at: l.startsAt, incident_id: l.incidentId,
-      status: 'firing', received_at: l.receivedAt,
-    }))).execute();
-  }
+  if (links.length === 0) return;
+  await trx.insertInto('incident_alerts').columns(['fingerprint', 'starts_at', 'incident_id', 'status', 'received_at'])
+    .expression(unnest(links.map((l) => ({ ...l, status: 'firing' })), [
+      ['fingerprint', 'text'], ['startsAt', 'timestamptz'], ['incidentId', 'integer'], ['status', 'text'], ['receivedAt', 'timestamptz'],
+    ]))
+    .execute();
 }
 
 export interface EndedEpisode {
@@ -92,17 +90,13 @@ export interface EndedEpisode {
 
 /** Marks episodes resolved; returns the incident of each one that was linked. */
 export async function resolveLinks(trx: Trx, ended: readonly EndedEpisode[]): Promise<{ incidentId: number; fingerprint: string }[]> {
-  const out: { incidentId: number; fingerprint: string }[] = [];
-  for (const part of chunks(ended)) {
-    const values = sql.join(part.map((e) => sql`(${e.fingerprint}::text, ${e.startsAt}::timestamptz, ${e.endsAt}::timestamptz)`));
-    const { rows } = await sql<{ incident_id: number; fingerprint: string }>`
-      update incident_alerts ia set status = 'resolved', ends_at = v.ends_at
-      from (values ${values}) as v(fingerprint, starts_at, ends_at)
-      where ia.fingerprint = v.fingerprint and ia.starts_at = v.starts_at and ia.status = 'firing'
-      returning ia.incident_id, ia.fingerprint`.execute(trx);
-    for (const r of rows) out.push({ incidentId: r.incident_id, fingerprint: r.fingerprint });
-  }
-  return out;
+  if (ended.length === 0) return [];
+  const { rows } = await sql<{ incident_id: number; fingerprint: string }>`
+    update incident_alerts ia set status = 'resolved', ends_at = v.ends_at
+    from (${unnest(ended, [['fingerprint', 'text'], ['startsAt', 'timestamptz'], ['endsAt', 'timestamptz']])}) as v(fingerprint, starts_at, ends_at)
+    where ia.fingerprint = v.fingerprint and ia.starts_at = v.starts_at and ia.status = 'firing'
+    returning ia.incident_id, ia.fingerprint`.execute(trx);
+  return rows.map((r) => ({ incidentId: r.incident_id, fingerprint: r.fingerprint }));
 }
 
 /**
@@ -133,11 +127,12 @@ export interface TimelineEntry {
 }
 
 export async function appendTimeline(db: Trx | Kysely<Database>, entries: readonly TimelineEntry[]): Promise<void> {
-  for (const part of chunks(entries, 2000)) {
-    await db.insertInto('incident_events').values(part.map((e) => ({
-      incident_id: e.incidentId, kind: e.kind, actor: e.actor, detail: JSON.stringify(e.detail),
-    }))).execute();
-  }
+  if (entries.length === 0) return;
+  await db.insertInto('incident_events').columns(['incident_id', 'kind', 'actor', 'detail'])
+    .expression(unnest(entries.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })), [
+      ['incidentId', 'integer'], ['kind', 'text'], ['actor', 'text'], ['detail', 'jsonb'],
+    ]))
+    .execute();
 }
 
 /** A change an operator asks for through the API. */

@@ -98,7 +98,8 @@ describe('incidents API (v1 contract)', () => {
       expect(Object.keys(a)).toEqual(expect.arrayContaining(['fingerprint', 'labels', 'status', 'starts_at', 'ends_at']));
       expect(a).toMatchObject({ status: 'firing', ends_at: null, starts_at: '2026-11-20T10:00:00.000Z', labels: { alertname: 'DiskFull' } });
     }
-    expect(body.timeline.map((e: any) => e.kind)).toEqual(['opened', 'alerts_linked']);
+    expect(body.timeline.map((e: any) => e.kind)).toEqual(['opened']);
+    expect(body.timeline[0].detail.fingerprints.sort()).toEqual(body.alerts.map((a: any) => a.fingerprint).sort());
   });
 
   test('acknowledge and resolve need the API token, follow the life cycle, and are on the timeline', async () => {

@@ -72,7 +72,8 @@ test('alerts of one group join one incident, which resolves when all its alerts 
   expect(detail).toMatchObject({ status: 'resolved' });
   expect(detail!.resolved_at).toBeInstanceOf(Date);
   expect(detail!.alerts.map((x) => x.status)).toEqual(['resolved', 'resolved']);
-  expect(detail!.timeline.map((e) => e.kind)).toEqual(['opened', 'alerts_linked', 'alerts_linked', 'alerts_resolved', 'alerts_resolved', 'resolved']);
+  expect(detail!.timeline.map((e) => e.kind)).toEqual(['opened', 'alerts_linked', 'alerts_resolved', 'alerts_resolved', 'resolved']);
+  expect(detail!.timeline[0]!.detail).toMatchObject({ rule: 'by-service', fingerprints: [a1.fingerprint] });
 
   // Firing again after the resolve: a new episode, a new incident.
   await apply(job({ ...a1, startsAt: '2026-11-20T11:00:00Z' }));

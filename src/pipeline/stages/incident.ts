@@ -48,11 +48,13 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
         const links = [];
         for (const [key, { opening, members }] of groups) {
           const incident = incidents.get(key)!;
+          const fingerprints = members.map((m) => m.alert.fingerprint);
           if (incident.created) {
             created.set(opening.rule, (created.get(opening.rule) ?? 0) + 1);
-            timeline.push({ incidentId: incident.id, kind: 'opened', actor: ACTOR, detail: { rule: opening.rule, group_key: key, title: opening.title, priority: opening.priority } });
+            timeline.push({ incidentId: incident.id, kind: 'opened', actor: ACTOR, detail: { rule: opening.rule, group_key: key, title: opening.title, priority: opening.priority, fingerprints } });
+          } else {
+            timeline.push({ incidentId: incident.id, kind: 'alerts_linked', actor: ACTOR, detail: { fingerprints } });
           }
-          timeline.push({ incidentId: incident.id, kind: 'alerts_linked', actor: ACTOR, detail: { fingerprints: members.map((m) => m.alert.fingerprint) } });
           for (const m of members) {
             links.push({ fingerprint: m.alert.fingerprint, startsAt: m.episodeStartsAt!, incidentId: incident.id, receivedAt: m.receivedAt });
             out.push({ ...m, incidentId: incident.id });
