@@ -1,0 +1,117 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import IORedis from 'ioredis';
+import { Registry } from 'prom-client';
+import { createApp } from '../../src/app';
+import { CONNECTORS_DIR, loadConnectors } from '../../src/connectors/connector-registry';
+import { createLogger } from '../../src/log';
+import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
+import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
+import type { IngestJob } from '../../src/queue/ingest-queue';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../support/redis';
+import { REPO } from '../support/quell-process';
+
+/** Inside the repository, so that the connector's own `require('zod')` resolves. */
+const scratch = (): string => mkdtempSync(join(REPO, 'test', '.tmp-connectors-'));
+
+/**
+ * A new connector is one folder: the framework finds it and serves it with auth, validation,
+ * fingerprinting and queueing, with no other file touched.
+ */
+const TOKEN = 'framework-token-0123456789';
+const DEMO = `
+const { z } = require('zod');
+exports.connector = {
+  id: 'demo',
+  description: 'a connector written for this test',
+  schema: z.object({ events: z.array(z.object({ host: z.string(), check: z.string(), ok: z.boolean(), at: z.iso.datetime() })) }),
+  fingerprintLabels: ['alertname', 'host'],
+  normalize: (p) => p.events.map((e) => ({
+    status: e.ok ? 'resolved' : 'firing',
+    labels: { alertname: e.check, host: e.host },
+    annotations: {},
+    startsAt: e.at,
+    endsAt: e.ok ? e.at : null,
+  })),
+};
+`;
+
+let dir: string;
+let t: TestDatabase;
+let queueName: string;
+let queue: BullmqIngestQueue;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  dir = scratch();
+  mkdirSync(join(dir, 'demo'));
+  writeFileSync(join(dir, 'demo', 'index.js'), DEMO);
+  mkdirSync(join(dir, 'fixtures-only')); // a folder without index is not a connector
+  t = await createTestDatabase();
+  queueName = uniqueQueueName();
+  queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
+  const registry = new Registry();
+  const app = createApp({
+    db: t.db, queue, connectors: loadConnectors(dir), registry, pipelineMetrics: createPipelineMetrics(registry),
+    tokens: { ingest: TOKEN, api: TOKEN }, maxBodyBytes: 65536, checks: [], log: createLogger('silent'),
+  });
+  server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server?.close();
+  server?.closeAllConnections();
+  await queue?.close();
+  if (queueName) await obliterateQueue(queueName);
+  await t?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const post = (body: unknown, token = TOKEN) => fetch(`${base}/ingest/demo`, {
+  method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+});
+
+test('the shipped connectors are found', () => {
+  expect(loadConnectors(CONNECTORS_DIR).map((c) => c.id)).toContain('alertmanager');
+});
+
+test('a connector folder is served at /ingest/<id> with the shared auth, validation and queueing', async () => {
+  expect((await post({ events: [] }, 'wrong')).status).toBe(401);
+  const bad = await post({ events: [{ host: 'h1', check: 'Ping', ok: 'no', at: '2026-11-20T10:00:00Z' }] });
+  expect(bad.status).toBe(400);
+  expect((await bad.json() as { error: { field: string } }).error.field).toBe('events[0].ok');
+
+  const res = await post({ events: [
+    { host: 'h1', check: 'Ping', ok: false, at: '2026-11-20T10:00:00Z' },
+    { host: 'h2', check: 'Ping', ok: false, at: '2026-11-20T10:00:00Z' },
+  ] });
+  expect(res.status).toBe(202);
+  const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+  const inspect = new Queue(queueName, { connection: redis });
+  try {
+    const jobs = (await inspect.getJobs(['waiting'])).map((j) => j.data as IngestJob);
+    expect(jobs).toHaveLength(1);
+    const [a, b] = jobs[0]!.alerts;
+    expect(a).toMatchObject({ source: 'demo', status: 'firing', labels: { alertname: 'Ping', host: 'h1' } });
+    expect(a!.fingerprint).not.toBe(b!.fingerprint); // never the alert name alone
+  } finally {
+    await inspect.close();
+    redis.disconnect();
+  }
+});
+
+test('a folder whose connector id differs from its name is refused at start', () => {
+  const other = scratch();
+  mkdirSync(join(other, 'misnamed'));
+  writeFileSync(join(other, 'misnamed', 'index.js'), DEMO);
+  expect(() => loadConnectors(other)).toThrow(/connector id 'demo' differs from its folder 'misnamed'/);
+  rmSync(other, { recursive: true, force: true });
+});
