@@ -26,7 +26,7 @@ describe('normalize (pure)', () => {
       status: 'firing',
       labels: { alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', severity: 'critical', instance: '10.0.0.11:8080', job: 'checkout' },
       annotations: { summary: '5xx ratio above 5% on checkout', runbook_url: 'https://runbooks.example/checkout-5xx' },
-      startsAt: '2026-11-20T10:00:00.123Z',
+      startsAt: '2026-11-25T13:14:17.000Z',
       endsAt: null, // Go's zero time means "no end"
       generatorUrl: expect.stringContaining('http://prometheus:9090/graph'),
     });
@@ -34,7 +34,21 @@ describe('normalize (pure)', () => {
 
   test('keeps the end time of resolved alerts', () => {
     const alerts = connector.normalize(connector.schema.parse(fixture('resolved.json')), new Date());
-    expect(alerts.map((a) => [a.status, a.endsAt])).toEqual([['resolved', '2026-11-20T10:12:00.000Z'], ['resolved', '2026-11-20T10:12:30.000Z']]);
+    expect(alerts.map((a) => [a.status, a.endsAt])).toEqual([['resolved', '2026-11-25T13:19:26.000Z'], ['resolved', '2026-11-25T13:19:26.000Z']]);
+  });
+
+  test('reads timestamps with nanoseconds and offsets, as Go writes them', () => {
+    const payload = fixture('firing.json');
+    payload['alerts'][0].startsAt = '2026-11-20T11:00:00.123456789+01:00';
+    const [a] = connector.normalize(connector.schema.parse(payload), new Date());
+    expect(a!.startsAt).toBe('2026-11-20T10:00:00.123Z');
+  });
+
+  test('a resolve without an end time ends at receipt', () => {
+    const payload = fixture('resolved.json');
+    delete payload['alerts'][0].endsAt;
+    const [a] = connector.normalize(connector.schema.parse(payload), new Date('2026-11-25T14:00:00Z'));
+    expect(a!.endsAt).toBe('2026-11-25T14:00:00.000Z');
   });
 });
 

@@ -17,7 +17,8 @@ import { incidentStage } from './stages/incident';
  *   incident    join the group's open incident or open one; resolve it when all alerts resolved
  *               (problem and runbook-trigger stages will follow)
  *
- * All stages of one job run in one database transaction.
+ * The stages run in one database transaction for the jobs a worker applies together
+ * (src/worker/job-processor.ts: group commit); a job is applied whole or not at all.
  */
 export interface PipelineDeps {
   /** The current rule set (a function, so that a reload takes effect at the next job). */
