@@ -16,7 +16,8 @@ export type JobsApplier = (jobs: readonly IngestJob[]) => Promise<void>;
  * retries later) on operational errors such as the database being down.
  */
 export function createJobsApplier(db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics): JobsApplier {
-  return async (jobs) => {
+  return async (given) => {
+    const jobs = [...new Map(given.map((j) => [j.id, j])).values()];
     for (let attempt = 1; ; attempt++) {
       const effects: (() => void)[] = [];
       try {
