@@ -1,7 +1,7 @@
-import { Queue, Worker, type JobsOptions } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import IORedis, { type RedisOptions } from 'ioredis';
 import type { IngestConsumer, IngestJob, IngestQueue, JobHandler, QueueDepth } from './ingest-queue';
-import { QueueUnavailableError } from './ingest-queue';
+import { PermanentJobError, QueueUnavailableError } from './ingest-queue';
 
 export interface BullmqOptions {
   readonly redisUrl: string;
@@ -104,7 +104,15 @@ export class BullmqIngestConsumer implements IngestConsumer {
     const lockDuration = this.opts.lockDurationMs ?? 30_000;
     this.worker = new Worker<IngestJob>(
       this.opts.queueName ?? DEFAULT_QUEUE_NAME,
-      async (job) => handler(job.data),
+      async (job) => {
+        try {
+          await handler(job.data);
+        } catch (err) {
+          // BullMQ's way of saying "do not retry": the job goes straight to the failed set.
+          if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
+          throw err;
+        }
+      },
       {
         connection: this.redis,
         concurrency: this.opts.concurrency ?? 8,

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/database';
 import type { IngestConsumer, IngestJob, IngestQueue, JobHandler, QueueDepth } from './ingest-queue';
-import { QueueUnavailableError } from './ingest-queue';
+import { PermanentJobError, QueueUnavailableError } from './ingest-queue';
 
 export interface EmbeddedQueueOptions {
   /** How often to look for jobs when not woken by `add` (ms). @defaultValue 1000 */
@@ -37,11 +37,12 @@ export class EmbeddedQueue implements IngestQueue, IngestConsumer {
     const row = await this.db.selectFrom('queue_jobs')
       .select([
         sql<number>`count(*) filter (where available_at <= now())::int`.as('waiting'),
-        sql<number>`count(*) filter (where available_at > now())::int`.as('delayed'),
+        sql<number>`count(*) filter (where available_at > now() and available_at < 'infinity')::int`.as('delayed'),
+        sql<number>`count(*) filter (where available_at = 'infinity')::int`.as('failed'),
       ])
       .executeTakeFirstOrThrow();
     const active = this.inFlight ? 1 : 0;
-    return { waiting: Math.max(0, row.waiting - active), active, delayed: row.delayed, failed: 0 };
+    return { waiting: Math.max(0, row.waiting - active), active, delayed: row.delayed, failed: row.failed };
   }
 
   async checkReady(): Promise<void> {
@@ -70,13 +71,11 @@ export class EmbeddedQueue implements IngestQueue, IngestConsumer {
         await this.db.deleteFrom('queue_jobs').where('id', '=', row.id).execute();
       } catch (err) {
         this.opts.onError?.(err as Error, job);
+        // A permanent failure is parked (never available again) and counted as failed.
         const delaySeconds = Math.min(2 ** row.attempts, 300);
+        const availableAt = err instanceof PermanentJobError ? sql<Date>`'infinity'::timestamptz` : sql<Date>`now() + make_interval(secs => ${delaySeconds})`;
         await this.db.updateTable('queue_jobs').where('id', '=', row.id)
-          .set({
-            attempts: sql`attempts + 1`,
-            available_at: sql`now() + make_interval(secs => ${delaySeconds})`,
-            last_error: (err as Error).message,
-          })
+          .set({ attempts: sql`attempts + 1`, available_at: availableAt, last_error: (err as Error).message })
           .execute()
           .catch(() => undefined);
       } finally {

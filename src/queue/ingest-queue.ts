@@ -28,8 +28,20 @@ export interface IngestQueue {
   close(): Promise<void>;
 }
 
-/** Applies one job. Throwing makes the queue retry it later. */
+/**
+ * Applies one job. Throwing makes the queue retry it later, unless the error is a
+ * {@link PermanentJobError}: then the job is kept as failed, not retried.
+ */
 export type JobHandler = (job: IngestJob) => Promise<void>;
+
+/** A job that cannot succeed however often it is retried (its data is wrong). */
+export class PermanentJobError extends Error {
+  readonly retryable = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentJobError';
+  }
+}
 
 /** The consumer side: worker processes hold one. */
 export interface IngestConsumer {

@@ -10,7 +10,7 @@ import { changeIncident } from '../../src/store/incident-store';
 import { getIncident, listIncidents } from '../../src/store/incident-queries';
 import { createJobProcessor } from '../../src/worker/job-processor';
 import { pruneProcessedJobs } from '../../src/worker/maintenance';
-import type { IngestJob } from '../../src/queue/ingest-queue';
+import { PermanentJobError, type IngestJob } from '../../src/queue/ingest-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 
 const RULES = `apiVersion: quell/v1
@@ -158,6 +158,7 @@ test('group commit: concurrent jobs share transactions, and a bad job fails only
   const results = await Promise.allSettled([...jobs.slice(0, 10), bad, ...jobs.slice(10)].map((j) => batched(j)));
   expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
   expect(results[10]!.status).toBe('rejected');
+  expect((results[10] as PromiseRejectedResult).reason).toBeInstanceOf(PermanentJobError); // not worth a retry
   const [incident, ...more] = await incidentsOf('group-commit');
   expect(more).toHaveLength(0);
   expect(incident!.alert_count).toBe(20);
