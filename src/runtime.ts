@@ -14,7 +14,7 @@ import { buildPipeline } from './pipeline/pipeline';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/pipeline-metrics';
 import { BullmqIngestConsumer, BullmqIngestQueue } from './queue/bullmq-queue';
 import { EmbeddedQueue } from './queue/embedded-queue';
-import type { IngestConsumer, IngestQueue } from './queue/ingest-queue';
+import { PermanentJobError, type IngestConsumer, type IngestQueue } from './queue/ingest-queue';
 import { loadRules } from './rules/rule-loader';
 import type { RuleSet } from './rules/rule-set';
 import { connectDatabase } from './store/connect';
@@ -55,7 +55,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
   const applied = await migrateToLatest(db);
   const queue: IngestQueue = config.REDIS_URL
     ? new BullmqIngestQueue({ redisUrl: config.REDIS_URL, queueName: config.QUELL_QUEUE_NAME })
-    : new EmbeddedQueue(db, { onError: (err, job) => log.error({ err, job: job.id }, 'job failed; will retry') });
+    : new EmbeddedQueue(db, { onError: (err, job) => log.error({ err: err.message, job: job.id, permanent: err instanceof PermanentJobError }, 'job failed') });
   const embedded = kind === 'pglite' || queue.kind === 'embedded';
   log.info({
     role, mode: embedded ? 'embedded' : 'servers', database: kind, queue: queue.kind,
@@ -103,6 +103,9 @@ export function startWorker(rt: Runtime): { close(): Promise<void> } {
       concurrency: rt.config.QUELL_WORKER_CONCURRENCY,
       lockDurationMs: rt.config.QUELL_LOCK_DURATION_MS,
       onError: (err) => rt.log.error({ err }, 'worker error'),
+      onFailed: (job, err, final) => (final
+        ? rt.log.error({ job, err: err.message }, 'job failed for good; kept in the failed set')
+        : rt.log.warn({ job, err: err.message }, 'job failed; will retry')),
     });
   consumer.start(handler);
   const maintenance = scheduleMaintenance(rt.db, rt.log);

@@ -15,6 +15,8 @@ export interface BullmqWorkerOptions extends BullmqOptions {
   /** How long a job stays locked to a worker that stops answering (ms). @defaultValue 30000 */
   readonly lockDurationMs?: number;
   readonly onError?: (err: Error) => void;
+  /** A job attempt failed; `final` when it will not be retried (it stays in the failed set). */
+  readonly onFailed?: (jobId: string, err: Error, final: boolean) => void;
 }
 
 const JOB_OPTIONS: JobsOptions = {
@@ -123,6 +125,11 @@ export class BullmqIngestConsumer implements IngestConsumer {
       },
     );
     this.worker.on('error', (err) => this.opts.onError?.(err));
+    this.worker.on('failed', (job, err) => {
+      if (job === undefined) return;
+      const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      this.opts.onFailed?.(job.id ?? '?', err, final);
+    });
   }
 
   async close(): Promise<void> {
