@@ -1,4 +1,4 @@
-import { Router, json } from 'express';
+import { Router, json, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Counter } from 'prom-client';
 import { z } from 'zod';
@@ -52,7 +52,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     res.json(incident);
   });
 
-  const change = (kind: ManualChange) => async (req: import('express').Request, res: import('express').Response) => {
+  const change = (kind: ManualChange) => async (req: Request, res: Response) => {
     const id = parseId(req.params['id'] as string);
     if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
     const body = changeBody.safeParse(req.body ?? {});

@@ -19,27 +19,7 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
       const timeline: TimelineEntry[] = [];
       const out: StagedAlert[] = [];
 
-      const opened = alerts.filter((a) => a.event === 'opened' && a.correlation !== undefined);
-      const groups = new Map<string, { opening: GroupOpening; members: StagedAlert[] }>();
-      for (const staged of opened) {
-        const c = staged.correlation!;
-        const at = staged.episodeStartsAt!;
-        const g = groups.get(c.groupKey);
-        if (g === undefined) {
-          groups.set(c.groupKey, {
-            opening: { groupKey: c.groupKey, rule: c.rule, title: c.title, priority: c.priority, groupWindowSeconds: Math.ceil(c.groupWindowMs / 1000), count: 1, firstAlertAt: at, lastAlertAt: at },
-            members: [staged],
-          });
-          continue;
-        }
-        const o = g.opening;
-        g.opening = {
-          ...o, count: o.count + 1, priority: Math.min(o.priority, c.priority),
-          firstAlertAt: Date.parse(at) < Date.parse(o.firstAlertAt) ? at : o.firstAlertAt,
-          lastAlertAt: Date.parse(at) > Date.parse(o.lastAlertAt) ? at : o.lastAlertAt,
-        };
-        g.members.push(staged);
-      }
+      const groups = collectGroups(alerts.filter((a) => a.event === 'opened' && a.correlation !== undefined));
 
       const created = new Map<string, number>();
       if (groups.size > 0) {
@@ -90,4 +70,27 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
       return out;
     },
   };
+}
+
+/** Gathers the opened alerts of a batch by group: one opening per group key. */
+function collectGroups(opened: readonly StagedAlert[]): Map<string, { opening: GroupOpening; members: StagedAlert[] }> {
+  const groups = new Map<string, { opening: GroupOpening; members: StagedAlert[] }>();
+  for (const staged of opened) {
+    const c = staged.correlation!;
+    const at = staged.episodeStartsAt!;
+    const g = groups.get(c.groupKey);
+    if (g === undefined) {
+      const opening = { groupKey: c.groupKey, rule: c.rule, title: c.title, priority: c.priority, groupWindowSeconds: Math.ceil(c.groupWindowMs / 1000), count: 1, firstAlertAt: at, lastAlertAt: at };
+      groups.set(c.groupKey, { opening, members: [staged] });
+      continue;
+    }
+    const o = g.opening;
+    g.opening = {
+      ...o, count: o.count + 1, priority: Math.min(o.priority, c.priority),
+      firstAlertAt: Date.parse(at) < Date.parse(o.firstAlertAt) ? at : o.firstAlertAt,
+      lastAlertAt: Date.parse(at) > Date.parse(o.lastAlertAt) ? at : o.lastAlertAt,
+    };
+    g.members.push(staged);
+  }
+  return groups;
 }
