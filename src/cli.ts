@@ -59,7 +59,7 @@ function shutdownOn(signals: NodeJS.Signals[], log: Logger, close: () => Promise
 program.parseAsync().catch((err: unknown) => {
   const e = err as Error;
   // Configuration and rule errors are the operator's to fix: say what, without a stack.
-  const userError = e.name === 'ConfigError' || e.name === 'RuleFileError';
+  const userError = ['ConfigError', 'RuleFileError', 'RulesDirError'].includes(e.name);
   process.stderr.write(`quell: ${userError ? e.message : e.stack ?? e.message}\n`);
   process.exit(userError ? 2 : 1);
 });

@@ -123,6 +123,8 @@ describe('POST /ingest/alertmanager', () => {
     ['alerts not a list', { ...fixture('firing.json'), alerts: 'x' }, 'invalid_payload', 'alerts'],
     ['a bad timestamp', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], startsAt: 'yesterday' }] }, 'invalid_payload', 'alerts[0].startsAt'],
     ['a bad status', { ...fixture('firing.json'), alerts: [fixture('firing.json').alerts[0], { ...fixture('firing.json').alerts[1], status: 'burning' }] }, 'invalid_payload', 'alerts[1].status'],
+    ['a NUL in a label value', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], labels: { alertname: 'X', x: 'a\u0000b' } }] }, 'invalid_payload', 'alerts[0].labels.x'],
+    ['a lone surrogate in an annotation', { ...fixture('firing.json'), alerts: [fixture('firing.json').alerts[0], { ...fixture('firing.json').alerts[1], annotations: { summary: 'bad \ud800 text' } }] }, 'invalid_payload', 'alerts[1].annotations.summary'],
     ['a label that is not a string', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], labels: { alertname: 'X', n: 5 } }] }, 'invalid_payload', 'alerts[0].labels.n'],
   ])('400 for %s, naming the field, and nothing queued', async (_what, body, code, field) => {
     const res = await post(body as object);

@@ -7,6 +7,7 @@ import { requireBearer } from '../api/auth';
 import { sendError } from '../api/errors';
 import { QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
+import { findUnstorableText } from './storable-text';
 import type { IngestMetrics } from './ingest-metrics';
 
 export interface IngestRouterDeps {
@@ -20,7 +21,7 @@ export interface IngestRouterDeps {
 
 /**
  * `POST /ingest/<connector id>` for every connector. Order: auth (before the body is read),
- * size limit, JSON, the connector's schema, normalize + fingerprint, then one queue job for
+ * size limit, JSON, text PostgreSQL can store, the connector's schema, normalize + fingerprint, then one queue job for
  * the whole request. 202 only once the job is durably queued; a rejected request stores nothing.
  */
 export function ingestRouter(deps: IngestRouterDeps): Router {
@@ -49,6 +50,10 @@ const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
 
 function handle(connector: Connector, deps: IngestRouterDeps): RequestHandler {
   return async (req, res) => {
+    const unstorable = findUnstorableText(req.body);
+    if (unstorable !== undefined) {
+      return sendError(res, 'invalid_payload', `${unstorable}: text with a NUL character or a lone surrogate cannot be stored`, { field: unstorable });
+    }
     const parsed = connector.schema.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0] as z.core.$ZodIssue;

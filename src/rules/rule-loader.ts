@@ -64,9 +64,20 @@ function offsetOf(doc: Document, path: readonly (string | number)[]): number {
   return 0;
 }
 
+/** The rules directory cannot be read. Not retryable: fix QUELL_RULES_DIR. */
+export class RulesDirError extends Error {
+  override name = 'RulesDirError';
+}
+
 /** Loads every `*.yaml` / `*.yml` file of `dir`, in name order; rule names must be unique. */
 export async function loadRules(dir: string): Promise<RuleSet> {
-  const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw new RulesDirError(`rules directory ${dir} (QUELL_RULES_DIR): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const files = names.filter((f) => /\.ya?ml$/.test(f)).sort();
   const rules: CorrelationRule[] = [];
   const seen = new Map<string, string>();
   for (const name of files) {

@@ -165,3 +165,22 @@ test('group commit: concurrent jobs share transactions, and a bad job fails only
   const appliedAfter = (await metrics.jobs.get()).values.find((v) => v.labels.result === 'applied')!.value;
   expect(appliedAfter - appliedBefore).toBe(20);
 });
+
+test('hostile labels are data: stored verbatim, never evaluated, and cannot forge a group', async () => {
+  const hostile = {
+    alertname: '{{ template "x" . }} $(rm -rf /) `id`',
+    service: 'evil",service="web',
+    instance: "'; drop table incidents; --",
+    note: '\u202e\ud83d\udd25 <script>alert(1)</script> \\u0000',
+  };
+  const a = alert(hostile, 'firing', '2026-11-20T10:00:00Z');
+  await apply(job(a));
+  const incident = (await listIncidents(t.db)).find((i) => i.group_key.startsWith('by-service:{service="evil'))!;
+  expect(incident.group_key).toBe(`by-service:{service=${JSON.stringify(hostile.service)}}`);
+  expect(incident.title).toBe(`${hostile.alertname} (service=${hostile.service})`);
+  const detail = await getIncident(t.db, incident.id);
+  expect(detail!.alerts[0]!.labels).toEqual(hostile);
+  // The "web" group was not joined by the forged value.
+  expect((await incidentsOf('web')).every((i) => i.alert_count <= 2)).toBe(true);
+  expect(await t.db.selectFrom('incidents').select('id').limit(1).execute()).toHaveLength(1);
+});

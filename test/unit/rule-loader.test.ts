@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadRules, parseRuleFile, RuleFileError } from '../../src/rules/rule-loader';
+import { loadRules, parseRuleFile, RuleFileError, RulesDirError } from '../../src/rules/rule-loader';
 
 const HEADER = 'apiVersion: quell/v1\nkind: CorrelationRules\nrules:\n';
 
@@ -37,5 +37,10 @@ describe('rule files', () => {
     writeFileSync(join(dir, 'a.yaml'), `${HEADER}  - name: same\n`);
     writeFileSync(join(dir, 'b.yaml'), `${HEADER}  - name: other\n  - name: same\n`);
     await expect(loadRules(dir)).rejects.toThrow(/b\.yaml:5:1: rule name "same" is already used at .*a\.yaml:4/);
+  });
+
+  test('a missing rules directory is named', async () => {
+    await expect(loadRules('/nonexistent/rules')).rejects.toThrow(RulesDirError);
+    await expect(loadRules('/nonexistent/rules')).rejects.toThrow('rules directory /nonexistent/rules (QUELL_RULES_DIR): ENOENT');
   });
 });

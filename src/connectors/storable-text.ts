@@ -1,0 +1,31 @@
+/**
+ * Where in a parsed JSON body a string holds what PostgreSQL cannot store: the NUL character
+ * or a lone UTF-16 surrogate (JSON allows both as `\u` escapes). Such a request is refused
+ * whole at the edge, naming the field, rather than accepted and then failing in a worker.
+ * Returns the path (`alerts[0].labels.x`) of the first one, or undefined.
+ */
+export function findUnstorableText(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return unstorable(value) ? path || '(body)' : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnstorableText(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      const at = path ? `${path}.${key}` : key;
+      if (unstorable(key)) return at;
+      const found = findUnstorableText(inner, at);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function unstorable(s: string): boolean {
+  return s.includes('\u0000') || LONE_SURROGATE.test(s);
+}
