@@ -1,13 +1,20 @@
+import { createHash } from 'node:crypto';
 import type { Labels } from './alert';
+
+/** Longest readable group key; PostgreSQL's btree index takes entries up to about 2.7 kB. */
+export const MAX_GROUP_KEY_LENGTH = 1024;
 
 /**
  * The key under which alerts join one incident: the rule's name and the values of its
  * `group_by` labels, e.g. `node-down:{cluster="eu1",service="api"}`. Values are JSON-quoted,
- * so a hostile label value cannot forge another group's key.
+ * so a hostile label value cannot forge another group's key. A key longer than
+ * {@link MAX_GROUP_KEY_LENGTH} becomes `rule:{sha256="…"}` of the same text, still unique.
  */
 export function groupKey(ruleName: string, groupBy: readonly string[], labels: Labels): string {
   const parts = [...groupBy].sort().map((name) => `${name}=${JSON.stringify(labels[name] ?? '')}`);
-  return `${ruleName}:{${parts.join(',')}}`;
+  const key = `${ruleName}:{${parts.join(',')}}`;
+  if (key.length <= MAX_GROUP_KEY_LENGTH) return key;
+  return `${ruleName}:{sha256="${createHash('sha256').update(key).digest('hex')}"}`;
 }
 
 /** A plain-text title from the alert name and group labels. Nothing is evaluated as a template. */

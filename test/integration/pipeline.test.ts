@@ -184,3 +184,12 @@ test('hostile labels are data: stored verbatim, never evaluated, and cannot forg
   expect((await incidentsOf('web')).every((i) => i.alert_count <= 2)).toBe(true);
   expect(await t.db.selectFrom('incidents').select('id').limit(1).execute()).toHaveLength(1);
 });
+
+test('label values as long as the connector allows still open incidents', async () => {
+  const big = alert({ alertname: 'Big', service: 's'.repeat(16_000), instance: 'i'.repeat(16_000) }, 'firing', '2026-11-20T10:00:00Z');
+  await apply(job(big));
+  const link = await t.db.selectFrom('incident_alerts').select('incident_id').where('fingerprint', '=', big.fingerprint).executeTakeFirstOrThrow();
+  const incident = await getIncident(t.db, link.incident_id);
+  expect(incident!.group_key).toMatch(/^by-service:\{sha256=/);
+  expect(incident!.title.length).toBeLessThanOrEqual(300);
+});

@@ -21,6 +21,12 @@ test('group key names the rule and the group_by values, and cannot be forged by 
   expect(forged).not.toBe(groupKey('r', ['a', 'b'], { a: 'x', b: 'y' }));
 });
 
+test('a very long group key is hashed, so the database index can hold it', () => {
+  const long = groupKey('r', ['a'], { a: 'x'.repeat(5000) });
+  expect(long).toMatch(/^r:\{sha256="[0-9a-f]{64}"\}$/);
+  expect(groupKey('r', ['a'], { a: 'x'.repeat(5001) })).not.toBe(long);
+});
+
 test('titles are plain text from labels', () => {
   expect(incidentTitle({ alertname: 'DiskFull', cluster: 'eu1' }, ['alertname', 'cluster'])).toBe('DiskFull (cluster=eu1)');
   expect(incidentTitle({ alertname: '{{ .Labels.x }}' }, [])).toBe('{{ .Labels.x }}');
