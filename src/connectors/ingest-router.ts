@@ -7,7 +7,7 @@ import { requireBearer } from '../api/auth';
 import { sendError } from '../api/errors';
 import { QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
-import { findUnstorableText } from './storable-text';
+import { findUnstorableText, mayHoldUnstorableText } from './storable-text';
 import type { IngestMetrics } from './ingest-metrics';
 
 export interface IngestRouterDeps {
@@ -27,7 +27,12 @@ export interface IngestRouterDeps {
 export function ingestRouter(deps: IngestRouterDeps): Router {
   const router = Router();
   const auth = requireBearer(deps.token, 'quell-ingest');
-  const json = express.json({ limit: deps.maxBodyBytes, type: () => true, strict: true });
+  // Requests whose raw body has escapes that may hide unstorable text (see storable-text.ts).
+  const escaped = new WeakSet<object>();
+  const json = express.json({
+    limit: deps.maxBodyBytes, type: () => true, strict: true,
+    verify: (req, _res, raw) => { if (mayHoldUnstorableText(raw)) escaped.add(req); },
+  });
   for (const connector of deps.connectors) {
     const path = `/ingest/${connector.id}`;
     const count: RequestHandler = (_req, res, next) => {
@@ -35,7 +40,7 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       res.on('finish', () => { stop(); deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) }); });
       next();
     };
-    router.post(path, count, auth, json, bodyErrors, handle(connector, deps));
+    router.post(path, count, auth, json, bodyErrors, handle(connector, deps, escaped));
   }
   return router;
 }
@@ -48,9 +53,9 @@ const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
   next(err);
 };
 
-function handle(connector: Connector, deps: IngestRouterDeps): RequestHandler {
+function handle(connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<object>): RequestHandler {
   return async (req, res) => {
-    const unstorable = findUnstorableText(req.body);
+    const unstorable = escaped.has(req) ? findUnstorableText(req.body) : undefined;
     if (unstorable !== undefined) {
       return sendError(res, 'invalid_payload', `${unstorable}: text with a NUL character or a lone surrogate cannot be stored`, { field: unstorable });
     }

@@ -24,6 +24,19 @@ export function findUnstorableText(value: unknown, path = ''): string | undefine
   return undefined;
 }
 
+/**
+ * Whether a raw JSON body may hold such text. JSON can carry a NUL or a surrogate only as a
+ * `\u` escape, so a body without `\u0000` or `\uD800`-`\uDFFF` escapes needs no walk.
+ * (An escaped backslash before `u` gives a harmless false positive.)
+ */
+export function mayHoldUnstorableText(raw: Buffer): boolean {
+  for (let i = raw.indexOf('\\u'); i !== -1; i = raw.indexOf('\\u', i + 2)) {
+    const hex = raw.toString('latin1', i + 2, i + 6).toLowerCase();
+    if (hex === '0000' || /^d[89a-f]/.test(hex)) return true;
+  }
+  return false;
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function unstorable(s: string): boolean {
