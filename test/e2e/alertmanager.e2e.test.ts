@@ -99,6 +99,7 @@ let queueName: string;
 let quellDir: string;
 let amDir: string;
 let quell: QuellProcess | undefined;
+let workers: QuellProcess[] = [];
 let am: AlertmanagerProcess | undefined;
 let quellUrl: string;
 
@@ -108,7 +109,8 @@ function diagnostics(): string {
     if (text === undefined) return '(not started)';
     return text.length > 6000 ? `[...]${text.slice(-6000)}` : text;
   };
-  return `--- quell output ---\n${tail(quell?.output())}\n--- alertmanager output ---\n${tail(am?.output())}`;
+  const workerTails = workers.map((w, i) => `--- quell worker ${i + 1} output ---\n${tail(w.output())}`).join('\n');
+  return `--- quell api output ---\n${tail(quell?.output())}\n${workerTails}\n--- alertmanager output ---\n${tail(am?.output())}`;
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -170,7 +172,8 @@ beforeAll(async () => {
   const amPort = await freePort();
   quellUrl = `http://127.0.0.1:${quellPort}`;
 
-  quell = startQuell('start', {
+  // As in production: one `quell api` and two `quell worker` processes on Redis and PostgreSQL.
+  const env = {
     QUELL_PORT: String(quellPort),
     QUELL_HOST: '127.0.0.1',
     REDIS_URL,
@@ -179,8 +182,11 @@ beforeAll(async () => {
     QUELL_INGEST_TOKEN: INGEST_TOKEN,
     QUELL_API_TOKEN: API_TOKEN,
     QUELL_DATA_DIR: quellDir,
-  });
-  await quell.waitForLog('api listening', 30_000);
+    QUELL_METRICS_PORT: '0',
+  };
+  quell = startQuell('api', env);
+  workers = [startQuell('worker', env), startQuell('worker', env)];
+  await Promise.all([quell.waitForLog('api listening', 30_000), ...workers.map((w) => w.waitForLog('worker started', 30_000))]);
 
   am = startAlertmanager(amDir, amPort, quellPort);
   try {
@@ -192,7 +198,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await am?.stop();
-  await quell?.stop();
+  await Promise.all([quell?.stop(), ...workers.map((w) => w.stop())]);
   await database?.drop();
   if (queueName) await obliterateQueue(queueName);
   for (const dir of [quellDir, amDir]) if (dir) rmSync(dir, { recursive: true, force: true });
