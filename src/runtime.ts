@@ -82,7 +82,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
 /** Serves the API; resolves once listening. */
 export async function startApi(rt: Runtime): Promise<Server> {
   const tokens = resolveTokens(rt.config);
-  if (tokens.generatedFile) rt.log.warn({ file: tokens.generatedFile }, 'QUELL_INGEST_TOKEN / QUELL_API_TOKEN unset: using generated tokens stored in this file');
+  if (tokens.generatedFile) rt.log.warn({ file: tokens.generatedFile }, 'QUELL_INGEST_TOKEN or QUELL_API_TOKEN unset: the missing one is generated and kept in this file');
   registerStateMetrics(rt.registry, rt.db, rt.queue);
   const app = createApp({
     db: rt.db, queue: rt.queue, connectors: loadConnectors(), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,

@@ -6,7 +6,7 @@ import type { Config } from './config';
 export interface Tokens {
   readonly ingest: string;
   readonly api: string;
-  /** Where generated tokens were written, if any were. */
+  /** Where a generated token is kept, if either was generated. */
   readonly generatedFile?: string;
 }
 

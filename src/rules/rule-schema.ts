@@ -44,5 +44,3 @@ export const ruleFileV1 = z.strictObject({
 
 export const ruleFileSchema = z.discriminatedUnion('apiVersion', [ruleFileV1]);
 
-export type RuleFile = z.infer<typeof ruleFileSchema>;
-export type CorrelationRuleSpec = z.infer<typeof correlationRuleV1>;

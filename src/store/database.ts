@@ -87,7 +87,5 @@ export interface Database {
   queue_jobs: QueueJobsTable;
 }
 
-export type AlertRow = Selectable<AlertsTable>;
 export type NewAlertRow = Insertable<AlertsTable>;
 export type IncidentRow = Selectable<IncidentsTable>;
-export type IncidentEventRow = Selectable<IncidentEventsTable>;
