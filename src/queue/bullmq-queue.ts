@@ -45,6 +45,8 @@ export class BullmqIngestQueue implements IngestQueue {
       maxRetriesPerRequest: 0,
       commandTimeout: 1000,
       connectTimeout: 1000,
+      // ioredis waits this long for a dead socket to close on disconnect (default 2 s).
+      disconnectTimeout: 200,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     };
     this.redis = new IORedis(opts.redisUrl, redisOpts);
