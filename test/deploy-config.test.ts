@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { configSchema, loadConfig } from '../src/config';
 
 const execFileAsync = promisify(execFile);
 
@@ -209,6 +210,21 @@ describe('deploy/docker-compose.yml and Dockerfile', () => {
     });
     expect(service('alertmanager').volumes).toContain('./ingest-token:/etc/alertmanager/ingest-token:ro');
     expect(fs.existsSync(path.join(deployDir, 'ingest-token.example'))).toBe(true);
+  });
+
+  test('every Quell service uses a real command and only settings Quell knows, valid as given', () => {
+    const known = new Set(Object.keys(configSchema.shape));
+    for (const name of ['migrate', 'quell-api', 'quell-worker']) {
+      const svc = service(name);
+      const command = ([] as unknown[]).concat(svc['command'] ?? []).join(' ');
+      expect(['start', 'api', 'worker', 'migrate']).toContain(command);
+      const env = (svc['environment'] ?? {}) as Record<string, string>;
+      const quellKeys = Object.keys(env).filter((k) => k.startsWith('QUELL_') || k === 'REDIS_URL' || k === 'DATABASE_URL');
+      for (const key of quellKeys) expect(known.has(key as keyof typeof configSchema.shape) ? key : `unknown setting ${key} in ${name}`).toBe(key);
+      // Values compose fills in (${...}) are left to the operator; the rest must pass the schema.
+      const literal = Object.fromEntries(Object.entries(env).filter(([, v]) => !String(v).includes('${')).map(([k, v]) => [k, String(v)]));
+      expect(() => loadConfig(literal)).not.toThrow();
+    }
   });
 
   test('the Dockerfile runs the cli as a non-root user', () => {
