@@ -5,6 +5,7 @@ import { startQuell, type QuellProcess } from '../support/quell-process';
 import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../support/redis';
 import { enqueue, firingAlert, linkedCount } from '../support/storm';
 import { waitFor } from '../support/wait';
+import { freePort } from '../support/net';
 
 const TOTAL = 10_000;
 
@@ -44,8 +45,11 @@ test('a worker SIGKILLed with 10,000 alerts queued loses and duplicates nothing'
   expect(atKill).toBeLessThan(TOTAL);
   expect(depth.active).toBeGreaterThan(0); // jobs it held when it died
 
-  const fresh = startQuell('worker', env);
+  // The fresh worker is `quell start` on the same servers (API and worker in one process),
+  // which also shows that mode taking over another process's queue.
+  const fresh = startQuell('start', { ...env, QUELL_PORT: String(await freePort()), QUELL_INGEST_TOKEN: 'crash-test-token-0123456789', QUELL_API_TOKEN: 'crash-test-token-0123456789' });
   started.push(fresh);
+  await fresh.waitForLog('server mode: BullMQ on Redis, PostgreSQL');
   await waitFor(async () => (await linkedCount(t.db)) === TOTAL, 90_000, `all ${TOTAL} alerts linked (had ${atKill} at the kill)`, 200);
   await waitFor(async () => { const d = await queue.depth(); return d.waiting + d.active + d.delayed === 0; }, 30_000, 'queue drained');
 
