@@ -51,6 +51,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
   const rules = await loadRules(config.QUELL_RULES_DIR);
   const { db, kind } = await connectDatabase({
     dataDir: config.QUELL_DATA_DIR, poolSize: config.QUELL_DB_POOL_SIZE, ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
+    onIdleError: (err) => log.warn({ err: err.message }, 'an idle database connection failed; it will be replaced'),
   });
   const applied = await migrateToLatest(db);
   const queue: IngestQueue = config.REDIS_URL

@@ -10,6 +10,11 @@ export interface DatabaseOptions {
   readonly dataDir: string;
   /** @defaultValue 10 */
   readonly poolSize?: number;
+  /**
+   * An idle pooled connection failed (the server restarted, an admin ended it). The pool
+   * drops it and opens another when needed; without a listener, Node would crash the process.
+   */
+  readonly onIdleError?: (err: Error) => void;
 }
 
 export interface DatabaseHandle {
@@ -20,6 +25,7 @@ export interface DatabaseHandle {
 export async function connectDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   if (opts.url) {
     const pool = new Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+    pool.on('error', (err) => opts.onIdleError?.(err));
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres' };
   }
   const dir = join(opts.dataDir, 'pgdata');

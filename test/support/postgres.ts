@@ -19,7 +19,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin(`create database ${name}`);
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: url.toString(), max: 10 }) }) });
+  const pool = new Pool({ connectionString: url.toString(), max: 10 });
+  pool.on('error', () => { /* idle connections end when the database is dropped */ });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db);
   return {
     url: url.toString(),
