@@ -49,7 +49,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 # Code and bundled rules stay root-owned, i.e. read-only for the quell user.
-COPY --from=build /app/dist ./dist
+# Only the engine and its connectors: compiled tests and scripts stay in the build stage.
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/connectors ./dist/connectors
 COPY --from=build /app/rules ./rules
 
 USER quell
