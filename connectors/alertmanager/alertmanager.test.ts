@@ -106,6 +106,16 @@ describe('POST /ingest/alertmanager', () => {
     expect(jobs[0]!.alerts[0]!.fingerprint).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  test('counts the alerts Alertmanager says it truncated (max_alerts)', async () => {
+    const metric = async (): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return Number(/^quell_alerts_truncated_total\{connector="alertmanager"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await metric();
+    expect((await post({ ...fixture('firing.json'), truncatedAlerts: 7 })).status).toBe(202);
+    expect(await metric()).toBe(before + 7);
+  });
+
   test.each([
     ['no token', {}, 'missing bearer token'],
     ['a wrong token', { authorization: 'Bearer nope' }, 'wrong bearer token'],

@@ -43,6 +43,7 @@ export const connector = defineConnector({
   description: 'Prometheus Alertmanager webhook (version 4)',
   schema: payloadSchema,
   // Alertmanager identifies an alert by its full label set; so does Quell (the default).
+  truncated: (payload) => payload.truncatedAlerts ?? 0,
   normalize(payload, receivedAt) {
     return payload.alerts.map((a) => {
       const ends = a.endsAt !== undefined && new Date(a.endsAt).getUTCFullYear() > GO_ZERO_YEAR ? iso(a.endsAt) : null;

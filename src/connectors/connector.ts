@@ -19,6 +19,12 @@ export interface Connector<Payload = unknown> {
   readonly fingerprintLabels?: readonly string[];
   /** Maps a valid payload to alerts. Pure: no I/O. `receivedAt` fills times the source left out. */
   normalize(payload: Payload, receivedAt: Date): readonly SourceAlert[];
+  /**
+   * How many alerts the source says it left out of this payload (Alertmanager's
+   * `truncatedAlerts` under `max_alerts`); counted in `quell_alerts_truncated_total`.
+   * @defaultValue none
+   */
+  truncated?(payload: Payload): number;
 }
 
 /** Typing helper for connector modules. */

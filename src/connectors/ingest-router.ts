@@ -85,6 +85,8 @@ function handle(connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<o
     for (const a of alerts) if (a.status === 'firing') firing++;
     if (firing > 0) deps.metrics.received.inc({ connector: connector.id, status: 'firing' }, firing);
     if (alerts.length > firing) deps.metrics.received.inc({ connector: connector.id, status: 'resolved' }, alerts.length - firing);
+    const truncated = connector.truncated?.(parsed.data) ?? 0;
+    if (truncated > 0) deps.metrics.truncated.inc({ connector: connector.id }, truncated);
     res.status(202).json({ status: 'queued', job_id: alerts.length > 0 ? job.id : null, alerts: alerts.length });
   };
 }
