@@ -11,7 +11,7 @@
  *   BENCH_BATCH         alerts per request                    64
  *   BENCH_CLIENTS       requests in flight at once            32
  *   BENCH_WORKERS       `quell worker` processes              2
- *   BENCH_CONCURRENCY   QUELL_WORKER_CONCURRENCY              16
+ *   BENCH_CONCURRENCY   QUELL_WORKER_CONCURRENCY              32
  *   BENCH_DB_POOL_SIZE  QUELL_DB_POOL_SIZE (unset: Quell's default)
  *   BENCH_TIMEOUT_S     bound on the storm and on the linking 600
  *   BENCH_ALERTMANAGER  the Alertmanager binary ("" or "none": skip the peer) /usr/bin/prometheus-alertmanager
@@ -55,7 +55,7 @@ const S = {
   batch: intEnv('BENCH_BATCH', 64),
   clients: intEnv('BENCH_CLIENTS', 32),
   workers: intEnv('BENCH_WORKERS', 2),
-  concurrency: intEnv('BENCH_CONCURRENCY', 16),
+  concurrency: intEnv('BENCH_CONCURRENCY', 32),
   dbPoolSize: process.env['BENCH_DB_POOL_SIZE'] ? intEnv('BENCH_DB_POOL_SIZE', 10) : undefined,
   timeoutS: intEnv('BENCH_TIMEOUT_S', 600),
   alertmanager: process.env['BENCH_ALERTMANAGER'] ?? '/usr/bin/prometheus-alertmanager',
