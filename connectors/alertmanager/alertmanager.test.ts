@@ -1,21 +1,16 @@
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { Registry } from 'prom-client';
-import { createApp } from '../../src/app';
-import { createLogger } from '../../src/log';
-import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import type { IngestJob, IngestQueue } from '../../src/queue/ingest-queue';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres';
 import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../../test/support/redis';
 import { connector } from './index';
+import { serveTestApp, TEST_INGEST_TOKEN, type TestApp } from '../../test/support/app';
 
 const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
-const TOKEN = 'test-ingest-token-0123456789';
+const TOKEN = TEST_INGEST_TOKEN;
 
 describe('normalize (pure)', () => {
   test('maps a firing webhook to canonical alerts', () => {
@@ -56,21 +51,12 @@ describe('POST /ingest/alertmanager', () => {
   let t: TestDatabase;
   let queueName: string;
   let queue: IngestQueue;
-  let server: Server;
+  let app: TestApp;
   let base: string;
   let inspect: Queue;
   let redis: IORedis;
 
-  const start = async (q: IngestQueue, maxBodyBytes = 64 * 1024): Promise<{ server: Server; base: string }> => {
-    const registry = new Registry();
-    const app = createApp({
-      db: t.db, queue: q, connectors: [connector], registry, pipelineMetrics: createPipelineMetrics(registry),
-      tokens: { ingest: TOKEN, api: 'test-api-token-0123456789' }, maxBodyBytes, checks: [], log: createLogger('silent'),
-    });
-    const s = app.listen(0, '127.0.0.1');
-    await new Promise((r) => s.once('listening', r));
-    return { server: s, base: `http://127.0.0.1:${(s.address() as AddressInfo).port}` };
-  };
+  const start = (q: IngestQueue): Promise<TestApp> => serveTestApp({ db: t.db, queue: q, connectors: [connector] });
   const post = (body: string | object, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }, url = base) =>
     fetch(`${url}/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const queued = async (): Promise<IngestJob[]> => (await inspect.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).map((j) => j.data as IngestJob);
@@ -79,13 +65,13 @@ describe('POST /ingest/alertmanager', () => {
     t = await createTestDatabase();
     queueName = uniqueQueueName();
     queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
-    ({ server, base } = await start(queue));
+    app = await start(queue);
+    base = app.base;
     redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
     inspect = new Queue(queueName, { connection: redis });
   });
   afterAll(async () => {
-    server.close();
-    server.closeAllConnections();
+    app.close();
     await inspect.close();
     redis.disconnect();
     await queue.close();
@@ -168,8 +154,7 @@ describe('POST /ingest/alertmanager', () => {
       expect(res.headers.get('retry-after')).toBe('5');
       expect(await res.json()).toMatchObject({ error: { code: 'queue_unavailable', retryable: true } });
     } finally {
-      other.server.close();
-      other.server.closeAllConnections();
+      other.close();
       await down.close();
     }
   });

@@ -1,16 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createRegistry } from '../../src/metrics-registry';
 import { sql } from 'kysely';
-import { createApp } from '../../src/app';
 import { registerStateMetrics } from '../../src/api/state-metrics';
-import { connector } from '../../connectors/alertmanager';
 import { buildPipeline } from '../../src/pipeline/pipeline';
 import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
@@ -21,27 +17,25 @@ import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../support/redis';
 import { firingAlert } from '../support/storm';
 import { REPO } from '../support/quell-process';
 import { freePort } from '../support/net';
+import { serveTestApp, TEST_API_TOKEN, type TestApp } from '../support/app';
 
-const API_TOKEN = 'test-api-token-0123456789';
+const API_TOKEN = TEST_API_TOKEN;
 const INCIDENT_FIELDS = ['id', 'title', 'status', 'priority', 'group_key', 'alert_count', 'opened_at', 'resolved_at'];
 
 let t: TestDatabase;
 let queueName: string;
 let queue: BullmqIngestQueue;
-let server: Server;
+let app: TestApp;
 let base: string;
 const logLines: string[] = [];
 
-async function serve(q: BullmqIngestQueue, registry = new Registry()): Promise<{ server: Server; base: string }> {
+/** The API with real readiness checks and its log lines kept in `logLines`. */
+function serve(q: BullmqIngestQueue, registry = new Registry()): Promise<TestApp> {
   const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } }));
-  const app = createApp({
-    db: t.db, queue: q, connectors: [connector], registry, pipelineMetrics: createPipelineMetrics(registry),
-    tokens: { ingest: 'test-ingest-token-0123456789', api: API_TOKEN }, maxBodyBytes: 65536, log,
+  return serveTestApp({
+    db: t.db, queue: q, registry, log,
     checks: [{ name: 'database', check: async () => { await sql`select 1`.execute(t.db); } }, { name: 'queue', check: () => q.checkReady() }],
   });
-  const s = app.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  return { server: s, base: `http://127.0.0.1:${(s.address() as AddressInfo).port}` };
 }
 
 const get = async (path: string, url = base) => { const r = await fetch(`${url}${path}`); return { status: r.status, body: await r.json() as any }; };
@@ -56,7 +50,8 @@ beforeAll(async () => {
   queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
   const registry = createRegistry();
   registerStateMetrics(registry, t.db, queue);
-  ({ server, base } = await serve(queue, registry));
+  app = await serve(queue, registry);
+  base = app.base;
   const metrics = createPipelineMetrics(new Registry());
   const rules = await loadRules(`${REPO}/rules`);
   const apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics }), metrics);
@@ -68,8 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  server.close();
-  server.closeAllConnections();
+  app.close();
   await queue.close();
   await obliterateQueue(queueName);
   await t.drop();
@@ -175,8 +169,7 @@ describe('health and metrics', () => {
       expect(res.body.reasons.queue).toContain('maxmemory-policy is allkeys-lru, not noeviction');
       expect(logLines.some((l) => l.includes('not ready') && l.includes('noeviction'))).toBe(true);
     } finally {
-      other.server.close();
-      other.server.closeAllConnections();
+      other.close();
       await evicting.close();
       redis.kill();
     }

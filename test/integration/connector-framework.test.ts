@@ -1,20 +1,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { Registry } from 'prom-client';
-import { createApp } from '../../src/app';
 import { CONNECTORS_DIR, loadConnectors } from '../../src/connectors/connector-registry';
-import { createLogger } from '../../src/log';
-import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import type { IngestJob } from '../../src/queue/ingest-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../support/redis';
 import { REPO } from '../support/quell-process';
+import { serveTestApp, type TestApp } from '../support/app';
 
 /** Inside the repository, so that the connector's own `require('zod')` resolves. */
 const scratch = (): string => mkdtempSync(join(REPO, 'test', '.tmp-connectors-'));
@@ -45,7 +39,7 @@ let dir: string;
 let t: TestDatabase;
 let queueName: string;
 let queue: BullmqIngestQueue;
-let server: Server;
+let app: TestApp;
 let base: string;
 
 beforeAll(async () => {
@@ -56,19 +50,12 @@ beforeAll(async () => {
   t = await createTestDatabase();
   queueName = uniqueQueueName();
   queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
-  const registry = new Registry();
-  const app = createApp({
-    db: t.db, queue, connectors: loadConnectors(dir), registry, pipelineMetrics: createPipelineMetrics(registry),
-    tokens: { ingest: TOKEN, api: TOKEN }, maxBodyBytes: 65536, checks: [], log: createLogger('silent'),
-  });
-  server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app = await serveTestApp({ db: t.db, queue, connectors: loadConnectors(dir), tokens: { ingest: TOKEN, api: TOKEN } });
+  base = app.base;
 });
 
 afterAll(async () => {
-  server?.close();
-  server?.closeAllConnections();
+  app?.close();
   await queue?.close();
   if (queueName) await obliterateQueue(queueName);
   await t?.drop();

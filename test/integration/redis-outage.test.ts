@@ -1,18 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Registry } from 'prom-client';
-import { connector } from '../../connectors/alertmanager';
-import { createApp } from '../../src/app';
-import { createLogger } from '../../src/log';
-import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import { BullmqIngestConsumer, BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { freePort } from '../support/net';
 import { waitFor } from '../support/wait';
+import { serveTestApp, type TestApp } from '../support/app';
 
 /**
  * Redis goes away and comes back: ingest answers 503 at once while it is gone (so
@@ -27,7 +21,7 @@ let redis: ChildProcess | undefined;
 let queue: BullmqIngestQueue;
 let consumer: BullmqIngestConsumer;
 const applied: string[] = [];
-let server: Server;
+let app: TestApp;
 let base: string;
 
 const startRedis = async (): Promise<void> => {
@@ -50,19 +44,12 @@ beforeAll(async () => {
   queue = new BullmqIngestQueue({ redisUrl: `redis://127.0.0.1:${port}`, queueName: 'outage' });
   consumer = new BullmqIngestConsumer({ redisUrl: `redis://127.0.0.1:${port}`, queueName: 'outage', concurrency: 1 });
   consumer.start(async (job) => { applied.push(job.id); });
-  const registry = new Registry();
-  const app = createApp({
-    db: t.db, queue, connectors: [connector], registry, pipelineMetrics: createPipelineMetrics(registry),
-    tokens: { ingest: TOKEN, api: TOKEN }, maxBodyBytes: 65536, checks: [], log: createLogger('silent'),
-  });
-  server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  app = await serveTestApp({ db: t.db, queue, tokens: { ingest: TOKEN, api: TOKEN } });
+  base = app.base;
 });
 
 afterAll(async () => {
-  server?.close();
-  server?.closeAllConnections();
+  app?.close();
   await consumer?.close();
   await queue?.close();
   await stopRedis();

@@ -1,0 +1,44 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { connector as alertmanager } from '../../connectors/alertmanager';
+import { createApp, type AppDeps } from '../../src/app';
+import { createLogger } from '../../src/log';
+import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
+
+export const TEST_INGEST_TOKEN = 'test-ingest-token-0123456789';
+export const TEST_API_TOKEN = 'test-api-token-0123456789';
+
+export interface TestApp {
+  /** `http://127.0.0.1:<port>` */
+  readonly base: string;
+  /** Stops listening and drops kept-alive connections, so jest is not held open. */
+  close(): void;
+}
+
+/**
+ * The real HTTP API on a free loopback port. Defaults: the Alertmanager connector, the test
+ * tokens, a 64 KiB body limit, no readiness checks, silent logs, a fresh metrics registry.
+ */
+export async function serveTestApp(deps: Pick<AppDeps, 'db' | 'queue'> & Partial<AppDeps>): Promise<TestApp> {
+  const registry = deps.registry ?? new Registry();
+  const app = createApp({
+    connectors: [alertmanager],
+    pipelineMetrics: createPipelineMetrics(registry),
+    tokens: { ingest: TEST_INGEST_TOKEN, api: TEST_API_TOKEN },
+    maxBodyBytes: 64 * 1024,
+    checks: [],
+    log: createLogger('silent'),
+    ...deps,
+    registry,
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close() {
+      server.close();
+      server.closeAllConnections();
+    },
+  };
+}
