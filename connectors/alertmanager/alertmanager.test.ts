@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
 import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import type { IngestJob, IngestQueue } from '../../src/queue/ingest-queue';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres';
-import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../../test/support/redis';
+import { openTestQueue, type TestQueue } from '../../test/support/redis';
 import { connector } from './index';
 import { serveTestApp, TEST_INGEST_TOKEN, type TestApp } from '../../test/support/app';
 
@@ -49,36 +47,27 @@ describe('normalize (pure)', () => {
 
 describe('POST /ingest/alertmanager', () => {
   let t: TestDatabase;
-  let queueName: string;
-  let queue: IngestQueue;
+  let q: TestQueue;
   let app: TestApp;
   let base: string;
-  let inspect: Queue;
-  let redis: IORedis;
 
-  const start = (q: IngestQueue): Promise<TestApp> => serveTestApp({ db: t.db, queue: q, connectors: [connector] });
+  const start = (queue: IngestQueue): Promise<TestApp> => serveTestApp({ db: t.db, queue, connectors: [connector] });
   const post = (body: string | object, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }, url = base) =>
     fetch(`${url}/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const queued = async (): Promise<IngestJob[]> => (await inspect.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).map((j) => j.data as IngestJob);
+  const queued = (): Promise<IngestJob[]> => q.waiting();
 
   beforeAll(async () => {
     t = await createTestDatabase();
-    queueName = uniqueQueueName();
-    queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
-    app = await start(queue);
+    q = await openTestQueue();
+    app = await start(q.queue);
     base = app.base;
-    redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
-    inspect = new Queue(queueName, { connection: redis });
   });
   afterAll(async () => {
     app.close();
-    await inspect.close();
-    redis.disconnect();
-    await queue.close();
-    await obliterateQueue(queueName);
+    await q.close();
     await t.drop();
   });
-  beforeEach(async () => { await inspect.drain(true); });
+  beforeEach(async () => { await q.bull.drain(true); });
 
   test('202 once the whole request is one job in Redis', async () => {
     const res = await post(fixture('firing.json'));
@@ -144,7 +133,7 @@ describe('POST /ingest/alertmanager', () => {
   });
 
   test('503 within a second when Redis cannot be reached, so Alertmanager retries', async () => {
-    const down = new BullmqIngestQueue({ redisUrl: 'redis://127.0.0.1:1', queueName });
+    const down = new BullmqIngestQueue({ redisUrl: 'redis://127.0.0.1:1', queueName: q.name });
     const other = await start(down);
     try {
       const started = Date.now();

@@ -13,7 +13,7 @@ import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import { loadRules } from '../../src/rules/rule-loader';
 import { createJobProcessor } from '../../src/worker/job-processor';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../support/redis';
+import { openTestQueue, type TestQueue } from '../support/redis';
 import { firingAlert } from '../support/storm';
 import { REPO } from '../support/quell-process';
 import { freePort } from '../support/net';
@@ -23,7 +23,7 @@ const API_TOKEN = TEST_API_TOKEN;
 const INCIDENT_FIELDS = ['id', 'title', 'status', 'priority', 'group_key', 'alert_count', 'opened_at', 'resolved_at'];
 
 let t: TestDatabase;
-let queueName: string;
+let q: TestQueue;
 let queue: BullmqIngestQueue;
 let app: TestApp;
 let base: string;
@@ -46,8 +46,8 @@ const post = async (path: string, token?: string, body?: object) => {
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  queueName = uniqueQueueName();
-  queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
+  q = await openTestQueue();
+  queue = q.queue;
   const registry = createRegistry();
   registerStateMetrics(registry, t.db, queue);
   app = await serve(queue, registry);
@@ -64,8 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   app.close();
-  await queue.close();
-  await obliterateQueue(queueName);
+  await q.close();
   await t.drop();
 });
 

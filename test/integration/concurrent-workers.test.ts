@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { startQuell, type QuellProcess } from '../support/quell-process';
-import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../support/redis';
+import { REDIS_URL, openTestQueue, type TestQueue } from '../support/redis';
 import { enqueue, firingAlert, linkedCount, openIncidentsByGroup } from '../support/storm';
 import { waitFor } from '../support/wait';
 
@@ -11,15 +11,14 @@ import { waitFor } from '../support/wait';
  * ON CONFLICT), not a matter of timing: four worker processes race over the same groups.
  */
 let t: TestDatabase;
-let queueName: string;
+let q: TestQueue;
 let queue: BullmqIngestQueue;
 let workers: QuellProcess[] = [];
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  queueName = uniqueQueueName();
-  queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
-  await waitFor(async () => queue.checkReady().then(() => true), 5000, 'redis');
+  q = await openTestQueue();
+  queue = q.queue;
 
   // 50 identical alerts, one job each; 1,000 distinct alerts in 10 groups, 10 per job, every
   // job spanning all 10 groups so that concurrent jobs meet on every group.
@@ -27,15 +26,14 @@ beforeAll(async () => {
   const storm = Array.from({ length: 1000 }, (_, i) => firingAlert({ alertname: 'Storm', cluster: 'c1', service: `svc-${i % 10}`, instance: `host-${i}` }));
   await enqueue(queue, storm, 10);
 
-  const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: queueName, QUELL_WORKER_CONCURRENCY: '4', QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
+  const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '4', QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
   workers = Array.from({ length: 4 }, () => startQuell('worker', env));
   await Promise.all(workers.map((w) => w.waitForLog('worker started')));
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
-  await queue.close();
-  await obliterateQueue(queueName);
+  await q.close();
   await t.drop();
 });
 

@@ -1,12 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
 import { CONNECTORS_DIR, loadConnectors } from '../../src/connectors/connector-registry';
-import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
-import type { IngestJob } from '../../src/queue/ingest-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../support/redis';
+import { openTestQueue, type TestQueue } from '../support/redis';
 import { REPO } from '../support/quell-process';
 import { serveTestApp, type TestApp } from '../support/app';
 
@@ -37,8 +33,7 @@ exports.connector = {
 
 let dir: string;
 let t: TestDatabase;
-let queueName: string;
-let queue: BullmqIngestQueue;
+let q: TestQueue;
 let app: TestApp;
 let base: string;
 
@@ -48,16 +43,14 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'demo', 'index.js'), DEMO);
   mkdirSync(join(dir, 'fixtures-only')); // a folder without index is not a connector
   t = await createTestDatabase();
-  queueName = uniqueQueueName();
-  queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
-  app = await serveTestApp({ db: t.db, queue, connectors: loadConnectors(dir), tokens: { ingest: TOKEN, api: TOKEN } });
+  q = await openTestQueue();
+  app = await serveTestApp({ db: t.db, queue: q.queue, connectors: loadConnectors(dir), tokens: { ingest: TOKEN, api: TOKEN } });
   base = app.base;
 });
 
 afterAll(async () => {
   app?.close();
-  await queue?.close();
-  if (queueName) await obliterateQueue(queueName);
+  await q?.close();
   await t?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -81,18 +74,11 @@ test('a connector folder is served at /ingest/<id> with the shared auth, validat
     { host: 'h2', check: 'Ping', ok: false, at: '2026-11-20T10:00:00Z' },
   ] });
   expect(res.status).toBe(202);
-  const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
-  const inspect = new Queue(queueName, { connection: redis });
-  try {
-    const jobs = (await inspect.getJobs(['waiting'])).map((j) => j.data as IngestJob);
-    expect(jobs).toHaveLength(1);
-    const [a, b] = jobs[0]!.alerts;
-    expect(a).toMatchObject({ source: 'demo', status: 'firing', labels: { alertname: 'Ping', host: 'h1' } });
-    expect(a!.fingerprint).not.toBe(b!.fingerprint); // never the alert name alone
-  } finally {
-    await inspect.close();
-    redis.disconnect();
-  }
+  const jobs = await q.waiting();
+  expect(jobs).toHaveLength(1);
+  const [a, b] = jobs[0]!.alerts;
+  expect(a).toMatchObject({ source: 'demo', status: 'firing', labels: { alertname: 'Ping', host: 'h1' } });
+  expect(a!.fingerprint).not.toBe(b!.fingerprint); // never the alert name alone
 });
 
 test('a folder whose connector id differs from its name is refused at start', () => {

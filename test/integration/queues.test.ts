@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
-import { BullmqIngestConsumer, BullmqIngestQueue } from '../../src/queue/bullmq-queue';
+import { BullmqIngestConsumer } from '../../src/queue/bullmq-queue';
 import { EmbeddedQueue } from '../../src/queue/embedded-queue';
 import { PermanentJobError, type IngestConsumer, type IngestJob, type IngestQueue } from '../../src/queue/ingest-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../support/redis';
+import { REDIS_URL, openTestQueue } from '../support/redis';
 import { waitFor } from '../support/wait';
 
 /** The two queues keep one contract: what the handler does decides retry, failure or done. */
@@ -19,16 +17,12 @@ interface Harness { queue: IngestQueue; consumer: IngestConsumer; attemptsOf(id:
 
 const harnesses: Record<string, () => Promise<Harness>> = {
   bullmq: async () => {
-    const name = uniqueQueueName();
-    const queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName: name });
-    await waitFor(async () => queue.checkReady().then(() => true), 5000, 'redis');
-    const consumer = new BullmqIngestConsumer({ redisUrl: REDIS_URL, queueName: name, concurrency: 2 });
-    const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
-    const inspect = new Queue(name, { connection: redis });
+    const q = await openTestQueue();
+    const consumer = new BullmqIngestConsumer({ redisUrl: REDIS_URL, queueName: q.name, concurrency: 2 });
     return {
-      queue, consumer,
-      attemptsOf: async (id) => (await inspect.getJob(id))?.attemptsMade ?? -1,
-      async close() { await consumer.close(); await queue.close(); await inspect.close(); redis.disconnect(); await obliterateQueue(name); },
+      queue: q.queue, consumer,
+      attemptsOf: async (id) => (await q.bull.getJob(id))?.attemptsMade ?? -1,
+      async close() { await consumer.close(); await q.close(); },
     };
   },
   embedded: async () => {

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { startQuell, type QuellProcess } from '../support/quell-process';
-import { REDIS_URL, obliterateQueue, uniqueQueueName } from '../support/redis';
+import { REDIS_URL, openTestQueue, type TestQueue } from '../support/redis';
 import { enqueue, firingAlert, linkedCount } from '../support/storm';
 import { waitFor } from '../support/wait';
 import { freePort } from '../support/net';
@@ -10,21 +10,19 @@ import { freePort } from '../support/net';
 const TOTAL = 10_000;
 
 let t: TestDatabase;
-let queueName: string;
+let q: TestQueue;
 let queue: BullmqIngestQueue;
 const started: QuellProcess[] = [];
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  queueName = uniqueQueueName();
-  queue = new BullmqIngestQueue({ redisUrl: REDIS_URL, queueName });
-  await waitFor(async () => queue.checkReady().then(() => true), 5000, 'redis');
+  q = await openTestQueue();
+  queue = q.queue;
 });
 
 afterAll(async () => {
   await Promise.all(started.map((w) => w.stop('SIGKILL')));
-  await queue.close();
-  await obliterateQueue(queueName);
+  await q.close();
   await t.drop();
 });
 
@@ -33,7 +31,7 @@ test('a worker SIGKILLed with 10,000 alerts queued loses and duplicates nothing'
   await enqueue(queue, alerts, 64);
 
   // Short locks, so the fresh worker takes over the dead one's jobs in seconds, not 30 s.
-  const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: queueName, QUELL_WORKER_CONCURRENCY: '8', QUELL_LOCK_DURATION_MS: '3000', QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
+  const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '8', QUELL_LOCK_DURATION_MS: '3000', QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
   const doomed = startQuell('worker', env);
   started.push(doomed);
   await doomed.waitForLog('worker started');
