@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { healthRouter, type ReadinessCheck } from './api/health-router';
 import { incidentsRouter } from './api/incidents-router';
-import { sendError } from './api/errors';
+import { bodyParserErrors, sendError } from './api/errors';
 import type { Connector } from './connectors/connector';
 import { createIngestMetrics } from './connectors/ingest-metrics';
 import { ingestRouter } from './connectors/ingest-router';
@@ -40,12 +40,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(incidentsRouter({ db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    const type = (err as { type?: string }).type;
-    if (type === 'entity.parse.failed') return sendError(res, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
-    if (type === 'entity.too.large') return sendError(res, 'payload_too_large', 'body is too large');
     deps.log.error({ err, path: req.path }, 'request failed');
     if (!res.headersSent) sendError(res, 'internal', 'internal error');
   };
-  app.use(onError);
+  app.use(bodyParserErrors, onError);
   return app;
 }

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 
 /**
  * Every error code the HTTP API answers with. README.md documents each one (a test checks).
@@ -23,3 +23,12 @@ export function sendError(res: Response, code: ApiErrorCode, message: string, ex
   if (spec.retry && spec.status === 503) res.setHeader('Retry-After', '5');
   res.status(spec.status).json({ error: { code, message, retryable: spec.retry, ...extra } });
 }
+
+/** Answers the JSON body parser's errors (any route) with their API codes; passes others on. */
+export const bodyParserErrors: ErrorRequestHandler = (err, _req, res, next) => {
+  const type = (err as { type?: string }).type;
+  if (type === 'entity.too.large') return sendError(res, 'payload_too_large', `body is over the limit of ${(err as { limit: number }).limit} bytes`);
+  if (type === 'entity.parse.failed') return sendError(res, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return sendError(res, 'invalid_payload', (err as Error).message);
+  next(err);
+};

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { CanonicalAlert } from '../domain/alert';
 import { fingerprint } from '../domain/fingerprint';
@@ -40,18 +40,10 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       res.on('finish', () => { stop(); deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) }); });
       next();
     };
-    router.post(path, count, auth, json, bodyErrors, handle(connector, deps, escaped));
+    router.post(path, count, auth, json, handle(connector, deps, escaped));
   }
   return router;
 }
-
-const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
-  const type = (err as { type?: string }).type;
-  if (type === 'entity.too.large') return sendError(res, 'payload_too_large', `body is over the limit of ${(err as { limit: number }).limit} bytes`);
-  if (type === 'entity.parse.failed') return sendError(res, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return sendError(res, 'invalid_payload', (err as Error).message);
-  next(err);
-};
 
 function handle(connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<object>): RequestHandler {
   return async (req, res) => {
