@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
+import type { z } from 'zod';
 
 /**
  * Every error code the HTTP API answers with. README.md documents each one (a test checks).
@@ -32,3 +33,10 @@ export const bodyParserErrors: ErrorRequestHandler = (err, _req, res, next) => {
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return sendError(res, 'invalid_payload', (err as Error).message);
   next(err);
 };
+
+/** Answers a failed zod validation: its first issue, with the field as `alerts[3].startsAt`. */
+export function sendValidationError(res: Response, code: 'invalid_payload' | 'invalid_request', error: z.ZodError): void {
+  const issue = error.issues[0]!;
+  const field = issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+  sendError(res, code, `${field || 'body'}: ${issue.message}`, { field });
+}

@@ -6,7 +6,7 @@ import type { Database, IncidentStatus } from '../store/database';
 import { changeIncident, type ManualChange } from '../store/incident-store';
 import { getIncident, listIncidents } from '../store/incident-queries';
 import { requireBearer } from './auth';
-import { sendError } from './errors';
+import { sendError, sendValidationError } from './errors';
 
 export interface IncidentsRouterDeps {
   readonly db: Kysely<Database>;
@@ -39,7 +39,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
 
   router.get('/api/v1/incidents', async (req, res) => {
     const q = listQuery.safeParse(req.query);
-    if (!q.success) return sendError(res, 'invalid_request', `${q.error.issues[0]!.path.join('.')}: ${q.error.issues[0]!.message}`);
+    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     const incidents = await listIncidents(deps.db, { limit: q.data.limit, ...(q.data.status ? { statuses: q.data.status } : {}) });
     res.json({ incidents });
   });
@@ -56,7 +56,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     const id = parseId(req.params['id'] as string);
     if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
     const body = changeBody.safeParse(req.body ?? {});
-    if (!body.success) return sendError(res, 'invalid_payload', `${body.error.issues[0]!.path.join('.')}: ${body.error.issues[0]!.message}`);
+    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
     const outcome = await changeIncident(deps.db, id, kind, body.data.by ?? 'api', body.data.comment);
     if (!outcome.ok) {
       return outcome.reason === 'not_found'

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type RequestHandler } from 'express';
-import type { z } from 'zod';
 import type { CanonicalAlert } from '../domain/alert';
 import { fingerprint } from '../domain/fingerprint';
 import { requireBearer } from '../api/auth';
-import { sendError } from '../api/errors';
+import { sendError, sendValidationError } from '../api/errors';
 import { QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
 import { findUnstorableText, mayHoldUnstorableText } from './storable-text';
@@ -52,11 +51,7 @@ function handle(connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<o
       return sendError(res, 'invalid_payload', `${unstorable}: text with a NUL character or a lone surrogate cannot be stored`, { field: unstorable });
     }
     const parsed = connector.schema.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-      const field = fieldName(issue.path);
-      return sendError(res, 'invalid_payload', `${field || 'body'}: ${issue.message}`, { field });
-    }
+    if (!parsed.success) return sendValidationError(res, 'invalid_payload', parsed.error);
     const receivedAt = new Date();
     const alerts: CanonicalAlert[] = connector.normalize(parsed.data, receivedAt).map((a) => ({
       ...a,
@@ -81,9 +76,4 @@ function handle(connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<o
     if (truncated > 0) deps.metrics.truncated.inc({ connector: connector.id }, truncated);
     res.status(202).json({ status: 'queued', job_id: alerts.length > 0 ? job.id : null, alerts: alerts.length });
   };
-}
-
-/** `alerts[3].startsAt` from a zod path. */
-function fieldName(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 }
