@@ -26,19 +26,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { webhookPayload, type TestAlert } from '../test/support/alertmanager-payload';
 import { freePort, freePorts } from '../test/support/net';
+import { CLI, REPO } from '../test/support/quell-process';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const REPO = resolve(__dirname, '../..');
-const CLI = resolve(__dirname, '../src/cli.js');
 
 function intEnv(name: string, def: number, min = 1): number {
   const raw = process.env[name];

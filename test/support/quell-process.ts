@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 
+/** The repository, whether this file runs from `test/support` (jest) or `dist/test/support`. */
+export const REPO = resolve(__dirname, basename(resolve(__dirname, '../..')) === 'dist' ? '../../..' : '../..');
 /** The compiled CLI (`npm test` builds before jest runs). */
-export const CLI = resolve(__dirname, '../../dist/src/cli.js');
-export const REPO = resolve(__dirname, '../..');
+export const CLI = resolve(REPO, 'dist/src/cli.js');
 
 export interface QuellProcess {
   readonly child: ChildProcess;
