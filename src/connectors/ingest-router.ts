@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import express, { Router, type RequestHandler } from 'express';
 import type { CanonicalAlert } from '../domain/alert';
 import { fingerprint } from '../domain/fingerprint';
 import { requireBearer } from '../api/auth';
 import { sendError, sendValidationError } from '../api/errors';
-import { QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
+import { QueueOutcomeUnknownError, QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
 import { findUnstorableText, mayHoldUnstorableText } from './storable-text';
 import type { IngestMetrics } from './ingest-metrics';
+import { RequestIdentity } from './request-identity';
 
 export interface IngestRouterDeps {
   readonly connectors: readonly Connector[];
@@ -28,10 +28,13 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
   const auth = requireBearer(deps.token, 'quell-ingest');
   // Requests whose raw body has escapes that may hide unstorable text (see storable-text.ts).
   const escaped = new WeakSet<object>();
+  // Each request's raw body, for its identity if Redis leaves its outcome unknown.
+  const raw = new WeakMap<object, Buffer>();
   const json = express.json({
     limit: deps.maxBodyBytes, type: () => true, strict: true,
-    verify: (req, _res, raw) => { if (mayHoldUnstorableText(raw)) escaped.add(req); },
+    verify: (req, _res, body) => { raw.set(req, body); if (mayHoldUnstorableText(body)) escaped.add(req); },
   });
+  const identity = new RequestIdentity();
   for (const connector of deps.connectors) {
     const path = `/ingest/${connector.id}`;
     const count: RequestHandler = (_req, res, next) => {
@@ -39,13 +42,22 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       res.on('finish', () => { stop(); deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) }); });
       next();
     };
-    router.post(path, count, auth, json, handle(connector, deps, escaped));
+    router.post(path, count, auth, json, handle(connector, deps, escaped, raw, identity));
   }
   return router;
 }
 
-function handle(connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<object>): RequestHandler {
+/** `Idempotency-Key`: printable ASCII, as in the IETF draft and Stripe's API. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function handle(
+  connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<object>, raw: WeakMap<object, Buffer>, identity: RequestIdentity,
+): RequestHandler {
   return async (req, res) => {
+    const idempotencyKey = req.get('idempotency-key');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      return sendError(res, 'invalid_request', 'Idempotency-Key: expected 1 to 255 printable ASCII characters');
+    }
     const unstorable = escaped.has(req) ? findUnstorableText(req.body) : undefined;
     if (unstorable !== undefined) {
       return sendError(res, 'invalid_payload', `${unstorable}: text with a NUL character or a lone surrogate cannot be stored`, { field: unstorable });
@@ -58,16 +70,25 @@ function handle(connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<o
       source: connector.id,
       fingerprint: fingerprint(connector.id, a.labels, connector.fingerprintLabels),
     }));
-    const job = { id: randomUUID(), connector: connector.id, receivedAt: receivedAt.toISOString(), alerts };
+    const body = raw.get(req);
+    const job = { id: identity.jobIdFor(connector.id, body, idempotencyKey), connector: connector.id, receivedAt: receivedAt.toISOString(), alerts };
     try {
       if (alerts.length > 0) await deps.queue.add(job);
     } catch (err) {
+      if (err instanceof QueueOutcomeUnknownError) {
+        deps.onError(err);
+        identity.rememberUncertain(connector.id, body, job.id);
+        return sendError(res, 'queue_unavailable',
+          'the ingest queue did not confirm in time: the alerts may be queued; resend the same request, it is applied once',
+          { job_id: job.id, queued: 'unknown' });
+      }
       if (err instanceof QueueUnavailableError) {
         deps.onError(err);
-        return sendError(res, 'queue_unavailable', 'the ingest queue cannot take alerts now; retry later');
+        return sendError(res, 'queue_unavailable', 'the ingest queue cannot take alerts now; nothing was queued; retry later');
       }
       throw err;
     }
+    identity.settled(connector.id, body);
     let firing = 0;
     for (const a of alerts) if (a.status === 'firing') firing++;
     if (firing > 0) deps.metrics.received.inc({ connector: connector.id, status: 'firing' }, firing);

@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import IORedis, { type RedisOptions } from 'ioredis';
 import type { IngestConsumer, IngestJob, IngestQueue, JobHandler, QueueDepth } from './ingest-queue';
-import { PermanentJobError, QueueUnavailableError } from './ingest-queue';
+import { PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError } from './ingest-queue';
 
 export interface BullmqOptions {
   readonly redisUrl: string;
@@ -63,9 +63,11 @@ export class BullmqIngestQueue implements IngestQueue {
       timer = setTimeout(() => reject(new Error(`no answer from redis within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
     });
     try {
+      // BullMQ's addJob ignores an id that is already in the queue: a resend is a no-op.
       await Promise.race([this.queue.add('ingest', job, { ...JOB_OPTIONS, jobId: job.id }), timeout]);
     } catch (err) {
-      throw new QueueUnavailableError((err as Error).message, { cause: err });
+      // The command was written to Redis: whether it ran is unknown (it may land after we give up).
+      throw new QueueOutcomeUnknownError(job.id, (err as Error).message, { cause: err });
     } finally {
       clearTimeout(timer);
     }

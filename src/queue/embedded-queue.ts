@@ -26,7 +26,9 @@ export class EmbeddedQueue implements IngestQueue, IngestConsumer {
 
   async add(job: IngestJob): Promise<void> {
     try {
-      await this.db.insertInto('queue_jobs').values({ id: job.id, payload: JSON.stringify(job) }).execute();
+      // A job id seen before (an Idempotency-Key resent) is already queued or applied: a no-op.
+      await this.db.insertInto('queue_jobs').values({ id: job.id, payload: JSON.stringify(job) })
+        .onConflict((oc) => oc.column('id').doNothing()).execute();
     } catch (err) {
       throw new QueueUnavailableError((err as Error).message, { cause: err });
     }

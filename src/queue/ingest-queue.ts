@@ -20,7 +20,11 @@ export interface QueueDepth {
 /** The producer side: API processes hold one. */
 export interface IngestQueue {
   readonly kind: 'bullmq' | 'embedded';
-  /** Resolves once the job is durably stored; rejects with {@link QueueUnavailableError} otherwise. */
+  /**
+   * Resolves once the job is durably stored. Rejects with {@link QueueUnavailableError} when it
+   * was not stored, or {@link QueueOutcomeUnknownError} when it may have been. Adding a job whose
+   * id is already queued or applied changes nothing (a resend after an unknown outcome).
+   */
   add(job: IngestJob): Promise<void>;
   depth(): Promise<QueueDepth>;
   /** Throws with the reason when the queue cannot be trusted to keep jobs. */
@@ -49,11 +53,26 @@ export interface IngestConsumer {
   close(): Promise<void>;
 }
 
-/** The queue could not take the job; the sender should retry (HTTP 503). */
+/**
+ * The queue did not take the job, and certainly did not store it: it was never sent (no
+ * connection). The sender should retry (HTTP 503).
+ */
 export class QueueUnavailableError extends Error {
   readonly retryable = true;
   constructor(reason: string, options?: { cause?: unknown }) {
     super(`ingest queue unavailable: ${reason}`, options);
     this.name = 'QueueUnavailableError';
+  }
+}
+
+/**
+ * The job was sent but the queue did not confirm it in time (Redis paused, connection lost
+ * mid-command): it may or may not be stored. No client can know better, so the answer must
+ * name `jobId`, and a resend must carry the same id, which makes it a no-op if the first landed.
+ */
+export class QueueOutcomeUnknownError extends QueueUnavailableError {
+  constructor(readonly jobId: string, reason: string, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.name = 'QueueOutcomeUnknownError';
   }
 }

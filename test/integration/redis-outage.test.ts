@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BullmqIngestConsumer, BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { freePort } from '../support/net';
+import { testRedisServer, type TestRedisServer } from '../support/redis-server';
 import { waitFor } from '../support/wait';
 import { serveTestApp, type TestApp } from '../support/app';
 
@@ -16,20 +14,13 @@ const TOKEN = 'outage-token-0123456789';
 const body = readFileSync(resolve(__dirname, '../../connectors/alertmanager/fixtures/firing.json'), 'utf8');
 
 let t: TestDatabase;
-let port: number;
-let redis: ChildProcess | undefined;
+let redis: TestRedisServer;
 let queue: BullmqIngestQueue;
 let consumer: BullmqIngestConsumer;
 const applied: string[] = [];
 let app: TestApp;
 let base: string;
 
-const startRedis = async (): Promise<void> => {
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-};
-const stopRedis = async (): Promise<void> => {
-  if (redis && redis.exitCode === null) { redis.kill('SIGKILL'); await once(redis, 'exit'); }
-};
 const post = async (): Promise<{ status: number; ms: number }> => {
   const started = Date.now();
   const res = await fetch(`${base}/ingest/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
@@ -39,10 +30,9 @@ const post = async (): Promise<{ status: number; ms: number }> => {
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  port = await freePort();
-  await startRedis();
-  queue = new BullmqIngestQueue({ redisUrl: `redis://127.0.0.1:${port}`, queueName: 'outage' });
-  consumer = new BullmqIngestConsumer({ redisUrl: `redis://127.0.0.1:${port}`, queueName: 'outage', concurrency: 1 });
+  redis = await testRedisServer();
+  queue = new BullmqIngestQueue({ redisUrl: redis.url, queueName: 'outage' });
+  consumer = new BullmqIngestConsumer({ redisUrl: redis.url, queueName: 'outage', concurrency: 1 });
   consumer.start(async (job) => { applied.push(job.id); });
   app = await serveTestApp({ db: t.db, queue, tokens: { ingest: TOKEN, api: TOKEN } });
   base = app.base;
@@ -52,14 +42,14 @@ afterAll(async () => {
   app?.close();
   await consumer?.close();
   await queue?.close();
-  await stopRedis();
+  await redis?.kill();
   await t?.drop();
 });
 
 test('503 within a second while Redis is down, 202 again when it is back, and the worker carries on', async () => {
   await waitFor(async () => (await post()).status === 202, 10_000, 'the first 202');
 
-  await stopRedis();
+  await redis.kill();
   const down = await waitFor(async () => { const r = await post(); return r.status === 503 ? r : undefined; }, 5000, 'a 503 with Redis down');
   expect(down.ms).toBeLessThan(1000);
   for (let i = 0; i < 5; i++) {
@@ -68,7 +58,7 @@ test('503 within a second while Redis is down, 202 again when it is back, and th
     expect(r.ms).toBeLessThan(1000);
   }
 
-  await startRedis();
+  await redis.start();
   const jobId = await waitFor(async () => {
     const res = await fetch(`${base}/ingest/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
     return res.status === 202 ? ((await res.json()) as { job_id: string }).job_id : undefined;
