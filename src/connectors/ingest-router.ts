@@ -1,37 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { CanonicalAlert } from '../domain/alert';
 import { fingerprint } from '../domain/fingerprint';
 import { requireBearer } from '../api/auth';
 import { sendError, sendValidationError } from '../api/errors';
+import { jsonBody } from '../api/json-body';
 import { QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
-import { findUnstorableText, mayHoldUnstorableText } from './storable-text';
 import type { IngestMetrics } from './ingest-metrics';
+import { storableAlerts } from './storable-alert';
 
 export interface IngestRouterDeps {
   readonly connectors: readonly Connector[];
   readonly queue: IngestQueue;
   readonly token: string;
   readonly maxBodyBytes: number;
+  /** How far a source's clock may run ahead of Quell's (QUELL_MAX_CLOCK_SKEW_SECONDS). */
+  readonly maxClockSkewSeconds: number;
   readonly metrics: IngestMetrics;
   readonly onError: (err: unknown) => void;
 }
 
 /**
  * `POST /ingest/<connector id>` for every connector. Order: auth (before the body is read),
- * size limit, JSON, text PostgreSQL can store, the connector's schema, normalize + fingerprint, then one queue job for
- * the whole request. 202 only once the job is durably queued; a rejected request stores nothing.
+ * size limit, JSON with text PostgreSQL can store (json-body.ts), the connector's schema,
+ * normalize, times PostgreSQL can store (storable-alert.ts), fingerprint, then one queue job
+ * for the whole request. 202 only once the job is durably queued, and only for alerts the
+ * database will take; a rejected request stores nothing.
  */
 export function ingestRouter(deps: IngestRouterDeps): Router {
   const router = Router();
   const auth = requireBearer(deps.token, 'quell-ingest');
-  // Requests whose raw body has escapes that may hide unstorable text (see storable-text.ts).
-  const escaped = new WeakSet<object>();
-  const json = express.json({
-    limit: deps.maxBodyBytes, type: () => true, strict: true,
-    verify: (req, _res, raw) => { if (mayHoldUnstorableText(raw)) escaped.add(req); },
-  });
+  const json = jsonBody({ limit: deps.maxBodyBytes });
   for (const connector of deps.connectors) {
     const path = `/ingest/${connector.id}`;
     const count: RequestHandler = (_req, res, next) => {
@@ -39,21 +39,23 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       res.on('finish', () => { stop(); deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) }); });
       next();
     };
-    router.post(path, count, auth, json, handle(connector, deps, escaped));
+    router.post(path, count, auth, json, handle(connector, deps));
   }
   return router;
 }
 
-function handle(connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<object>): RequestHandler {
+function handle(connector: Connector, deps: IngestRouterDeps): RequestHandler {
   return async (req, res) => {
-    const unstorable = escaped.has(req) ? findUnstorableText(req.body) : undefined;
-    if (unstorable !== undefined) {
-      return sendError(res, 'invalid_payload', `${unstorable}: text with a NUL character or a lone surrogate cannot be stored`, { field: unstorable });
-    }
     const parsed = connector.schema.safeParse(req.body);
     if (!parsed.success) return sendValidationError(res, 'invalid_payload', parsed.error);
     const receivedAt = new Date();
-    const alerts: CanonicalAlert[] = connector.normalize(parsed.data, receivedAt).map((a) => ({
+    const bounds = { now: receivedAt, maxSkewSeconds: deps.maxClockSkewSeconds };
+    const storable = storableAlerts(connector.normalize(parsed.data, receivedAt), bounds);
+    if (!storable.ok) {
+      const { field, message } = storable.issue;
+      return sendError(res, 'invalid_payload', `${field}: ${message}`, { field });
+    }
+    const alerts: CanonicalAlert[] = storable.alerts.map((a) => ({
       ...a,
       source: connector.id,
       fingerprint: fingerprint(connector.id, a.labels, connector.fingerprintLabels),
