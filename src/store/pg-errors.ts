@@ -46,8 +46,8 @@ const SOCKET_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /** node-postgres's own errors for a lost or unobtainable connection carry no code, only these words. */
-const PG_CLIENT_CONNECTION_MESSAGE =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client (has encountered a connection error|was closed) and is not queryable)/;
+const PG_CLIENT_CONNECTION_MESSAGE = new RegExp('^(Connection terminated|timeout exceeded when trying to connect'
+  + '|Client (has encountered a connection error|was closed) and is not queryable)');
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 

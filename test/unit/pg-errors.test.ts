@@ -39,7 +39,7 @@ test.each([
   ['node-postgres losing the server', new Error('Connection terminated unexpectedly')],
   ['the pool timing out', new Error('timeout exceeded when trying to connect')],
   ['a wrapped cause', new Error('query failed', { cause: Object.assign(new Error('x'), { code: '57P01' }) })],
-  ['several addresses refused', Object.assign(new AggregateError([Object.assign(new Error('a'), { code: 'ECONNREFUSED' })]), {})],
+  ['several addresses refused', new AggregateError([Object.assign(new Error('a'), { code: 'ECONNREFUSED' })])],
 ])('%s is a connection error, not a data error', (_what, err) => {
   expect(isConnectionError(err)).toBe(true);
   expect(isDataError(err)).toBe(false);
