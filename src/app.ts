@@ -20,6 +20,7 @@ export interface AppDeps {
   readonly pipelineMetrics: PipelineMetrics;
   readonly tokens: { readonly ingest: string; readonly api: string };
   readonly maxBodyBytes: number;
+  readonly maxClockSkewSeconds: number;
   readonly checks: readonly ReadinessCheck[];
   readonly log: Logger;
 }
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
     queue: deps.queue,
     token: deps.tokens.ingest,
     maxBodyBytes: deps.maxBodyBytes,
+    maxClockSkewSeconds: deps.maxClockSkewSeconds,
     metrics: createIngestMetrics(deps.registry),
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
   }));

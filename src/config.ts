@@ -27,6 +27,8 @@ export const configSchema = z.object({
   QUELL_API_TOKEN: z.preprocess(empty, z.string().min(16, 'use at least 16 characters').optional()),
   /** Largest ingest request body accepted; larger ones get 413. */
   QUELL_MAX_BODY_BYTES: int(5 * 1024 * 1024),
+  /** How far a source's clock may run ahead of Quell's: alert times later than that are refused (400). */
+  QUELL_MAX_CLOCK_SKEW_SECONDS: int(3600, 0),
   QUELL_QUEUE_NAME: z.string().regex(/^[a-zA-Z0-9_.-]+$/).default('quell-ingest'),
   /** Jobs one worker process takes from the queue at once. */
   QUELL_WORKER_CONCURRENCY: int(32),

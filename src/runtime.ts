@@ -87,7 +87,8 @@ export async function startApi(rt: Runtime): Promise<Server> {
   registerStateMetrics(rt.registry, rt.db, rt.queue);
   const app = createApp({
     db: rt.db, queue: rt.queue, connectors: loadConnectors(), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,
-    tokens, maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, checks: rt.checks, log: rt.log,
+    tokens, maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, maxClockSkewSeconds: rt.config.QUELL_MAX_CLOCK_SKEW_SECONDS,
+    checks: rt.checks, log: rt.log,
   });
   return listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
 }

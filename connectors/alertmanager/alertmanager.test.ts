@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import type { IngestJob, IngestQueue } from '../../src/queue/ingest-queue';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres';
 import { openTestQueue, type TestQueue } from '../../test/support/redis';
+import { fingerprint } from '../../src/domain/fingerprint';
 import { connector } from './index';
 import { serveTestApp, TEST_INGEST_TOKEN, type TestApp } from '../../test/support/app';
 
@@ -37,6 +39,15 @@ describe('normalize (pure)', () => {
     expect(a!.startsAt).toBe('2026-11-20T10:00:00.123Z');
   });
 
+  test('a __proto__ label is a label: kept in the labels and so in the fingerprint', () => {
+    const payload = fixture('firing.json');
+    payload['alerts'][0].labels = JSON.parse('{"alertname":"X","__proto__":"p"}');
+    const [a] = connector.normalize(connector.schema.parse(payload), new Date());
+    expect(Object.keys(a!.labels)).toEqual(['alertname', '__proto__']);
+    expect(a!.labels['__proto__']).toBe('p');
+    expect(fingerprint('alertmanager', a!.labels)).not.toBe(fingerprint('alertmanager', { alertname: 'X' }));
+  });
+
   test('a resolve without an end time ends at receipt', () => {
     const payload = fixture('resolved.json');
     delete payload['alerts'][0].endsAt;
@@ -52,8 +63,26 @@ describe('POST /ingest/alertmanager', () => {
   let base: string;
 
   const start = (queue: IngestQueue): Promise<TestApp> => serveTestApp({ db: t.db, queue, connectors: [connector] });
-  const post = (body: string | object, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }, url = base) =>
-    fetch(`${url}/ingest/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const post = (body: string | Buffer | object, headers: Record<string, string> = auth, url = base) =>
+    fetch(`${url}/ingest/alertmanager`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    });
+  /** The resolved fixture with its second alert ending at `endsAt`. */
+  const resolvedEnding = (endsAt: string): object => {
+    const payload = fixture('resolved.json');
+    payload['alerts'][1].endsAt = endsAt;
+    return payload;
+  };
+  /** A body holding `inner` in `depth` nested arrays. */
+  const deep = (depth: number, inner: string): string => `{"version":"4","x":${'['.repeat(depth)}${inner}${']'.repeat(depth)}}`;
+  /** The firing fixture with its first alert changed. */
+  const withAlert = (change: Record<string, unknown>): object => {
+    const payload = fixture('firing.json');
+    payload['alerts'][0] = { ...payload['alerts'][0], ...change };
+    return payload;
+  };
   const queued = (): Promise<IngestJob[]> => q.waiting();
 
   beforeAll(async () => {
@@ -111,8 +140,15 @@ describe('POST /ingest/alertmanager', () => {
     ['a NUL in a label value', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], labels: { alertname: 'X', x: 'a\u0000b' } }] }, 'invalid_payload', 'alerts[0].labels.x'],
     ['a lone surrogate in an annotation', { ...fixture('firing.json'), alerts: [fixture('firing.json').alerts[0], { ...fixture('firing.json').alerts[1], annotations: { summary: 'bad \ud800 text' } }] }, 'invalid_payload', 'alerts[1].annotations.summary'],
     ['a label that is not a string', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], labels: { alertname: 'X', n: 5 } }] }, 'invalid_payload', 'alerts[0].labels.n'],
+    // Times the schema takes and PostgreSQL refuses, or that would hold an incident open for ever.
+    ['a start in year 0', withAlert({ startsAt: '0000-01-01T00:00:00Z' }), 'invalid_payload', 'alerts[0].startsAt'],
+    ['a start in year 1 that is 0 in UTC', withAlert({ startsAt: '0001-01-01T00:00:00+14:00' }), 'invalid_payload', 'alerts[0].startsAt'],
+    ['a start in 9999 that is 10000 in UTC', withAlert({ startsAt: '9999-12-31T23:59:59-23:59' }), 'invalid_payload', 'alerts[0].startsAt'],
+    ['a start in year 9999', withAlert({ startsAt: '9999-12-31T23:59:59Z' }), 'invalid_payload', 'alerts[0].startsAt'],
+    ['a resolve ending in year 10000', resolvedEnding('9999-12-31T23:59:59-01:00'), 'invalid_payload', 'alerts[1].endsAt'],
+    ['a NUL 20,000 arrays deep', deep(20_000, '"\\u0000"'), 'invalid_payload', `x${'[0]'.repeat(20_000)}`],
   ])('400 for %s, naming the field, and nothing queued', async (_what, body, code, field) => {
-    const res = await post(body as object);
+    const res = await post(body as string | object);
     expect(res.status).toBe(400);
     const err = (await res.json() as { error: { code: string; field?: string; message: string } }).error;
     expect(err.code).toBe(code);
@@ -121,6 +157,43 @@ describe('POST /ingest/alertmanager', () => {
       expect(err.message.startsWith(`${field}: `)).toBe(true);
     }
     expect(await queued()).toHaveLength(0);
+  });
+
+  test.each([
+    ['br that is not Brotli', 'br', Buffer.from(JSON.stringify(fixture('firing.json'))), /not valid br/],
+    ['gzip that is not gzip', 'gzip', Buffer.from('{"version":"4"}'), /not valid gzip/],
+    ['deflate cut short', 'deflate', deflateSync(JSON.stringify(fixture('firing.json'))).subarray(0, 40), /not valid deflate/],
+    ['bytes that are not UTF-8', 'identity', Buffer.from('{"version":"4","x":"\xff\xfe"}', 'latin1'), /not valid UTF-8/],
+  ])('400 for %s, and nothing queued', async (_what, encoding, bytes, message) => {
+    const res = await post(bytes, { ...auth, 'content-encoding': encoding });
+    expect(res.status).toBe(400);
+    const error = { code: 'invalid_payload', message: expect.stringMatching(message), retryable: false };
+    expect(await res.json()).toMatchObject({ error });
+    expect(await queued()).toHaveLength(0);
+  });
+
+  test('400 for a charset other than UTF-8, and nothing queued', async () => {
+    const utf16 = Buffer.from(JSON.stringify(fixture('firing.json')), 'utf16le');
+    const res = await post(utf16, { ...auth, 'content-type': 'application/json; charset=utf-16le' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_payload', message: expect.stringContaining('UTF-8') } });
+    expect(await queued()).toHaveLength(0);
+  });
+
+  test('a gzip body is read', async () => {
+    const res = await post(gzipSync(JSON.stringify(fixture('firing.json'))), { ...auth, 'content-encoding': 'gzip' });
+    expect(res.status).toBe(202);
+    expect(await queued()).toHaveLength(1);
+  });
+
+  test('a __proto__ label reaches the queue as a label, with its fingerprint', async () => {
+    const body = JSON.stringify(withAlert({ labels: JSON.parse('{"alertname":"X","__proto__":"p"}') }));
+    expect(body).toContain('"__proto__":"p"');
+    expect((await post(body)).status).toBe(202);
+    const [alert] = (await queued())[0]!.alerts;
+    expect(Object.entries(alert!.labels)).toEqual([['alertname', 'X'], ['__proto__', 'p']]);
+    expect(alert!.fingerprint).toBe(fingerprint('alertmanager', alert!.labels));
+    expect(alert!.fingerprint).not.toBe(fingerprint('alertmanager', { alertname: 'X' }));
   });
 
   test('413 over the body limit, and nothing queued', async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineConnector } from '../../src/connectors/connector';
+import { labelSet } from '../../src/connectors/label-set';
 
 /**
  * Prometheus Alertmanager's webhook receiver, payload version 4
@@ -7,7 +8,6 @@ import { defineConnector } from '../../src/connectors/connector';
  * Point a `webhook_configs` URL at `/ingest/alertmanager` with `send_resolved: true` and a
  * bearer token in `http_config.authorization`.
  */
-const labelSet = z.record(z.string().max(1024), z.string().max(16384));
 const timestamp = z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' });
 
 const alertSchema = z.object({

@@ -26,11 +26,18 @@ export function sendError(res: Response, code: ApiErrorCode, message: string, ex
 }
 
 /** Answers the JSON body parser's errors (any route) with their API codes; passes others on. */
-export const bodyParserErrors: ErrorRequestHandler = (err, _req, res, next) => {
+export const bodyParserErrors: ErrorRequestHandler = (err, req, res, next) => {
   const type = (err as { type?: string }).type;
   if (type === 'entity.too.large') return sendError(res, 'payload_too_large', `body is over the limit of ${(err as { limit: number }).limit} bytes`);
   if (type === 'entity.parse.failed') return sendError(res, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return sendError(res, 'invalid_payload', (err as Error).message);
+  // The parser passes zlib's error on as it is (no type): the sender's bytes, not our fault.
+  const encoding = req.headers['content-encoding'];
+  const status = (err as { status?: number }).status;
+  if (type === undefined && status === 400 && encoding !== undefined && encoding !== 'identity') {
+    const message = `body is not valid ${encoding} (Content-Encoding: ${encoding}): ${(err as Error).message}`;
+    return sendError(res, 'invalid_payload', message);
+  }
   next(err);
 };
 

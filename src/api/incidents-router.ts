@@ -1,4 +1,4 @@
-import { Router, json, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Counter } from 'prom-client';
 import { z } from 'zod';
@@ -7,6 +7,7 @@ import { changeIncident, type ManualChange } from '../store/incident-store';
 import { getIncident, listIncidents } from '../store/incident-queries';
 import { requireBearer } from './auth';
 import { sendError, sendValidationError } from './errors';
+import { jsonBody } from './json-body';
 
 export interface IncidentsRouterDeps {
   readonly db: Kysely<Database>;
@@ -66,7 +67,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     if (kind === 'resolve') deps.resolvedCounter.inc({ by: 'manual' });
     res.json(await getIncident(deps.db, id));
   };
-  const smallJson = json({ limit: '16kb', type: () => true });
+  const smallJson = jsonBody({ limit: '16kb' });
   router.post('/api/v1/incidents/:id/acknowledge', auth, smallJson, change('acknowledge'));
   router.post('/api/v1/incidents/:id/resolve', auth, smallJson, change('resolve'));
   return router;

@@ -1,39 +1,38 @@
-import express, { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { CanonicalAlert } from '../domain/alert';
 import { fingerprint } from '../domain/fingerprint';
 import { requireBearer } from '../api/auth';
 import { sendError, sendValidationError } from '../api/errors';
+import { jsonBody, rawBodyOf } from '../api/json-body';
 import { QueueOutcomeUnknownError, QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
-import { findUnstorableText, mayHoldUnstorableText } from './storable-text';
 import type { IngestMetrics } from './ingest-metrics';
 import { RequestIdentity } from './request-identity';
+import { storableAlerts } from './storable-alert';
 
 export interface IngestRouterDeps {
   readonly connectors: readonly Connector[];
   readonly queue: IngestQueue;
   readonly token: string;
   readonly maxBodyBytes: number;
+  /** How far a source's clock may run ahead of Quell's (QUELL_MAX_CLOCK_SKEW_SECONDS). */
+  readonly maxClockSkewSeconds: number;
   readonly metrics: IngestMetrics;
   readonly onError: (err: unknown) => void;
 }
 
 /**
  * `POST /ingest/<connector id>` for every connector. Order: auth (before the body is read),
- * size limit, JSON, text PostgreSQL can store, the connector's schema, normalize + fingerprint, then one queue job for
- * the whole request. 202 only once the job is durably queued; a rejected request stores nothing.
+ * size limit, JSON with text PostgreSQL can store (json-body.ts), the connector's schema,
+ * normalize, times PostgreSQL can store (storable-alert.ts), fingerprint, then one queue job
+ * for the whole request. 202 only once the job is durably queued, and only for alerts the
+ * database will take; a rejected request stores nothing.
  */
 export function ingestRouter(deps: IngestRouterDeps): Router {
   const router = Router();
   const auth = requireBearer(deps.token, 'quell-ingest');
-  // Requests whose raw body has escapes that may hide unstorable text (see storable-text.ts).
-  const escaped = new WeakSet<object>();
-  // Each request's raw body, for its identity if Redis leaves its outcome unknown.
-  const raw = new WeakMap<object, Buffer>();
-  const json = express.json({
-    limit: deps.maxBodyBytes, type: () => true, strict: true,
-    verify: (req, _res, body) => { raw.set(req, body); if (mayHoldUnstorableText(body)) escaped.add(req); },
-  });
+  // keepRaw: each request's raw body, for its identity if Redis leaves its outcome unknown.
+  const json = jsonBody({ limit: deps.maxBodyBytes, keepRaw: true });
   const identity = new RequestIdentity();
   for (const connector of deps.connectors) {
     const path = `/ingest/${connector.id}`;
@@ -42,7 +41,7 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       res.on('finish', () => { stop(); deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) }); });
       next();
     };
-    router.post(path, count, auth, json, handle(connector, deps, escaped, raw, identity));
+    router.post(path, count, auth, json, handle(connector, deps, identity));
   }
   return router;
 }
@@ -50,27 +49,27 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
 /** `Idempotency-Key`: printable ASCII, as in the IETF draft and Stripe's API. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-function handle(
-  connector: Connector, deps: IngestRouterDeps, escaped: WeakSet<object>, raw: WeakMap<object, Buffer>, identity: RequestIdentity,
-): RequestHandler {
+function handle(connector: Connector, deps: IngestRouterDeps, identity: RequestIdentity): RequestHandler {
   return async (req, res) => {
     const idempotencyKey = req.get('idempotency-key');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       return sendError(res, 'invalid_request', 'Idempotency-Key: expected 1 to 255 printable ASCII characters');
     }
-    const unstorable = escaped.has(req) ? findUnstorableText(req.body) : undefined;
-    if (unstorable !== undefined) {
-      return sendError(res, 'invalid_payload', `${unstorable}: text with a NUL character or a lone surrogate cannot be stored`, { field: unstorable });
-    }
     const parsed = connector.schema.safeParse(req.body);
     if (!parsed.success) return sendValidationError(res, 'invalid_payload', parsed.error);
     const receivedAt = new Date();
-    const alerts: CanonicalAlert[] = connector.normalize(parsed.data, receivedAt).map((a) => ({
+    const bounds = { now: receivedAt, maxSkewSeconds: deps.maxClockSkewSeconds };
+    const storable = storableAlerts(connector.normalize(parsed.data, receivedAt), bounds);
+    if (!storable.ok) {
+      const { field, message } = storable.issue;
+      return sendError(res, 'invalid_payload', `${field}: ${message}`, { field });
+    }
+    const alerts: CanonicalAlert[] = storable.alerts.map((a) => ({
       ...a,
       source: connector.id,
       fingerprint: fingerprint(connector.id, a.labels, connector.fingerprintLabels),
     }));
-    const body = raw.get(req);
+    const body = rawBodyOf(req);
     const job = { id: identity.jobIdFor(connector.id, body, idempotencyKey), connector: connector.id, receivedAt: receivedAt.toISOString(), alerts };
     try {
       if (alerts.length > 0) await deps.queue.add(job);

@@ -3,25 +3,52 @@
  * or a lone UTF-16 surrogate (JSON allows both as `\u` escapes). Such a request is refused
  * whole at the edge, naming the field, rather than accepted and then failing in a worker.
  * Returns the path (`alerts[0].labels.x`) of the first one, or undefined.
+ *
+ * The walk keeps its own stack, so any nesting JSON.parse accepts (it is not recursive either)
+ * is walked in memory bounded by the body, and builds a path only for the one it reports.
  */
-export function findUnstorableText(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return unstorable(value) ? path || '(body)' : undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findUnstorableText(value[i], `${path}[${i}]`);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-  if (value !== null && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      const at = path ? `${path}.${key}` : key;
-      if (unstorable(key)) return at;
-      const found = findUnstorableText(inner, at);
-      if (found !== undefined) return found;
+export function findUnstorableText(body: unknown): string | undefined {
+  if (typeof body === 'string') return unstorable(body) ? '(body)' : undefined;
+  const stack: Frame[] = [];
+  const enter = (value: unknown): boolean => {
+    if (typeof value === 'string') return unstorable(value);
+    if (Array.isArray(value)) stack.push({ value, keys: undefined, next: 0 });
+    else if (value !== null && typeof value === 'object') stack.push({ value, keys: Object.keys(value), next: 0 });
+    return false;
+  };
+  enter(body);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const at = top.next++;
+    if (top.keys === undefined) {
+      const array = top.value as readonly unknown[];
+      if (at >= array.length) stack.pop();
+      else if (enter(array[at])) return pathOf(stack);
+    } else {
+      if (at >= top.keys.length) { stack.pop(); continue; }
+      const key = top.keys[at]!;
+      if (unstorable(key) || enter((top.value as Record<string, unknown>)[key])) return pathOf(stack);
     }
   }
   return undefined;
+}
+
+/** An array or object being walked; `next` is the index of the element (or key) after the current one. */
+interface Frame {
+  readonly value: object;
+  readonly keys: readonly string[] | undefined;
+  next: number;
+}
+
+/** The path to the current element of the innermost frame. */
+function pathOf(stack: readonly Frame[]): string {
+  let path = '';
+  for (const frame of stack) {
+    const at = frame.next - 1;
+    if (frame.keys === undefined) path += `[${at}]`;
+    else path += path ? `.${frame.keys[at]!}` : frame.keys[at]!;
+  }
+  return path;
 }
 
 /**

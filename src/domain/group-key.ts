@@ -1,19 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { Labels } from './alert';
 
-/** Longest readable group key; PostgreSQL's btree index takes entries up to about 2.7 kB. */
-export const MAX_GROUP_KEY_LENGTH = 1024;
+/**
+ * Longest readable group key, in UTF-8 bytes: PostgreSQL's btree index takes entries up to
+ * about 2.7 kB, counted in bytes (320 CJK characters are 960 bytes), so characters will not do.
+ */
+export const MAX_GROUP_KEY_BYTES = 1024;
 
 /**
  * The key under which alerts join one incident: the rule's name and the values of its
  * `group_by` labels, e.g. `node-down:{cluster="eu1",service="api"}`. Values are JSON-quoted,
- * so a hostile label value cannot forge another group's key. A key longer than
- * {@link MAX_GROUP_KEY_LENGTH} becomes `rule:{sha256="…"}` of the same text, still unique.
+ * so a hostile label value cannot forge another group's key. A key over
+ * {@link MAX_GROUP_KEY_BYTES} becomes `rule:{sha256="…"}` of the same text, still unique.
  */
 export function groupKey(ruleName: string, groupBy: readonly string[], labels: Labels): string {
   const parts = [...groupBy].sort().map((name) => `${name}=${JSON.stringify(labels[name] ?? '')}`);
   const key = `${ruleName}:{${parts.join(',')}}`;
-  if (key.length <= MAX_GROUP_KEY_LENGTH) return key;
+  if (Buffer.byteLength(key, 'utf8') <= MAX_GROUP_KEY_BYTES) return key;
   return `${ruleName}:{sha256="${createHash('sha256').update(key).digest('hex')}"}`;
 }
 

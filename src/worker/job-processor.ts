@@ -1,18 +1,10 @@
 import type { Kysely } from 'kysely';
 import { PermanentJobError, type IngestJob, type JobHandler } from '../queue/ingest-queue';
 import type { Database } from '../store/database';
+import { isConflict, isDataError } from '../store/pg-errors';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
 import type { Stage, StagedAlert } from '../pipeline/stage';
-
-/** PostgreSQL errors that a plain retry of the transaction can cure at once. */
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
-
-/**
- * PostgreSQL's "data exception" class: the job's own values are wrong, and no retry helps.
- * Every other error (connection lost, database down, out of disk) may pass.
- */
-const isDataError = (err: unknown): boolean => /^22/.test((err as { code?: string }).code ?? '');
 
 export type JobsApplier = (jobs: readonly IngestJob[]) => Promise<void>;
 
@@ -52,8 +44,8 @@ export function createJobsApplier(db: Kysely<Database>, stages: readonly Stage[]
         for (const fn of effects) fn();
         return;
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code !== undefined && RETRYABLE_SQLSTATES.has(code) && attempt < 5) continue;
+        if (isConflict(err) && attempt < 5) continue;
+        // Values the database never takes fail the job at once; anything else (database down) is retried later.
         if (isDataError(err)) throw new PermanentJobError(`job data rejected by the database: ${(err as Error).message}`, { cause: err });
         throw err;
       }

@@ -17,7 +17,9 @@ import { openTestQueue, type TestQueue } from '../support/redis';
 import { firingAlert } from '../support/storm';
 import { REPO } from '../support/quell-process';
 import { freePort } from '../support/net';
-import { serveTestApp, TEST_API_TOKEN, type TestApp } from '../support/app';
+import { serveTestApp, TEST_API_TOKEN, TEST_INGEST_TOKEN, type TestApp } from '../support/app';
+import { webhookPayload } from '../support/alertmanager-payload';
+import type { IngestJob } from '../../src/queue/ingest-queue';
 
 const API_TOKEN = TEST_API_TOKEN;
 const INCIDENT_FIELDS = ['id', 'title', 'status', 'priority', 'group_key', 'alert_count', 'opened_at', 'resolved_at'];
@@ -27,6 +29,7 @@ let q: TestQueue;
 let queue: BullmqIngestQueue;
 let app: TestApp;
 let base: string;
+let apply: (job: IngestJob) => Promise<void>;
 const logLines: string[] = [];
 
 /** The API with real readiness checks and its log lines kept in `logLines`. */
@@ -39,8 +42,13 @@ function serve(q: BullmqIngestQueue, registry = new Registry()): Promise<TestApp
 }
 
 const get = async (path: string, url = base) => { const r = await fetch(`${url}${path}`); return { status: r.status, body: await r.json() as any }; };
-const post = async (path: string, token?: string, body?: object) => {
-  const r = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+/** A JSON body, or raw bytes (with `headers` such as Content-Encoding). */
+const post = async (path: string, token?: string, body?: object | Buffer, headers: Record<string, string> = {}) => {
+  const r = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    ...(body ? { body: Buffer.isBuffer(body) ? body : JSON.stringify(body) } : {}),
+  });
   return { status: r.status, body: await r.json() as any };
 };
 
@@ -54,7 +62,7 @@ beforeAll(async () => {
   base = app.base;
   const metrics = createPipelineMetrics(new Registry());
   const rules = await loadRules(`${REPO}/rules`);
-  const apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics }), metrics);
+  apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics }), metrics);
   await apply({ id: randomUUID(), connector: 'alertmanager', receivedAt: new Date().toISOString(), alerts: [
     firingAlert({ alertname: 'DiskFull', cluster: 'eu1', service: 'db', instance: 'a', severity: 'warning' }),
     firingAlert({ alertname: 'DiskFull', cluster: 'eu1', service: 'db', instance: 'b', severity: 'warning' }),
@@ -172,6 +180,41 @@ describe('health and metrics', () => {
       await evicting.close();
       redis.kill();
     }
+  });
+});
+
+describe('what the API stores is what was sent', () => {
+  test.each([
+    ['a NUL in the comment', { by: 'alice', comment: 'a\u0000b' }, {}, 'comment'],
+    ['a lone surrogate in by', { by: 'al\ud800ice' }, {}, 'by'],
+    ['bytes that are not UTF-8', Buffer.from('{"comment":"caf\xe9"}', 'latin1'), {}, undefined],
+    ['br that is not Brotli', Buffer.from('{"comment":"x"}'), { 'content-encoding': 'br' }, undefined],
+  ])('acknowledge with %s is 400 invalid_payload and changes nothing', async (_what, body, headers, field) => {
+    const [incident] = (await get('/api/v1/incidents?status=open')).body.incidents;
+    const res = await post(`/api/v1/incidents/${incident.id}/acknowledge`, API_TOKEN, body, headers);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_payload', retryable: false });
+    expect(res.body.error.field).toBe(field);
+    const after = (await get(`/api/v1/incidents/${incident.id}`)).body;
+    expect([after.status, after.timeline.length]).toEqual(['open', 1]);
+  });
+
+  test('a __proto__ label is stored and shown as a label', async () => {
+    const labels = JSON.parse('{"alertname":"ProtoLabel","cluster":"eu1","service":"p","__proto__":"p"}');
+    const res = await fetch(`${base}/ingest/alertmanager`, {
+      method: 'POST', headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}` },
+      body: JSON.stringify(webhookPayload([{ labels }])),
+    });
+    expect(res.status).toBe(202);
+    const jobs = await q.waiting();
+    expect(jobs).toHaveLength(1);
+    await apply(jobs[0]!);
+    const open = (await get('/api/v1/incidents?status=open')).body.incidents;
+    const incident = open.find((i: any) => i.title.startsWith('ProtoLabel'));
+    const [alert] = (await get(`/api/v1/incidents/${incident.id}`)).body.alerts;
+    expect(Object.prototype.hasOwnProperty.call(alert.labels, '__proto__')).toBe(true);
+    expect(alert.labels).toEqual(labels);
+    expect(alert.fingerprint).toBe(jobs[0]!.alerts[0]!.fingerprint);
   });
 });
 

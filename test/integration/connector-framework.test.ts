@@ -81,6 +81,18 @@ test('a connector folder is served at /ingest/<id> with the shared auth, validat
   expect(a!.fingerprint).not.toBe(b!.fingerprint); // never the alert name alone
 });
 
+test('every connector\'s alerts get the framework\'s time check, so nothing unstorable is queued', async () => {
+  const before = (await q.waiting()).length;
+  const res = await post({ events: [
+    { host: 'h1', check: 'Ping', ok: false, at: '2026-11-20T10:00:00Z' },
+    { host: 'h2', check: 'Ping', ok: false, at: '0000-01-01T00:00:00Z' },
+  ] });
+  expect(res.status).toBe(400);
+  const { error } = await res.json() as { error: { field: string } };
+  expect(error).toMatchObject({ code: 'invalid_payload', field: 'alerts[1].startsAt' });
+  expect(await q.waiting()).toHaveLength(before);
+});
+
 test('a folder whose connector id differs from its name is refused at start', () => {
   const other = scratch();
   mkdirSync(join(other, 'misnamed'));

@@ -185,6 +185,27 @@ test('hostile labels are data: stored verbatim, never evaluated, and cannot forg
   expect(await t.db.selectFrom('incidents').select('id').limit(1).execute()).toHaveLength(1);
 });
 
+/** Characters that do not compress, so PostgreSQL stores them at full width: `n` CJK ideographs are 3n bytes. */
+const cjk = (n: number, seed: number): string =>
+  Array.from({ length: n }, (_, i) => String.fromCodePoint(0x4e00 + ((i * 7919 + seed * 104729) % 20000))).join('');
+
+test('a group key short in characters but long in bytes still opens an incident (hashed, not over the index)', async () => {
+  // by-service:{service="…"}: 1,023 characters, under the old limit of 1,024, but over 3,000 bytes.
+  const a = alert({ alertname: 'Wide', service: cjk(1000, 1), instance: '1' }, 'firing', '2026-11-20T10:00:00Z');
+  await apply(job(a));
+  const link = await t.db.selectFrom('incident_alerts').select('incident_id').where('fingerprint', '=', a.fingerprint).executeTakeFirstOrThrow();
+  const incident = await getIncident(t.db, link.incident_id);
+  expect(incident!.group_key).toMatch(/^by-service:\{sha256=/);
+});
+
+test('a job whose values overflow an index (SQLSTATE 54000) fails for good at once, not retried for an hour', async () => {
+  // A worker trusts the edge's fingerprints; one of 3,000 bytes is over the btree maximum of the alerts' key.
+  const a = { ...alert({ alertname: 'Huge', service: 'limits', instance: '1' }, 'firing', '2026-11-20T10:00:00Z'), fingerprint: cjk(1000, 2) };
+  const err = await apply(job(a)).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(PermanentJobError);
+  expect(((err as Error).cause as { code?: string }).code).toBe('54000');
+});
+
 test('label values as long as the connector allows still open incidents', async () => {
   const big = alert({ alertname: 'Big', service: 's'.repeat(16_000), instance: 'i'.repeat(16_000) }, 'firing', '2026-11-20T10:00:00Z');
   await apply(job(big));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 test('defaults give the embedded mode', () => {
   const c = loadConfig({});
   expect(c).toMatchObject({ QUELL_PORT: 9280, QUELL_RULES_DIR: './rules', QUELL_WORKER_CONCURRENCY: 32 });
+  expect(c.QUELL_MAX_CLOCK_SKEW_SECONDS).toBe(3600);
   expect(c.REDIS_URL).toBeUndefined();
   expect(c.DATABASE_URL).toBeUndefined();
 });

@@ -1,4 +1,4 @@
-import { groupKey, incidentTitle } from '../../src/domain/group-key';
+import { groupKey, incidentTitle, MAX_GROUP_KEY_BYTES } from '../../src/domain/group-key';
 import { priorityOf, urgencyOf } from '../../src/domain/priority';
 import { parseDuration } from '../../src/domain/duration';
 
@@ -25,6 +25,16 @@ test('a very long group key is hashed, so the database index can hold it', () =>
   const long = groupKey('r', ['a'], { a: 'x'.repeat(5000) });
   expect(long).toMatch(/^r:\{sha256="[0-9a-f]{64}"\}$/);
   expect(groupKey('r', ['a'], { a: 'x'.repeat(5001) })).not.toBe(long);
+});
+
+test('the group key limit counts UTF-8 bytes, as the index does, not characters', () => {
+  const cjk = (n: number): string => Array.from({ length: n }, (_, i) => String.fromCodePoint(0x4e00 + i * 7)).join('');
+  const labels = { alertname: cjk(320), cluster: cjk(320), service: cjk(320) };
+  const key = groupKey('default', ['alertname', 'cluster', 'service'], labels);
+  expect(key).toMatch(/^default:\{sha256="[0-9a-f]{64}"\}$/); // 1,000 characters, but 2,900 bytes
+  const ascii = groupKey('r', ['a'], { a: 'x'.repeat(MAX_GROUP_KEY_BYTES - 8) });
+  expect(ascii).toBe(`r:{a="${'x'.repeat(MAX_GROUP_KEY_BYTES - 8)}"}`); // exactly the limit: kept readable
+  expect(Buffer.byteLength(ascii)).toBe(MAX_GROUP_KEY_BYTES);
 });
 
 test('titles are plain text from labels', () => {

@@ -22,3 +22,18 @@ test.each([
   expect(mayHoldUnstorableText(Buffer.from(raw))).toBe(expected);
   if (!expected) expect(findUnstorableText(JSON.parse(raw))).toBeUndefined();
 });
+
+test('a 20,000-deep array is walked without overflowing the stack, and the path found', () => {
+  const depth = 20_000;
+  const raw = `{"a":${'['.repeat(depth)}"\\u0000"${']'.repeat(depth)}}`;
+  expect(mayHoldUnstorableText(Buffer.from(raw))).toBe(true);
+  expect(findUnstorableText(JSON.parse(raw))).toBe(`a${'[0]'.repeat(depth)}`);
+  expect(findUnstorableText(JSON.parse(raw.replace('\\u0000', 'ok')))).toBeUndefined();
+});
+
+test('the first hit is reported, in document order, also under an own __proto__ key', () => {
+  const body = JSON.parse('{"a":[{"b":"ok"},{"c":["ok","x\\u0000"]}],"__proto__":{"d":"\\ud800"}}');
+  expect(findUnstorableText(body)).toBe('a[1].c[1]');
+  delete body.a;
+  expect(findUnstorableText(body)).toBe('__proto__.d');
+});
