@@ -1,15 +1,17 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import { healthRouter, type ReadinessCheck } from './api/health-router';
+import { healthRouter } from './api/health-router';
 import { incidentsRouter } from './api/incidents-router';
 import { bodyParserErrors, sendError } from './api/errors';
 import type { Connector } from './connectors/connector';
 import { createIngestMetrics } from './connectors/ingest-metrics';
 import { ingestRouter } from './connectors/ingest-router';
 import type { Logger } from './log';
+import type { ReadinessCheck } from './readiness';
 import type { PipelineMetrics } from './pipeline/pipeline-metrics';
 import type { IngestQueue } from './queue/ingest-queue';
+import { isConnectionError } from './store/pg-errors';
 import type { Database } from './store/database';
 
 export interface AppDeps {
@@ -29,7 +31,10 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(healthRouter(deps.registry, deps.checks, (reasons) => deps.log.warn({ reasons }, 'not ready')));
+  app.use(healthRouter(deps.registry, deps.checks, {
+    apiToken: deps.tokens.api,
+    onNotReady: (details) => deps.log.warn({ reasons: details }, 'not ready'),
+  }));
   app.use(ingestRouter({
     connectors: deps.connectors,
     queue: deps.queue,
@@ -41,7 +46,22 @@ export function createApp(deps: AppDeps): Express {
   }));
   app.use(incidentsRouter({ db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
+  // Every route's errors end here: the database being down is one answer for all of them,
+  // logged at most every 10 s with the count, not once per request of a busy dashboard.
+  let unavailableLoggedAt = 0;
+  let unavailableAnswers = 0;
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    if (isConnectionError(err)) {
+      unavailableAnswers++;
+      if (Date.now() - unavailableLoggedAt >= 10_000) {
+        deps.log.warn({ err: (err as Error).message, path: req.path, answers: unavailableAnswers },
+          'database unavailable: reads and changes answer 503, ingest goes on');
+        unavailableLoggedAt = Date.now();
+        unavailableAnswers = 0;
+      }
+      if (!res.headersSent) sendError(res, 'database_unavailable', 'the database cannot be reached now; retry later');
+      return;
+    }
     deps.log.error({ err, path: req.path }, 'request failed');
     if (!res.headersSent) sendError(res, 'internal', 'internal error');
   };

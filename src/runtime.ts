@@ -5,11 +5,12 @@ import { sql, type Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { createApp } from './app';
 import { createRegistry } from './metrics-registry';
-import { healthRouter, type ReadinessCheck } from './api/health-router';
-import { registerStateMetrics } from './api/state-metrics';
+import { healthRouter } from './api/health-router';
+import { registerDependencyMetrics, registerStateMetrics } from './api/state-metrics';
 import { ConfigError, redacted, type Config } from './config';
 import { loadConnectors } from './connectors/connector-registry';
 import type { Logger } from './log';
+import type { ReadinessCheck } from './readiness';
 import { buildPipeline } from './pipeline/pipeline';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/pipeline-metrics';
 import { BullmqIngestConsumer, BullmqIngestQueue } from './queue/bullmq-queue';
@@ -51,7 +52,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
   const rules = await loadRules(config.QUELL_RULES_DIR);
   const { db, kind } = await connectDatabase({
     dataDir: config.QUELL_DATA_DIR, poolSize: config.QUELL_DB_POOL_SIZE, ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
-    onIdleError: (err) => log.warn({ err: err.message }, 'an idle database connection failed; it will be replaced'),
+    onConnectionError: (err) => log.warn({ err: err.message }, 'a database connection failed; it is discarded'),
   });
   const applied = await migrateToLatest(db);
   const queue: IngestQueue = config.REDIS_URL
@@ -70,6 +71,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
     { name: 'database', check: async () => { await sql`select 1`.execute(db); } },
     { name: 'queue', check: () => queue.checkReady() },
   ];
+  registerDependencyMetrics(registry, checks);
   return {
     config, log, db, queue, registry, rules, checks,
     pipelineMetrics: createPipelineMetrics(registry),
@@ -108,6 +110,11 @@ export function startWorker(rt: Runtime): { close(): Promise<void> } {
       onFailed: (job, err, final) => (final
         ? rt.log.error({ job, err: err.message }, 'job failed for good; kept in the failed set')
         : rt.log.warn({ job, err: err.message }, 'job failed; will retry')),
+      onPause: (err, ms) => rt.log.warn(
+        { err: (err.cause as Error | undefined)?.message ?? err.message, pause_ms: ms },
+        `${err.dependency} unavailable: the worker takes no jobs for ${ms} ms; they wait, their attempts untouched`,
+      ),
+      onResume: (dependency) => rt.log.info(`${dependency} reachable again: the worker takes jobs`),
     });
   consumer.start(handler);
   const maintenance = scheduleMaintenance(rt.db, rt.log);
@@ -123,7 +130,11 @@ export function startWorker(rt: Runtime): { close(): Promise<void> } {
 /** A worker process's own /healthz, /readyz and /metrics. */
 export async function startWorkerMetrics(rt: Runtime): Promise<Server> {
   const app = express();
-  app.use(healthRouter(rt.registry, rt.checks, (reasons) => rt.log.warn({ reasons }, 'not ready')));
+  // The API token only if configured: a worker does not generate tokens, so without it the details stay in the log.
+  app.use(healthRouter(rt.registry, rt.checks, {
+    ...(rt.config.QUELL_API_TOKEN ? { apiToken: rt.config.QUELL_API_TOKEN } : {}),
+    onNotReady: (details) => rt.log.warn({ reasons: details }, 'not ready'),
+  }));
   return listen(app, rt.config.QUELL_METRICS_PORT, rt.config.QUELL_HOST, rt.log, 'worker metrics');
 }
 

@@ -1,17 +1,27 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { sendError } from './errors';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+const BEARER = /^Bearer\s+(.+)$/i;
 
-/** Requires `Authorization: Bearer <token>`; compares in constant time. */
-export function requireBearer(token: string, realm: string): RequestHandler {
+/** Whether a request sends `Authorization: Bearer <token>`; compares in constant time. */
+export function bearerMatches(token: string): (req: Request) => boolean {
   const expected = digest(token);
+  return (req) => {
+    const m = BEARER.exec(req.headers.authorization ?? '');
+    return m !== null && timingSafeEqual(digest((m[1] as string).trim()), expected);
+  };
+}
+
+/** Requires `Authorization: Bearer <token>`. */
+export function requireBearer(token: string, realm: string): RequestHandler {
+  const matches = bearerMatches(token);
   return (req, res, next) => {
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(.+)$/i.exec(header);
-    if (m && timingSafeEqual(digest((m[1] as string).trim()), expected)) return next();
+    if (matches(req)) return next();
     res.setHeader('WWW-Authenticate', `Bearer realm="${realm}"`);
-    sendError(res, 'unauthorized', m ? 'wrong bearer token' : 'missing bearer token (Authorization: Bearer <token>)');
+    const sent = BEARER.test(req.headers.authorization ?? '');
+    sendError(res, 'unauthorized', sent ? 'wrong bearer token'
+      : 'missing bearer token (Authorization: Bearer <token>)');
   };
 }

@@ -1,39 +1,35 @@
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
+import { runChecks, type CheckFailure, type ReadinessCheck } from '../readiness';
+import { bearerMatches } from './auth';
 
-/** A dependency /readyz checks; throws with the reason when not ready. */
-export interface ReadinessCheck {
-  readonly name: string;
-  check(): Promise<void>;
+export interface HealthRouterOptions {
+  /** Callers that send it (`Authorization: Bearer`) also get each failure's `details`. */
+  readonly apiToken?: string;
+  /** Told each failing dependency's detail, for the log. */
+  onNotReady(details: Record<string, string>): void;
 }
 
-/** `/healthz` (the process answers), `/readyz` (its dependencies do), `/metrics`. */
-export function healthRouter(registry: Registry, checks: readonly ReadinessCheck[], onNotReady: (reasons: Record<string, string>) => void): Router {
+/**
+ * `/healthz` (the process answers), `/readyz` (its dependencies do), `/metrics`. A 503 from
+ * /readyz names each failing dependency in Quell's words (`{"database":"unreachable"}`);
+ * addresses and driver errors go to the log, and to callers holding the API token.
+ */
+export function healthRouter(registry: Registry, checks: readonly ReadinessCheck[], opts: HealthRouterOptions): Router {
   const router = Router();
+  const trusted = opts.apiToken === undefined ? () => false : bearerMatches(opts.apiToken);
   router.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
-  router.get('/readyz', async (_req, res) => {
-    const reasons: Record<string, string> = {};
-    await Promise.all(checks.map(async (c) => {
-      try {
-        await withTimeout(c.check(), 2000);
-      } catch (err) {
-        reasons[c.name] = (err as Error).message;
-      }
-    }));
-    if (Object.keys(reasons).length === 0) return res.json({ status: 'ready' });
-    onNotReady(reasons);
-    res.status(503).json({ status: 'not ready', reasons });
+  router.get('/readyz', async (req, res) => {
+    const failed = (await runChecks(checks)).filter((c): c is CheckFailure => !c.ok);
+    if (failed.length === 0) return res.json({ status: 'ready' });
+    const reasons = Object.fromEntries(failed.map((c) => [c.name, c.reason]));
+    const details = Object.fromEntries(failed.map((c) => [c.name, c.detail]));
+    opts.onNotReady(details);
+    res.status(503).json({ status: 'not ready', reasons, ...(trusted(req) ? { details } : {}) });
   });
   router.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', registry.contentType);
     res.send(await registry.metrics());
   });
   return router;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e as Error); });
-  });
 }

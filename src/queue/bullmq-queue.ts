@@ -1,7 +1,8 @@
 import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import IORedis, { type RedisOptions } from 'ioredis';
 import type { IngestConsumer, IngestJob, IngestQueue, JobHandler, QueueDepth } from './ingest-queue';
-import { PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError } from './ingest-queue';
+import { DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError } from './ingest-queue';
+import { NotReadyError } from '../readiness';
 
 export interface BullmqOptions {
   readonly redisUrl: string;
@@ -17,6 +18,10 @@ export interface BullmqWorkerOptions extends BullmqOptions {
   readonly onError?: (err: Error) => void;
   /** A job attempt failed; `final` when it will not be retried (it stays in the failed set). */
   readonly onFailed?: (jobId: string, err: Error, final: boolean) => void;
+  /** The worker takes no jobs for `ms` because a dependency is unreachable; once per pause. */
+  readonly onPause?: (err: DependencyUnavailableError, ms: number) => void;
+  /** A job was applied again after one or more pauses. */
+  readonly onResume?: (dependency: DependencyUnavailableError['dependency']) => void;
 }
 
 const JOB_OPTIONS: JobsOptions = {
@@ -87,7 +92,8 @@ export class BullmqIngestQueue implements IngestQueue {
     const info = await this.redis.info('memory');
     const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
     if (policy !== 'noeviction') {
-      throw new Error(`redis maxmemory-policy is ${policy ?? 'unknown'}, not noeviction: Redis may evict queued jobs`);
+      throw new NotReadyError(
+        `redis maxmemory-policy is ${policy ?? 'unknown'}, not noeviction: Redis may evict queued jobs`);
     }
   }
 
@@ -97,10 +103,23 @@ export class BullmqIngestQueue implements IngestQueue {
   }
 }
 
-/** A BullMQ worker. Jobs of a worker that dies are handed to another after `lockDurationMs`. */
+/** Pauses while a dependency stays unreachable: the first this long, each next one twice as long... */
+const FIRST_PAUSE_MS = 1000;
+/** ...up to this, so that the worker notices soon that the dependency is back. */
+const LONGEST_PAUSE_MS = 10_000;
+
+/**
+ * A BullMQ worker. Jobs of a worker that dies are handed to another after `lockDurationMs`.
+ * While the database is unreachable, a job that fails for it goes back to waiting without
+ * spending an attempt (BullMQ's manual rate limit), and the worker takes no job for a pause
+ * that doubles while the database stays down; a job applied ends the outage.
+ */
 export class BullmqIngestConsumer implements IngestConsumer {
   private worker?: Worker;
   private readonly redis: IORedis;
+  private pausedUntil = 0;
+  private nextPauseMs = FIRST_PAUSE_MS;
+  private outage?: DependencyUnavailableError;
 
   constructor(private readonly opts: BullmqWorkerOptions) {
     this.redis = new IORedis(opts.redisUrl, { maxRetriesPerRequest: null });
@@ -116,7 +135,17 @@ export class BullmqIngestConsumer implements IngestConsumer {
         } catch (err) {
           // BullMQ's way of saying "do not retry": the job goes straight to the failed set.
           if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
+          if (err instanceof DependencyUnavailableError) {
+            await this.pause(err);
+            // BullMQ's way of saying "not now": back to waiting, attempts untouched.
+            throw Worker.RateLimitError();
+          }
           throw err;
+        }
+        if (this.outage !== undefined) {
+          this.opts.onResume?.(this.outage.dependency);
+          this.outage = undefined;
+          this.nextPauseMs = FIRST_PAUSE_MS;
         }
       },
       {
@@ -134,6 +163,20 @@ export class BullmqIngestConsumer implements IngestConsumer {
       const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
       this.opts.onFailed?.(job.id ?? '?', err, final);
     });
+  }
+
+  /** One pause for all the jobs in hand that fail together; the next failure after it doubles it. */
+  private async pause(err: DependencyUnavailableError): Promise<void> {
+    const now = Date.now();
+    if (now < this.pausedUntil) return;
+    const ms = this.nextPauseMs;
+    this.nextPauseMs = Math.min(ms * 2, LONGEST_PAUSE_MS);
+    this.pausedUntil = now + ms;
+    this.outage = err;
+    this.opts.onPause?.(err, ms);
+    // The limit lives in Redis; BullMQ reads its time left as it puts each job back. If Redis
+    // is gone as well, the jobs' locks expire and BullMQ hands them out again.
+    await this.worker?.rateLimit(ms).catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -34,7 +34,8 @@ export interface IngestQueue {
 
 /**
  * Applies one job. Throwing makes the queue retry it later, unless the error is a
- * {@link PermanentJobError}: then the job is kept as failed, not retried.
+ * {@link PermanentJobError}: then the job is kept as failed, not retried; or a
+ * {@link DependencyUnavailableError}: then it waits, its attempts untouched.
  */
 export type JobHandler = (job: IngestJob) => Promise<void>;
 
@@ -44,6 +45,19 @@ export class PermanentJobError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'PermanentJobError';
+  }
+}
+
+/**
+ * The job cannot be applied now because a server it needs is unreachable (the database is
+ * restarting): not the job's fault. The queue puts it back without spending an attempt and
+ * pauses before taking jobs again.
+ */
+export class DependencyUnavailableError extends Error {
+  readonly retryable = true;
+  constructor(readonly dependency: 'database', reason: string, options?: { cause?: unknown }) {
+    super(`${dependency} unavailable: ${reason}`, options);
+    this.name = 'DependencyUnavailableError';
   }
 }
 

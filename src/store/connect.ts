@@ -11,10 +11,11 @@ export interface DatabaseOptions {
   /** @defaultValue 10 */
   readonly poolSize?: number;
   /**
-   * An idle pooled connection failed (the server restarted, an admin ended it). The pool
-   * drops it and opens another when needed; without a listener, Node would crash the process.
+   * A pooled connection failed, idle or in use (the server restarted, an admin ended it).
+   * It is discarded, never reused; the pool opens another when needed. Called once per
+   * connection. Without a listener on every client, Node would crash the process.
    */
-  readonly onIdleError?: (err: Error) => void;
+  readonly onConnectionError?: (err: Error) => void;
 }
 
 export interface DatabaseHandle {
@@ -25,7 +26,14 @@ export interface DatabaseHandle {
 export async function connectDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   if (opts.url) {
     const pool = new Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
-    pool.on('error', (err) => opts.onIdleError?.(err));
+    // Every client gets its listener as it connects, so one failing while checked out (a
+    // query or transaction in flight) is handled too. pg marks it unqueryable, and the pool
+    // removes it when it is released instead of handing it out again.
+    pool.on('connect', (client) => {
+      client.on('error', (err) => opts.onConnectionError?.(err));
+    });
+    // The pool repeats an idle client's error, already reported by the client's listener.
+    pool.on('error', () => undefined);
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: 'postgres' };
   }
   const dir = join(opts.dataDir, 'pgdata');

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { PermanentJobError, type IngestJob, type JobHandler } from '../queue/ingest-queue';
+import { DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler } from '../queue/ingest-queue';
 import type { Database } from '../store/database';
-import { isConflict, isDataError } from '../store/pg-errors';
+import { isConflict, isConnectionError, isDataError } from '../store/pg-errors';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
 import type { Stage, StagedAlert } from '../pipeline/stage';
@@ -10,8 +10,10 @@ export type JobsApplier = (jobs: readonly IngestJob[]) => Promise<void>;
 
 /**
  * Applies jobs through the stages in one transaction. Their ids are recorded in the same
- * transaction, so a job delivered again after a crash changes nothing. Throws (and the queue
- * retries later) on operational errors such as the database being down.
+ * transaction, so a job delivered again after a crash changes nothing (nor one whose commit
+ * was cut off before its answer came). Throws {@link DependencyUnavailableError} when the
+ * database cannot be reached, {@link PermanentJobError} when it rejects the job's data, and
+ * other operational errors as they are (the queue retries later).
  */
 export function createJobsApplier(db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics): JobsApplier {
   return async (given) => {
@@ -45,7 +47,10 @@ export function createJobsApplier(db: Kysely<Database>, stages: readonly Stage[]
         return;
       } catch (err) {
         if (isConflict(err) && attempt < 5) continue;
-        // Values the database never takes fail the job at once; anything else (database down) is retried later.
+        if (isConnectionError(err)) {
+          throw new DependencyUnavailableError('database', (err as Error).message, { cause: err });
+        }
+        // Values the database never takes fail the job at once; anything else is retried later.
         if (isDataError(err)) throw new PermanentJobError(`job data rejected by the database: ${(err as Error).message}`, { cause: err });
         throw err;
       }
@@ -70,7 +75,8 @@ interface Waiting {
  * The queue's handler, with group commit: while `transactions` batches are being applied,
  * newly arriving jobs wait and then go together in the next one. Under light load a job is
  * applied alone at once; under a storm, hundreds of alerts share each transaction. A batch
- * that fails is applied again job by job, so one bad job fails only itself.
+ * that fails is applied again job by job, so one bad job fails only itself; but when the
+ * database is unreachable, every job of the batch waits at once.
  */
 export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics, opts: BatchingOptions = {}): JobHandler {
   const apply = createJobsApplier(db, stages, metrics);
@@ -79,25 +85,26 @@ export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[
   const waiting: Waiting[] = [];
   let inFlight = 0;
 
+  const fail = (jobs: readonly Waiting[], err: unknown): void => {
+    metrics.jobs.inc({ result: 'error' }, jobs.length);
+    for (const w of jobs) w.reject(err);
+  };
+
   const settle = async (batch: Waiting[]): Promise<void> => {
     try {
       await apply(batch.map((w) => w.job));
       for (const w of batch) w.resolve();
       return;
     } catch (err) {
-      if (batch.length === 1) {
-        metrics.jobs.inc({ result: 'error' });
-        batch[0]!.reject(err);
-        return;
-      }
+      if (batch.length === 1 || err instanceof DependencyUnavailableError) return fail(batch, err);
     }
-    for (const w of batch) {
+    for (const [i, w] of batch.entries()) {
       try {
         await apply([w.job]);
         w.resolve();
       } catch (err) {
-        metrics.jobs.inc({ result: 'error' });
-        w.reject(err);
+        if (err instanceof DependencyUnavailableError) return fail(batch.slice(i), err);
+        fail([w], err);
       }
     }
   };

@@ -222,7 +222,7 @@ describe('what the API stores is what was sent', () => {
 async function waitForAnswer(ask: () => Promise<{ status: number; body: any }>): Promise<{ status: number; body: any }> {
   for (let i = 0; ; i++) {
     const res = await ask();
-    const connecting = res.status === 503 && /connect|ECONNREFUSED|no answer|Connection is closed|Stream isn't writeable/.test(String(res.body.reasons?.queue));
+    const connecting = res.status === 503 && /unreachable|not answering/.test(String(res.body.reasons?.queue));
     if (!connecting || i > 50) return res;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -52,8 +52,10 @@ export async function startPgServer(): Promise<PgServer> {
     chownSync(dir, uid, gid);
   }
   const pg = async (binary: string, args: string[]): Promise<string> => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(PG_BIN, binary), ...args]] : [join(PG_BIN, binary), args];
-    const { stdout } = await run(file, argv, { timeout: 60_000 });
+    const command = [join(PG_BIN, binary), ...args];
+    const { stdout } = asRoot
+      ? await run('runuser', ['-u', 'postgres', '--', ...command], { timeout: 60_000 })
+      : await run(command[0]!, args, { timeout: 60_000 });
     return stdout;
   };
   const port = await freePort();

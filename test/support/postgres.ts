@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Kysely, PostgresDialect } from 'kysely';
-import { Client, Pool } from 'pg';
+import type { Kysely } from 'kysely';
+import { Client } from 'pg';
+import { connectDatabase } from '../../src/store/connect';
 import type { Database } from '../../src/store/database';
 import { migrateToLatest } from '../../src/store/migrate';
 
@@ -19,9 +20,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin(`create database ${name}`);
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
-  const pool = new Pool({ connectionString: url.toString(), max: 10 });
-  pool.on('error', () => { /* idle connections end when the database is dropped */ });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Quell's own pool, whose clients all have an error listener (a server restart or the
+  // forced drop below ends their connections).
+  const { db } = await connectDatabase({ url: url.toString(), dataDir: '', poolSize: 10 });
   await migrateToLatest(db);
   return {
     url: url.toString(),
