@@ -2,7 +2,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { healthRouter, type ReadinessCheck } from './api/health-router';
-import { incidentsRouter } from './api/incidents-router';
+import { incidentsRouter, type ReadLimits } from './api/incidents-router';
 import { bodyParserErrors, sendError } from './api/errors';
 import type { Connector } from './connectors/connector';
 import { createIngestMetrics } from './connectors/ingest-metrics';
@@ -20,6 +20,7 @@ export interface AppDeps {
   readonly pipelineMetrics: PipelineMetrics;
   readonly tokens: { readonly ingest: string; readonly api: string };
   readonly maxBodyBytes: number;
+  readonly reads: ReadLimits;
   readonly checks: readonly ReadinessCheck[];
   readonly log: Logger;
 }
@@ -37,7 +38,9 @@ export function createApp(deps: AppDeps): Express {
     metrics: createIngestMetrics(deps.registry),
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
   }));
-  app.use(incidentsRouter({ db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved }));
+  app.use(incidentsRouter({
+    db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved, reads: deps.reads,
+  }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     deps.log.error({ err, path: req.path }, 'request failed');

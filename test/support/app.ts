@@ -18,7 +18,8 @@ export interface TestApp {
 
 /**
  * The real HTTP API on a free loopback port. Defaults: the Alertmanager connector, the test
- * tokens, a 64 KiB body limit, no readiness checks, silent logs, a fresh metrics registry.
+ * tokens, a 64 KiB body limit, 1 MiB answers and 4 reads at once, no readiness checks, silent
+ * logs, a fresh metrics registry.
  */
 export async function serveTestApp(deps: Pick<AppDeps, 'db' | 'queue'> & Partial<AppDeps>): Promise<TestApp> {
   const registry = deps.registry ?? new Registry();
@@ -27,6 +28,7 @@ export async function serveTestApp(deps: Pick<AppDeps, 'db' | 'queue'> & Partial
     pipelineMetrics: createPipelineMetrics(registry),
     tokens: { ingest: TEST_INGEST_TOKEN, api: TEST_API_TOKEN },
     maxBodyBytes: 64 * 1024,
+    reads: { maxBytes: 1024 * 1024, concurrency: 4 },
     checks: [],
     log: createLogger('silent'),
     ...deps,
