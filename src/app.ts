@@ -2,7 +2,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { healthRouter } from './api/health-router';
-import { incidentsRouter } from './api/incidents-router';
+import { incidentsRouter, type ReadLimits } from './api/incidents-router';
 import { bodyParserErrors, sendError } from './api/errors';
 import type { Connector } from './connectors/connector';
 import { createIngestMetrics } from './connectors/ingest-metrics';
@@ -23,6 +23,7 @@ export interface AppDeps {
   readonly tokens: { readonly ingest: string; readonly api: string };
   readonly maxBodyBytes: number;
   readonly maxClockSkewSeconds: number;
+  readonly reads: ReadLimits;
   readonly checks: readonly ReadinessCheck[];
   readonly log: Logger;
 }
@@ -44,7 +45,9 @@ export function createApp(deps: AppDeps): Express {
     metrics: createIngestMetrics(deps.registry),
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
   }));
-  app.use(incidentsRouter({ db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved }));
+  app.use(incidentsRouter({
+    db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved, reads: deps.reads,
+  }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   // Every route's errors end here: the database being down is one answer for all of them,
   // logged at most every 10 s with the count, not once per request of a busy dashboard.

@@ -29,6 +29,10 @@ export const configSchema = z.object({
   QUELL_MAX_BODY_BYTES: int(5 * 1024 * 1024),
   /** How far a source's clock may run ahead of Quell's: alert times later than that are refused (400). */
   QUELL_MAX_CLOCK_SKEW_SECONDS: int(3600, 0),
+  /** Largest answer with a list (incidents, an incident's alerts or timeline): longer lists are paged. */
+  QUELL_MAX_RESPONSE_BYTES: int(1024 * 1024, 4096),
+  /** API reads served at once (four times as many wait); keep it under QUELL_DB_POOL_SIZE. */
+  QUELL_API_READ_CONCURRENCY: int(4),
   QUELL_QUEUE_NAME: z.string().regex(/^[a-zA-Z0-9_.-]+$/).default('quell-ingest'),
   /** Jobs one worker process takes from the queue at once. */
   QUELL_WORKER_CONCURRENCY: int(32),

@@ -91,6 +91,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
     db: rt.db, queue: rt.queue, connectors: loadConnectors(), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,
     tokens, maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, maxClockSkewSeconds: rt.config.QUELL_MAX_CLOCK_SKEW_SECONDS,
     checks: rt.checks, log: rt.log,
+    reads: { maxBytes: rt.config.QUELL_MAX_RESPONSE_BYTES, concurrency: rt.config.QUELL_API_READ_CONCURRENCY },
   });
   return listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
 }

@@ -15,6 +15,7 @@ export const API_ERRORS = {
   payload_too_large: { status: 413, retry: false, summary: 'the body is over QUELL_MAX_BODY_BYTES' },
   queue_unavailable: { status: 503, retry: true, summary: 'the ingest queue (Redis) cannot take the alerts now; nothing was stored' },
   database_unavailable: { status: 503, retry: true, summary: 'PostgreSQL cannot be reached now; try again later' },
+  busy: { status: 503, retry: true, summary: 'the API is serving as many reads as QUELL_API_READ_CONCURRENCY allows' },
   internal: { status: 500, retry: true, summary: 'an unexpected error; the log has the details' },
 } as const;
 

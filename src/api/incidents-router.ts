@@ -4,15 +4,28 @@ import type { Counter } from 'prom-client';
 import { z } from 'zod';
 import type { Database, IncidentStatus } from '../store/database';
 import { changeIncident, type ManualChange } from '../store/incident-store';
-import { getIncident, listIncidents } from '../store/incident-queries';
+import { alertsOfIncident, findIncident, incidentsInOrder, timelineOfIncident } from '../store/incident-queries';
 import { requireBearer } from './auth';
+import { boundedPage, ENVELOPE_BYTES } from './bounded-page';
 import { sendError, sendValidationError } from './errors';
 import { jsonBody } from './json-body';
+import { readIncidentDetail } from './incident-detail';
+import { alertCursor, incidentCursor, timelineCursor } from './page-cursor';
+import { readGate } from './read-gate';
 
 export interface IncidentsRouterDeps {
   readonly db: Kysely<Database>;
   readonly apiToken: string;
   readonly resolvedCounter: Counter<'by'>;
+  readonly reads: ReadLimits;
+}
+
+/** How much reading the API does at once. */
+export interface ReadLimits {
+  /** The most an answer with a list takes, in bytes (QUELL_MAX_RESPONSE_BYTES). */
+  readonly maxBytes: number;
+  /** Reads served at once; four times as many may wait (QUELL_API_READ_CONCURRENCY). */
+  readonly concurrency: number;
 }
 
 const STATUSES: readonly IncidentStatus[] = ['open', 'acknowledged', 'resolved'];
@@ -26,7 +39,17 @@ const listQuery = z.object({
     return list as IncidentStatus[];
   }),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: incidentCursor.param,
 });
+
+const pageLimit = (def: number, min = 1) => z.coerce.number().int().min(min).max(1000).default(def);
+const detailQuery = z.object({ alerts_limit: pageLimit(50, 0), timeline_limit: pageLimit(50, 0) });
+const alertsQuery = z.object({
+  status: z.enum(['firing', 'resolved']).optional(),
+  limit: pageLimit(100),
+  cursor: alertCursor.param,
+});
+const timelineQuery = z.object({ limit: pageLimit(100), cursor: timelineCursor.param });
 
 const changeBody = z.object({
   by: z.string().min(1).max(200).optional(),
@@ -38,19 +61,49 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
   const router = Router();
   const auth = requireBearer(deps.apiToken, 'quell-api');
 
-  router.get('/api/v1/incidents', async (req, res) => {
+  // Reading is open to anyone: every read is bounded in rows, bytes and concurrency.
+  const gate = readGate({ concurrency: deps.reads.concurrency, maxWaiting: 4 * deps.reads.concurrency });
+  const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
+
+  router.get('/api/v1/incidents', gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
-    const incidents = await listIncidents(deps.db, { limit: q.data.limit, ...(q.data.status ? { statuses: q.data.status } : {}) });
-    res.json({ incidents });
+    const page = await boundedPage(incidentsInOrder(deps.db, q.data.status),
+      { after: q.data.cursor, limit: q.data.limit, maxBytes });
+    res.json({ incidents: page.items, next: incidentCursor.encode(page.next) });
   });
 
-  router.get('/api/v1/incidents/:id', async (req, res) => {
-    const id = parseId(req.params.id);
+  router.get('/api/v1/incidents/:id', gate, async (req, res) => {
+    const id = parseId(req.params['id'] as string);
     if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
-    const incident = await getIncident(deps.db, id);
+    const q = detailQuery.safeParse(req.query);
+    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    const incident = await readIncidentDetail(deps.db, id,
+      { alerts: q.data.alerts_limit, timeline: q.data.timeline_limit, maxBytes: deps.reads.maxBytes });
     if (incident === undefined) return sendError(res, 'not_found', `no incident ${id}`);
     res.json(incident);
+  });
+
+  router.get('/api/v1/incidents/:id/alerts', gate, async (req, res) => {
+    const id = parseId(req.params['id'] as string);
+    if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
+    const q = alertsQuery.safeParse(req.query);
+    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    if (await findIncident(deps.db, id) === undefined) return sendError(res, 'not_found', `no incident ${id}`);
+    const page = await boundedPage(alertsOfIncident(deps.db, id, q.data.status),
+      { after: q.data.cursor, limit: q.data.limit, maxBytes });
+    res.json({ alerts: page.items, next: alertCursor.encode(page.next) });
+  });
+
+  router.get('/api/v1/incidents/:id/timeline', gate, async (req, res) => {
+    const id = parseId(req.params['id'] as string);
+    if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
+    const q = timelineQuery.safeParse(req.query);
+    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    if (await findIncident(deps.db, id) === undefined) return sendError(res, 'not_found', `no incident ${id}`);
+    const page = await boundedPage(timelineOfIncident(deps.db, id),
+      { after: q.data.cursor, limit: q.data.limit, maxBytes });
+    res.json({ timeline: page.items, next: timelineCursor.encode(page.next) });
   });
 
   const change = (kind: ManualChange) => async (req: Request, res: Response) => {
@@ -65,7 +118,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
         : sendError(res, 'conflict', `incident ${id} is ${outcome.status}; cannot ${kind}`);
     }
     if (kind === 'resolve') deps.resolvedCounter.inc({ by: 'manual' });
-    res.json(await getIncident(deps.db, id));
+    res.json(await readIncidentDetail(deps.db, id, { maxBytes: deps.reads.maxBytes }));
   };
   const smallJson = jsonBody({ limit: '16kb' });
   router.post('/api/v1/incidents/:id/acknowledge', auth, smallJson, change('acknowledge'));

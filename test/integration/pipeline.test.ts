@@ -7,7 +7,8 @@ import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import { parseRuleFile } from '../../src/rules/rule-loader';
 import { RuleSet } from '../../src/rules/rule-set';
 import { changeIncident } from '../../src/store/incident-store';
-import { getIncident, listIncidents } from '../../src/store/incident-queries';
+import { listIncidents } from '../../src/store/incident-queries';
+import { readIncidentDetail } from '../../src/api/incident-detail';
 import { createJobProcessor } from '../../src/worker/job-processor';
 import { pruneProcessedJobs } from '../../src/worker/maintenance';
 import { PermanentJobError, type IngestJob } from '../../src/queue/ingest-queue';
@@ -38,6 +39,8 @@ const alert = (labels: Record<string, string>, status: 'firing' | 'resolved', st
   source: 'test', fingerprint: fingerprint('test', labels), status, labels, annotations: {}, startsAt, endsAt,
 });
 const job = (...alerts: CanonicalAlert[]): IngestJob => ({ id: randomUUID(), connector: 'test', receivedAt: new Date().toISOString(), alerts });
+/** An incident as the API shows it (these incidents are small: every alert is on the first page). */
+const getIncident = (db: typeof t.db, id: number) => readIncidentDetail(db, id, { maxBytes: 1024 * 1024 });
 const incidentsOf = async (service: string) => (await listIncidents(t.db)).filter((i) => i.group_key === `by-service:{service="${service}"}`).reverse();
 
 test('a re-sent alert is one alert: occurrences and last-seen go up, the incident keeps one alert', async () => {

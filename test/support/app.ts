@@ -18,7 +18,8 @@ export interface TestApp {
 
 /**
  * The real HTTP API on a free loopback port. Defaults: the Alertmanager connector, the test
- * tokens, a 64 KiB body limit, an hour of clock skew, no readiness checks, silent logs, a fresh metrics registry.
+ * tokens, a 64 KiB body limit, an hour of clock skew, 1 MiB answers and 4 reads at once, no readiness
+ * checks, silent logs, a fresh metrics registry.
  */
 export async function serveTestApp(deps: Pick<AppDeps, 'db' | 'queue'> & Partial<AppDeps>): Promise<TestApp> {
   const registry = deps.registry ?? new Registry();
@@ -28,6 +29,7 @@ export async function serveTestApp(deps: Pick<AppDeps, 'db' | 'queue'> & Partial
     tokens: { ingest: TEST_INGEST_TOKEN, api: TEST_API_TOKEN },
     maxBodyBytes: 64 * 1024,
     maxClockSkewSeconds: 3600,
+    reads: { maxBytes: 1024 * 1024, concurrency: 4 },
     checks: [],
     log: createLogger('silent'),
     ...deps,
