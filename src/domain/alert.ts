@@ -4,6 +4,15 @@ export type Labels = Readonly<Record<string, string>>;
 export type AlertStatus = 'firing' | 'resolved';
 
 /**
+ * A label's value, `""` when the alert has no such label (as in Alertmanager). Only own
+ * properties count: `labels.constructor` of an alert without a `constructor` label is `""`,
+ * not Object's constructor.
+ */
+export function labelValue(labels: Labels, name: string): string {
+  return Object.hasOwn(labels, name) ? (labels[name] as string) : '';
+}
+
+/**
  * What a connector makes of one alert in a source's payload, before the framework adds
  * its source and fingerprint. Times are ISO 8601 strings: they travel through the queue as JSON.
  */

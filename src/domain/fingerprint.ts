@@ -12,7 +12,7 @@ import type { Labels } from './alert';
 export function fingerprint(source: string, labels: Labels, identifying?: readonly string[]): string {
   let names = Object.keys(labels);
   if (identifying !== undefined) {
-    const chosen = identifying.filter((name) => labels[name] !== undefined);
+    const chosen = identifying.filter((name) => Object.hasOwn(labels, name));
     if (chosen.some((name) => name !== 'alertname')) names = chosen;
   }
   names.sort();

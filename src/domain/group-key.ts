@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Labels } from './alert';
+import { labelValue, type Labels } from './alert';
 
 /**
  * Longest readable group key, in UTF-8 bytes: PostgreSQL's btree index takes entries up to
@@ -14,7 +14,7 @@ export const MAX_GROUP_KEY_BYTES = 1024;
  * {@link MAX_GROUP_KEY_BYTES} becomes `rule:{sha256="…"}` of the same text, still unique.
  */
 export function groupKey(ruleName: string, groupBy: readonly string[], labels: Labels): string {
-  const parts = [...groupBy].sort().map((name) => `${name}=${JSON.stringify(labels[name] ?? '')}`);
+  const parts = [...groupBy].sort().map((name) => `${name}=${JSON.stringify(labelValue(labels, name))}`);
   const key = `${ruleName}:{${parts.join(',')}}`;
   if (Buffer.byteLength(key, 'utf8') <= MAX_GROUP_KEY_BYTES) return key;
   return `${ruleName}:{sha256="${createHash('sha256').update(key).digest('hex')}"}`;
@@ -22,8 +22,8 @@ export function groupKey(ruleName: string, groupBy: readonly string[], labels: L
 
 /** A plain-text title from the alert name and group labels. Nothing is evaluated as a template. */
 export function incidentTitle(labels: Labels, groupBy: readonly string[], fixed?: string): string {
-  const base = fixed ?? labels['alertname'] ?? 'alert';
-  const scope = groupBy.filter((n) => n !== 'alertname' && labels[n]).map((n) => `${n}=${labels[n]}`);
+  const base = fixed ?? (labelValue(labels, 'alertname') || 'alert');
+  const scope = groupBy.filter((n) => n !== 'alertname' && labelValue(labels, n)).map((n) => `${n}=${labelValue(labels, n)}`);
   const title = scope.length > 0 ? `${base} (${scope.join(', ')})` : base;
   return title.length > 300 ? `${title.slice(0, 299)}…` : title;
 }

@@ -1,4 +1,4 @@
-import type { Labels } from './alert';
+import { labelValue, type Labels } from './alert';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
@@ -59,7 +59,7 @@ function unquote(input: string, raw: string): string {
 }
 
 export function matches(matcher: Matcher, labels: Labels): boolean {
-  const actual = labels[matcher.name] ?? '';
+  const actual = labelValue(labels, matcher.name);
   switch (matcher.op) {
     case '=': return actual === matcher.value;
     case '!=': return actual !== matcher.value;

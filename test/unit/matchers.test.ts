@@ -32,3 +32,8 @@ describe('matchers', () => {
     expect(matches(parseMatcher('a=".*"'), { a: '.*' })).toBe(true);
   });
 });
+
+test('a missing label named like an Object property has the value ""', () => {
+  expect(matches(parseMatcher('constructor=""'), { alertname: 'A' })).toBe(true);
+  expect(matches(parseMatcher('hasOwnProperty=~".+"'), { alertname: 'A' })).toBe(false);
+});

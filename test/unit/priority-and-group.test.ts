@@ -49,3 +49,9 @@ test('Prometheus durations', () => {
   expect(parseDuration('5 minutes')).toBeUndefined();
   expect(parseDuration('')).toBeUndefined();
 });
+
+test('a label name that is also an Object property is only a label when the alert has it', () => {
+  expect(groupKey('r', ['constructor'], { alertname: 'A' })).toBe('r:{constructor=""}');
+  expect(groupKey('r', ['constructor'], { alertname: 'A', constructor: 'x' })).toBe('r:{constructor="x"}');
+  expect(incidentTitle({ toString: 'y' } as Record<string, string>, ['toString'])).toBe('alert (toString=y)');
+});
