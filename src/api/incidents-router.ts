@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Counter } from 'prom-client';
 import { z } from 'zod';
 import type { Database, IncidentStatus } from '../store/database';
+import type { KeysetSource } from '../store/keyset';
 import { changeIncident, type ManualChange } from '../store/incident-store';
 import { alertsOfIncident, findIncident, incidentsInOrder, timelineOfIncident } from '../store/incident-queries';
 import { requireBearer } from './auth';
@@ -10,7 +11,7 @@ import { boundedPage, ENVELOPE_BYTES } from './bounded-page';
 import { sendError, sendValidationError } from './errors';
 import { jsonBody } from './json-body';
 import { readIncidentDetail } from './incident-detail';
-import { alertCursor, incidentCursor, timelineCursor } from './page-cursor';
+import { alertCursor, incidentCursor, timelineCursor, type CursorCodec } from './page-cursor';
 import { readGate } from './read-gate';
 
 export interface IncidentsRouterDeps {
@@ -84,27 +85,22 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     res.json(incident);
   });
 
-  router.get('/api/v1/incidents/:id/alerts', gate, async (req, res) => {
+  /** One of an incident's own lists, paged: `/api/v1/incidents/{id}/<name>?limit=&cursor=`. */
+  const incidentList = <K, T, Q extends { readonly limit: number; readonly cursor?: K | undefined }>(
+    name: 'alerts' | 'timeline', query: z.ZodType<Q>, rows: (id: number, q: Q) => KeysetSource<K, T>, cursor: CursorCodec<K>,
+  ) => async (req: Request, res: Response) => {
     const id = parseId(req.params['id'] as string);
     if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
-    const q = alertsQuery.safeParse(req.query);
+    const q = query.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     if (await findIncident(deps.db, id) === undefined) return sendError(res, 'not_found', `no incident ${id}`);
-    const page = await boundedPage(alertsOfIncident(deps.db, id, q.data.status),
-      { after: q.data.cursor, limit: q.data.limit, maxBytes });
-    res.json({ alerts: page.items, next: alertCursor.encode(page.next) });
-  });
-
-  router.get('/api/v1/incidents/:id/timeline', gate, async (req, res) => {
-    const id = parseId(req.params['id'] as string);
-    if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
-    const q = timelineQuery.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
-    if (await findIncident(deps.db, id) === undefined) return sendError(res, 'not_found', `no incident ${id}`);
-    const page = await boundedPage(timelineOfIncident(deps.db, id),
-      { after: q.data.cursor, limit: q.data.limit, maxBytes });
-    res.json({ timeline: page.items, next: timelineCursor.encode(page.next) });
-  });
+    const page = await boundedPage(rows(id, q.data), { after: q.data.cursor, limit: q.data.limit, maxBytes });
+    res.json({ [name]: page.items, next: cursor.encode(page.next) });
+  };
+  router.get('/api/v1/incidents/:id/alerts', gate,
+    incidentList('alerts', alertsQuery, (id, q) => alertsOfIncident(deps.db, id, q.status), alertCursor));
+  router.get('/api/v1/incidents/:id/timeline', gate,
+    incidentList('timeline', timelineQuery, (id) => timelineOfIncident(deps.db, id), timelineCursor));
 
   const change = (kind: ManualChange) => async (req: Request, res: Response) => {
     const id = parseId(req.params['id'] as string);

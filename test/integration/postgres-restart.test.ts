@@ -1,5 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { sql, type Kysely } from 'kysely';
@@ -9,6 +8,8 @@ import { webhookPayload } from '../support/alertmanager-payload';
 import { freePorts } from '../support/net';
 import { startPgServer, type PgServer, type PgStopMode } from '../support/pg-server';
 import { startQuell, type QuellProcess } from '../support/quell-process';
+import { testRedisServer, type TestRedisServer } from '../support/redis-server';
+import { recordStats } from '../support/storm';
 import { waitFor } from '../support/wait';
 
 /**
@@ -25,7 +26,7 @@ const SENDERS = 3;
 const PACE_MS = 150;
 
 let pg: PgServer;
-let redis: ChildProcess;
+let redis: TestRedisServer;
 let redisUrl: string;
 let databaseUrl: string;
 let db: Kysely<Database>;
@@ -39,10 +40,9 @@ let workerBase: string;
 const accepted = new Set<string>();
 
 beforeAll(async () => {
-  const [redisPort, apiPort, metricsPort] = await freePorts(3) as [number, number, number];
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
-  redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const [apiPort, metricsPort] = await freePorts(2) as [number, number];
+  redis = await testRedisServer();
+  redisUrl = redis.url;
   pg = await startPgServer();
   databaseUrl = await pg.createDatabase('quell');
   bullConnection = new IORedis(redisUrl, { maxRetriesPerRequest: null });
@@ -67,7 +67,7 @@ afterAll(async () => {
   await bull?.close();
   bullConnection?.disconnect();
   await pg?.destroy();
-  if (redis && redis.exitCode === null) { redis.kill('SIGKILL'); await once(redis, 'exit'); }
+  await redis?.kill();
 });
 
 interface Storm {
@@ -215,13 +215,7 @@ async function restartUnderStorm(mode: PgStopMode): Promise<void> {
       return Object.values(c).every((n) => n === 0);
     }, 10_000, 'the queue drained');
     const drainedMs = Date.now() - startAt;
-    const stats = await db.selectFrom('alerts')
-      .select([
-        sql<string>`count(*)`.as('alerts'),
-        sql<string>`count(*) filter (where occurrences <> 1)`.as('seen_twice'),
-        sql<string>`(select count(distinct fingerprint) from incident_alerts)`.as('linked'),
-        sql<string>`(select sum(alert_count) from incidents)`.as('counted'),
-      ]).executeTakeFirstOrThrow();
+    const stats = await recordStats(db);
     const n = String(accepted.size);
     expect(stats).toEqual({ alerts: n, seen_twice: '0', linked: n, counted: n });
     const instances = await db.selectFrom('alerts').select(sql<string>`labels->>'instance'`.as('i')).execute();

@@ -3,7 +3,7 @@ import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { startQuell, type QuellProcess } from '../support/quell-process';
 import { REDIS_URL, openTestQueue, type TestQueue } from '../support/redis';
-import { enqueue, firingAlert, linkedCount } from '../support/storm';
+import { enqueue, firingAlert, linkedCount, recordStats } from '../support/storm';
 import { waitFor } from '../support/wait';
 import { freePort } from '../support/net';
 
@@ -52,13 +52,7 @@ test('a worker SIGKILLed with 10,000 alerts queued loses and duplicates nothing'
   await waitFor(async () => { const d = await queue.depth(); return d.waiting + d.active + d.delayed === 0; }, 30_000, 'queue drained');
 
   // None lost: every alert is stored and linked; none duplicated: one link each, seen once.
-  const stats = await t.db.selectFrom('alerts')
-    .select([
-      sql<string>`count(*)`.as('alerts'),
-      sql<string>`count(*) filter (where occurrences <> 1)`.as('seen_twice'),
-      sql<string>`(select count(distinct fingerprint) from incident_alerts)`.as('linked'),
-      sql<string>`(select sum(alert_count) from incidents)`.as('counted'),
-    ]).executeTakeFirstOrThrow();
+  const stats = await recordStats(t.db);
   expect(stats).toEqual({ alerts: String(TOTAL), seen_twice: '0', linked: String(TOTAL), counted: String(TOTAL) });
   expect((await queue.depth()).failed).toBe(0);
   const perGroup = await t.db.selectFrom('incidents').select(['group_key', sql<string>`count(*)`.as('n')])

@@ -33,3 +33,18 @@ export async function openIncidentsByGroup(db: Kysely<Database>): Promise<Map<st
     .where('status', '!=', 'resolved').groupBy('group_key').execute();
   return new Map(rows.map((r) => [r.group_key, { count: Number(r.n), alerts: Number(r.alerts) }]));
 }
+
+/**
+ * The record's own account of a storm, to compare with what was accepted: alerts stored, those
+ * seen more than once (applied twice), distinct alerts linked to an incident, and the sum of
+ * the incidents' alert counts. Counts come back as strings, as PostgreSQL's bigint does.
+ */
+export async function recordStats(db: Kysely<Database>): Promise<{ alerts: string; seen_twice: string; linked: string; counted: string }> {
+  return db.selectFrom('alerts')
+    .select([
+      sql<string>`count(*)`.as('alerts'),
+      sql<string>`count(*) filter (where occurrences <> 1)`.as('seen_twice'),
+      sql<string>`(select count(distinct fingerprint) from incident_alerts)`.as('linked'),
+      sql<string>`(select sum(alert_count) from incidents)`.as('counted'),
+    ]).executeTakeFirstOrThrow();
+}
