@@ -2,7 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Counter } from 'prom-client';
 import { z } from 'zod';
-import type { Database, IncidentStatus } from '../store/database';
+import { INCIDENT_STATUSES, type IncidentStatus } from '../domain/incident-lifecycle';
+import type { Database } from '../store/database';
 import type { KeysetSource } from '../store/keyset';
 import { changeIncident, type ManualChange } from '../store/incident-store';
 import { alertsOfIncident, findIncident, incidentsInOrder, timelineOfIncident } from '../store/incident-queries';
@@ -29,7 +30,7 @@ export interface ReadLimits {
   readonly concurrency: number;
 }
 
-const STATUSES: readonly IncidentStatus[] = ['open', 'acknowledged', 'resolved'];
+const STATUSES: readonly IncidentStatus[] = INCIDENT_STATUSES;
 
 const listQuery = z.object({
   status: z.string().optional().transform((s, ctx) => {

@@ -4,6 +4,7 @@ import type { Stage, StageContext, StagedAlert } from './stage';
 import { correlateStage } from './stages/correlate';
 import { dedupStage } from './stages/dedup';
 import { incidentStage } from './stages/incident';
+import { recordStage } from './stages/record';
 
 /**
  * The whole flow of an alert, in order:
@@ -14,8 +15,10 @@ import { incidentStage } from './stages/incident';
  *   dedup       fold into the fingerprint's stored state; only new episodes and resolves go on
  *               (silence / maintenance / inhibit will sit here)
  *   correlate   first matching rule in rules/ gives the group key
- *   incident    join the group's open incident or open one; resolve it when all alerts resolved
- *               (problem and runbook-trigger stages will follow)
+ *   incident    join the group's open incident or open one; resolve it when all alerts resolved;
+ *               each change is a typed incident event (ctx.events)
+ *               (problem and runbook-trigger stages will follow, reading ctx.events)
+ *   record      write the transaction's incident events to the timelines
  *
  * The stages run in one database transaction for the jobs a worker applies together
  * (src/worker/job-processor.ts: group commit); a job is applied whole or not at all.
@@ -31,13 +34,14 @@ export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
     dedupStage(deps.metrics),
     correlateStage(deps.rules, deps.metrics),
     incidentStage(deps.metrics),
+    recordStage(),
   ];
 }
 
 export async function runPipeline(stages: readonly Stage[], alerts: readonly StagedAlert[], ctx: StageContext, metrics?: PipelineMetrics): Promise<readonly StagedAlert[]> {
   let current = alerts;
+  // Every stage runs, even with no alerts left: a stage may act on the events of earlier ones.
   for (const stage of stages) {
-    if (current.length === 0) break;
     const stop = metrics?.stage.startTimer({ stage: stage.name });
     current = await stage.run(current, ctx);
     stop?.();

@@ -1,28 +1,54 @@
 import type { Transaction } from 'kysely';
 import type { CanonicalAlert } from '../domain/alert';
+import type { IncidentEvent } from '../domain/incident-event';
 import type { Correlation } from '../rules/rule-set';
 import type { Database } from '../store/database';
 
-/**
- * An alert on its way through the stages; each stage fills in what it decided.
- * - dedup sets `event` (and drops duplicates and stale alerts);
- * - correlate sets `correlation` on opened alerts (and drops those no rule takes);
- * - incident sets `incidentId`.
- */
-export interface StagedAlert {
+/** An alert as a job brings it to the pipeline. */
+export interface ReceivedAlert {
   readonly alert: CanonicalAlert;
   /** When Quell accepted the request that carried it (ISO 8601). */
   readonly receivedAt: string;
-  readonly event?: 'opened' | 'resolved';
-  /** The episode (fingerprint + start) the event belongs to. */
-  readonly episodeStartsAt?: string;
+  readonly event?: undefined;
+}
+
+/** What dedup found an alert did: a new episode fires, or the current one ends. */
+export interface AlertChange extends Omit<ReceivedAlert, 'event'> {
+  readonly event: 'opened' | 'resolved';
+  /** The episode (fingerprint + start) the change belongs to. */
+  readonly episodeStartsAt: string;
+  /** Set by correlate on opened alerts: the rule and group that take it. */
   readonly correlation?: Correlation;
+  /** Set by incident: the incident the episode belongs to. */
   readonly incidentId?: number;
 }
+
+/** An opened alert that a rule took. */
+export interface CorrelatedAlert extends AlertChange {
+  readonly event: 'opened';
+  readonly correlation: Correlation;
+}
+
+export const isCorrelated = (a: StagedAlert): a is CorrelatedAlert => a.event === 'opened' && a.correlation !== undefined;
+
+/**
+ * An alert on its way through the stages: received, then (dedup) a change, then (correlate,
+ * incident) a change with its decisions. Dedup drops duplicates and stale alerts, correlate
+ * drops opened alerts that no rule takes.
+ */
+export type StagedAlert = ReceivedAlert | AlertChange;
 
 export interface StageContext {
   /** One transaction for the jobs applied together: each is applied whole or not at all. */
   readonly trx: Transaction<Database>;
+  /**
+   * What happened to incidents in this transaction, in order: a stage that changes an incident
+   * emits its event here, once; later stages read it (problems, runbook triggers) and the
+   * `record` stage writes them all to the timelines.
+   */
+  readonly events: IncidentEventLog;
+  /** The time, from one clock for the whole transaction (tests pass their own; never sleep). */
+  readonly now: () => Date;
   /** Runs `fn` after the job's transaction commits (metrics, notifications): never for a rolled-back try. */
   readonly afterCommit: (fn: () => void) => void;
 }
@@ -31,4 +57,18 @@ export interface StageContext {
 export interface Stage {
   readonly name: string;
   run(alerts: readonly StagedAlert[], ctx: StageContext): Promise<readonly StagedAlert[]>;
+}
+
+/** The incident events of one transaction. */
+export class IncidentEventLog {
+  private readonly list: IncidentEvent[] = [];
+
+  emit(...events: readonly IncidentEvent[]): void {
+    this.list.push(...events);
+  }
+
+  /** Every event so far, in the order emitted. */
+  all(): readonly IncidentEvent[] {
+    return this.list;
+  }
 }

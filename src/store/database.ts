@@ -5,7 +5,9 @@ import type { AlertStatus } from '../domain/alert';
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
-export type IncidentStatus = 'open' | 'acknowledged' | 'resolved';
+import type { IncidentStatus } from '../domain/incident-lifecycle';
+
+export type { IncidentStatus };
 
 /** The latest state of each fingerprint. */
 export interface AlertsTable {

@@ -1,4 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { timelineEntryOf, type IncidentEvent } from '../domain/incident-event';
+import { nextStatus, type IncidentAction } from '../domain/incident-lifecycle';
 import type { Database, IncidentRow, IncidentStatus } from './database';
 import { unnest } from './unnest';
 
@@ -119,15 +121,10 @@ export async function resolveIncidentsWithoutFiringAlerts(trx: Trx, ids: readonl
   return rows.map((r) => r.id);
 }
 
-export interface TimelineEntry {
-  readonly incidentId: number;
-  readonly kind: string;
-  readonly actor: string;
-  readonly detail: Record<string, unknown>;
-}
-
-export async function appendTimeline(db: Trx | Kysely<Database>, entries: readonly TimelineEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+/** Writes events to their incidents' timelines, in order (one statement for all). */
+export async function appendTimeline(db: Trx | Kysely<Database>, events: readonly IncidentEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const entries = events.map(timelineEntryOf);
   await db.insertInto('incident_events').columns(['incident_id', 'kind', 'actor', 'detail'])
     .expression(unnest(entries.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })), [
       ['incidentId', 'integer'], ['kind', 'text'], ['actor', 'text'], ['detail', 'jsonb'],
@@ -136,26 +133,34 @@ export async function appendTimeline(db: Trx | Kysely<Database>, entries: readon
 }
 
 /** A change an operator asks for through the API. */
-export type ManualChange = 'acknowledge' | 'resolve';
+export type ManualChange = IncidentAction;
 
 export type ChangeOutcome =
-  | { readonly ok: true; readonly incident: IncidentRow }
+  | { readonly ok: true; readonly incident: IncidentRow; readonly event: IncidentEvent }
   | { readonly ok: false; readonly reason: 'not_found' | 'conflict'; readonly status?: IncidentStatus };
 
-/** Acknowledges or resolves an incident by hand, with a timeline entry, in one transaction. */
-export async function changeIncident(db: Kysely<Database>, id: number, change: ManualChange, actor: string, comment?: string): Promise<ChangeOutcome> {
+/**
+ * Acknowledges or resolves an incident by hand, as the lifecycle allows, with its event on
+ * the timeline, in one transaction.
+ */
+export async function changeIncident(
+  db: Kysely<Database>, id: number, change: ManualChange, actor: string, comment?: string,
+): Promise<ChangeOutcome> {
   return db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom('incidents').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     if (current === undefined) return { ok: false, reason: 'not_found' };
-    const allowed = change === 'acknowledge' ? current.status === 'open' : current.status !== 'resolved';
-    if (!allowed) return { ok: false, reason: 'conflict', status: current.status };
+    const next = nextStatus(current.status, change);
+    if (next === undefined) return { ok: false, reason: 'conflict', status: current.status };
     const incident = await trx.updateTable('incidents').where('id', '=', id)
-      .set(change === 'acknowledge'
-        ? { status: 'acknowledged', acknowledged_at: sql`now()`, updated_at: sql`now()` }
-        : { status: 'resolved', resolved_at: sql`now()`, grouping_open: false, updated_at: sql`now()` })
+      .set(next === 'acknowledged'
+        ? { status: next, acknowledged_at: sql`now()`, updated_at: sql`now()` }
+        : { status: next, resolved_at: sql`now()`, grouping_open: false, updated_at: sql`now()` })
       .returningAll().executeTakeFirstOrThrow();
-    const kind = change === 'acknowledge' ? 'acknowledged' : 'resolved';
-    await appendTimeline(trx, [{ incidentId: id, kind, actor, detail: comment ? { comment } : {} }]);
-    return { ok: true, incident };
+    const said = comment !== undefined && comment !== '' ? { comment } : {};
+    const event: IncidentEvent = change === 'acknowledge'
+      ? { kind: 'acknowledged', incidentId: id, by: actor, ...said }
+      : { kind: 'resolved', incidentId: id, by: actor, ...said };
+    await appendTimeline(trx, [event]);
+    return { ok: true, incident, event };
   });
 }

@@ -4,7 +4,7 @@ import type { Database } from '../store/database';
 import { isConflict, isConnectionError, isDataError } from '../store/pg-errors';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
-import type { Stage, StagedAlert } from '../pipeline/stage';
+import { IncidentEventLog, type Stage, type StagedAlert } from '../pipeline/stage';
 
 export type JobsApplier = (jobs: readonly IngestJob[]) => Promise<void>;
 
@@ -15,7 +15,9 @@ export type JobsApplier = (jobs: readonly IngestJob[]) => Promise<void>;
  * database cannot be reached, {@link PermanentJobError} when it rejects the job's data, and
  * other operational errors as they are (the queue retries later).
  */
-export function createJobsApplier(db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics): JobsApplier {
+export function createJobsApplier(
+  db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics, clock: () => Date = () => new Date(),
+): JobsApplier {
   return async (given) => {
     const jobs = [...new Map(given.map((j) => [j.id, j])).values()];
     for (let attempt = 1; ; attempt++) {
@@ -33,7 +35,8 @@ export function createJobsApplier(db: Kysely<Database>, stages: readonly Stage[]
           for (const job of [...applied].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt))) {
             for (const alert of job.alerts) alerts.push({ alert, receivedAt: job.receivedAt });
           }
-          await runPipeline(stages, alerts, { trx, afterCommit: (fn) => effects.push(fn) }, metrics);
+          const ctx = { trx, events: new IncidentEventLog(), now: clock, afterCommit: (fn: () => void) => effects.push(fn) };
+          await runPipeline(stages, alerts, ctx, metrics);
           effects.push(() => {
             metrics.jobs.inc({ result: 'applied' }, applied.length);
             const now = Date.now();
@@ -63,6 +66,8 @@ export interface BatchingOptions {
   readonly transactions?: number;
   /** Most alerts in one transaction. @defaultValue 5000 */
   readonly maxAlerts?: number;
+  /** The stages' clock (tests pass their own). @defaultValue the system clock */
+  readonly clock?: () => Date;
 }
 
 interface Waiting {
@@ -79,7 +84,7 @@ interface Waiting {
  * database is unreachable, every job of the batch waits at once.
  */
 export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics, opts: BatchingOptions = {}): JobHandler {
-  const apply = createJobsApplier(db, stages, metrics);
+  const apply = createJobsApplier(db, stages, metrics, opts.clock);
   const limit = opts.transactions ?? 2;
   const maxAlerts = opts.maxAlerts ?? 5000;
   const waiting: Waiting[] = [];

@@ -1,57 +1,58 @@
 import {
-  appendTimeline, linkAlerts, openOrJoinIncidents, resolveIncidentsWithoutFiringAlerts, resolveLinks,
-  type GroupOpening, type TimelineEntry,
+  linkAlerts, openOrJoinIncidents, resolveIncidentsWithoutFiringAlerts, resolveLinks, type GroupOpening,
 } from '../../store/incident-store';
+import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
 import type { PipelineMetrics } from '../pipeline-metrics';
-import type { Stage, StagedAlert } from '../stage';
-
-const ACTOR = 'quell';
+import { isCorrelated, type AlertChange, type CorrelatedAlert, type Stage, type StagedAlert } from '../stage';
 
 /**
  * Opened alerts join their group's open incident or open one; resolved alerts end their
- * episode, and an incident with no firing alert left resolves itself. Every change is
- * written to the incident's timeline.
+ * episode, and an incident with no firing alert left resolves itself. Every change is an
+ * incident event (ctx.events), which the `record` stage writes to the timeline.
  */
 export function incidentStage(metrics: PipelineMetrics): Stage {
   return {
     name: 'incident',
     async run(alerts, ctx) {
-      const timeline: TimelineEntry[] = [];
+      const events: IncidentEvent[] = [];
       const out: StagedAlert[] = [];
 
-      const groups = collectGroups(alerts.filter((a) => a.event === 'opened' && a.correlation !== undefined));
+      const groups = collectGroups(alerts.filter(isCorrelated));
 
       const created = new Map<string, number>();
       if (groups.size > 0) {
         const { incidents, closed } = await openOrJoinIncidents(ctx.trx, [...groups.values()].map((g) => g.opening));
-        for (const c of closed) timeline.push({ incidentId: c.id, kind: 'grouping_closed', actor: ACTOR, detail: { reason: 'group_window passed' } });
+        for (const c of closed) events.push({ kind: 'grouping_closed', incidentId: c.id, reason: 'group_window passed' });
         const links = [];
         for (const [key, { opening, members }] of groups) {
           const incident = incidents.get(key)!;
           const fingerprints = members.map((m) => m.alert.fingerprint);
           if (incident.created) {
             created.set(opening.rule, (created.get(opening.rule) ?? 0) + 1);
-            timeline.push({ incidentId: incident.id, kind: 'opened', actor: ACTOR, detail: { rule: opening.rule, group_key: key, title: opening.title, priority: opening.priority, fingerprints } });
+            events.push({
+              kind: 'opened', incidentId: incident.id, rule: opening.rule, groupKey: key, title: opening.title,
+              priority: opening.priority, fingerprints,
+            });
           } else {
-            timeline.push({ incidentId: incident.id, kind: 'alerts_linked', actor: ACTOR, detail: { fingerprints } });
+            events.push({ kind: 'alerts_linked', incidentId: incident.id, fingerprints });
           }
           for (const m of members) {
-            links.push({ fingerprint: m.alert.fingerprint, startsAt: m.episodeStartsAt!, incidentId: incident.id, receivedAt: m.receivedAt });
+            links.push({ fingerprint: m.alert.fingerprint, startsAt: m.episodeStartsAt, incidentId: incident.id, receivedAt: m.receivedAt });
             out.push({ ...m, incidentId: incident.id });
           }
         }
         await linkAlerts(ctx.trx, links);
       }
 
-      const ended = alerts.filter((a) => a.event === 'resolved');
+      const ended = alerts.filter((a): a is AlertChange => a.event === 'resolved');
       let autoResolved = 0;
       if (ended.length > 0) {
         const resolvedLinks = await resolveLinks(ctx.trx, ended.map((a) => ({
-          fingerprint: a.alert.fingerprint, startsAt: a.episodeStartsAt!, endsAt: a.alert.endsAt ?? a.alert.startsAt,
+          fingerprint: a.alert.fingerprint, startsAt: a.episodeStartsAt, endsAt: a.alert.endsAt ?? a.alert.startsAt,
         })));
         const byIncident = new Map<number, string[]>();
         for (const l of resolvedLinks) byIncident.set(l.incidentId, [...(byIncident.get(l.incidentId) ?? []), l.fingerprint]);
-        for (const [incidentId, fingerprints] of byIncident) timeline.push({ incidentId, kind: 'alerts_resolved', actor: ACTOR, detail: { fingerprints } });
+        for (const [incidentId, fingerprints] of byIncident) events.push({ kind: 'alerts_resolved', incidentId, fingerprints });
         const incidentOf = new Map(resolvedLinks.map((l) => [l.fingerprint, l.incidentId]));
         for (const a of ended) {
           const incidentId = incidentOf.get(a.alert.fingerprint);
@@ -59,10 +60,10 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
         }
         const resolved = await resolveIncidentsWithoutFiringAlerts(ctx.trx, [...byIncident.keys()].sort((a, b) => a - b));
         autoResolved = resolved.length;
-        for (const id of resolved) timeline.push({ incidentId: id, kind: 'resolved', actor: ACTOR, detail: { reason: 'all alerts resolved' } });
+        for (const id of resolved) events.push({ kind: 'resolved', incidentId: id, by: QUELL_ACTOR, reason: 'all alerts resolved' });
       }
 
-      await appendTimeline(ctx.trx, timeline);
+      ctx.events.emit(...events);
       ctx.afterCommit(() => {
         for (const [rule, n] of created) metrics.incidentsCreated.inc({ rule }, n);
         if (autoResolved > 0) metrics.incidentsResolved.inc({ by: 'auto' }, autoResolved);
@@ -73,11 +74,11 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
 }
 
 /** Gathers the opened alerts of a batch by group: one opening per group key. */
-function collectGroups(opened: readonly StagedAlert[]): Map<string, { opening: GroupOpening; members: StagedAlert[] }> {
-  const groups = new Map<string, { opening: GroupOpening; members: StagedAlert[] }>();
+function collectGroups(opened: readonly CorrelatedAlert[]): Map<string, { opening: GroupOpening; members: CorrelatedAlert[] }> {
+  const groups = new Map<string, { opening: GroupOpening; members: CorrelatedAlert[] }>();
   for (const staged of opened) {
-    const c = staged.correlation!;
-    const at = staged.episodeStartsAt!;
+    const c = staged.correlation;
+    const at = staged.episodeStartsAt;
     const g = groups.get(c.groupKey);
     if (g === undefined) {
       const opening = { groupKey: c.groupKey, rule: c.rule, title: c.title, priority: c.priority, groupWindowSeconds: Math.ceil(c.groupWindowMs / 1000), count: 1, firstAlertAt: at, lastAlertAt: at };

@@ -1,0 +1,56 @@
+/**
+ * What happened to an incident, as a typed value: written once (by the stage or API call that
+ * made it happen, inside that transaction), then read by every consumer: the timeline writer,
+ * and the stages that follow (problem detection, runbook triggers). The timeline's `kind` and
+ * `detail` are derived from it by {@link timelineEntryOf}; that JSON is the API's contract.
+ */
+export type IncidentEvent =
+  | {
+    readonly kind: 'opened'; readonly incidentId: number; readonly rule: string; readonly groupKey: string;
+    readonly title: string; readonly priority: number; readonly fingerprints: readonly string[];
+  }
+  | { readonly kind: 'alerts_linked'; readonly incidentId: number; readonly fingerprints: readonly string[] }
+  | { readonly kind: 'alerts_resolved'; readonly incidentId: number; readonly fingerprints: readonly string[] }
+  | { readonly kind: 'grouping_closed'; readonly incidentId: number; readonly reason: string }
+  | { readonly kind: 'acknowledged'; readonly incidentId: number; readonly by: string; readonly comment?: string }
+  | {
+    readonly kind: 'resolved'; readonly incidentId: number; readonly by: string;
+    readonly reason?: string; readonly comment?: string;
+  };
+
+export type IncidentEventKind = IncidentEvent['kind'];
+
+/** The actor of what Quell itself decides (as opposed to an operator's name). */
+export const QUELL_ACTOR = 'quell';
+
+/** One row of an incident's timeline. */
+export interface TimelineEntry {
+  readonly incidentId: number;
+  readonly kind: IncidentEventKind;
+  readonly actor: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** The timeline row an event is written as. */
+export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
+  const { incidentId, kind } = event;
+  switch (event.kind) {
+    case 'opened': {
+      const { rule, groupKey, title, priority, fingerprints } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { rule, group_key: groupKey, title, priority, fingerprints } };
+    }
+    case 'alerts_linked':
+    case 'alerts_resolved':
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { fingerprints: event.fingerprints } };
+    case 'grouping_closed':
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { reason: event.reason } };
+    case 'acknowledged':
+      return { incidentId, kind, actor: event.by, detail: event.comment !== undefined ? { comment: event.comment } : {} };
+    case 'resolved': {
+      const detail: Record<string, unknown> = {};
+      if (event.reason !== undefined) detail['reason'] = event.reason;
+      if (event.comment !== undefined) detail['comment'] = event.comment;
+      return { incidentId, kind, actor: event.by, detail };
+    }
+  }
+}
