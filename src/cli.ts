@@ -35,6 +35,7 @@ async function run(role: Role): Promise<void> {
   if (role !== 'worker') servers.push(await startApi(rt));
   if (role !== 'api') worker = startWorker(rt);
   if (role === 'worker') servers.push(await startWorkerMetrics(rt));
+  process.on('SIGHUP', () => void rt.rules.reload('SIGHUP'));
   shutdownOn(['SIGTERM', 'SIGINT'], log, async () => {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     await worker?.close();
