@@ -119,7 +119,9 @@ export class RulesHolder {
     this.metrics.lastSuccessful.set(1);
     const previous = this.bundle;
     if (report.bundle.version === previous.version) {
-      log.debug({ trigger, version: previous.version }, 'rules unchanged');
+      // An operator who sent SIGHUP hears that it was read; file events on unchanged files stay quiet.
+      const level = trigger === 'watch' || trigger === 'poll' ? 'debug' : 'info';
+      log[level]({ trigger, version: previous.version, rules: previous.counts }, 'rules reloaded: unchanged');
       return { status: 'unchanged', version: previous.version };
     }
     this.bundle = report.bundle;

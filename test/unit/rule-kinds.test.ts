@@ -106,9 +106,11 @@ describe('rule kinds', () => {
   });
 
   test.each(['README.md', 'rules/README.md'])('every rule example in %s loads', (doc) => {
+    // Whole documents as they are; a rule on its own (`- name: ...`) inside a CorrelationRules document.
     const blocks = [...readFileSync(join(REPO, doc), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)]
-      .map((m) => m[1] as string).filter((b) => /^kind: /m.test(b));
-    expect(blocks.length).toBeGreaterThan(0);
+      .map((m) => m[1] as string).filter((b) => /^(kind: |- name: )/m.test(b))
+      .map((b) => (/^kind: /m.test(b) ? b : `${HEADER}${b.replace(/^/gm, '  ')}`));
+    expect(blocks.length).toBeGreaterThanOrEqual(doc === 'README.md' ? 1 : 7);
     for (const [n, text] of blocks.entries()) {
       const report = compileRuleSources([{ file: `${doc}#${n + 1}`, text }]);
       expect(report.errors.map(formatProblem)).toEqual([]);
