@@ -29,7 +29,8 @@ program.command('migrate').description('apply database migrations and exit').act
 
 const rules = program.command('rules').description('check rule files before they are deployed');
 rules.command('lint').argument('[path]', 'a rules directory or one rule file (default: QUELL_RULES_DIR)')
-  .description('load the rules as the engine would; print every error as file:line:column, then a summary; exit 1 on errors')
+  .description('load the rules as the engine would; print every error as file:line:column, '
+    + 'then a summary; exit 1 on errors')
   .action(async (path?: string) => {
     process.exitCode = await lintRules(path ?? loadConfig().QUELL_RULES_DIR, {
       out: (line) => process.stdout.write(`${line}\n`),

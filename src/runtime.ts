@@ -61,7 +61,8 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
   const embedded = kind === 'pglite' || queue.kind === 'embedded';
   log.info({
     role, mode: embedded ? 'embedded' : 'servers', database: kind, queue: queue.kind,
-    migrations: applied, rules: { version: rules.current().version, ...rules.current().counts }, config: redacted(config),
+    migrations: applied, rules: { version: rules.current().version, ...rules.current().counts },
+    config: redacted(config),
   }, embedded
     ? `embedded mode: ${kind === 'pglite' ? `PGlite in ${config.QUELL_DATA_DIR}` : 'PostgreSQL'}, ${queue.kind} queue (set REDIS_URL and DATABASE_URL for servers)`
     : 'server mode: BullMQ on Redis, PostgreSQL');

@@ -16,7 +16,8 @@ export class RuleBundle {
     readonly files: readonly string[],
     private readonly compiled: ReadonlyMap<AnyRuleKind, unknown>,
   ) {
-    this.counts = Object.freeze(Object.fromEntries([...compiled].map(([kind, value]) => [kind.kind, kind.count(value)])));
+    const counts = [...compiled].map(([kind, value]) => [kind.kind, kind.count(value)] as const);
+    this.counts = Object.freeze(Object.fromEntries(counts));
     Object.freeze(this.files);
     Object.freeze(this);
   }

@@ -68,10 +68,11 @@ export interface RuleKind<Spec, Item, Compiled> {
 }
 
 /** A kind of any types, as the registry and the loader hold them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRuleKind = RuleKind<any, any, any>;
 
 /** Declares a kind with its types inferred from the definition. */
-export function defineRuleKind<Spec, Item, Compiled>(kind: RuleKind<Spec, Item, Compiled>): RuleKind<Spec, Item, Compiled> {
+export function defineRuleKind<Spec, Item, Compiled>(
+  kind: RuleKind<Spec, Item, Compiled>,
+): RuleKind<Spec, Item, Compiled> {
   return Object.freeze(kind);
 }

@@ -64,11 +64,15 @@ export interface RuleLoadReport {
  * documents are skipped. Every problem is reported, not only the first, so that one run of
  * `quell rules lint` shows them all. Pure: no I/O.
  */
-export function compileRuleSources(sources: readonly RuleSource[], kinds: readonly AnyRuleKind[] = RULE_KINDS): RuleLoadReport {
+export function compileRuleSources(
+  sources: readonly RuleSource[],
+  kinds: readonly AnyRuleKind[] = RULE_KINDS,
+): RuleLoadReport {
   const errors: RuleProblem[] = [];
   const warnings: RuleProblem[] = [];
   const report = (severity: RuleProblem['severity'], at: SourcePosition, reason: string): void => {
-    (severity === 'error' ? errors : warnings).push({ file: at.file, line: at.line, column: at.column, severity, reason });
+    const problem = { file: at.file, line: at.line, column: at.column, severity, reason };
+    (severity === 'error' ? errors : warnings).push(problem);
   };
   const items = new Map<AnyRuleKind, unknown[]>(kinds.map((k) => [k, []]));
   for (const source of sources) {
@@ -87,7 +91,10 @@ export function compileRuleSources(sources: readonly RuleSource[], kinds: readon
         warn: (path, reason) => report('warning', position(offsetOf(doc, path)), reason),
       };
       const yamlError = doc.errors[0];
-      if (yamlError) { report('error', position(yamlError.pos[0]), yamlError.message.split('\n')[0] as string); continue; }
+      if (yamlError) {
+        report('error', position(yamlError.pos[0]), yamlError.message.split('\n')[0] as string);
+        continue;
+      }
       if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
       documents++;
       const compiled = compileDocument(doc, ctx, kinds);
@@ -113,20 +120,27 @@ export function compileRuleSources(sources: readonly RuleSource[], kinds: readon
   };
 }
 
-/** Dispatches one document on `kind` and `apiVersion`, checks it against that version's schema and compiles it. */
-function compileDocument(doc: Document, ctx: DocumentContext, kinds: readonly AnyRuleKind[]): { kind: AnyRuleKind; items: readonly unknown[] } | undefined {
-  if (!isMap(doc.contents)) { ctx.error([], 'expected a mapping with apiVersion and kind'); return undefined; }
+/** Dispatches one document on `kind` and `apiVersion`, checks it with that version's schema, compiles it. */
+function compileDocument(
+  doc: Document,
+  ctx: DocumentContext,
+  kinds: readonly AnyRuleKind[],
+): { kind: AnyRuleKind; items: readonly unknown[] } | undefined {
+  const fail = (path: DocumentPath, reason: string): undefined => { ctx.error(path, reason); return undefined; };
+  if (!isMap(doc.contents)) return fail([], 'expected a mapping with apiVersion and kind');
   const { apiVersion, kind: kindName, ...body } = doc.toJS() as Record<string, unknown>;
   const known = kinds.map((k) => k.kind).join(', ');
-  if (kindName === undefined) { ctx.error([], `kind: missing; known kinds: ${known}`); return undefined; }
+  if (kindName === undefined) return fail([], `kind: missing; known kinds: ${known}`);
   const kind = kinds.find((k) => k.kind === kindName);
-  if (kind === undefined) { ctx.error(['kind'], `kind: unknown kind ${JSON.stringify(kindName)}; known kinds: ${known}`); return undefined; }
+  if (kind === undefined) {
+    return fail(['kind'], `kind: unknown kind ${JSON.stringify(kindName)}; known kinds: ${known}`);
+  }
   const versions = Object.keys(kind.versions).join(', ');
-  if (apiVersion === undefined) { ctx.error([], `apiVersion: missing; ${kind.kind} is read in ${versions}`); return undefined; }
+  if (apiVersion === undefined) return fail([], `apiVersion: missing; ${kind.kind} is read in ${versions}`);
   const schema = typeof apiVersion === 'string' ? kind.versions[apiVersion] : undefined;
   if (schema === undefined) {
-    ctx.error(['apiVersion'], `apiVersion: ${kind.kind} has no version ${JSON.stringify(apiVersion)}; known: ${versions}`);
-    return undefined;
+    const reason = `apiVersion: ${kind.kind} has no version ${JSON.stringify(apiVersion)}; known: ${versions}`;
+    return fail(['apiVersion'], reason);
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
@@ -161,7 +175,8 @@ export async function readRuleSources(dir: string): Promise<RuleSource[]> {
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new RulesDirError(`rules directory ${dir} (QUELL_RULES_DIR): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new RulesDirError(`rules directory ${dir} (QUELL_RULES_DIR): ${reason}`);
   }
   const files = names.filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
   return Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));

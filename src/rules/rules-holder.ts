@@ -48,7 +48,7 @@ export class RulesHolder {
   private readonly metrics: RulesMetrics;
   private readonly kinds: readonly AnyRuleKind[];
   private running: Promise<unknown> = Promise.resolve();
-  /** The version (or error) of the last failed load, so that a file event on the same broken files is not a new failure. */
+  /** The version (or error) of the last failed load: a file event on the same broken files is no new failure. */
   private lastFailure: string | undefined;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -143,7 +143,8 @@ export class RulesHolder {
     if (!repeated) {
       this.metrics.failures.inc();
       this.metrics.lastSuccessful.set(0);
-      this.opts.log.error({ trigger, version: this.bundle.version, errors }, 'rules reload failed; the rules in force stay');
+      const version = this.bundle.version;
+      this.opts.log.error({ trigger, version, errors }, 'rules reload failed; the rules in force stay');
     }
     return { status: 'failed', errors };
   }
@@ -155,7 +156,8 @@ export class RulesHolder {
   }
 
   private logWarnings(report: RuleLoadReport): void {
-    if (report.warnings.length > 0) this.opts.log.warn({ warnings: report.warnings.map(formatProblem) }, 'rule files have warnings');
+    if (report.warnings.length === 0) return;
+    this.opts.log.warn({ warnings: report.warnings.map(formatProblem) }, 'rule files have warnings');
   }
 
   private startWatcher(): void {

@@ -16,7 +16,8 @@ export interface LintOutput {
 export async function lintRules(path: string, output: LintOutput): Promise<0 | 1> {
   let sources: RuleSource[];
   try {
-    sources = (await stat(path)).isFile() ? [{ file: path, text: await readFile(path, 'utf8') }] : await readRuleSources(path);
+    const oneFile = (await stat(path)).isFile();
+    sources = oneFile ? [{ file: path, text: await readFile(path, 'utf8') }] : await readRuleSources(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     output.err(e.name === 'RulesDirError' ? e.message : `cannot read ${path}: ${e.code ?? e.message}`);
@@ -28,14 +29,16 @@ export async function lintRules(path: string, output: LintOutput): Promise<0 | 1
     (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.column - b.column;
   for (const problem of [...report.errors, ...report.warnings].sort(byPosition)) output.err(formatProblem(problem));
 
-  const files = `${sources.length} file${sources.length === 1 ? '' : 's'}`;
-  const warnings = report.warnings.length > 0 ? `, ${report.warnings.length} warning${report.warnings.length === 1 ? '' : 's'}` : '';
+  const files = counted(sources.length, 'file');
+  const warnings = report.warnings.length > 0 ? `, ${counted(report.warnings.length, 'warning')}` : '';
   if (report.bundle === undefined) {
     const failing = new Set(report.errors.map((e) => e.file)).size;
-    output.out(`${path}: FAILED: ${report.errors.length} error${report.errors.length === 1 ? '' : 's'} in ${failing} of ${files}${warnings}`);
+    output.out(`${path}: FAILED: ${counted(report.errors.length, 'error')} in ${failing} of ${files}${warnings}`);
     return 1;
   }
   output.out(`${path}: OK: ${files}, version ${report.bundle.version}${warnings}`);
   for (const [kind, count] of Object.entries(report.bundle.counts)) output.out(`  ${kind}: ${count}`);
   return 0;
 }
+
+const counted = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -6,14 +6,18 @@ export type RulesMetrics = ReturnType<typeof createRulesMetrics>;
 export function createRulesMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    loaded: new Gauge({ name: 'quell_rules_loaded', help: 'Rules in force, by kind.', labelNames: ['kind'] as const, registers }),
+    loaded: new Gauge({
+      name: 'quell_rules_loaded', help: 'Rules in force, by kind.', labelNames: ['kind'] as const, registers,
+    }),
     version: new Gauge({
       name: 'quell_rules_version_info',
       help: 'The version of the rules in force (a hash of the rule files), as a label; the value is 1.',
       labelNames: ['hash'] as const,
       registers,
     }),
-    reloads: new Counter({ name: 'quell_rules_reloads_total', help: 'Reloads that put a new version of the rules in force.', registers }),
+    reloads: new Counter({
+      name: 'quell_rules_reloads_total', help: 'Reloads that put a new version of the rules in force.', registers,
+    }),
     failures: new Counter({
       name: 'quell_rules_reload_failures_total',
       help: 'Reloads rejected (an invalid file, an unreadable directory); the rules in force stayed.',

@@ -21,7 +21,9 @@ afterEach(async () => {
 
 async function lint(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, 'rules', 'lint', ...args], { cwd: REPO, env: { PATH: process.env['PATH'] ?? '' } });
+    const env = { PATH: process.env['PATH'] ?? '' };
+    const run = promisify(execFile);
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'rules', 'lint', ...args], { cwd: REPO, env });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -32,7 +34,8 @@ async function lint(...args: string[]): Promise<{ code: number; stdout: string; 
 describe('quell rules lint', () => {
   test('the shipped rules are clean: a summary, exit 0', async () => {
     const result = await lint();
-    expect(result).toEqual({ code: 0, stderr: '', stdout: expect.stringMatching(/^\.\/rules: OK: 1 file, version [0-9a-f]{12}\n {2}CorrelationRules: 2\n$/) });
+    const summary = /^\.\/rules: OK: 1 file, version [0-9a-f]{12}\n {2}CorrelationRules: 2\n$/;
+    expect(result).toEqual({ code: 0, stderr: '', stdout: expect.stringMatching(summary) });
     expect((await lint('rules/default.yaml')).code).toBe(0);
   });
 
@@ -46,20 +49,23 @@ describe('quell rules lint', () => {
     expect(result.stderr.split('\n').filter(Boolean)).toEqual([
       `${dir}/a.yaml:5:19: rules.0.group_window: expected a duration such as 30s, 5m, 1h30m`,
       `${dir}/b.yaml:2:7: kind: unknown kind "MaintenanceWindow"; known kinds: CorrelationRules`,
-      `${dir}/c.yaml:5:11: warning: rule "shadowed" never takes an alert: rule "everything" (${dir}/c.yaml:4) has no matchers and takes every alert first`,
+      `${dir}/c.yaml:5:11: warning: rule "shadowed" never takes an alert: rule "everything" (${dir}/c.yaml:4) `
+        + 'has no matchers and takes every alert first',
     ]);
     expect(result.stdout).toBe(`${dir}: FAILED: 2 errors in 2 of 3 files, 1 warning\n`);
     // With the schema error fixed, the RE2 error behind it shows.
     writeFileSync(join(dir, 'a.yaml'), `${HEADER}  - name: a\n    matchers: ['x=~"(?!y)"']\n`);
-    expect((await lint(dir)).stderr).toContain(`${dir}/a.yaml:5:16: invalid matcher "x=~\\"(?!y)\\"": lookaround is not supported`);
+    expect((await lint(dir)).stderr)
+      .toContain(`${dir}/a.yaml:5:16: invalid matcher "x=~\\"(?!y)\\"": lookaround is not supported`);
   });
 
   test('a directory that cannot be read is exit 1, named', async () => {
-    expect(await lint(join(dir, 'missing'))).toEqual({ code: 1, stdout: '', stderr: `cannot read ${dir}/missing: ENOENT\n` });
+    expect(await lint(join(dir, 'missing')))
+      .toEqual({ code: 1, stdout: '', stderr: `cannot read ${dir}/missing: ENOENT\n` });
   });
 });
 
-test('a running quell takes a rule change without a restart; a bad change and SIGHUP keep the rules in force', async () => {
+test('a running quell takes a rule change without a restart; a bad change and SIGHUP keep the rules', async () => {
   const rules = join(dir, 'rules');
   mkdirSync(rules);
   writeFileSync(join(rules, 'rules.yaml'), `${HEADER}  - name: all\n    group_by: [alertname]\n`);
@@ -71,7 +77,8 @@ test('a running quell takes a rule change without a restart; a bad change and SI
   expect(versionBefore).toBeDefined();
 
   // A valid change: the file watch puts it in force, and the next alert goes by it.
-  writeFileSync(join(rules, 'rules.yaml'), `${HEADER}  - name: by-service\n    matchers: ['alertname="Reloaded"']\n    group_by: [service]\n  - name: all\n`);
+  writeFileSync(join(rules, 'rules.yaml'),
+    `${HEADER}  - name: by-service\n    matchers: ['alertname="Reloaded"']\n    group_by: [service]\n  - name: all\n`);
   await quell.waitForLog('"msg":"rules reloaded"');
   const { ingest } = JSON.parse(readFileSync(join(dir, 'data', 'tokens.json'), 'utf8')) as { ingest: string };
   const posted = await fetch(`http://127.0.0.1:${port}/ingest/alertmanager`, {
@@ -80,7 +87,8 @@ test('a running quell takes a rule change without a restart; a bad change and SI
   });
   expect(posted.status).toBe(202);
   await waitFor(async () => {
-    const { incidents } = await (await fetch(`http://127.0.0.1:${port}/api/v1/incidents`)).json() as { incidents: { group_key: string }[] };
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/incidents`);
+    const { incidents } = await res.json() as { incidents: { group_key: string }[] };
     return incidents.some((i) => i.group_key === 'by-service:{service="checkout"}');
   }, 20_000, 'an incident grouped by the reloaded rule');
   const versionAfter = /quell_rules_version_info\{hash="([0-9a-f]+)"\} 1/.exec(await metrics())?.[1];
@@ -91,7 +99,8 @@ test('a running quell takes a rule change without a restart; a bad change and SI
   await quell.waitForLog('rules reload failed');
   expect(quell.output()).toContain(`${rules}/rules.yaml:5:13: rules.0.impact`);
   quell.child.kill('SIGHUP');
-  await waitFor(async () => /"trigger":"SIGHUP"[^\n]*rules reload failed/.test(quell!.output()), 10_000, 'the SIGHUP reload logged');
+  const sighupFailed = /"trigger":"SIGHUP"[^\n]*rules reload failed/;
+  await waitFor(async () => sighupFailed.test(quell!.output()), 10_000, 'the SIGHUP reload logged');
   const text = await metrics();
   expect(text).toContain('quell_rules_reload_failures_total 2');
   expect(text).toContain(`quell_rules_version_info{hash="${versionAfter}"} 1`);

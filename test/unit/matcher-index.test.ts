@@ -34,7 +34,8 @@ describe('MatcherIndex', () => {
   test('the first item in order wins, whether it is indexed or not', () => {
     expect(index.first({ alertname: 'DiskFull', env: 'prod' })?.id).toBe('regex-first'); // unindexed, before indexed
     expect(index.first({ alertname: 'DiskUsage', env: 'dev', service: 'db' })?.id).toBe('regex-first');
-    expect(index.first({ alertname: 'X', env: 'dev', service: 'db' })?.id).toBe('by-service'); // indexed, before unindexed
+    // indexed, before unindexed
+    expect(index.first({ alertname: 'X', env: 'dev', service: 'db' })?.id).toBe('by-service');
     expect(index.first({ alertname: 'NodeDown', env: 'dev' })?.id).toBe('alternation');
     expect(index.first({ alertname: 'X', env: 'dev' })?.id).toBe('catch-all');
   });
@@ -60,7 +61,8 @@ describe('MatcherIndex', () => {
         default: return `${label}!~"${names[rand(4)]}"`;
       }
     };
-    const random = Array.from({ length: 300 }, (_, n) => item(`r${n}`, ...Array.from({ length: rand(4) }, randomMatcher)));
+    const random = Array.from({ length: 300 }, (_, n) =>
+      item(`r${n}`, ...Array.from({ length: rand(4) }, randomMatcher)));
     const randomIndex = new MatcherIndex(random);
     for (let n = 0; n < 1000; n++) {
       const labels: Record<string, string> = {};
@@ -75,9 +77,12 @@ describe('MatcherIndex', () => {
   test('an alert tries only the items filed under its label values, and the unfiled ones', () => {
     let tried = 0;
     // A matcher that counts its evaluations: it is only ever asked about candidates.
-    const counting = { ...parseMatcher('env=~".*"'), regex: { test: () => { tried++; return false; } } as unknown as RegExp };
+    const regex = { test: () => { tried++; return false; } } as unknown as RegExp;
+    const counting = { ...parseMatcher('env=~".*"'), regex };
     const many = [
-      ...Array.from({ length: 1000 }, (_, n) => ({ id: `a${n}`, matchers: [counting, parseMatcher(`alertname="A${n}"`)] })),
+      ...Array.from({ length: 1000 }, (_, n) => ({
+        id: `a${n}`, matchers: [counting, parseMatcher(`alertname="A${n}"`)],
+      })),
       { id: 'unfiled', matchers: [counting] },
     ];
     expect(new MatcherIndex(many).first({ alertname: 'A500' })).toBeUndefined();

@@ -29,7 +29,9 @@ afterEach(() => {
 });
 
 async function open(opts: Partial<RulesHolderOptions> = {}): Promise<RulesHolder> {
-  const stream = new Writable({ write(chunk, _enc, done) { logs.push(JSON.parse(String(chunk)) as Record<string, unknown>); done(); } });
+  const stream = new Writable({
+    write(chunk, _enc, done) { logs.push(JSON.parse(String(chunk)) as Record<string, unknown>); done(); },
+  });
   const holder = await RulesHolder.open({ dir, registry, log: pino({ level: 'debug' }, stream), ...opts });
   holders.push(holder);
   return holder;
@@ -49,10 +51,14 @@ describe('rules holder', () => {
     expect(ruleNames(holder)).toEqual(['first', 'second']);
     expect(before.get(correlationRulesKind).rules).toHaveLength(1); // the old bundle is untouched
     expect(await value('quell_rules_reloads_total')).toBe(1);
-    expect(await metric('quell_rules_loaded')).toEqual([expect.objectContaining({ labels: { kind: 'CorrelationRules' }, value: 2 })]);
-    expect(await metric('quell_rules_version_info')).toEqual([expect.objectContaining({ labels: { hash: holder.current().version }, value: 1 })]);
+    expect(await metric('quell_rules_loaded'))
+      .toEqual([expect.objectContaining({ labels: { kind: 'CorrelationRules' }, value: 2 })]);
+    expect(await metric('quell_rules_version_info'))
+      .toEqual([expect.objectContaining({ labels: { hash: holder.current().version }, value: 1 })]);
     const reloaded = logs.find((l) => l['msg'] === 'rules reloaded');
-    expect(reloaded).toMatchObject({ trigger: 'watch', version: holder.current().version, previous: before.version, rules: { CorrelationRules: 2 } });
+    expect(reloaded).toMatchObject({
+      trigger: 'watch', version: holder.current().version, previous: before.version, rules: { CorrelationRules: 2 },
+    });
   });
 
   test('an invalid change keeps the rules in force, logs file:line:column and counts one failure', async () => {
@@ -65,7 +71,8 @@ describe('rules holder', () => {
     expect(await value('quell_rules_last_reload_successful')).toBe(0);
     const failed = logs.find((l) => l['msg'] === 'rules reload failed; the rules in force stay');
     expect(failed).toMatchObject({ level: 50, trigger: 'watch', version: before.version });
-    expect(failed!['errors']).toEqual([`${join(dir, 'rules.yaml')}:7:19: rules.1.group_window: expected a duration such as 30s, 5m, 1h30m`]);
+    expect(failed!['errors'])
+      .toEqual([`${join(dir, 'rules.yaml')}:7:19: rules.1.group_window: expected a duration such as 30s, 5m, 1h30m`]);
 
     // More events on the same broken files are not new failures; fixing them is a reload.
     utimesSync(join(dir, 'rules.yaml'), new Date(), new Date());
@@ -84,7 +91,8 @@ describe('rules holder', () => {
     expect(ruleNames(holder)).toEqual(['other', 'first']); // other.yaml sorts before rules.yaml
     writeFileSync(join(dir, 'other.yaml'), 'kind: Nope\n');
     const failed = await holder.reload('SIGHUP');
-    expect(failed).toEqual({ status: 'failed', errors: [`${join(dir, 'other.yaml')}:1:7: kind: unknown kind "Nope"; known kinds: CorrelationRules`] });
+    const unknown = `${join(dir, 'other.yaml')}:1:7: kind: unknown kind "Nope"; known kinds: CorrelationRules`;
+    expect(failed).toEqual({ status: 'failed', errors: [unknown] });
     expect((await holder.reload('SIGHUP')).status).toBe('failed');
     expect(await value('quell_rules_reload_failures_total')).toBe(2);
     expect(ruleNames(holder)).toEqual(['other', 'first']);
@@ -103,13 +111,16 @@ describe('rules holder', () => {
   test('a directory that disappears is a failed reload; the rules in force stay', async () => {
     const holder = await open();
     rmSync(dir, { recursive: true, force: true });
-    expect(await holder.reload('SIGHUP')).toEqual({ status: 'failed', errors: [`rules directory ${dir} (QUELL_RULES_DIR): ENOENT`] });
+    expect(await holder.reload('SIGHUP'))
+      .toEqual({ status: 'failed', errors: [`rules directory ${dir} (QUELL_RULES_DIR): ENOENT`] });
     expect(ruleNames(holder)).toEqual(['first']);
   });
 
   test('invalid files at start-up stop it with every error', async () => {
-    writeFileSync(join(dir, 'rules.yaml'), `${HEADER}  - name: a\n    impact: huge\n  - name: b\n    group_window: soon\n`);
+    const text = `${HEADER}  - name: a\n    impact: huge\n  - name: b\n    group_window: soon\n`;
+    writeFileSync(join(dir, 'rules.yaml'), text);
     await expect(open()).rejects.toThrow(RuleFileError);
-    await expect(open()).rejects.toThrow(/rules\.yaml:5:13: rules\.0\.impact: .*\n.*rules\.yaml:7:19: rules\.1\.group_window/);
+    await expect(open()).rejects
+      .toThrow(/rules\.yaml:5:13: rules\.0\.impact: .*\n.*rules\.yaml:7:19: rules\.1\.group_window/);
   });
 });
