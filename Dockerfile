@@ -12,6 +12,12 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 
+# re2 (the matchers' linear-time regex engine) is a native addon; without a prebuilt binary it
+# compiles from source, which needs a C++ toolchain.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+
 # Manifests first so the dependency layer is cached across source edits.
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund
@@ -43,10 +49,12 @@ RUN groupadd --system --gid 10001 quell \
  && mkdir -p /var/lib/quell \
  && chown quell:quell /var/lib/quell
 
-# --ignore-scripts: no install hooks run in the production image.
+# --ignore-scripts: no install hooks run in the production image; the one native addon that
+# Quell needs (re2) comes compiled from the build stage, on the same base image and Node.js.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
+COPY --from=build /app/node_modules/re2/build/Release/re2.node ./node_modules/re2/build/Release/re2.node
 
 # Code and bundled rules stay root-owned, i.e. read-only for the quell user.
 # Only the engine and its connectors: compiled tests and scripts stay in the build stage.

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { Command } from 'commander';
 import { loadConfig } from './config';
 import { createLogger, type Logger } from './log';
+import { lintRules } from './rules/rules-lint';
 import { openRuntime, startApi, startWorker, startWorkerMetrics, type Role } from './runtime';
 import { connectDatabase } from './store/connect';
 import { migrateToLatest } from './store/migrate';
@@ -26,6 +27,17 @@ program.command('migrate').description('apply database migrations and exit').act
   }
 });
 
+const rules = program.command('rules').description('check rule files before they are deployed');
+rules.command('lint').argument('[path]', 'a rules directory or one rule file (default: QUELL_RULES_DIR)')
+  .description('load the rules as the engine would; print every error as file:line:column, '
+    + 'then a summary; exit 1 on errors')
+  .action(async (path?: string) => {
+    process.exitCode = await lintRules(path ?? loadConfig().QUELL_RULES_DIR, {
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+    });
+  });
+
 async function run(role: Role): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.QUELL_LOG_LEVEL);
@@ -35,6 +47,7 @@ async function run(role: Role): Promise<void> {
   if (role !== 'worker') servers.push(await startApi(rt));
   if (role !== 'api') worker = startWorker(rt);
   if (role === 'worker') servers.push(await startWorkerMetrics(rt));
+  process.on('SIGHUP', () => void rt.rules.reload('SIGHUP'));
   shutdownOn(['SIGTERM', 'SIGINT'], log, async () => {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     await worker?.close();

@@ -16,8 +16,7 @@ import { createPipelineMetrics, type PipelineMetrics } from './pipeline/pipeline
 import { BullmqIngestConsumer, BullmqIngestQueue } from './queue/bullmq-queue';
 import { EmbeddedQueue } from './queue/embedded-queue';
 import { PermanentJobError, type IngestConsumer, type IngestQueue } from './queue/ingest-queue';
-import { loadRules } from './rules/rule-loader';
-import type { RuleSet } from './rules/rule-set';
+import { RulesHolder } from './rules/rules-holder';
 import { connectDatabase } from './store/connect';
 import type { Database } from './store/database';
 import { migrateToLatest } from './store/migrate';
@@ -35,7 +34,8 @@ export interface Runtime {
   readonly queue: IngestQueue;
   readonly registry: Registry;
   readonly pipelineMetrics: PipelineMetrics;
-  readonly rules: RuleSet;
+  /** The rules in force, reloaded when the files change or on SIGHUP. */
+  readonly rules: RulesHolder;
   readonly checks: readonly ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -49,7 +49,8 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
   if (role !== 'start' && (!config.REDIS_URL || !config.DATABASE_URL)) {
     throw new ConfigError(`quell ${role} runs beside other processes: set REDIS_URL and DATABASE_URL (or use quell start)`);
   }
-  const rules = await loadRules(config.QUELL_RULES_DIR);
+  const registry = createRegistry();
+  const rules = await RulesHolder.open({ dir: config.QUELL_RULES_DIR, log, registry });
   const { db, kind } = await connectDatabase({
     dataDir: config.QUELL_DATA_DIR, poolSize: config.QUELL_DB_POOL_SIZE, ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
     onConnectionError: (err) => log.warn({ err: err.message }, 'a database connection failed; it is discarded'),
@@ -61,12 +62,13 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
   const embedded = kind === 'pglite' || queue.kind === 'embedded';
   log.info({
     role, mode: embedded ? 'embedded' : 'servers', database: kind, queue: queue.kind,
-    migrations: applied, rules: rules.rules.length, config: redacted(config),
+    migrations: applied, rules: { version: rules.current().version, ...rules.current().counts },
+    config: redacted(config),
   }, embedded
     ? `embedded mode: ${kind === 'pglite' ? `PGlite in ${config.QUELL_DATA_DIR}` : 'PostgreSQL'}, ${queue.kind} queue (set REDIS_URL and DATABASE_URL for servers)`
     : 'server mode: BullMQ on Redis, PostgreSQL');
 
-  const registry = createRegistry();
+  rules.watch();
   const checks: ReadinessCheck[] = [
     { name: 'database', check: async () => { await sql`select 1`.execute(db); } },
     { name: 'queue', check: () => queue.checkReady() },
@@ -76,6 +78,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
     config, log, db, queue, registry, rules, checks,
     pipelineMetrics: createPipelineMetrics(registry),
     async close() {
+      rules.close();
       await queue.close();
       await db.destroy();
     },
@@ -98,7 +101,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
 
 /** Starts applying queued jobs, and the hourly housekeeping; `close` finishes the jobs in hand. */
 export function startWorker(rt: Runtime): { close(): Promise<void> } {
-  const stages = buildPipeline({ rules: () => rt.rules, metrics: rt.pipelineMetrics });
+  const stages = buildPipeline({ rules: () => rt.rules.current(), metrics: rt.pipelineMetrics });
   const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics, { transactions: rt.config.QUELL_WORKER_TRANSACTIONS });
   const consumer: IngestConsumer = rt.queue instanceof EmbeddedQueue
     ? rt.queue

@@ -101,6 +101,7 @@ describe('deploy/ config files pass the real Prometheus/Alertmanager checkers', 
             { series: 'up{job="quell-api",instance="quell-api:9280"}', values: '0x5' },
             { series: 'up{job="quell-worker",instance="10.0.0.5:9281"}', values: '1x5' },
             { series: 'quell_queue_jobs{queue="ingest",state="waiting"}', values: '20000x10' },
+            { series: 'quell_rules_last_reload_successful{job="quell-worker",instance="10.0.0.5:9281"}', values: '1 1 0x8' },
           ],
           alert_rule_test: [
             {
@@ -119,6 +120,21 @@ describe('deploy/ config files pass the real Prometheus/Alertmanager checkers', 
             },
             { eval_time: '3m', alertname: 'QuellWorkersAbsent', exp_alerts: [] },
             { eval_time: '3m', alertname: 'QuellIngestQueueBacklog', exp_alerts: [] },
+            { eval_time: '5m', alertname: 'QuellRulesReloadFailing', exp_alerts: [] },
+            {
+              eval_time: '8m',
+              alertname: 'QuellRulesReloadFailing',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', service: 'quell', job: 'quell-worker', instance: '10.0.0.5:9281' },
+                  exp_annotations: {
+                    summary: 'Quell 10.0.0.5:9281 cannot load its rule files',
+                    description:
+                      'The rule files on disk are invalid, so 10.0.0.5:9281 runs older rules; its log (and quell rules lint) names each file:line:column.',
+                  },
+                },
+              ],
+            },
             {
               eval_time: '6m',
               alertname: 'QuellIngestQueueBacklog',

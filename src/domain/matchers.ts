@@ -1,3 +1,4 @@
+import RE2 from 're2';
 import { labelValue, type Labels } from './alert';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
@@ -7,7 +8,10 @@ export interface Matcher {
   readonly name: string;
   readonly op: MatchOp;
   readonly value: string;
-  /** For `=~` and `!~`: the value anchored at both ends, as Alertmanager does. */
+  /**
+   * For `=~` and `!~`: the value anchored at both ends, as Alertmanager does, compiled by RE2.
+   * RE2 runs in time linear in the label value, so a hostile value cannot make a rule backtrack.
+   */
   readonly regex?: RegExp;
 }
 
@@ -30,14 +34,27 @@ export function parseMatcher(input: string): Matcher {
   if (!m) throw new MatcherSyntaxError(input, 'expected name, one of = != =~ !~, and a value');
   const [, name, op, raw] = m as unknown as [string, string, MatchOp, string];
   const value = unquote(input, raw);
-  if (op === '=~' || op === '!~') {
-    try {
-      return { name, op, value, regex: new RegExp(`^(?:${value})$`, 'su') };
-    } catch (err) {
-      throw new MatcherSyntaxError(input, `bad regular expression: ${(err as Error).message}`);
-    }
-  }
+  if (op === '=~' || op === '!~') return { name, op, value, regex: compileRegex(input, value) };
   return { name, op, value };
+}
+
+/**
+ * RE2 accepts the syntax of Go's regexp (Alertmanager's dialect) and the JavaScript forms it can
+ * translate, but nothing that needs backtracking: backreferences and lookaround are errors here.
+ */
+function compileRegex(input: string, value: string): RegExp {
+  try {
+    return new RE2(`^(?:${value})$`, 'su');
+  } catch (err) {
+    const reason = (err as Error).message;
+    if (/invalid perl operator: \(\?<?[=!]/.test(reason)) {
+      throw new MatcherSyntaxError(input, `lookaround is not supported (RE2 syntax, linear time): ${reason}`);
+    }
+    if (/invalid escape sequence: \\[1-9]/.test(reason) || /\\k</.test(value)) {
+      throw new MatcherSyntaxError(input, `backreferences are not supported (RE2 syntax, linear time): ${reason}`);
+    }
+    throw new MatcherSyntaxError(input, `bad regular expression (RE2 syntax): ${reason}`);
+  }
 }
 
 function unquote(input: string, raw: string): string {
@@ -66,6 +83,20 @@ export function matches(matcher: Matcher, labels: Labels): boolean {
     case '=~': return (matcher.regex as RegExp).test(actual);
     case '!~': return !(matcher.regex as RegExp).test(actual);
   }
+}
+
+/** A regex that is only an alternation of plain words, e.g. `NodeDown|InstanceDown`, names its values. */
+const WORD_ALTERNATION = /^[a-zA-Z0-9_:-]+(?:\|[a-zA-Z0-9_:-]+)*$/;
+
+/**
+ * Every value the matcher accepts, when it accepts only a known few: `a="x"` gives `["x"]`,
+ * `a=~"x|y"` gives `["x", "y"]`; undefined for any other matcher. Rule indexes use it to find
+ * candidate rules by label value instead of trying every rule.
+ */
+export function acceptedValues(matcher: Matcher): readonly string[] | undefined {
+  if (matcher.op === '=') return [matcher.value];
+  if (matcher.op === '=~' && WORD_ALTERNATION.test(matcher.value)) return [...new Set(matcher.value.split('|'))];
+  return undefined;
 }
 
 export function matchesAll(matchers: readonly Matcher[], labels: Labels): boolean {

@@ -1,4 +1,4 @@
-import type { RuleSet } from '../rules/rule-set';
+import type { RuleBundle } from '../rules/rule-bundle';
 import type { PipelineMetrics } from './pipeline-metrics';
 import type { Stage, StageContext, StagedAlert } from './stage';
 import { correlateStage } from './stages/correlate';
@@ -24,8 +24,8 @@ import { recordStage } from './stages/record';
  * (src/worker/job-processor.ts: group commit); a job is applied whole or not at all.
  */
 export interface PipelineDeps {
-  /** The current rule set (a function, so that a reload takes effect at the next job). */
-  readonly rules: () => RuleSet;
+  /** The rules in force, every kind (a function, so that a reload takes effect at the next job). */
+  readonly rules: () => RuleBundle;
   readonly metrics: PipelineMetrics;
 }
 

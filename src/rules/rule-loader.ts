@@ -1,67 +1,41 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import { parseDuration } from '../domain/duration';
-import { MatcherSyntaxError, parseMatcher } from '../domain/matchers';
-import { ruleFileSchema } from './rule-schema';
-import { RuleSet, type CorrelationRule } from './rule-set';
+import { basename, join } from 'node:path';
+import { isMap, isNode, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { correlationRulesKind } from './kinds/correlation-rules-kind';
+import { RuleBundle } from './rule-bundle';
+import type { AnyRuleKind, CombineContext, DocumentContext, DocumentPath, SourcePosition } from './rule-kind';
+import { RULE_KINDS } from './rule-kinds';
+import type { CorrelationRule } from './rule-set';
 
-/** A rule file that cannot load; `message` starts with `file:line:column`. Not retryable: fix the file. */
+/** One problem in the rule files, at a position. */
+export interface RuleProblem extends SourcePosition {
+  readonly severity: 'error' | 'warning';
+  readonly reason: string;
+}
+
+/** `file:line:column: reason`, the form editors and CI logs link to a position. */
+export function formatProblem(p: RuleProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.reason}`;
+}
+
+/**
+ * Rule files that cannot load. `message` has one `file:line:column: reason` line per error,
+ * the first error's position is `file`, `line`, `column`. Not retryable: fix the files.
+ */
 export class RuleFileError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly column: number, reason: string) {
-    super(`${file}:${line}:${column}: ${reason}`);
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+
+  constructor(readonly problems: readonly RuleProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
     this.name = 'RuleFileError';
+    const first = problems[0] as RuleProblem;
+    this.file = first.file;
+    this.line = first.line;
+    this.column = first.column;
   }
-}
-
-/** Parses one rule file's text. `file` is only used in messages. */
-export function parseRuleFile(file: string, text: string): CorrelationRule[] {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number, reason: string): RuleFileError => {
-    const pos = lines.linePos(offset);
-    return new RuleFileError(file, pos.line, pos.col, reason);
-  };
-  const first = doc.errors[0];
-  if (first) throw at(first.pos[0], first.message.split('\n')[0] as string);
-
-  const parsed = ruleFileSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-    const where = path.length > 0 ? `${path.join('.')}: ` : '';
-    throw at(offsetOf(doc, path), `${where}${issue.message}`);
-  }
-
-  return parsed.data.rules.map((spec, i) => {
-    const matchers = spec.matchers.map((text, j) => {
-      try {
-        return parseMatcher(text);
-      } catch (err) {
-        if (err instanceof MatcherSyntaxError) throw at(offsetOf(doc, ['rules', i, 'matchers', j]), err.message);
-        throw err;
-      }
-    });
-    const line = lines.linePos(offsetOf(doc, ['rules', i])).line;
-    return {
-      name: spec.name,
-      matchers,
-      groupBy: spec.group_by,
-      groupWindowMs: parseDuration(spec.group_window) as number,
-      impact: spec.impact,
-      ...(spec.title !== undefined ? { title: spec.title } : {}),
-      origin: `${file}:${line}`,
-    };
-  });
-}
-
-/** The start of the deepest node along `path` that exists in the document. */
-function offsetOf(doc: Document, path: readonly (string | number)[]): number {
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return node.range[0];
-  }
-  return 0;
 }
 
 /** The rules directory cannot be read. Not retryable: fix QUELL_RULES_DIR. */
@@ -69,28 +43,166 @@ export class RulesDirError extends Error {
   override name = 'RulesDirError';
 }
 
-/** Loads every `*.yaml` / `*.yml` file of `dir`, in name order; rule names must be unique. */
-export async function loadRules(dir: string): Promise<RuleSet> {
+/** A rule file's name (as messages show it) and its text. */
+export interface RuleSource {
+  readonly file: string;
+  readonly text: string;
+}
+
+/** What one read of rule files gave: a bundle when nothing is wrong, and every problem found. */
+export interface RuleLoadReport {
+  readonly bundle?: RuleBundle;
+  readonly errors: readonly RuleProblem[];
+  readonly warnings: readonly RuleProblem[];
+  /** The version the files would have (a bundle's version), also when they have errors. */
+  readonly version: string;
+}
+
+/**
+ * Compiles rule files (already read, in load order) with the registered kinds. A file holds
+ * one or more YAML documents (separated by `---`), each with `apiVersion` and `kind`; empty
+ * documents are skipped. Every problem is reported, not only the first, so that one run of
+ * `quell rules lint` shows them all. Pure: no I/O.
+ */
+export function compileRuleSources(
+  sources: readonly RuleSource[],
+  kinds: readonly AnyRuleKind[] = RULE_KINDS,
+): RuleLoadReport {
+  const errors: RuleProblem[] = [];
+  const warnings: RuleProblem[] = [];
+  const report = (severity: RuleProblem['severity'], at: SourcePosition, reason: string): void => {
+    const problem = { file: at.file, line: at.line, column: at.column, severity, reason };
+    (severity === 'error' ? errors : warnings).push(problem);
+  };
+  const items = new Map<AnyRuleKind, unknown[]>(kinds.map((k) => [k, []]));
+  for (const source of sources) {
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(source.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const position = (offset: number): SourcePosition => {
+      const pos = lines.linePos(offset);
+      return { file: source.file, line: pos.line, column: pos.col };
+    };
+    let documents = 0;
+    for (const doc of docs) {
+      const ctx: DocumentContext = {
+        file: source.file,
+        position: (path) => position(offsetOf(doc, path)),
+        error: (path, reason) => report('error', position(offsetOf(doc, path)), reason),
+        warn: (path, reason) => report('warning', position(offsetOf(doc, path)), reason),
+      };
+      const yamlError = doc.errors[0];
+      if (yamlError) {
+        report('error', position(yamlError.pos[0]), yamlError.message.split('\n')[0] as string);
+        continue;
+      }
+      if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
+      documents++;
+      const compiled = compileDocument(doc, ctx, kinds);
+      if (compiled) items.get(compiled.kind)?.push(...compiled.items);
+    }
+    if (documents === 0 && !errors.some((e) => e.file === source.file)) {
+      report('warning', position(0), 'the file holds no rule document');
+    }
+  }
+
+  const combine: CombineContext = {
+    error: (at, reason) => report('error', at, reason),
+    warn: (at, reason) => report('warning', at, reason),
+  };
+  const compiled = new Map<AnyRuleKind, unknown>();
+  for (const [kind, kindItems] of items) compiled.set(kind, kind.combine(kindItems, combine));
+
+  const version = versionOf(sources);
+  const files = sources.map((s) => s.file);
+  return {
+    ...(errors.length === 0 ? { bundle: new RuleBundle(version, files, compiled) } : {}),
+    errors, warnings, version,
+  };
+}
+
+/** Dispatches one document on `kind` and `apiVersion`, checks it with that version's schema, compiles it. */
+function compileDocument(
+  doc: Document,
+  ctx: DocumentContext,
+  kinds: readonly AnyRuleKind[],
+): { kind: AnyRuleKind; items: readonly unknown[] } | undefined {
+  const fail = (path: DocumentPath, reason: string): undefined => { ctx.error(path, reason); return undefined; };
+  if (!isMap(doc.contents)) return fail([], 'expected a mapping with apiVersion and kind');
+  const { apiVersion, kind: kindName, ...body } = doc.toJS() as Record<string, unknown>;
+  const known = kinds.map((k) => k.kind).join(', ');
+  if (kindName === undefined) return fail([], `kind: missing; known kinds: ${known}`);
+  const kind = kinds.find((k) => k.kind === kindName);
+  if (kind === undefined) {
+    return fail(['kind'], `kind: unknown kind ${JSON.stringify(kindName)}; known kinds: ${known}`);
+  }
+  const versions = Object.keys(kind.versions).join(', ');
+  if (apiVersion === undefined) return fail([], `apiVersion: missing; ${kind.kind} is read in ${versions}`);
+  const schema = typeof apiVersion === 'string' ? kind.versions[apiVersion] : undefined;
+  if (schema === undefined) {
+    const reason = `apiVersion: ${kind.kind} has no version ${JSON.stringify(apiVersion)}; known: ${versions}`;
+    return fail(['apiVersion'], reason);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+      ctx.error(path, `${path.length > 0 ? `${path.join('.')}: ` : ''}${issue.message}`);
+    }
+    return undefined;
+  }
+  return { kind, items: kind.compile(parsed.data, ctx) };
+}
+
+/** The start of the deepest node along `path` that exists in the document. */
+function offsetOf(doc: Document, path: DocumentPath): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return node.range[0];
+  }
+  return 0;
+}
+
+/** The first 12 hex digits of a SHA-256 over the files' base names and contents, in load order. */
+function versionOf(sources: readonly RuleSource[]): string {
+  const hash = createHash('sha256');
+  for (const s of sources) hash.update(`${basename(s.file)}\0${s.text}\0`);
+  return hash.digest('hex').slice(0, 12);
+}
+
+/** Reads every `*.yaml` / `*.yml` file of `dir`, in name order. */
+export async function readRuleSources(dir: string): Promise<RuleSource[]> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new RulesDirError(`rules directory ${dir} (QUELL_RULES_DIR): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new RulesDirError(`rules directory ${dir} (QUELL_RULES_DIR): ${reason}`);
   }
-  const files = names.filter((f) => /\.ya?ml$/.test(f)).sort();
-  const rules: CorrelationRule[] = [];
-  const seen = new Map<string, string>();
-  for (const name of files) {
-    const file = join(dir, name);
-    for (const rule of parseRuleFile(file, await readFile(file, 'utf8'))) {
-      const other = seen.get(rule.name);
-      if (other !== undefined) {
-        const [, line] = rule.origin.split(/:(?=\d+$)/);
-        throw new RuleFileError(file, Number(line), 1, `rule name ${JSON.stringify(rule.name)} is already used at ${other}`);
-      }
-      seen.set(rule.name, rule.origin);
-      rules.push(rule);
-    }
-  }
-  return new RuleSet(rules);
+  const files = names.filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
+  return Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
+}
+
+/** Reads and compiles the rules directory; every problem is in the report. Throws only RulesDirError. */
+export async function inspectRules(dir: string, kinds: readonly AnyRuleKind[] = RULE_KINDS): Promise<RuleLoadReport> {
+  return compileRuleSources(await readRuleSources(dir), kinds);
+}
+
+/** Loads the rules directory; throws RuleFileError (every error in its message) or RulesDirError. */
+export async function loadRules(dir: string, kinds: readonly AnyRuleKind[] = RULE_KINDS): Promise<RuleBundle> {
+  return bundleOf(await inspectRules(dir, kinds));
+}
+
+/** Compiles rule text given directly (tests, tools); throws RuleFileError. */
+export function compileRuleText(file: string, text: string, kinds: readonly AnyRuleKind[] = RULE_KINDS): RuleBundle {
+  return bundleOf(compileRuleSources([{ file, text }], kinds));
+}
+
+/** The correlation rules of one file's text; throws RuleFileError. */
+export function parseRuleFile(file: string, text: string): readonly CorrelationRule[] {
+  return compileRuleText(file, text).get(correlationRulesKind).rules;
+}
+
+function bundleOf(report: RuleLoadReport): RuleBundle {
+  if (report.bundle === undefined) throw new RuleFileError(report.errors);
+  return report.bundle;
 }

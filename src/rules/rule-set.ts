@@ -1,6 +1,7 @@
 import type { Labels } from '../domain/alert';
 import { groupKey, incidentTitle } from '../domain/group-key';
-import { matchesAll, type Matcher } from '../domain/matchers';
+import { MatcherIndex } from '../domain/matcher-index';
+import type { Matcher } from '../domain/matchers';
 import { priorityOf, urgencyOf, type Level, type Priority } from '../domain/priority';
 
 /** A rule ready to evaluate: matchers parsed, window in milliseconds. */
@@ -24,12 +25,25 @@ export interface Correlation {
   readonly priority: Priority;
 }
 
-/** Rules in file-name order, then file order; the first rule whose matchers hold wins. */
+/**
+ * The correlation rules in force: in file-name order, then file order; the first rule whose
+ * matchers hold wins. Compiled once per load, indexed by label equality (see
+ * {@link MatcherIndex}), so an alert tries only the rules that can take it.
+ */
 export class RuleSet {
-  constructor(readonly rules: readonly CorrelationRule[]) {}
+  private readonly index: MatcherIndex<CorrelationRule>;
+
+  constructor(readonly rules: readonly CorrelationRule[]) {
+    this.index = new MatcherIndex(rules);
+  }
+
+  /** The rule that takes an alert with these labels, if any. */
+  match(labels: Labels): CorrelationRule | undefined {
+    return this.index.first(labels);
+  }
 
   correlate(labels: Labels): Correlation | undefined {
-    const rule = this.rules.find((r) => matchesAll(r.matchers, labels));
+    const rule = this.match(labels);
     if (rule === undefined) return undefined;
     return {
       rule: rule.name,

@@ -5,8 +5,7 @@ import type { CanonicalAlert } from '../../src/domain/alert';
 import { buildPipeline } from '../../src/pipeline/pipeline';
 import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import type { IngestJob } from '../../src/queue/ingest-queue';
-import { parseRuleFile } from '../../src/rules/rule-loader';
-import { RuleSet } from '../../src/rules/rule-set';
+import { compileRuleText } from '../../src/rules/rule-loader';
 import { createJobsApplier } from '../../src/worker/job-processor';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { firingAlert } from '../support/storm';
@@ -34,7 +33,7 @@ function shuffle<T>(list: T[], seed: number): T[] {
 
 test('concurrent resolves and firings keep every incident consistent with its alerts', async () => {
   const metrics = createPipelineMetrics(new Registry());
-  const rules = new RuleSet(parseRuleFile('rules.yaml', RULES));
+  const rules = compileRuleText('rules.yaml', RULES);
   const apply = createJobsApplier(t.db, buildPipeline({ rules: () => rules, metrics }), metrics);
 
   const first = Array.from({ length: GROUPS * 10 }, (_, i) => firingAlert({ alertname: 'Race', group: `g${i % GROUPS}`, instance: `first-${i}` }, '2026-11-20T10:00:00Z'));

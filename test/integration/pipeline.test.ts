@@ -4,8 +4,7 @@ import type { CanonicalAlert } from '../../src/domain/alert';
 import { fingerprint } from '../../src/domain/fingerprint';
 import { buildPipeline } from '../../src/pipeline/pipeline';
 import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
-import { parseRuleFile } from '../../src/rules/rule-loader';
-import { RuleSet } from '../../src/rules/rule-set';
+import { compileRuleText } from '../../src/rules/rule-loader';
 import { changeIncident } from '../../src/store/incident-store';
 import { listIncidents } from '../../src/store/incident-queries';
 import { readIncidentDetail } from '../../src/api/incident-detail';
@@ -30,7 +29,7 @@ let metrics: ReturnType<typeof createPipelineMetrics>;
 beforeAll(async () => {
   t = await createTestDatabase();
   metrics = createPipelineMetrics(new Registry());
-  const rules = new RuleSet(parseRuleFile('rules.yaml', RULES));
+  const rules = compileRuleText('rules.yaml', RULES);
   apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics }), metrics);
 });
 afterAll(async () => { await t.drop(); });
@@ -154,7 +153,7 @@ test('processed job ids are forgotten after the retention, not before', async ()
 });
 
 test('group commit: concurrent jobs share transactions, and a bad job fails only itself', async () => {
-  const batched = createJobProcessor(t.db, buildPipeline({ rules: () => new RuleSet(parseRuleFile('rules.yaml', RULES)), metrics }), metrics, { transactions: 1 });
+  const batched = createJobProcessor(t.db, buildPipeline({ rules: () => compileRuleText('rules.yaml', RULES), metrics }), metrics, { transactions: 1 });
   const jobs = Array.from({ length: 20 }, (_, i) => job(alert({ alertname: 'G', service: 'group-commit', instance: String(i) }, 'firing', '2026-11-20T10:00:00Z')));
   const bad = job({ ...alert({ alertname: 'G', service: 'group-commit', instance: 'bad' }, 'firing', 'not a time') });
   const appliedBefore = (await metrics.jobs.get()).values.find((v) => v.labels.result === 'applied')?.value ?? 0;

@@ -1,13 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { correlationRulesKind } from '../../src/rules/kinds/correlation-rules-kind';
 import { loadRules, parseRuleFile, RuleFileError, RulesDirError } from '../../src/rules/rule-loader';
 
 const HEADER = 'apiVersion: quell/v1\nkind: CorrelationRules\nrules:\n';
 
 describe('rule files', () => {
   test('the shipped rules load and correlate', async () => {
-    const set = await loadRules(resolve(__dirname, '../../rules'));
+    const set = (await loadRules(resolve(__dirname, '../../rules'))).get(correlationRulesKind);
     const c = set.correlate({ alertname: 'NodeDown', cluster: 'eu1', severity: 'critical', instance: 'n1' });
     expect(c).toMatchObject({ rule: 'node-down', groupKey: 'node-down:{cluster="eu1"}', priority: 1 });
     expect(set.correlate({ alertname: 'Other', service: 's' })?.rule).toBe('default');
@@ -36,7 +37,7 @@ describe('rule files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'quell-rules-'));
     writeFileSync(join(dir, 'a.yaml'), `${HEADER}  - name: same\n`);
     writeFileSync(join(dir, 'b.yaml'), `${HEADER}  - name: other\n  - name: same\n`);
-    await expect(loadRules(dir)).rejects.toThrow(/b\.yaml:5:1: rule name "same" is already used at .*a\.yaml:4/);
+    await expect(loadRules(dir)).rejects.toThrow(/b\.yaml:5:11: rule name "same" is already used at .*a\.yaml:4/);
   });
 
   test('a missing rules directory is named', async () => {

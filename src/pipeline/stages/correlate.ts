@@ -1,13 +1,14 @@
-import type { RuleSet } from '../../rules/rule-set';
+import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
+import type { RuleBundle } from '../../rules/rule-bundle';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import type { Stage, StagedAlert } from '../stage';
 
 /** Gives each opened alert its rule and group key; resolves pass through (their incident is known). */
-export function correlateStage(rules: () => RuleSet, metrics: PipelineMetrics): Stage {
+export function correlateStage(rules: () => RuleBundle, metrics: PipelineMetrics): Stage {
   return {
     name: 'correlate',
     async run(alerts, ctx) {
-      const ruleSet = rules();
+      const ruleSet = rules().get(correlationRulesKind);
       const out: StagedAlert[] = [];
       let uncorrelated = 0;
       for (const staged of alerts) {

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { parseDuration } from '../../domain/duration';
+import { MatcherSyntaxError, parseMatcher, type Matcher } from '../../domain/matchers';
+import { defineRuleKind, type SourcePosition } from '../rule-kind';
+import { RuleSet, type CorrelationRule } from '../rule-set';
+
+const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
+  message: 'expected a duration such as 30s, 5m, 1h30m',
+});
+
+const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a label name');
+
+export const correlationRuleV1 = z.strictObject({
+  /** Unique across all rule files; part of every group key this rule makes. */
+  name: z.string().regex(/^[a-zA-Z0-9_.-]+$/, 'expected letters, digits, _ . or -').max(100),
+  /** Alertmanager matchers, all of which must hold. @defaultValue [] (every alert) */
+  matchers: z.array(z.string()).default([]),
+  /** Labels whose values split alerts into incidents. @defaultValue [] (one incident per rule) */
+  group_by: z.array(labelName).default([]),
+  /** An alert joins the open incident if it starts within this of the incident's latest alert. @defaultValue 1h */
+  group_window: duration.default('1h'),
+  /** ITIL impact of what the rule covers; urgency comes from the alert's severity. @defaultValue medium */
+  impact: z.enum(['high', 'medium', 'low']).default('medium'),
+  /** A fixed incident title; by default the alert name and group labels. Never a template. */
+  title: z.string().max(200).optional(),
+});
+
+/**
+ * `kind: CorrelationRules`: the rules that give each firing alert its incident group. Their
+ * runtime form is one {@link RuleSet} of every file's rules, in file-name order then file order.
+ *
+ * @example
+ * apiVersion: quell/v1
+ * kind: CorrelationRules
+ * rules:
+ *   - name: node-down
+ *     matchers: ['alertname="NodeDown"', 'severity=~"critical|warning"']
+ *     group_by: [cluster]
+ *     group_window: 30m
+ *     impact: high
+ */
+export const correlationRulesKind = defineRuleKind({
+  kind: 'CorrelationRules',
+  versions: {
+    'quell/v1': z.strictObject({ rules: z.array(correlationRuleV1) }),
+  },
+
+  compile(spec, doc) {
+    const out: { rule: CorrelationRule; at: SourcePosition }[] = [];
+    spec.rules.forEach((r, i) => {
+      const matchers: Matcher[] = [];
+      r.matchers.forEach((text, j) => {
+        try {
+          matchers.push(parseMatcher(text));
+        } catch (err) {
+          if (!(err instanceof MatcherSyntaxError)) throw err;
+          doc.error(['rules', i, 'matchers', j], err.message);
+        }
+      });
+      if (matchers.length < r.matchers.length) return;
+      const line = doc.position(['rules', i]).line;
+      out.push({
+        at: doc.position(['rules', i, 'name']),
+        rule: {
+          name: r.name,
+          matchers,
+          groupBy: r.group_by,
+          groupWindowMs: parseDuration(r.group_window) as number,
+          impact: r.impact,
+          ...(r.title !== undefined ? { title: r.title } : {}),
+          origin: `${doc.file}:${line}`,
+        },
+      });
+    });
+    return out;
+  },
+
+  combine(items, ctx) {
+    const seen = new Map<string, string>();
+    let catchAll: CorrelationRule | undefined;
+    for (const { rule, at } of items) {
+      const other = seen.get(rule.name);
+      if (other !== undefined) ctx.error(at, `rule name ${JSON.stringify(rule.name)} is already used at ${other}`);
+      else seen.set(rule.name, rule.origin);
+      // The first rule that matches wins: after a rule without matchers, nothing is reached.
+      if (catchAll !== undefined) {
+        ctx.warn(at, `rule ${JSON.stringify(rule.name)} never takes an alert: rule ${JSON.stringify(catchAll.name)} `
+          + `(${catchAll.origin}) has no matchers and takes every alert first`);
+      } else if (rule.matchers.length === 0) {
+        catchAll = rule;
+      }
+    }
+    return new RuleSet(items.map((i) => i.rule));
+  },
+
+  count: (set) => set.rules.length,
+});

@@ -1,0 +1,10 @@
+import { correlationRulesKind } from './kinds/correlation-rules-kind';
+import type { AnyRuleKind } from './rule-kind';
+
+/**
+ * Every kind of rule document Quell reads, by `kind:`. Adding a kind is one file in `kinds/`
+ * and one line here; the loader, `quell rules lint`, reloads and metrics then know it.
+ */
+export const RULE_KINDS: readonly AnyRuleKind[] = [
+  correlationRulesKind,
+];
