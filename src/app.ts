@@ -1,9 +1,11 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
+import { cmdbRouter } from './api/cmdb-router';
 import { healthRouter, type ReadinessCheck } from './api/health-router';
 import { incidentsRouter } from './api/incidents-router';
 import { bodyParserErrors, sendError } from './api/errors';
+import type { CmdbLoader } from './cmdb/cmdb-loader';
 import type { Connector } from './connectors/connector';
 import { createIngestMetrics } from './connectors/ingest-metrics';
 import { ingestRouter } from './connectors/ingest-router';
@@ -22,9 +24,11 @@ export interface AppDeps {
   readonly maxBodyBytes: number;
   readonly checks: readonly ReadinessCheck[];
   readonly log: Logger;
+  /** The CMDB's loader and QUELL_CMDB_MAX_BYTES. */
+  readonly cmdb: { readonly loader: CmdbLoader; readonly maxBytes: number };
 }
 
-/** The HTTP API: health and metrics, ingest, incidents. */
+/** The HTTP API: health and metrics, ingest, incidents, CMDB. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -38,6 +42,7 @@ export function createApp(deps: AppDeps): Express {
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
   }));
   app.use(incidentsRouter({ db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved }));
+  app.use(cmdbRouter({ db: deps.db, apiToken: deps.tokens.api, loader: deps.cmdb.loader, maxBytes: deps.cmdb.maxBytes }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     deps.log.error({ err, path: req.path }, 'request failed');

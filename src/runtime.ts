@@ -7,6 +7,10 @@ import { createApp } from './app';
 import { createRegistry } from './metrics-registry';
 import { healthRouter, type ReadinessCheck } from './api/health-router';
 import { registerStateMetrics } from './api/state-metrics';
+import { CmdbLoader } from './cmdb/cmdb-loader';
+import { watchCmdbFile } from './cmdb/cmdb-file-watcher';
+import { createCmdbMetrics } from './cmdb/cmdb-metrics';
+import { TopologyHolder } from './cmdb/topology-holder';
 import { ConfigError, redacted, type Config } from './config';
 import { loadConnectors } from './connectors/connector-registry';
 import type { Logger } from './log';
@@ -36,6 +40,10 @@ export interface Runtime {
   readonly pipelineMetrics: PipelineMetrics;
   readonly rules: RuleSet;
   readonly checks: readonly ReadinessCheck[];
+  /** The CMDB topology this process holds (refreshed when the stored version changes). */
+  readonly topology: TopologyHolder;
+  /** Stores CMDB documents (the file, PUT /api/v1/cmdb). */
+  readonly cmdb: CmdbLoader;
   close(): Promise<void>;
 }
 
@@ -70,10 +78,17 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
     { name: 'database', check: async () => { await sql`select 1`.execute(db); } },
     { name: 'queue', check: () => queue.checkReady() },
   ];
+  const cmdbMetrics = createCmdbMetrics(registry);
+  const binding = { bindLabels: config.QUELL_CMDB_BIND_LABELS, aliasLabels: config.QUELL_CMDB_ALIAS_LABELS };
+  const topology = new TopologyHolder({ db, binding, metrics: cmdbMetrics, log });
+  await topology.refresh().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cannot read the stored CMDB yet; polling'));
+  topology.start();
   return {
-    config, log, db, queue, registry, rules, checks,
+    config, log, db, queue, registry, rules, checks, topology,
     pipelineMetrics: createPipelineMetrics(registry),
+    cmdb: new CmdbLoader({ db, metrics: cmdbMetrics, log, holder: topology }),
     async close() {
+      topology.stop();
       await queue.close();
       await db.destroy();
     },
@@ -88,8 +103,14 @@ export async function startApi(rt: Runtime): Promise<Server> {
   const app = createApp({
     db: rt.db, queue: rt.queue, connectors: loadConnectors(), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,
     tokens, maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, checks: rt.checks, log: rt.log,
+    cmdb: { loader: rt.cmdb, maxBytes: rt.config.QUELL_CMDB_MAX_BYTES },
   });
-  return listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
+  // The API processes apply the CMDB file (several doing so store it once: same hash); workers follow the stored version.
+  const cmdbFile = rt.config.QUELL_CMDB_FILE ? watchCmdbFile({ file: rt.config.QUELL_CMDB_FILE, loader: rt.cmdb, log: rt.log }) : undefined;
+  await cmdbFile?.ready;
+  const server = await listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
+  server.on('close', () => cmdbFile?.close());
+  return server;
 }
 
 /** Starts applying queued jobs, and the hourly housekeeping; `close` finishes the jobs in hand. */
