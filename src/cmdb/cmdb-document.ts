@@ -17,7 +17,8 @@ export class CmdbDocumentError extends Error {
   readonly retryable = false;
 
   constructor(readonly field: string, readonly reason: string, readonly position?: { line: number; column: number }) {
-    super(`${field ? `${field}: ` : ''}${reason}${position ? ` (line ${position.line}, column ${position.column})` : ''}`);
+    const where = position ? ` (line ${position.line}, column ${position.column})` : '';
+    super(`${field ? `${field}: ` : ''}${reason}${where}`);
   }
 }
 
@@ -35,7 +36,7 @@ export function formatOfFile(path: string): CmdbFormat {
 /** Parses and validates a CMDB document; throws CmdbDocumentError naming the first problem. */
 export function parseCmdb(text: string, format: CmdbFormat): ParsedCmdb {
   let value: unknown;
-  let yaml: { doc: Document; lines: LineCounter } | undefined;
+  let yaml: ReturnType<typeof readYaml> | undefined;
   if (format === 'json') {
     try {
       value = JSON.parse(text);
@@ -43,16 +44,11 @@ export function parseCmdb(text: string, format: CmdbFormat): ParsedCmdb {
       throw new CmdbDocumentError('', `not valid JSON: ${(err as Error).message}`);
     }
   } else {
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    const first = doc.errors[0];
-    if (first) {
-      const pos = lines.linePos(first.pos[0]);
-      throw new CmdbDocumentError('', `not valid YAML: ${first.message.split('\n')[0]}`, { line: pos.line, column: pos.col });
+    value = jsonInYaml(text);
+    if (value === undefined) {
+      yaml = readYaml(text);
+      value = yaml.value;
     }
-    // Aliases are expanded at most 100 times (the yaml package's guard against "billion laughs").
-    value = doc.toJS({ maxAliasCount: 100 });
-    yaml = { doc, lines };
   }
   const parsed = cmdbDocumentSchema.safeParse(value);
   if (!parsed.success) {
@@ -64,6 +60,44 @@ export function parseCmdb(text: string, format: CmdbFormat): ParsedCmdb {
   }
   const doc = parsed.data;
   return { doc, hash: hashCmdb(doc) };
+}
+
+/**
+ * JSON is YAML, and JSON.parse is some 20 times faster than the YAML parser on a large
+ * topology: a YAML text that is a JSON object is read as JSON. Undefined when it is not.
+ */
+function jsonInYaml(text: string): object | undefined {
+  if (!/^\s*\{/.test(text)) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readYaml(text: string): { value: unknown; doc: Document; lines: LineCounter } {
+  const lines = new LineCounter();
+  let doc: Document;
+  let value: unknown;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const first = doc.errors[0];
+    if (first) {
+      const pos = lines.linePos(first.pos[0]);
+      return fail(first.message.split('\n')[0] as string, { line: pos.line, column: pos.col });
+    }
+    // Aliases are expanded at most 100 times (the yaml package's guard against "billion laughs").
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    if (err instanceof CmdbDocumentError) throw err;
+    return fail((err as Error).message);
+  }
+  return { value, doc, lines };
+}
+
+function fail(reason: string, position?: { line: number; column: number }): never {
+  throw new CmdbDocumentError('', `not valid YAML: ${reason}`, position);
 }
 
 /**

@@ -13,8 +13,13 @@ export interface CmdbFileWatcherOptions {
   readonly log: Logger;
   /** Quiet time after a change event before reading (editors write in several steps). @defaultValue 500 */
   readonly debounceMs?: number;
-  /** The file's mtime, size and inode are also checked this often (fs.watch misses changes on some mounts). @defaultValue 5000 */
+  /**
+   * The file's mtime, size and inode are also checked this often (fs.watch misses changes on
+   * some mounts). @defaultValue 5000
+   */
   readonly pollMs?: number;
+  /** Listen to fs.watch events besides polling. @defaultValue true */
+  readonly watch?: boolean;
 }
 
 export interface CmdbFileWatcher {
@@ -56,7 +61,8 @@ export function watchCmdbFile(opts: CmdbFileWatcherOptions): CmdbFileWatcher {
       text = await readFile(file, 'utf8');
     } catch (err) {
       signature = '';
-      problem(`cannot read the CMDB file (QUELL_CMDB_FILE): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {}, 'warn');
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      problem(`cannot read the CMDB file (QUELL_CMDB_FILE): ${code}`, {}, 'warn');
       return;
     }
     const hash = createHash('sha256').update(text).digest('hex');
@@ -91,11 +97,11 @@ export function watchCmdbFile(opts: CmdbFileWatcherOptions): CmdbFileWatcher {
   let debounce: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dirname(file), { persistent: false }, () => {
+    if (opts.watch !== false) watcher = watch(dirname(file), { persistent: false }, () => {
       clearTimeout(debounce);
       debounce = setTimeout(() => void request(), opts.debounceMs ?? 500);
     });
-    watcher.on('error', () => { watcher?.close(); watcher = undefined; });
+    watcher?.on('error', () => { watcher?.close(); watcher = undefined; });
   } catch {
     // No directory to watch (yet): the poll still finds the file when it appears.
   }

@@ -39,11 +39,13 @@ export class CmdbLoader {
     const stored = await replaceCmdb(this.deps.db, parsed.doc, parsed.hash, name);
     if (stored.changed) {
       this.deps.log.info({
-        version: stored.version, cis: stored.cis, relations: stored.relations, source: name, ms: Math.round(performance.now() - started),
+        version: stored.version, cis: stored.cis, relations: stored.relations, source: name,
+        ms: Math.round(performance.now() - started),
       }, 'CMDB topology stored');
     }
     await this.deps.holder?.refresh().catch((err: unknown) => {
-      this.deps.log.warn({ err: (err as Error).message }, 'CMDB stored, but this process could not load it yet; it will at the next poll');
+      const message = 'CMDB stored, but this process could not load it yet; it will at the next poll';
+      this.deps.log.warn({ err: (err as Error).message }, message);
     });
     return stored;
   }

@@ -7,8 +7,12 @@ export type CmdbMetrics = ReturnType<typeof createCmdbMetrics>;
 export function createCmdbMetrics(registry: Registry) {
   const registers = [registry];
   const cis = new Gauge({ name: 'quell_cmdb_cis', help: 'CIs in the topology this process holds.', registers });
-  const relations = new Gauge({ name: 'quell_cmdb_relations', help: 'Relations in the topology this process holds.', registers });
-  const version = new Gauge({ name: 'quell_cmdb_version', help: 'Stored version of the topology this process holds (0: none loaded).', registers });
+  const relations = new Gauge({
+    name: 'quell_cmdb_relations', help: 'Relations in the topology this process holds.', registers,
+  });
+  const version = new Gauge({
+    name: 'quell_cmdb_version', help: 'Stored version of the topology this process holds (0: none loaded).', registers,
+  });
   return {
     loadFailures: new Counter({
       name: 'quell_cmdb_load_failures_total',

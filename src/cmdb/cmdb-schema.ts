@@ -51,18 +51,30 @@ const noProtoKey = (v: unknown, ctx: z.RefinementCtx): unknown => {
 };
 
 const labels = z.preprocess(noProtoKey, z.record(z.string(), z.string()).superRefine((ls, ctx) => {
-  const fail = (message: string, name?: string): void => ctx.addIssue({ code: 'custom', message, path: name === undefined ? [] : [name] });
+  const fail = (message: string, name?: string): void => {
+    ctx.addIssue({ code: 'custom', message, path: name === undefined ? [] : [name] });
+  };
   const names = Object.keys(ls);
-  if (names.length > CMDB_LIMITS.labelsPerCi) return fail(`expected at most ${CMDB_LIMITS.labelsPerCi} labels, got ${names.length}`);
+  if (names.length > CMDB_LIMITS.labelsPerCi) {
+    return fail(`expected at most ${CMDB_LIMITS.labelsPerCi} labels, got ${names.length}`);
+  }
   let total = 0;
   for (const name of names) {
     const value = ls[name] as string;
-    if (!LABEL_NAME.test(name) || name.startsWith('__')) return fail('expected a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)', name);
-    if (over(name, CMDB_LIMITS.labelNameBytes)) return fail(`expected a label name of at most ${CMDB_LIMITS.labelNameBytes} bytes`, name);
-    if (over(value, CMDB_LIMITS.labelValueBytes)) return fail(`expected at most ${CMDB_LIMITS.labelValueBytes} bytes`, name);
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) {
+      return fail('expected a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)', name);
+    }
+    if (over(name, CMDB_LIMITS.labelNameBytes)) {
+      return fail(`expected a label name of at most ${CMDB_LIMITS.labelNameBytes} bytes`, name);
+    }
+    if (over(value, CMDB_LIMITS.labelValueBytes)) {
+      return fail(`expected at most ${CMDB_LIMITS.labelValueBytes} bytes`, name);
+    }
     total += bytes(name) + bytes(value);
   }
-  if (total > CMDB_LIMITS.labelBytesPerCi) fail(`expected at most ${CMDB_LIMITS.labelBytesPerCi} bytes of label names and values, got ${total}`);
+  if (total > CMDB_LIMITS.labelBytesPerCi) {
+    fail(`expected at most ${CMDB_LIMITS.labelBytesPerCi} bytes of label names and values, got ${total}`);
+  }
 }));
 
 const ci = z.strictObject({
@@ -107,7 +119,9 @@ export const cmdbDocumentSchema = z.strictObject({
   for (let i = 0; i < doc.cis.length; i++) {
     const id = doc.cis[i]!.id;
     const first = ids.get(id);
-    if (first !== undefined) return fail(['cis', i, 'id'], `duplicate CI id ${JSON.stringify(id)} (also cis[${first}])`);
+    if (first !== undefined) {
+      return fail(['cis', i, 'id'], `duplicate CI id ${JSON.stringify(id)} (also cis[${first}])`);
+    }
     ids.set(id, i);
   }
   const seen = new Map<string, number>();

@@ -52,7 +52,9 @@ export class TopologyHolder {
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      this.refresh().catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'cannot read the stored CMDB; keeping the topology held'));
+      this.refresh().catch((err: unknown) => {
+        this.opts.log.warn({ err: (err as Error).message }, 'cannot read the stored CMDB; keeping the topology held');
+      });
     }, this.opts.pollMs ?? 5000);
     this.timer.unref();
   }
@@ -83,7 +85,8 @@ export class TopologyHolder {
       });
       this.opts.metrics.holding(this.topology);
       this.opts.log.info({
-        version: meta.version, cis: meta.cis, relations: meta.relations, source: meta.source, ms: Math.round(performance.now() - started),
+        version: meta.version, cis: meta.cis, relations: meta.relations, source: meta.source,
+        ms: Math.round(performance.now() - started),
       }, 'CMDB topology loaded');
       return true;
     }

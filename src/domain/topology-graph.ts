@@ -36,7 +36,9 @@ export function typeMask(types?: readonly RelationType[]): number {
 }
 
 /** `indexOf` resolves CI ids; every relation end must resolve (the document was validated). */
-export function buildGraph(size: number, relations: readonly Relation[], indexOf: (id: string) => number | undefined): Graph {
+export function buildGraph(
+  size: number, relations: readonly Relation[], indexOf: (id: string) => number | undefined,
+): Graph {
   const from = new Int32Array(relations.length);
   const to = new Int32Array(relations.length);
   const relationType = new Uint8Array(relations.length);
@@ -48,7 +50,7 @@ export function buildGraph(size: number, relations: readonly Relation[], indexOf
     const t = indexOf(r.to);
     const type = TYPE_INDEX.get(r.type);
     if (f === undefined || t === undefined || type === undefined) {
-      throw new Error(`relations[${i}]: ${JSON.stringify(r)} names no CI or no relation type (validate the document first)`);
+      throw new Error(`relations[${i}]: ${JSON.stringify(r)} names no CI or no relation type (validate first)`);
     }
     from[i] = f; to[i] = t; relationType[i] = type;
     upDegree[f]!++; downDegree[t]!++;
@@ -92,7 +94,9 @@ export function forEachNeighbour(
   if (direction !== 'upstream') scan(graph.down, graph.relationType, node, mask, visit);
 }
 
-function scan(adj: Adjacency, types: Uint8Array, node: number, mask: number, visit: (n: number, r: number) => void): void {
+function scan(
+  adj: Adjacency, types: Uint8Array, node: number, mask: number, visit: (n: number, r: number) => void,
+): void {
   const end = adj.start[node + 1]!;
   for (let e = adj.start[node]!; e < end; e++) {
     const rel = adj.relation[e]!;

@@ -71,7 +71,9 @@ export function relatedGroups(graph: Graph, nodes: readonly number[], opts: Rela
  * between them, the label changes only across such relations). So CIs further than
  * maxHops - 1 from every source are never labelled.
  */
-function nearestSourceSearch(graph: Graph, sources: readonly number[], mask: number, maxHops: number, uf: UnionFind): void {
+function nearestSourceSearch(
+  graph: Graph, sources: readonly number[], mask: number, maxHops: number, uf: UnionFind,
+): void {
   const owner = new Map<number, number>();
   const hops = new Map<number, number>();
   for (const s of sources) { owner.set(s, s); hops.set(s, 0); }

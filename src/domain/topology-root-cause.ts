@@ -8,10 +8,16 @@ export interface RootCauseOptions {
   readonly relationTypes?: readonly RelationType[];
 }
 
-/** A root cause in CI indexes; `paths` maps each member to [CIs from it to the root, relations], or null. */
+/** A way from a member to the root: CI indexes from the member to the root, and the relations between them. */
+export interface IndexedPath {
+  readonly nodes: readonly number[];
+  readonly relations: readonly number[];
+}
+
+/** A root cause in CI indexes; `paths` has each member's way to the root, or null. */
 export interface IndexedRootCause {
   readonly root: number;
-  readonly paths: ReadonlyMap<number, { readonly nodes: readonly number[]; readonly relations: readonly number[] } | null>;
+  readonly paths: ReadonlyMap<number, IndexedPath | null>;
 }
 
 export const DEFAULT_ROOT_CAUSE_HOPS = 6;
@@ -47,7 +53,8 @@ export function rootCauseOf(
   for (const x of distinct) {
     const found = new Map<number, number>();
     let left = distinct.length - 1;
-    const hops = left === 0 ? [] : bfs(graph, x, 'upstream', mask, maxHops, (n) => isMember.has(n) && --left === 0, admit).hops;
+    const allFound = (n: number): boolean => isMember.has(n) && --left === 0;
+    const hops = left === 0 ? [] : bfs(graph, x, 'upstream', mask, maxHops, allFound, admit).hops;
     for (const [y, h] of hops) {
       if (y === x || !isMember.has(y)) continue;
       found.set(y, h);
@@ -67,7 +74,7 @@ export function rootCauseOf(
   const top = root as number;
   const downstream = bfs(graph, top, 'downstream', mask, maxHops);
   let anyway: Search | undefined;
-  const paths = new Map<number, { nodes: number[]; relations: number[] } | null>();
+  const paths = new Map<number, IndexedPath | null>();
   for (const m of distinct) {
     if (downstream.hops.has(m)) { paths.set(m, walk(downstream, m, top)); continue; }
     anyway ??= bfs(graph, top, 'any', mask, maxHops);
@@ -77,7 +84,9 @@ export function rootCauseOf(
 }
 
 /** Hops from each CI within `radius` of a member (either way) to the nearest member. */
-function distanceToNearest(graph: Graph, members: readonly number[], mask: number, radius: number): Map<number, number> {
+function distanceToNearest(
+  graph: Graph, members: readonly number[], mask: number, radius: number,
+): Map<number, number> {
   const dist = new Map<number, number>(members.map((m) => [m, 0]));
   let frontier = [...members];
   for (let d = 1; d <= radius && frontier.length > 0; d++) {
@@ -93,7 +102,7 @@ function distanceToNearest(graph: Graph, members: readonly number[], mask: numbe
 }
 
 /** From `from` back along the search's arrivals to its start. */
-function walk(search: Search, from: number, start: number): { nodes: number[]; relations: number[] } {
+function walk(search: Search, from: number, start: number): IndexedPath {
   const nodes = [from];
   const relations: number[] = [];
   let cur = from;

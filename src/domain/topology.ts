@@ -72,7 +72,7 @@ export class Topology {
     private readonly doc: CmdbDocument, readonly info: TopologyInfo, binding: BindingOptions,
   ) {
     doc.cis.forEach((ci, i) => {
-      if (this.index.has(ci.id)) throw new Error(`cis[${i}].id: duplicate CI id ${JSON.stringify(ci.id)} (validate the document first)`);
+      if (this.index.has(ci.id)) throw new Error(`cis[${i}].id: duplicate id ${JSON.stringify(ci.id)}`);
       this.index.set(ci.id, i);
     });
     for (const label of binding.aliasLabels ?? DEFAULT_ALIAS_LABELS) {

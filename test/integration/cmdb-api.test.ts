@@ -32,15 +32,18 @@ let holder: TopologyHolder;
 let worker: TopologyHolder;
 
 const auth = { authorization: `Bearer ${TEST_API_TOKEN}` };
-async function put(body: string, type = 'application/json', base = app.base): Promise<{ status: number; body: any }> {
+interface Answer { readonly status: number; readonly body: any }
+async function put(body: string, type = 'application/json', base = app.base): Promise<Answer> {
   const r = await fetch(`${base}/api/v1/cmdb`, { method: 'PUT', headers: { ...auth, 'content-type': type }, body });
   return { status: r.status, body: await r.json() };
 }
-async function get(headers: Record<string, string> = auth): Promise<{ status: number; body: any; etag: string | null }> {
+async function get(headers: Record<string, string> = auth): Promise<Answer & { etag: string | null }> {
   const r = await fetch(`${app.base}/api/v1/cmdb`, { headers });
   return { status: r.status, body: r.status === 304 ? undefined : await r.json(), etag: r.headers.get('etag') };
 }
-const metric = async (name: string): Promise<string> => (await registry.metrics()).split('\n').filter((l) => l.startsWith(name)).join('\n');
+const metric = async (name: string): Promise<string> => {
+  return (await registry.metrics()).split('\n').filter((l) => l.startsWith(name)).join('\n');
+};
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -65,12 +68,15 @@ describe('CMDB API', () => {
   test('before any load: version 0 and an empty topology', async () => {
     const r = await get();
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ meta: { version: 0, hash: '', source: 'none', loaded_at: null, cis: 0, relations: 0 }, cis: [], relations: [] });
+    const meta = { version: 0, hash: '', source: 'none', loaded_at: null, cis: 0, relations: 0 };
+    expect(r.body).toEqual({ meta, cis: [], relations: [] });
   });
 
   test('both ways need the API token', async () => {
     expect((await get({})).status).toBe(401);
-    const r = await fetch(`${app.base}/api/v1/cmdb`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(GOOD) });
+    const r = await fetch(`${app.base}/api/v1/cmdb`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(GOOD),
+    });
     expect(r.status).toBe(401);
     expect((await readCmdbMeta(t.db)).version).toBe(0);
   });
@@ -78,7 +84,9 @@ describe('CMDB API', () => {
   test('PUT replaces the topology: the version and counts; every process picks it up', async () => {
     const r = await put(JSON.stringify(GOOD));
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ version: 1, changed: true, cis: 3, relations: 2, source: 'api', hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(r.body).toMatchObject({
+      version: 1, changed: true, cis: 3, relations: 2, source: 'api', hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(holder.current().info.version).toBe(1); // this process: at once
     expect(holder.current().bind({ instance: 'db-1.example:9100' })?.ci.id).toBe('db-1');
     await waitUntil(() => worker.current().info.version === 1); // another process: at its next poll
@@ -89,7 +97,7 @@ describe('CMDB API', () => {
   test('GET returns the document in force with its meta; ETag and If-None-Match', async () => {
     const r = await get();
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ meta: expect.objectContaining({ version: 1, cis: 3, relations: 2, source: 'api' }), ...GOOD });
+    expect(r.body).toEqual({ meta: expect.objectContaining({ version: 1, cis: 3, source: 'api' }), ...GOOD });
     expect(r.etag).toMatch(/^"1-[0-9a-f]{16}"$/);
     expect((await get({ ...auth, 'if-none-match': r.etag! })).status).toBe(304);
   });
@@ -103,7 +111,9 @@ describe('CMDB API', () => {
     const bad = { ...GOOD, relations: [...GOOD.relations, { from: 'checkout', type: 'depends_on', to: 'db-9' }] };
     const r = await put(JSON.stringify(bad));
     expect(r.status).toBe(400);
-    expect(r.body.error).toEqual({ code: 'invalid_payload', field: 'relations[2].to', message: 'relations[2].to: no CI "db-9"', retryable: false });
+    expect(r.body.error).toEqual({
+      code: 'invalid_payload', field: 'relations[2].to', message: 'relations[2].to: no CI "db-9"', retryable: false,
+    });
     const broken = await put('{"cis": [');
     expect(broken.status).toBe(400);
     expect(broken.body.error).toMatchObject({ code: 'invalid_json', retryable: false });
@@ -114,19 +124,20 @@ describe('CMDB API', () => {
   });
 
   test('YAML with a YAML content type; its errors carry line and column', async () => {
-    const yaml = 'cis:\n  - { id: a, type: host }\n  - { id: b, type: host }\nrelations:\n  - { from: a, type: connected_to, to: b }\n';
+    const yaml = 'cis:\n  - { id: a, type: host }\n  - { id: b, type: host }\n'
+      + 'relations:\n  - { from: a, type: connected_to, to: b }\n';
     const r = await put(yaml, 'application/yaml');
     expect(r.body).toMatchObject({ version: 2, changed: true, cis: 2, relations: 1 });
-    const bad = await put('cis:\n  - { id: a, type: host }\nrelations:\n  - { from: a, type: runs_on, to: zz }\n', 'application/yaml');
+    const badYaml = 'cis:\n  - { id: a, type: host }\nrelations:\n  - { from: a, type: runs_on, to: zz }\n';
+    const bad = await put(badYaml, 'application/yaml');
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'invalid_payload', field: 'relations[0].to', line: 4, column: 35 });
     expect((await readCmdbMeta(t.db)).version).toBe(2);
   });
 
   test('a body over QUELL_CMDB_MAX_BYTES is a 413 and changes nothing', async () => {
-    const small = await serveTestApp({
-      db: t.db, queue: new EmbeddedQueue(t.db), cmdb: { loader: new CmdbLoader({ db: t.db, metrics: createCmdbMetrics(new Registry()), log }), maxBytes: 256 },
-    });
+    const loader = new CmdbLoader({ db: t.db, metrics: createCmdbMetrics(new Registry()), log });
+    const small = await serveTestApp({ db: t.db, queue: new EmbeddedQueue(t.db), cmdb: { loader, maxBytes: 256 } });
     try {
       const r = await put(JSON.stringify(generateDataCentre(200)), 'application/json', small.base);
       expect(r.status).toBe(413);
@@ -146,7 +157,8 @@ describe('CMDB API', () => {
     expect(meta.version).toBe(5);
     const last = results.find((r) => r.body.version === 5)!.body;
     expect(meta.cis).toBe(last.cis);
-    const rows = await t.db.selectFrom('cmdb_cis').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const rows = await t.db.selectFrom('cmdb_cis').select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(rows.n)).toBe(meta.cis); // older versions' rows are gone
   });
 
@@ -179,7 +191,9 @@ describe('CMDB API', () => {
     await fresh.refresh();
     const loadMs = performance.now() - started;
     expect(fresh.current().ciCount).toBe(doc.cis.length);
-    process.stdout.write(`cmdb: ${doc.cis.length} CIs + ${doc.relations.length} relations (${(body.length / 1e6).toFixed(1)} MB JSON): `
+    const mb = (body.length / 1e6).toFixed(1);
+    const size = `${doc.cis.length} CIs + ${doc.relations.length} relations (${mb} MB JSON)`;
+    process.stdout.write(`cmdb: ${size}: `
       + `PUT (parse, validate, store) ${(putMs / 1000).toFixed(2)} s; GET ${(getMs / 1000).toFixed(2)} s; `
       + `a worker's load from PostgreSQL ${(loadMs / 1000).toFixed(2)} s\n`);
     expect(putMs).toBeLessThan(20_000);

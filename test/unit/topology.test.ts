@@ -45,7 +45,8 @@ describe('binding an alert to its CI', () => {
 
   test('the ci label first, then instance with its port stripped, then host, then service', () => {
     expect(t.bind({ ci: 'db', instance: 'h1:9100' })).toMatchObject({ ci: { id: 'db' }, label: 'ci', value: 'db' });
-    expect(t.bind({ instance: 'h1:9100', service: 'api' })).toMatchObject({ ci: { id: 'h1' }, label: 'instance', value: 'h1:9100' });
+    expect(t.bind({ instance: 'h1:9100', service: 'api' }))
+      .toMatchObject({ ci: { id: 'h1' }, label: 'instance', value: 'h1:9100' });
     expect(t.bind({ instance: '[h2]:9100' })?.ci.id).toBe('h2');
     expect(t.bind({ instance: 'unknown:9100', host: 'h3', service: 'api' })?.ci.id).toBe('h3');
     expect(t.bind({ ci: 'nope', instance: 'nope:1', service: 'api' })?.ci.id).toBe('api');
@@ -82,7 +83,8 @@ describe('binding an alert to its CI', () => {
 
 describe('adjacency and hops', () => {
   test('relations of a CI by direction and type', () => {
-    expect(t.relationsOf('api', { direction: 'upstream' })).toEqual([rel('api', 'runs_on', 'h2'), rel('api', 'depends_on', 'db')]);
+    expect(t.relationsOf('api', { direction: 'upstream' }))
+      .toEqual([rel('api', 'runs_on', 'h2'), rel('api', 'depends_on', 'db')]);
     expect(t.relationsOf('api', { direction: 'downstream' })).toEqual([rel('web', 'depends_on', 'api')]);
     expect(t.relationsOf('h1', { relationTypes: ['connected_to'] })).toEqual([rel('h1', 'connected_to', 'tor-a')]);
     // symmetric: upstream and downstream both
@@ -127,14 +129,16 @@ describe('related groups', () => {
 
   test('groups are transitive, in input order; unknown ids and repeats', () => {
     // web-api 1, api-db 1, db-h1 1: one chain
-    expect(t.relatedGroups(['h3', 'web', 'db', 'nope', 'api', 'h1', 'web'], { maxHops: 1, relationTypes: ['depends_on', 'runs_on'] }))
+    const opts = { maxHops: 1, relationTypes: ['depends_on', 'runs_on'] } as const;
+    expect(t.relatedGroups(['h3', 'web', 'db', 'nope', 'api', 'h1', 'web'], opts))
       .toEqual([['h3', 'web', 'db', 'api', 'h1'], ['nope']]);
     expect(t.relatedGroups([], { maxHops: 3 })).toEqual([]);
   });
 
   test('relation types filter; directed keeps siblings apart unless their upstream is in the set', () => {
     expect(t.relatedGroups(['h1', 'h2'], { maxHops: 2, relationTypes: ['depends_on'] })).toEqual([['h1'], ['h2']]);
-    expect(t.relatedGroups(['h1', 'h2'], { maxHops: 2, relationTypes: ['part_of'], paths: 'directed' })).toEqual([['h1'], ['h2']]);
+    expect(t.relatedGroups(['h1', 'h2'], { maxHops: 2, relationTypes: ['part_of'], paths: 'directed' }))
+      .toEqual([['h1'], ['h2']]);
     expect(t.relatedGroups(['h1', 'h2', 'rack-1'], { maxHops: 1, relationTypes: ['part_of'], paths: 'directed' }))
       .toEqual([['h1', 'h2', 'rack-1']]);
   });
@@ -168,7 +172,9 @@ describe('related groups', () => {
 function bruteForce(topo: Topology, members: readonly string[], opts: Parameters<Topology['related']>[2]): string[][] {
   const group = new Map(members.map((m) => [m, m]));
   const find = (m: string): string => (group.get(m) === m ? m : find(group.get(m)!));
-  for (const a of members) for (const b of members) if (topo.related(a, b, opts) !== undefined) group.set(find(b), find(a));
+  for (const a of members) {
+    for (const b of members) if (topo.related(a, b, opts) !== undefined) group.set(find(b), find(a));
+  }
   const out = new Map<string, string[]>();
   for (const m of members) out.set(find(m), [...(out.get(find(m)) ?? []), m]);
   return [...out.values()];
@@ -181,7 +187,10 @@ describe('root cause', () => {
     const rc = t.rootCause(['web', 'api', 'db'], { relationTypes: ['depends_on'] })!;
     expect(rc.root.id).toBe('db');
     expect(rc.paths).toEqual([
-      { ci: 'web', path: ['web', 'api', 'db'], relations: [rel('web', 'depends_on', 'api'), rel('api', 'depends_on', 'db')] },
+      {
+        ci: 'web', path: ['web', 'api', 'db'],
+        relations: [rel('web', 'depends_on', 'api'), rel('api', 'depends_on', 'db')],
+      },
       { ci: 'api', path: ['api', 'db'], relations: [rel('api', 'depends_on', 'db')] },
       { ci: 'db', path: ['db'], relations: [] },
     ]);
@@ -199,7 +208,8 @@ describe('root cause', () => {
     const dc = Topology.build(generateDataCentre(2000));
     const hosts = Array.from({ length: 40 }, (_, h) => `host-3-${h}`);
     expect(dc.rootCause([...hosts, 'tor-3'])!.root.id).toBe('tor-3');
-    expect(dc.rootCause([...hosts.slice(0, 20), 'tor-3', ...hosts.slice(20)])!.paths.find((p) => p.ci === 'host-3-7')).toEqual({
+    const paths = dc.rootCause([...hosts.slice(0, 20), 'tor-3', ...hosts.slice(20)])!.paths;
+    expect(paths.find((p) => p.ci === 'host-3-7')).toEqual({
       ci: 'host-3-7', path: ['host-3-7', 'tor-3'], relations: [rel('host-3-7', 'connected_to', 'tor-3')],
     });
   });
@@ -209,7 +219,10 @@ describe('root cause', () => {
     expect(rc.root.id).toBe('h1'); // a tie: the smallest id
     expect(rc.paths).toEqual([
       { ci: 'h1', path: ['h1'], relations: [] },
-      { ci: 'h2', path: ['h2', 'rack-1', 'h1'], relations: [rel('h2', 'part_of', 'rack-1'), rel('h1', 'part_of', 'rack-1')] },
+      {
+        ci: 'h2', path: ['h2', 'rack-1', 'h1'],
+        relations: [rel('h2', 'part_of', 'rack-1'), rel('h1', 'part_of', 'rack-1')],
+      },
       { ci: 'h3', path: null, relations: [] },
     ]);
   });
@@ -217,7 +230,10 @@ describe('root cause', () => {
   test('cycles end: the member of the cycle the others reach soonest', () => {
     const cyc = Topology.build({
       cis: [ci('x'), ci('y'), ci('z'), ci('w')],
-      relations: [rel('x', 'depends_on', 'y'), rel('y', 'depends_on', 'x'), rel('z', 'depends_on', 'x'), rel('w', 'depends_on', 'z')],
+      relations: [
+        rel('x', 'depends_on', 'y'), rel('y', 'depends_on', 'x'),
+        rel('z', 'depends_on', 'x'), rel('w', 'depends_on', 'z'),
+      ],
     });
     expect(cyc.rootCause(['w', 'z', 'x', 'y'])!.root.id).toBe('x');
     expect(cyc.rootCause(['y', 'x'])!.root.id).toBe('x');
@@ -246,7 +262,9 @@ describe('building', () => {
 
     start = performance.now();
     let bound = 0;
-    for (let i = 0; i < 100_000; i++) if (big.bind({ alertname: 'NodeDown', instance: `host-${i % 1000}-${i % 40}.example:9100` })) bound++;
+    for (let i = 0; i < 100_000; i++) {
+      if (big.bind({ alertname: 'NodeDown', instance: `host-${i % 1000}-${i % 40}.example:9100` })) bound++;
+    }
     const bindMs = performance.now() - start;
     expect(bound).toBe(100_000);
 
@@ -259,7 +277,8 @@ describe('building', () => {
     const rc = big.rootCause(['tor-7', ...Array.from({ length: 40 }, (_, h) => `host-7-${h}`), 'svc-7-3']);
     const rootMs = performance.now() - start;
     expect(rc!.root.id).toBe('tor-7');
-    process.stdout.write(`topology: ${big.ciCount} CIs, ${big.relationCount} relations built in ${buildMs.toFixed(0)} ms; `
+    process.stdout.write(`topology: ${big.ciCount} CIs, ${big.relationCount} relations `
+      + `built in ${buildMs.toFixed(0)} ms; `
       + `100,000 bindings in ${bindMs.toFixed(0)} ms; 2,000 CIs grouped in ${groupMs.toFixed(0)} ms; `
       + `root cause of 42 in ${rootMs.toFixed(0)} ms\n`);
     expect(buildMs).toBeLessThan(2000);
