@@ -10,7 +10,7 @@ export interface CmdbLoaderDeps {
   readonly db: Kysely<Database>;
   readonly metrics: CmdbMetrics;
   readonly log: Logger;
-  /** This process's holder, refreshed at once after a replace (other processes poll). */
+  /** This process's holder, given each document stored at once (other processes poll). */
   readonly holder?: TopologyHolder;
 }
 
@@ -43,10 +43,8 @@ export class CmdbLoader {
         ms: Math.round(performance.now() - started),
       }, 'CMDB topology stored');
     }
-    await this.deps.holder?.refresh().catch((err: unknown) => {
-      const message = 'CMDB stored, but this process could not load it yet; it will at the next poll';
-      this.deps.log.warn({ err: (err as Error).message }, message);
-    });
+    // This process holds what it stored before answering (others poll); no need to read it back.
+    if (stored.changed) this.deps.holder?.adopt(parsed.doc, stored);
     return stored;
   }
 }

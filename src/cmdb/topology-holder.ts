@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { BindingOptions } from '../domain/ci-binding';
-import type { Ci, Relation } from '../domain/cmdb';
+import type { Ci, CmdbDocument, Relation } from '../domain/cmdb';
 import { Topology } from '../domain/topology';
 import type { Logger } from '../log';
-import { CmdbVersionReplacedError, readCmdbMeta, readCmdbPages } from '../store/cmdb-store';
+import { CmdbVersionReplacedError, readCmdbMeta, readCmdbPages, type CmdbMeta } from '../store/cmdb-store';
 import type { Database } from '../store/database';
 import type { CmdbMetrics } from './cmdb-metrics';
 
@@ -26,7 +26,8 @@ export interface TopologyHolderOptions {
  */
 export class TopologyHolder {
   private topology: Topology;
-  private inFlight: Promise<boolean> | undefined;
+  private running: Promise<boolean> | undefined;
+  private queued: Promise<boolean> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: TopologyHolderOptions) {
@@ -39,13 +40,24 @@ export class TopologyHolder {
   }
 
   /**
-   * Loads the stored version if it is not the one held; true if it changed. One load at a
-   * time: concurrent calls share it. Throws when the database cannot be read (the topology
-   * held stays).
+   * Loads the stored version if it is not the one held; true if it changed. Once it resolves,
+   * this process holds at least the version stored when it was called. One load at a time: a
+   * call during a load gets the next one (shared by every call made meanwhile). Throws when
+   * the database cannot be read (the topology held stays).
    */
   refresh(): Promise<boolean> {
-    this.inFlight ??= this.load().finally(() => { this.inFlight = undefined; });
-    return this.inFlight;
+    if (!this.running) return this.run();
+    this.queued ??= this.running.catch(() => false).then(() => { this.queued = undefined; return this.run(); });
+    return this.queued;
+  }
+
+  /**
+   * Takes a document this process has just stored as `meta` (see CmdbLoader), without reading
+   * it back; ignored if a version as new is held already.
+   */
+  adopt(doc: CmdbDocument, meta: CmdbMeta): void {
+    if (meta.version <= this.topology.info.version) return;
+    this.hold(doc, meta, performance.now());
   }
 
   /** Polls the stored version every `pollMs` until `stop()`. */
@@ -64,10 +76,29 @@ export class TopologyHolder {
     this.timer = undefined;
   }
 
+  private hold(doc: CmdbDocument, meta: CmdbMeta, started: number): void {
+    this.topology = Topology.build(doc, this.opts.binding, {
+      version: meta.version, hash: meta.hash, source: meta.source, loadedAt: meta.loadedAt?.toISOString() ?? null,
+    });
+    this.opts.metrics.holding(this.topology);
+    this.opts.log.info({
+      version: meta.version, cis: meta.cis, relations: meta.relations, source: meta.source,
+      ms: Math.round(performance.now() - started),
+    }, 'CMDB topology loaded');
+  }
+
+  private run(): Promise<boolean> {
+    const running = this.load().finally(() => { this.running = undefined; });
+    this.running = running;
+    return running;
+  }
+
   private async load(): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
+      const held = this.topology;
       const meta = await readCmdbMeta(this.opts.db);
-      if (meta.version === this.topology.info.version) return false;
+      // Not `<`: a database restored or recreated counts versions from 1 again.
+      if (meta.version === held.info.version) return false;
       const started = performance.now();
       const cis: Ci[] = [];
       const relations: Relation[] = [];
@@ -80,14 +111,8 @@ export class TopologyHolder {
         if (err instanceof CmdbVersionReplacedError && attempt < 3) continue;
         throw err;
       }
-      this.topology = Topology.build({ cis, relations }, this.opts.binding, {
-        version: meta.version, hash: meta.hash, source: meta.source, loadedAt: meta.loadedAt?.toISOString() ?? null,
-      });
-      this.opts.metrics.holding(this.topology);
-      this.opts.log.info({
-        version: meta.version, cis: meta.cis, relations: meta.relations, source: meta.source,
-        ms: Math.round(performance.now() - started),
-      }, 'CMDB topology loaded');
+      if (this.topology !== held) return false; // this process stored a newer one meanwhile (adopt)
+      this.hold({ cis, relations }, meta, started);
       return true;
     }
   }

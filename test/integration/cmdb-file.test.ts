@@ -73,7 +73,7 @@ test('QUELL_CMDB_FILE: loaded at start, reloaded on change; a bad file is logged
   writeFileSync(join(dir, 'cmdb.yaml.tmp'), yaml('h4'));
   renameSync(join(dir, 'cmdb.yaml.tmp'), file);
   await versionBecomes(3);
-  expect(worker.current().ci('h4')).toBeDefined();
+  await waitFor(async () => worker.current().ci('h4'), 5000, 'a worker to follow');
 
   // Touched, same bytes: nothing to do.
   utimesSync(file, new Date(), new Date(Date.now() + 5000));
