@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps): Express {
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
   }));
   app.use(incidentsRouter({ db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved }));
-  app.use(cmdbRouter({ db: deps.db, apiToken: deps.tokens.api, loader: deps.cmdb.loader, maxBytes: deps.cmdb.maxBytes }));
+  app.use(cmdbRouter({ db: deps.db, apiToken: deps.tokens.api, ...deps.cmdb }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     deps.log.error({ err, path: req.path }, 'request failed');

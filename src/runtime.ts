@@ -81,7 +81,9 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
   const cmdbMetrics = createCmdbMetrics(registry);
   const binding = { bindLabels: config.QUELL_CMDB_BIND_LABELS, aliasLabels: config.QUELL_CMDB_ALIAS_LABELS };
   const topology = new TopologyHolder({ db, binding, metrics: cmdbMetrics, log });
-  await topology.refresh().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cannot read the stored CMDB yet; polling'));
+  await topology.refresh().catch((err: unknown) => {
+    log.warn({ err: (err as Error).message }, 'cannot read the stored CMDB yet; polling');
+  });
   topology.start();
   return {
     config, log, db, queue, registry, rules, checks, topology,
@@ -105,8 +107,9 @@ export async function startApi(rt: Runtime): Promise<Server> {
     tokens, maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, checks: rt.checks, log: rt.log,
     cmdb: { loader: rt.cmdb, maxBytes: rt.config.QUELL_CMDB_MAX_BYTES },
   });
-  // The API processes apply the CMDB file (several doing so store it once: same hash); workers follow the stored version.
-  const cmdbFile = rt.config.QUELL_CMDB_FILE ? watchCmdbFile({ file: rt.config.QUELL_CMDB_FILE, loader: rt.cmdb, log: rt.log }) : undefined;
+  // The API processes apply the CMDB file (several store it once: same hash); workers follow the stored version.
+  const file = rt.config.QUELL_CMDB_FILE;
+  const cmdbFile = file ? watchCmdbFile({ file, loader: rt.cmdb, log: rt.log }) : undefined;
   await cmdbFile?.ready;
   const server = await listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
   server.on('close', () => cmdbFile?.close());

@@ -13,7 +13,9 @@ export const API_ERRORS = {
   invalid_request: { status: 400, retry: false, summary: 'a path or query parameter is wrong' },
   not_found: { status: 404, retry: false, summary: 'no such incident or route' },
   conflict: { status: 409, retry: false, summary: 'the incident is not in a state that allows the change' },
-  payload_too_large: { status: 413, retry: false, summary: 'the body is over QUELL_MAX_BODY_BYTES (QUELL_CMDB_MAX_BYTES for the CMDB)' },
+  payload_too_large: {
+    status: 413, retry: false, summary: 'the body is over QUELL_MAX_BODY_BYTES (QUELL_CMDB_MAX_BYTES for the CMDB)',
+  },
   queue_unavailable: { status: 503, retry: true, summary: 'the ingest queue (Redis) cannot take the alerts now; nothing was stored' },
   internal: { status: 500, retry: true, summary: 'an unexpected error; the log has the details' },
 } as const;

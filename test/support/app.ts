@@ -32,7 +32,10 @@ export async function serveTestApp(deps: Pick<AppDeps, 'db' | 'queue'> & Partial
     maxBodyBytes: 64 * 1024,
     checks: [],
     log: createLogger('silent'),
-    cmdb: deps.cmdb ?? { loader: new CmdbLoader({ db: deps.db, metrics: createCmdbMetrics(registry), log: createLogger('silent') }), maxBytes: 64 * 1024 * 1024 },
+    cmdb: deps.cmdb ?? {
+      loader: new CmdbLoader({ db: deps.db, metrics: createCmdbMetrics(registry), log: createLogger('silent') }),
+      maxBytes: 64 * 1024 * 1024,
+    },
     ...deps,
     registry,
   });
