@@ -80,6 +80,36 @@ export interface QueueJobsTable {
   last_error: string | null;
 }
 
+/** The CIs of the topology in force; `ord` keeps the document's order. */
+export interface CmdbCisTable {
+  version: number;
+  ord: number;
+  id: string;
+  type: string;
+  labels: Json<Record<string, string>>;
+}
+
+export interface CmdbRelationsTable {
+  version: number;
+  ord: number;
+  from_ci: string;
+  type: string;
+  to_ci: string;
+}
+
+/** One row (id 1): which version of the topology is in force. Version 0: none was ever loaded. */
+export interface CmdbMetaTable {
+  id: number;
+  version: number;
+  /** sha256 of the document; '' for version 0. */
+  hash: string;
+  /** `file:<path>`, `api` or `none`. */
+  source: string;
+  loaded_at: Timestamp | null;
+  ci_count: number;
+  relation_count: number;
+}
+
 export interface Database {
   alerts: AlertsTable;
   incidents: IncidentsTable;
@@ -87,6 +117,9 @@ export interface Database {
   incident_events: IncidentEventsTable;
   processed_jobs: ProcessedJobsTable;
   queue_jobs: QueueJobsTable;
+  cmdb_cis: CmdbCisTable;
+  cmdb_relations: CmdbRelationsTable;
+  cmdb_meta: CmdbMetaTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;
