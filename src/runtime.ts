@@ -125,7 +125,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
 
 /** Starts applying queued jobs, and the hourly housekeeping; `close` finishes the jobs in hand. */
 export function startWorker(rt: Runtime): { close(): Promise<void> } {
-  const stages = buildPipeline({ rules: () => rt.rules.current(), metrics: rt.pipelineMetrics });
+  const stages = buildPipeline({ rules: () => rt.rules.current(), metrics: rt.pipelineMetrics, topology: () => rt.topology.current() });
   const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics, { transactions: rt.config.QUELL_WORKER_TRANSACTIONS });
   const consumer: IngestConsumer = rt.queue instanceof EmbeddedQueue
     ? rt.queue

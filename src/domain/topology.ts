@@ -1,4 +1,4 @@
-import type { Labels } from './alert';
+import { labelValue, type Labels } from './alert';
 import { DEFAULT_ALIAS_LABELS, DEFAULT_BIND_LABELS, hostOf, type BindingOptions } from './ci-binding';
 import type { Ci, CmdbDocument, Relation, RelationType } from './cmdb';
 import { bfs, buildGraph, forEachNeighbour, typeMask, type Direction, type Graph } from './topology-graph';
@@ -120,7 +120,7 @@ export class Topology {
    */
   bind(labels: Labels): CiBinding | undefined {
     for (const label of this.bindLabels) {
-      const value = labels[label];
+      const value = labelValue(labels, label);
       if (value === undefined || value === '' || value.length > MAX_BIND_VALUE) continue;
       let i = this.lookup(value);
       if (i === undefined) {

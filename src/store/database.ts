@@ -42,6 +42,21 @@ export interface IncidentsTable {
   acknowledged_at: Timestamp | null;
   resolved_at: Timestamp | null;
   updated_at: Generated<Date>;
+  /** The CIs its alerts are bound to (topology in force when they joined). */
+  cis: Generated<string[]>;
+  /** Its root-cause candidate among `cis`: see RootCauseRecord. */
+  root_cause: Json<RootCauseRecord> | null;
+}
+
+/** An incident's root-cause candidate as stored and shown (`root_cause` in the API). */
+export interface RootCauseRecord {
+  /** The most upstream CI with an alert. */
+  readonly ci: string;
+  readonly type: string;
+  /** The CI's labels: service, owner, environment, assignment group... (enrichment). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** From each alert's CI to the root: `[ci, …, root]`, null when out of reach. */
+  readonly paths: readonly { readonly ci: string; readonly path: readonly string[] | null }[];
 }
 
 /** One episode of a fingerprint (fingerprint + start) belongs to exactly one incident. */

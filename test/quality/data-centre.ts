@@ -3,8 +3,8 @@ import type { SeededRandom } from './seeded-random';
 /**
  * A generated data centre and its CMDB, in the format `PUT /api/v1/cmdb` takes:
  * `{"cis":[{"id","type","labels"}],"relations":[{"from","type","to"}]}`. `A depends_on B` and
- * `A runs_on B` make B upstream of A; `host connected_to switch` is written the same way round
- * (the switch is upstream of the host). CI ids are what alert labels carry, so an alert binds
+ * `A runs_on B` make B upstream of A; a host `depends_on` its top-of-rack switch (the switch is
+ * upstream: Quell's `connected_to` is a symmetric link between peers). CI ids are what alert labels carry, so an alert binds
  * to a CI by `instance` with its port stripped (hosts, switches) or by `service` (services).
  */
 export type CiType = 'rack' | 'switch' | 'host' | 'database' | 'service';
@@ -183,7 +183,7 @@ export function buildDataCentre(opts: DataCentreOptions, rnd: SeededRandom): Dat
       const labels = { hostname: id, rack: rack.id, cluster: h.cluster, env, role: h.role, os: 'ubuntu-22.04' };
       cis.push({ id, type: 'host', labels });
       relate(id, 'runs_on', `rack-${rack.id}`);
-      relate(id, 'connected_to', rack.switchId);
+      relate(id, 'depends_on', rack.switchId);
     }
   }
   for (const d of databases.values()) {

@@ -1,19 +1,24 @@
 import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
+import type { Topology } from '../../domain/topology';
 import type { RuleBundle } from '../../rules/rule-bundle';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import type { Stage, StagedAlert } from '../stage';
 
-/** Gives each opened alert its rule and group key; resolves pass through (their incident is known). */
-export function correlateStage(rules: () => RuleBundle, metrics: PipelineMetrics): Stage {
+/**
+ * Gives each opened alert its rule and group key, and its CI in the topology held for the batch;
+ * resolves pass through (their incident is known).
+ */
+export function correlateStage(rules: () => RuleBundle, topology: () => Topology, metrics: PipelineMetrics): Stage {
   return {
     name: 'correlate',
     async run(alerts, ctx) {
       const ruleSet = rules().get(correlationRulesKind);
+      const topo = topology();
       const out: StagedAlert[] = [];
       let uncorrelated = 0;
       for (const staged of alerts) {
         if (staged.event !== 'opened') { out.push(staged); continue; }
-        const correlation = ruleSet.correlate(staged.alert.labels);
+        const correlation = ruleSet.correlate(staged.alert.labels, topo);
         if (correlation === undefined) uncorrelated++;
         else out.push({ ...staged, correlation });
       }
