@@ -1,3 +1,4 @@
+import type { Ci, CmdbDocument, Relation, RelationType } from '../../src/domain/cmdb';
 import type { SeededRandom } from './seeded-random';
 
 /**
@@ -8,24 +9,9 @@ import type { SeededRandom } from './seeded-random';
  * to a CI by `instance` with its port stripped (hosts, switches) or by `service` (services).
  */
 export type CiType = 'rack' | 'switch' | 'host' | 'database' | 'service';
-export type RelationType = 'depends_on' | 'runs_on' | 'connected_to';
 
-export interface Ci {
-  readonly id: string;
-  readonly type: CiType;
-  readonly labels: Readonly<Record<string, string>>;
-}
-
-export interface Relation {
-  readonly from: string;
-  readonly type: RelationType;
-  readonly to: string;
-}
-
-export interface Cmdb {
-  readonly cis: readonly Ci[];
-  readonly relations: readonly Relation[];
-}
+/** The CMDB the data centre is described by: the format Quell's CMDB API takes. */
+export type Cmdb = CmdbDocument;
 
 export interface Rack {
   readonly id: string;
