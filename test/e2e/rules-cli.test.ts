@@ -34,7 +34,7 @@ async function lint(...args: string[]): Promise<{ code: number; stdout: string; 
 describe('quell rules lint', () => {
   test('the shipped rules are clean: a summary, exit 0', async () => {
     const result = await lint();
-    const summary = /^\.\/rules: OK: 1 file, version [0-9a-f]{12}\n {2}CorrelationRules: 2\n$/;
+    const summary = /^\.\/rules: OK: 1 file, version [0-9a-f]{12}\n {2}CorrelationRules: 3\n$/;
     expect(result).toEqual({ code: 0, stderr: '', stdout: expect.stringMatching(summary) });
     expect((await lint('rules/default.yaml')).code).toBe(0);
   });
