@@ -6,6 +6,7 @@ import { correlationRulesKind } from '../../src/rules/kinds/correlation-rules-ki
 import { defineRuleKind } from '../../src/rules/rule-kind';
 import { RULE_KINDS } from '../../src/rules/rule-kinds';
 import { compileRuleSources, formatProblem, inspectRules, loadRules } from '../../src/rules/rule-loader';
+import { ruleTestsKind } from '../../src/tooling/rule-tests-kind';
 
 const REPO = resolve(__dirname, '../..');
 const HEADER = 'apiVersion: quell/v1\nkind: CorrelationRules\nrules:\n';
@@ -123,7 +124,8 @@ describe('rule kinds', () => {
       .map((b) => (/^kind: /m.test(b) ? b : `${HEADER}${b.replace(/^/gm, '  ')}`));
     expect(blocks.length).toBeGreaterThanOrEqual(doc === 'README.md' ? 1 : 7);
     for (const [n, text] of blocks.entries()) {
-      const report = compileRuleSources([{ file: `${doc}#${n + 1}`, text }]);
+      // Rule test files (kind: RuleTests) are read by `quell rules test`, not by the engine.
+      const report = compileRuleSources([{ file: `${doc}#${n + 1}`, text }], [...RULE_KINDS, ruleTestsKind]);
       expect(report.errors.map(formatProblem)).toEqual([]);
     }
   });
