@@ -1,4 +1,5 @@
 import { correlationRulesKind } from './kinds/correlation-rules-kind';
+import { priorityMatrixKind } from './kinds/priority-matrix-kind';
 import type { AnyRuleKind } from './rule-kind';
 
 /**
@@ -7,4 +8,5 @@ import type { AnyRuleKind } from './rule-kind';
  */
 export const RULE_KINDS: readonly AnyRuleKind[] = [
   correlationRulesKind,
+  priorityMatrixKind,
 ];

@@ -1,4 +1,5 @@
 import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
+import { priorityMatrixKind } from '../../rules/kinds/priority-matrix-kind';
 import type { Topology } from '../../domain/topology';
 import type { RuleBundle } from '../../rules/rule-bundle';
 import type { PipelineMetrics } from '../pipeline-metrics';
@@ -12,13 +13,15 @@ export function correlateStage(rules: () => RuleBundle, topology: () => Topology
   return {
     name: 'correlate',
     async run(alerts, ctx) {
-      const ruleSet = rules().get(correlationRulesKind);
+      const bundle = rules();
+      const ruleSet = bundle.get(correlationRulesKind);
+      const priority = bundle.get(priorityMatrixKind);
       const topo = topology();
       const out: StagedAlert[] = [];
       let uncorrelated = 0;
       for (const staged of alerts) {
         if (staged.event !== 'opened') { out.push(staged); continue; }
-        const correlation = ruleSet.correlate(staged.alert.labels, topo);
+        const correlation = ruleSet.correlate(staged.alert.labels, topo, priority);
         if (correlation === undefined) uncorrelated++;
         else out.push({ ...staged, correlation });
       }
