@@ -1,4 +1,6 @@
 import { correlationRulesKind } from './kinds/correlation-rules-kind';
+import { inhibitRulesKind } from './kinds/inhibit-rules-kind';
+import { maintenanceWindowsKind } from './kinds/maintenance-windows-kind';
 import type { AnyRuleKind } from './rule-kind';
 
 /**
@@ -7,4 +9,6 @@ import type { AnyRuleKind } from './rule-kind';
  */
 export const RULE_KINDS: readonly AnyRuleKind[] = [
   correlationRulesKind,
+  maintenanceWindowsKind,
+  inhibitRulesKind,
 ];

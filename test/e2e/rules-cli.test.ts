@@ -34,7 +34,7 @@ async function lint(...args: string[]): Promise<{ code: number; stdout: string; 
 describe('quell rules lint', () => {
   test('the shipped rules are clean: a summary, exit 0', async () => {
     const result = await lint();
-    const summary = /^\.\/rules: OK: 1 file, version [0-9a-f]{12}\n {2}CorrelationRules: 2\n$/;
+    const summary = /^\.\/rules: OK: 1 file, version [0-9a-f]{12}\n {2}CorrelationRules: 2\n {2}MaintenanceWindows: 0\n {2}InhibitRules: 0\n$/;
     expect(result).toEqual({ code: 0, stderr: '', stdout: expect.stringMatching(summary) });
     expect((await lint('rules/default.yaml')).code).toBe(0);
   });
@@ -48,7 +48,7 @@ describe('quell rules lint', () => {
     expect(result.code).toBe(1);
     expect(result.stderr.split('\n').filter(Boolean)).toEqual([
       `${dir}/a.yaml:5:19: rules.0.group_window: expected a duration such as 30s, 5m, 1h30m`,
-      `${dir}/b.yaml:2:7: kind: unknown kind "MaintenanceWindow"; known kinds: CorrelationRules`,
+      `${dir}/b.yaml:2:7: kind: unknown kind "MaintenanceWindow"; known kinds: CorrelationRules, MaintenanceWindows, InhibitRules`,
       `${dir}/c.yaml:5:11: warning: rule "shadowed" never takes an alert: rule "everything" (${dir}/c.yaml:4) `
         + 'has no matchers and takes every alert first',
     ]);
