@@ -5,6 +5,7 @@ import { correlateStage } from './stages/correlate';
 import { dedupStage } from './stages/dedup';
 import { incidentStage } from './stages/incident';
 import { recordStage } from './stages/record';
+import { suppressStage } from './stages/suppress';
 
 /**
  * The whole flow of an alert, in order:
@@ -13,7 +14,8 @@ import { recordStage } from './stages/record';
  *               limit, validate, normalize to CanonicalAlert, fingerprint, enqueue: 2xx once queued
  *   -- ingest queue (BullMQ, or the embedded queue): the only queue; runbooks will get their own --
  *   dedup       fold into the fingerprint's stored state; only new episodes and resolves go on
- *               (silence / maintenance / inhibit will sit here)
+ *   suppress    hold back new episodes that a silence, a maintenance window or an inhibiting alert
+ *               suppresses (stored with why; taken up again when that ends: releaseStages)
  *   correlate   first matching rule in rules/ gives the group key
  *   incident    join the group's open incident or open one; resolve it when all alerts resolved;
  *               each change is a typed incident event (ctx.events)
@@ -32,10 +34,21 @@ export interface PipelineDeps {
 export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
   return [
     dedupStage(deps.metrics),
+    suppressStage(deps.rules, deps.metrics),
     correlateStage(deps.rules, deps.metrics),
     incidentStage(deps.metrics),
     recordStage(),
   ];
+}
+
+/**
+ * The stages a held alert goes through when what held it ends (src/worker/suppression-release.ts):
+ * from `suppress` on, as if its episode had just opened (it may be held again).
+ */
+export function releaseStages(stages: readonly Stage[]): readonly Stage[] {
+  const at = stages.findIndex((s) => s.name === 'suppress');
+  if (at < 0) throw new Error('the pipeline has no suppress stage');
+  return stages.slice(at);
 }
 
 export async function runPipeline(stages: readonly Stage[], alerts: readonly StagedAlert[], ctx: StageContext, metrics?: PipelineMetrics): Promise<readonly StagedAlert[]> {

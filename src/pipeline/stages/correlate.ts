@@ -1,5 +1,7 @@
+import type { DispositionDecision } from '../../domain/alert-disposition';
 import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
 import type { RuleBundle } from '../../rules/rule-bundle';
+import { setDispositions } from '../../store/alert-store';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import type { Stage, StagedAlert } from '../stage';
 
@@ -8,17 +10,24 @@ export function correlateStage(rules: () => RuleBundle, metrics: PipelineMetrics
   return {
     name: 'correlate',
     async run(alerts, ctx) {
-      const ruleSet = rules().get(correlationRulesKind);
+      const bundle = rules();
+      const ruleSet = bundle.get(correlationRulesKind);
       const out: StagedAlert[] = [];
-      let uncorrelated = 0;
+      const uncorrelated: DispositionDecision[] = [];
       for (const staged of alerts) {
         if (staged.event !== 'opened') { out.push(staged); continue; }
         const correlation = ruleSet.correlate(staged.alert.labels);
-        if (correlation === undefined) uncorrelated++;
+        if (correlation === undefined) uncorrelated.push(noRule(staged.alert.fingerprint, bundle.version));
         else out.push({ ...staged, correlation });
       }
-      ctx.afterCommit(() => metrics.uncorrelated.inc(uncorrelated));
+      await setDispositions(ctx.trx, uncorrelated);
+      ctx.afterCommit(() => metrics.uncorrelated.inc(uncorrelated.length));
       return out;
     },
   };
 }
+
+const noRule = (fingerprint: string, rulesVersion: string): DispositionDecision => ({
+  fingerprint, disposition: 'uncorrelated',
+  detail: { reason: 'no correlation rule takes it', rules_version: rulesVersion },
+});
