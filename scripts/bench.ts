@@ -34,6 +34,7 @@ import { Client } from 'pg';
 import { webhookPayload, type TestAlert } from '../test/support/alertmanager-payload';
 import { freePort, freePorts } from '../test/support/net';
 import { CLI, REPO } from '../test/support/quell-process';
+import { seededRandom } from '../test/quality/seeded-random';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -240,18 +241,6 @@ const ALERT_NAMES = [
 const CLUSTERS = 5;
 const SERVICES = 50;
 
-/** A small seeded PRNG so every run (and both targets) sees the same storm. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Storm {
   readonly quellBodies: Buffer[];
   readonly alertmanagerBodies: Buffer[];
@@ -264,7 +253,7 @@ interface Storm {
  * alerts as an Alertmanager webhook payload (for Quell) and as an Alertmanager API v2 body.
  */
 function buildStorm(alerts: number, batch: number, seed: number, startsAt: string): Storm {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed).next; // every run, and both targets, see the same storm
   const pick = (n: number): number => Math.floor(rand() * n);
   const groups = new Set<string>();
   const quellBodies: Buffer[] = [];

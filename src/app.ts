@@ -3,11 +3,13 @@ import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { alertsRouter } from './api/alerts-router';
 import { ENVELOPE_BYTES } from './api/bounded-page';
+import { cmdbRouter } from './api/cmdb-router';
 import { healthRouter } from './api/health-router';
 import { incidentsRouter, type ReadLimits } from './api/incidents-router';
 import { readGate } from './api/read-gate';
 import { silencesRouter } from './api/silences-router';
 import { bodyParserErrors, sendError } from './api/errors';
+import type { CmdbLoader } from './cmdb/cmdb-loader';
 import type { Connector } from './connectors/connector';
 import { createIngestMetrics } from './connectors/ingest-metrics';
 import { ingestRouter } from './connectors/ingest-router';
@@ -30,9 +32,11 @@ export interface AppDeps {
   readonly reads: ReadLimits;
   readonly checks: readonly ReadinessCheck[];
   readonly log: Logger;
+  /** The CMDB's loader and QUELL_CMDB_MAX_BYTES. */
+  readonly cmdb: { readonly loader: CmdbLoader; readonly maxBytes: number };
 }
 
-/** The HTTP API: health and metrics, ingest, incidents, silences, alerts. */
+/** The HTTP API: health and metrics, ingest, incidents, silences, alerts, CMDB. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -58,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
   }));
   app.use(silencesRouter({ db: deps.db, apiToken: deps.tokens.api, gate, maxBytes }));
   app.use(alertsRouter({ db: deps.db, gate, maxBytes }));
+  app.use(cmdbRouter({ db: deps.db, apiToken: deps.tokens.api, ...deps.cmdb }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   // Every route's errors end here: the database being down is one answer for all of them,
   // logged at most every 10 s with the count, not once per request of a busy dashboard.

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_ALIAS_LABELS, DEFAULT_BIND_LABELS } from './domain/ci-binding';
 
 /**
  * Quell's configuration: environment variables, optionally from a YAML file named by
@@ -9,6 +10,10 @@ import { z } from 'zod';
  */
 const int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 const empty = (v: unknown) => (v === '' ? undefined : v);
+/** Comma-separated label names (a YAML list in the config file): `ci,instance,host`. '' is none. */
+const labelList = (def: string) => z.preprocess((v) => (Array.isArray(v) ? v.join(',') : v), z.string().default(def))
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+  .pipe(z.array(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected comma-separated label names')));
 
 export const configSchema = z.object({
   /** HTTP port of the API (and of `quell start`). */
@@ -43,6 +48,14 @@ export const configSchema = z.object({
   /** Port of `quell worker`'s /healthz, /readyz and /metrics. */
   QUELL_METRICS_PORT: int(9281, 0),
   QUELL_DB_POOL_SIZE: int(10),
+  /** A CMDB document (JSON if the name ends in .json, else YAML) applied at start and whenever it changes. */
+  QUELL_CMDB_FILE: z.preprocess(empty, z.string().optional()),
+  /** Largest CMDB document PUT /api/v1/cmdb takes; larger ones get 413. */
+  QUELL_CMDB_MAX_BYTES: int(64 * 1024 * 1024),
+  /** Alert labels tried in order to bind an alert to a CI; the first naming one (port stripped if need be) wins. */
+  QUELL_CMDB_BIND_LABELS: labelList(DEFAULT_BIND_LABELS.join(',')),
+  /** CI labels whose values name the CI too, besides its id (a name several CIs share names none). */
+  QUELL_CMDB_ALIAS_LABELS: labelList(DEFAULT_ALIAS_LABELS.join(',')),
   QUELL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -7,6 +7,10 @@ import { createApp } from './app';
 import { createRegistry } from './metrics-registry';
 import { healthRouter } from './api/health-router';
 import { registerDependencyMetrics, registerStateMetrics } from './api/state-metrics';
+import { CmdbLoader } from './cmdb/cmdb-loader';
+import { watchCmdbFile } from './cmdb/cmdb-file-watcher';
+import { createCmdbMetrics } from './cmdb/cmdb-metrics';
+import { TopologyHolder } from './cmdb/topology-holder';
 import { ConfigError, redacted, type Config } from './config';
 import { loadConnectors } from './connectors/connector-registry';
 import type { Logger } from './log';
@@ -38,6 +42,10 @@ export interface Runtime {
   /** The rules in force, reloaded when the files change or on SIGHUP. */
   readonly rules: RulesHolder;
   readonly checks: readonly ReadinessCheck[];
+  /** The CMDB topology this process holds (refreshed when the stored version changes). */
+  readonly topology: TopologyHolder;
+  /** Stores CMDB documents (the file, PUT /api/v1/cmdb). */
+  readonly cmdb: CmdbLoader;
   close(): Promise<void>;
 }
 
@@ -75,11 +83,20 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
     { name: 'queue', check: () => queue.checkReady() },
   ];
   registerDependencyMetrics(registry, checks);
+  const cmdbMetrics = createCmdbMetrics(registry);
+  const binding = { bindLabels: config.QUELL_CMDB_BIND_LABELS, aliasLabels: config.QUELL_CMDB_ALIAS_LABELS };
+  const topology = new TopologyHolder({ db, binding, metrics: cmdbMetrics, log });
+  await topology.refresh().catch((err: unknown) => {
+    log.warn({ err: (err as Error).message }, 'cannot read the stored CMDB yet; polling');
+  });
+  topology.start();
   return {
-    config, log, db, queue, registry, rules, checks,
+    config, log, db, queue, registry, rules, checks, topology,
     pipelineMetrics: createPipelineMetrics(registry),
+    cmdb: new CmdbLoader({ db, metrics: cmdbMetrics, log, holder: topology }),
     async close() {
       rules.close();
+      topology.stop();
       await queue.close();
       await db.destroy();
     },
@@ -96,13 +113,20 @@ export async function startApi(rt: Runtime): Promise<Server> {
     tokens, maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, maxClockSkewSeconds: rt.config.QUELL_MAX_CLOCK_SKEW_SECONDS,
     checks: rt.checks, log: rt.log,
     reads: { maxBytes: rt.config.QUELL_MAX_RESPONSE_BYTES, concurrency: rt.config.QUELL_API_READ_CONCURRENCY },
+    cmdb: { loader: rt.cmdb, maxBytes: rt.config.QUELL_CMDB_MAX_BYTES },
   });
-  return listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
+  // The API processes apply the CMDB file (several store it once: same hash); workers follow the stored version.
+  const file = rt.config.QUELL_CMDB_FILE;
+  const cmdbFile = file ? watchCmdbFile({ file, loader: rt.cmdb, log: rt.log }) : undefined;
+  await cmdbFile?.ready;
+  const server = await listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
+  server.on('close', () => cmdbFile?.close());
+  return server;
 }
 
 /** Starts applying queued jobs, and the hourly housekeeping; `close` finishes the jobs in hand. */
 export function startWorker(rt: Runtime): { close(): Promise<void> } {
-  const stages = buildPipeline({ rules: () => rt.rules.current(), metrics: rt.pipelineMetrics });
+  const stages = buildPipeline({ rules: () => rt.rules.current(), metrics: rt.pipelineMetrics, topology: () => rt.topology.current() });
   const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics, { transactions: rt.config.QUELL_WORKER_TRANSACTIONS });
   const consumer: IngestConsumer = rt.queue instanceof EmbeddedQueue
     ? rt.queue

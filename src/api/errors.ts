@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { z } from 'zod';
+import { fieldPath } from '../domain/field-path';
 
 /**
  * Every error code the HTTP API answers with. README.md documents each one (a test checks).
@@ -12,7 +13,9 @@ export const API_ERRORS = {
   invalid_request: { status: 400, retry: false, summary: 'a path or query parameter is wrong' },
   not_found: { status: 404, retry: false, summary: 'no such incident, silence or route' },
   conflict: { status: 409, retry: false, summary: 'the incident is not in a state that allows the change' },
-  payload_too_large: { status: 413, retry: false, summary: 'the body is over QUELL_MAX_BODY_BYTES' },
+  payload_too_large: {
+    status: 413, retry: false, summary: 'the body is over QUELL_MAX_BODY_BYTES (QUELL_CMDB_MAX_BYTES for the CMDB)',
+  },
   queue_unavailable: { status: 503, retry: true, summary: 'the ingest queue (Redis) cannot take the alerts now; nothing was stored' },
   database_unavailable: { status: 503, retry: true, summary: 'PostgreSQL cannot be reached now; try again later' },
   busy: { status: 503, retry: true, summary: 'the API is serving as many reads as QUELL_API_READ_CONCURRENCY allows' },
@@ -46,6 +49,6 @@ export const bodyParserErrors: ErrorRequestHandler = (err, req, res, next) => {
 /** Answers a failed zod validation: its first issue, with the field as `alerts[3].startsAt`. */
 export function sendValidationError(res: Response, code: 'invalid_payload' | 'invalid_request', error: z.ZodError): void {
   const issue = error.issues[0]!;
-  const field = issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+  const field = fieldPath(issue.path);
   sendError(res, code, `${field || 'body'}: ${issue.message}`, { field });
 }

@@ -27,3 +27,14 @@ export function incidentTitle(labels: Labels, groupBy: readonly string[], fixed?
   const title = scope.length > 0 ? `${base} (${scope.join(', ')})` : base;
   return title.length > 300 ? `${title.slice(0, 299)}…` : title;
 }
+
+/**
+ * The key of a topology incident: its rule's key (`base`, with any `group_by` values) and the
+ * CI it opened on, e.g. `topology:{}:ci="sw-1"`. A long CI id is hashed, keeping the `base`
+ * prefix (at most {@link MAX_GROUP_KEY_BYTES} itself), so the key stays within the index.
+ */
+export function topologyGroupKey(base: string, ci: string): string {
+  const key = `${base}:ci=${JSON.stringify(ci)}`;
+  if (Buffer.byteLength(key) <= MAX_GROUP_KEY_BYTES) return key;
+  return `${base}:ci=sha256:${createHash('sha256').update(ci).digest('hex')}`;
+}

@@ -12,6 +12,13 @@ export type IncidentEvent =
   | { readonly kind: 'alerts_linked'; readonly incidentId: number; readonly fingerprints: readonly string[] }
   | { readonly kind: 'alerts_resolved'; readonly incidentId: number; readonly fingerprints: readonly string[] }
   | { readonly kind: 'grouping_closed'; readonly incidentId: number; readonly reason: string }
+  | {
+    /** The root-cause candidate was found, or moved (an alert further upstream joined). */
+    readonly kind: 'root_cause'; readonly incidentId: number; readonly ci: string; readonly type: string;
+    readonly previous: string | null;
+    /** Some alerts' CIs and their way to the root (the incident's `root_cause` has them all). */
+    readonly paths: readonly { readonly ci: string; readonly path: readonly string[] | null }[];
+  }
   | { readonly kind: 'acknowledged'; readonly incidentId: number; readonly by: string; readonly comment?: string }
   | {
     readonly kind: 'resolved'; readonly incidentId: number; readonly by: string;
@@ -44,6 +51,10 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
       return { incidentId, kind, actor: QUELL_ACTOR, detail: { fingerprints: event.fingerprints } };
     case 'grouping_closed':
       return { incidentId, kind, actor: QUELL_ACTOR, detail: { reason: event.reason } };
+    case 'root_cause': {
+      const { ci, type, previous, paths } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { ci, type, previous, paths } };
+    }
     case 'acknowledged':
       return { incidentId, kind, actor: event.by, detail: event.comment !== undefined ? { comment: event.comment } : {} };
     case 'resolved': {

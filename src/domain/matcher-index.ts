@@ -1,4 +1,4 @@
-import type { Labels } from './alert';
+import { labelValue, type Labels } from './alert';
 import { acceptedValues, matchesAll, type Matcher } from './matchers';
 
 /** Anything selected by Alertmanager matchers: a correlation rule, a maintenance window, a silence. */
@@ -53,7 +53,7 @@ export class MatcherIndex<T extends Matchable> {
   *matching(labels: Labels): Generator<T, void, undefined> {
     const lists: number[][] = this.unfiled.length > 0 ? [this.unfiled] : [];
     for (const [name, byValue] of this.filed) {
-      const positions = byValue.get(labels[name] ?? '');
+      const positions = byValue.get(labelValue(labels, name));
       if (positions !== undefined) lists.push(positions);
     }
     // A merge of the ascending lists; an item is in at most one of them (filed under one label).

@@ -1,3 +1,4 @@
+import { Topology } from '../domain/topology';
 import type { RuleBundle } from '../rules/rule-bundle';
 import type { PipelineMetrics } from './pipeline-metrics';
 import type { Stage, StageContext, StagedAlert } from './stage';
@@ -5,7 +6,9 @@ import { correlateStage } from './stages/correlate';
 import { dedupStage } from './stages/dedup';
 import { incidentStage } from './stages/incident';
 import { recordStage } from './stages/record';
+import { rootCauseStage } from './stages/root-cause';
 import { suppressStage } from './stages/suppress';
+import { topologyStage } from './stages/topology';
 
 /**
  * The whole flow of an alert, in order:
@@ -16,9 +19,11 @@ import { suppressStage } from './stages/suppress';
  *   dedup       fold into the fingerprint's stored state; only new episodes and resolves go on
  *   suppress    hold back new episodes that a silence, a maintenance window or an inhibiting alert
  *               suppresses (stored with why; taken up again when that ends: releaseStages)
- *   correlate   first matching rule in rules/ gives the group key
+ *   correlate   first matching rule in rules/ gives the group key (binding the alert to its CI)
+ *   topology    alerts of topology rules join the incident of related CIs (per-rule lock)
  *   incident    join the group's open incident or open one; resolve it when all alerts resolved;
  *               each change is a typed incident event (ctx.events)
+ *   root-cause  the incident's CIs and root-cause candidate (most upstream CI with an alert)
  *               (problem and runbook-trigger stages will follow, reading ctx.events)
  *   record      write the transaction's incident events to the timelines
  *
@@ -29,14 +34,24 @@ export interface PipelineDeps {
   /** The rules in force, every kind (a function, so that a reload takes effect at the next job). */
   readonly rules: () => RuleBundle;
   readonly metrics: PipelineMetrics;
+  /**
+   * The CMDB topology this process holds (a function: a new version takes effect at the next
+   * batch). @defaultValue none: no alert binds to a CI, topology rules take nothing
+   */
+  readonly topology?: () => Topology;
 }
 
+const NO_TOPOLOGY = Topology.empty();
+
 export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
+  const topology = deps.topology ?? ((): Topology => NO_TOPOLOGY);
   return [
     dedupStage(deps.metrics),
-    suppressStage(deps.rules, deps.metrics),
-    correlateStage(deps.rules, deps.metrics),
+    suppressStage(deps.rules, topology, deps.metrics),
+    correlateStage(deps.rules, topology, deps.metrics),
+    topologyStage(topology),
     incidentStage(deps.metrics),
+    rootCauseStage(topology),
     recordStage(),
   ];
 }

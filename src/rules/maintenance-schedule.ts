@@ -4,11 +4,16 @@ import { MatcherIndex } from '../domain/matcher-index';
 import type { Matcher } from '../domain/matchers';
 
 /**
- * The label that names an alert's configuration item, for windows scoped by `cis`. When the
- * CMDB's label mapping (`ci`, `instance` without its port, `service`, ...) lands, the binding
- * it computes replaces this one label; the windows' `cis` stay as they are.
+ * The CI an alert is about, for windows scoped by `cis`: the suppress stage gives the CMDB's
+ * binding (`QUELL_CMDB_BIND_LABELS`: `ci`, `instance` without its port, ...), else the
+ * alert's `ci` label as written (so windows scoped by CI work before any CMDB is loaded).
  */
+export type CiOf = (labels: Labels) => string;
+
+/** The label that names a CI when the CMDB binds none. */
 export const CI_LABEL = 'ci';
+
+export const ciLabelOf: CiOf = (labels) => labelValue(labels, CI_LABEL);
 
 /** A maintenance window ready to evaluate. */
 export interface MaintenanceWindow {
@@ -47,11 +52,12 @@ export class MaintenanceSchedule {
   }
 
   /** The first window, in order, that is on at `now` and covers an alert with these labels. */
-  windowFor(labels: Labels, now: Date): ActiveWindow | undefined {
+  windowFor(labels: Labels, now: Date, ciOf: CiOf = ciLabelOf): ActiveWindow | undefined {
     if (this.windows.length === 0) return undefined;
     const at = now.getTime();
+    let ci: string | undefined;
     for (const window of this.index.matching(labels)) {
-      if (window.cis.size > 0 && !window.cis.has(labelValue(labels, CI_LABEL))) continue;
+      if (window.cis.size > 0 && !window.cis.has(ci ??= ciOf(labels))) continue;
       const occurrence = this.occurrence(window, at);
       if (occurrence !== undefined && at >= occurrence.start && at < occurrence.end) return { window, occurrence };
     }

@@ -3,6 +3,8 @@ import { groupKey, incidentTitle } from '../domain/group-key';
 import { MatcherIndex } from '../domain/matcher-index';
 import type { Matcher } from '../domain/matchers';
 import { priorityOf, urgencyOf, type Level, type Priority } from '../domain/priority';
+import type { Topology } from '../domain/topology';
+import type { TopologyScope } from '../domain/topology-grouping';
 
 /** A rule ready to evaluate: matchers parsed, window in milliseconds. */
 export interface CorrelationRule {
@@ -12,6 +14,11 @@ export interface CorrelationRule {
   readonly groupWindowMs: number;
   readonly impact: Level;
   readonly title?: string;
+  /**
+   * Set on a topology rule: it takes only alerts bound to a CI, and alerts whose CIs are related
+   * within this scope share an incident (see assignTopologyGroups).
+   */
+  readonly topology?: TopologyScope;
   /** `file:line` it was defined at, for messages. */
   readonly origin: string;
 }
@@ -23,6 +30,13 @@ export interface Correlation {
   readonly groupWindowMs: number;
   readonly title: string;
   readonly priority: Priority;
+  /** The CI the alert is bound to in the topology in force, if any. */
+  readonly ci?: string;
+  /**
+   * A topology rule's scope: `groupKey` is then only the rule's key before topology, which the
+   * topology stage replaces with the key of the incident of related CIs.
+   */
+  readonly topology?: TopologyScope;
 }
 
 /**
@@ -37,20 +51,30 @@ export class RuleSet {
     this.index = new MatcherIndex(rules);
   }
 
-  /** The rule that takes an alert with these labels, if any. */
-  match(labels: Labels): CorrelationRule | undefined {
-    return this.index.first(labels);
+  /** Whether any rule is a topology rule (then correlation binds alerts to CIs). */
+  get usesTopology(): boolean {
+    return this.rules.some((r) => r.topology !== undefined);
   }
 
-  correlate(labels: Labels): Correlation | undefined {
-    const rule = this.match(labels);
-    if (rule === undefined) return undefined;
-    return {
-      rule: rule.name,
-      groupKey: groupKey(rule.name, rule.groupBy, labels),
-      groupWindowMs: rule.groupWindowMs,
-      title: incidentTitle(labels, rule.groupBy, rule.title),
-      priority: priorityOf(rule.impact, urgencyOf(labels)),
-    };
+  /**
+   * The first rule that takes an alert with these labels: its matchers hold and, for a topology
+   * rule, `topology` binds the alert to a CI (an alert bound to none falls through to later
+   * rules: label grouping). The alert's CI is named in the answer whatever the rule.
+   */
+  correlate(labels: Labels, topology?: Topology): Correlation | undefined {
+    const ci = topology !== undefined && topology.ciCount > 0 ? topology.bind(labels)?.ci.id : undefined;
+    for (const rule of this.index.matching(labels)) {
+      if (rule.topology !== undefined && ci === undefined) continue;
+      return {
+        rule: rule.name,
+        groupKey: groupKey(rule.name, rule.groupBy, labels),
+        groupWindowMs: rule.groupWindowMs,
+        title: incidentTitle(labels, rule.groupBy, rule.title),
+        priority: priorityOf(rule.impact, urgencyOf(labels)),
+        ...(ci !== undefined ? { ci } : {}),
+        ...(rule.topology !== undefined ? { topology: rule.topology } : {}),
+      };
+    }
+    return undefined;
   }
 }

@@ -48,6 +48,21 @@ export interface IncidentsTable {
   acknowledged_at: Timestamp | null;
   resolved_at: Timestamp | null;
   updated_at: Generated<Date>;
+  /** The CIs its alerts are bound to (topology in force when they joined). */
+  cis: Generated<string[]>;
+  /** Its root-cause candidate among `cis`: see RootCauseRecord. */
+  root_cause: Json<RootCauseRecord> | null;
+}
+
+/** An incident's root-cause candidate as stored and shown (`root_cause` in the API). */
+export interface RootCauseRecord {
+  /** The most upstream CI with an alert. */
+  readonly ci: string;
+  readonly type: string;
+  /** The CI's labels: service, owner, environment, assignment group... (enrichment). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** From each alert's CI to the root: `[ci, …, root]`, null when out of reach. */
+  readonly paths: readonly { readonly ci: string; readonly path: readonly string[] | null }[];
 }
 
 /** One episode of a fingerprint (fingerprint + start) belongs to exactly one incident. */
@@ -84,6 +99,36 @@ export interface QueueJobsTable {
   attempts: Generated<number>;
   available_at: Generated<Date>;
   last_error: string | null;
+}
+
+/** The CIs of the topology in force; `ord` keeps the document's order. */
+export interface CmdbCisTable {
+  version: number;
+  ord: number;
+  id: string;
+  type: string;
+  labels: Json<Record<string, string>>;
+}
+
+export interface CmdbRelationsTable {
+  version: number;
+  ord: number;
+  from_ci: string;
+  type: string;
+  to_ci: string;
+}
+
+/** One row (id 1): which version of the topology is in force. Version 0: none was ever loaded. */
+export interface CmdbMetaTable {
+  id: number;
+  version: number;
+  /** sha256 of the document; '' for version 0. */
+  hash: string;
+  /** `file:<path>`, `api` or `none`. */
+  source: string;
+  loaded_at: Timestamp | null;
+  ci_count: number;
+  relation_count: number;
 }
 
 /** Alertmanager-style silences (src/domain/silence.ts). */
@@ -134,6 +179,9 @@ export interface Database {
   incident_events: IncidentEventsTable;
   processed_jobs: ProcessedJobsTable;
   queue_jobs: QueueJobsTable;
+  cmdb_cis: CmdbCisTable;
+  cmdb_relations: CmdbRelationsTable;
+  cmdb_meta: CmdbMetaTable;
   silences: SilencesTable;
   silences_version: SilencesVersionTable;
   inhibit_sources: InhibitSourcesTable;

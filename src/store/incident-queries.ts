@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { AlertStatus } from '../domain/alert';
-import type { Database, IncidentStatus } from './database';
+import type { Selectable } from 'kysely';
+import type { Database, IncidentStatus, IncidentsTable } from './database';
 import { exactTime, type KeysetSource } from './keyset';
 
 const SUMMARY = ['id', 'title', 'status', 'priority', 'group_key', 'alert_count', 'opened_at', 'resolved_at',
@@ -16,7 +17,7 @@ export type EventKey = readonly [id: string];
 /** A timeline entry lists at most this many fingerprints; `fingerprint_count` has the total. */
 export const TIMELINE_FINGERPRINTS = 20;
 
-export type IncidentSummary = NonNullable<Awaited<ReturnType<typeof findIncident>>>;
+export type IncidentSummary = Pick<Selectable<IncidentsTable>, (typeof SUMMARY)[number]>;
 
 export interface ListOptions {
   readonly statuses?: readonly IncidentStatus[] | undefined;
@@ -43,9 +44,14 @@ export async function listIncidents(db: Kysely<Database>, opts: ListOptions = {}
   return (await incidentsInOrder(db, opts.statuses)(undefined, opts.limit ?? 100)).map((k) => k.row);
 }
 
-/** The incident's own fields, or undefined. */
+/**
+ * The incident's own fields, or undefined; with its root-cause candidate (`root_cause`: the CI,
+ * its labels, the paths to it) and how many CIs its alerts are bound to.
+ */
 export async function findIncident(db: Kysely<Database>, id: number) {
-  return db.selectFrom('incidents').select(SUMMARY).where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('incidents')
+    .select([...SUMMARY, 'root_cause', sql<number>`cardinality(cis)`.as('ci_count')])
+    .where('id', '=', id).executeTakeFirst();
 }
 
 export interface AlertSummary {

@@ -6,6 +6,7 @@ import { buildPipeline } from '../../src/pipeline/pipeline';
 import { createPipelineMetrics, type PipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import type { Stage } from '../../src/pipeline/stage';
 import type { IngestJob } from '../../src/queue/ingest-queue';
+import { Topology } from '../../src/domain/topology';
 import type { RuleBundle } from '../../src/rules/rule-bundle';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import { createSilence, expireSilence } from '../../src/store/silence-store';
@@ -38,7 +39,7 @@ windows:
     schedule: '0 2 * * sat'
     duration: 1h
     time_zone: Europe/Berlin
-    cis: [rack-7]
+    cis: [rack-7, fw-1]
 ---
 apiVersion: quell/v1
 kind: InhibitRules
@@ -64,7 +65,11 @@ beforeAll(async () => {
   t = await createTestDatabase();
   metrics = createPipelineMetrics(new Registry());
   rules = compileRuleText('rules.yaml', CORRELATION + SUPPRESSION);
-  stages = buildPipeline({ rules: () => rules, metrics });
+  // A CMDB in which fw-1 is known by its host name too.
+  const topology = Topology.build({
+    cis: [{ id: 'fw-1', type: 'host', labels: { hostname: 'fw-1.example' } }], relations: [],
+  });
+  stages = buildPipeline({ rules: () => rules, metrics, topology: () => topology });
   apply = createJobProcessor(t.db, stages, metrics, { clock: () => now });
 });
 afterAll(async () => { await t.drop(); });
@@ -197,19 +202,23 @@ describe('maintenance windows', () => {
     expect((await fate(later)).incidents).toEqual((await fate(a)).incidents);
   });
 
-  test('windows scoped by CI (the ci label today), in their time zone', async () => {
+  test('windows scoped by CI (as the CMDB binds alerts, else the ci label), in their time zone', async () => {
     // 02:00-03:00 in Berlin on Saturday 2026-11-28 is 01:00-02:00 UTC.
     now = new Date('2026-11-28T01:15:00Z');
     const onRack = alert({ alertname: 'FanFailure', service: 'hw', ci: 'rack-7' }, '2026-11-28T01:14:00Z');
+    const bound = alert({ alertname: 'FanFailure', service: 'hw', instance: 'fw-1.example:9100' },
+      '2026-11-28T01:14:00Z');
     const elsewhere = alert({ alertname: 'FanFailure', service: 'hw-other', ci: 'rack-8' }, '2026-11-28T01:14:00Z');
-    await apply(job(onRack, elsewhere));
+    await apply(job(onRack, bound, elsewhere));
     expect(await fate(onRack)).toMatchObject({
       disposition: 'maintenance', disposition_detail: { window: 'rack-firmware', time_zone: 'Europe/Berlin' },
       release_at: new Date('2026-11-28T02:00:00Z'),
     });
+    expect(await fate(bound))
+      .toMatchObject({ disposition: 'maintenance', disposition_detail: { window: 'rack-firmware' } });
     expect(await fate(elsewhere)).toMatchObject({ disposition: 'incident' });
     now = new Date('2026-11-28T02:00:10Z');
-    expect(await release()).toEqual({ total: 1, released: { maintenance: 1 } });
+    expect(await release()).toEqual({ total: 2, released: { maintenance: 2 } });
     expect(await fate(onRack)).toMatchObject({ disposition: 'incident' });
   });
 

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { connector as alertmanager } from '../../connectors/alertmanager';
 import { createApp, type AppDeps } from '../../src/app';
+import { CmdbLoader } from '../../src/cmdb/cmdb-loader';
+import { createCmdbMetrics } from '../../src/cmdb/cmdb-metrics';
 import { createLogger } from '../../src/log';
 import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 
@@ -19,7 +21,7 @@ export interface TestApp {
 /**
  * The real HTTP API on a free loopback port. Defaults: the Alertmanager connector, the test
  * tokens, a 64 KiB body limit, an hour of clock skew, 1 MiB answers and 4 reads at once, no readiness
- * checks, silent logs, a fresh metrics registry.
+ * checks, silent logs, a fresh metrics registry, a CMDB loader on `db` (64 MiB limit) with no topology holder.
  */
 export async function serveTestApp(deps: Pick<AppDeps, 'db' | 'queue'> & Partial<AppDeps>): Promise<TestApp> {
   const registry = deps.registry ?? new Registry();
@@ -32,6 +34,10 @@ export async function serveTestApp(deps: Pick<AppDeps, 'db' | 'queue'> & Partial
     reads: { maxBytes: 1024 * 1024, concurrency: 4 },
     checks: [],
     log: createLogger('silent'),
+    cmdb: deps.cmdb ?? {
+      loader: new CmdbLoader({ db: deps.db, metrics: createCmdbMetrics(registry), log: createLogger('silent') }),
+      maxBytes: 64 * 1024 * 1024,
+    },
     ...deps,
     registry,
   });

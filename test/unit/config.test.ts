@@ -28,3 +28,16 @@ test('secrets are masked for logs', () => {
   expect(shown).not.toContain('super-secret');
   expect(shown).not.toContain('pw@');
 });
+
+test('CMDB binding settings are lists of label names', () => {
+  expect(loadConfig({})).toMatchObject({
+    QUELL_CMDB_BIND_LABELS: ['ci', 'instance', 'host', 'service'], QUELL_CMDB_ALIAS_LABELS: ['hostname', 'fqdn'],
+  });
+  expect(loadConfig({ QUELL_CMDB_BIND_LABELS: 'ci, node ,pod', QUELL_CMDB_ALIAS_LABELS: '' }))
+    .toMatchObject({ QUELL_CMDB_BIND_LABELS: ['ci', 'node', 'pod'], QUELL_CMDB_ALIAS_LABELS: [] });
+  expect(() => loadConfig({ QUELL_CMDB_BIND_LABELS: 'ci,in-stance' }))
+    .toThrow(/^QUELL_CMDB_BIND_LABELS\.1: expected comma-separated label names/);
+  const file = join(mkdtempSync(join(tmpdir(), 'quell-config-')), 'quell.yaml');
+  writeFileSync(file, 'QUELL_CMDB_BIND_LABELS: [ci, instance]\n');
+  expect(loadConfig({ QUELL_CONFIG: file }).QUELL_CMDB_BIND_LABELS).toEqual(['ci', 'instance']);
+});

@@ -1,22 +1,27 @@
 import type { DispositionDecision } from '../../domain/alert-disposition';
 import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
+import type { Topology } from '../../domain/topology';
 import type { RuleBundle } from '../../rules/rule-bundle';
 import { setDispositions } from '../../store/alert-store';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import type { Stage, StagedAlert } from '../stage';
 
-/** Gives each opened alert its rule and group key; resolves pass through (their incident is known). */
-export function correlateStage(rules: () => RuleBundle, metrics: PipelineMetrics): Stage {
+/**
+ * Gives each opened alert its rule and group key, and its CI in the topology held for the batch;
+ * resolves pass through (their incident is known).
+ */
+export function correlateStage(rules: () => RuleBundle, topology: () => Topology, metrics: PipelineMetrics): Stage {
   return {
     name: 'correlate',
     async run(alerts, ctx) {
       const bundle = rules();
       const ruleSet = bundle.get(correlationRulesKind);
+      const topo = topology();
       const out: StagedAlert[] = [];
       const uncorrelated: DispositionDecision[] = [];
       for (const staged of alerts) {
         if (staged.event !== 'opened') { out.push(staged); continue; }
-        const correlation = ruleSet.correlate(staged.alert.labels);
+        const correlation = ruleSet.correlate(staged.alert.labels, topo);
         if (correlation === undefined) uncorrelated.push(noRule(staged.alert.fingerprint, bundle.version));
         else out.push({ ...staged, correlation });
       }

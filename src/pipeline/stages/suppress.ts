@@ -1,10 +1,11 @@
 import type { Transaction } from 'kysely';
 import type { DispositionDecision, Suppression } from '../../domain/alert-disposition';
 import type { Silence } from '../../domain/silence';
+import type { Topology } from '../../domain/topology';
 import { InhibitRuleSet, type InhibitRule } from '../../rules/inhibit-rule-set';
 import { inhibitRulesKind } from '../../rules/kinds/inhibit-rules-kind';
 import { maintenanceWindowsKind } from '../../rules/kinds/maintenance-windows-kind';
-import type { ActiveWindow } from '../../rules/maintenance-schedule';
+import { ciLabelOf, type ActiveWindow, type CiOf } from '../../rules/maintenance-schedule';
 import type { RuleBundle } from '../../rules/rule-bundle';
 import { setDispositions } from '../../store/alert-store';
 import type { Database } from '../../store/database';
@@ -28,7 +29,9 @@ interface Held extends DispositionDecision {
  * order: an active silence, a maintenance window that is on (both evaluated in memory at
  * `ctx.now()`), an inhibiting alert (one indexed lookup for the batch).
  */
-export function suppressStage(rules: () => RuleBundle, metrics: PipelineMetrics): Stage {
+export function suppressStage(
+  rules: () => RuleBundle, topology: () => Topology, metrics: PipelineMetrics,
+): Stage {
   const silences = new SilenceCache();
   const scanned = new Set<string>();
   return {
@@ -42,10 +45,12 @@ export function suppressStage(rules: () => RuleBundle, metrics: PipelineMetrics)
 
       const silenceIndex = await silences.current(ctx.trx, now);
       const windows = bundle.get(maintenanceWindowsKind);
+      const topo = topology();
+      const ciOf: CiOf = (labels) => topo.bind(labels)?.ci.id ?? ciLabelOf(labels);
       for (const a of opened) {
         const by = silenceIndex.silencing(a.alert.labels, now);
         if (by.length > 0) { held.set(a, silenced(a, by)); continue; }
-        const window = windows.windowFor(a.alert.labels, now);
+        const window = windows.windowFor(a.alert.labels, now, ciOf);
         if (window !== undefined) held.set(a, inMaintenance(a, window));
       }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RELATION_TYPE_NAMES, type RelationType } from '../../domain/cmdb';
 import { parseDuration } from '../../domain/duration';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from '../../domain/matchers';
 import { defineRuleKind, type SourcePosition } from '../rule-kind';
@@ -23,6 +24,22 @@ export const correlationRuleV1 = z.strictObject({
   impact: z.enum(['high', 'medium', 'low']).default('medium'),
   /** A fixed incident title; by default the alert name and group labels. Never a template. */
   title: z.string().max(200).optional(),
+  /**
+   * Topology correlation: the rule takes only alerts bound to a CI of the CMDB, and alerts whose
+   * CIs are related (within `max_hops` along `relations`) share an incident. Alerts bound to no
+   * CI fall through to later rules.
+   */
+  topology: z.strictObject({
+    /** Most relations between two related CIs. @defaultValue 2 */
+    max_hops: z.number().int().min(0).max(6).default(2),
+    /** The relation types followed. @defaultValue every type */
+    relations: z.array(z.enum(RELATION_TYPE_NAMES as [RelationType, ...RelationType[]])).min(1).optional(),
+    /**
+     * `directed`: related only when one CI is upstream of the other (a cascade; siblings join
+     * through an upstream CI with an alert); `any`: along relations either way. @defaultValue directed
+     */
+    paths: z.enum(['directed', 'any']).default('directed'),
+  }).optional(),
 });
 
 /**
@@ -68,6 +85,12 @@ export const correlationRulesKind = defineRuleKind({
           groupWindowMs: parseDuration(r.group_window) as number,
           impact: r.impact,
           ...(r.title !== undefined ? { title: r.title } : {}),
+          ...(r.topology !== undefined ? {
+            topology: {
+              maxHops: r.topology.max_hops, paths: r.topology.paths,
+              ...(r.topology.relations !== undefined ? { relationTypes: r.topology.relations } : {}),
+            },
+          } : {}),
           origin: `${doc.file}:${line}`,
         },
       });
@@ -86,7 +109,7 @@ export const correlationRulesKind = defineRuleKind({
       if (catchAll !== undefined) {
         ctx.warn(at, `rule ${JSON.stringify(rule.name)} never takes an alert: rule ${JSON.stringify(catchAll.name)} `
           + `(${catchAll.origin}) has no matchers and takes every alert first`);
-      } else if (rule.matchers.length === 0) {
+      } else if (rule.matchers.length === 0 && rule.topology === undefined) {
         catchAll = rule;
       }
     }

@@ -1,0 +1,67 @@
+import { sql, type Transaction } from 'kysely';
+import type { Database, RootCauseRecord } from './database';
+
+type Trx = Transaction<Database>;
+
+/**
+ * Serialises topology decisions per rule across every worker until the transaction ends: which
+ * incident a new alert's CI joins depends on the CIs of the rule's open incidents, which a
+ * concurrent transaction may be changing. Rules are locked in sorted order (no deadlock).
+ */
+export async function lockTopologyRules(trx: Trx, rules: readonly string[]): Promise<void> {
+  for (const rule of [...new Set(rules)].sort()) {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`quell:topology:${rule}`}, 0))`.execute(trx);
+  }
+}
+
+export interface GroupingIncident {
+  readonly id: number;
+  readonly rule: string;
+  readonly groupKey: string;
+  readonly cis: readonly string[];
+  readonly root?: string;
+  /** Until when (ms since the epoch) an alert on one of its CIs may join it: its latest alert plus the window. */
+  readonly joinableUntil: number;
+  /** Until when an alert on a CI new to it may join: its first alert plus the window. */
+  readonly freshUntil: number;
+}
+
+/** The incidents of `rules` still taking alerts, with their CIs. */
+export async function groupingIncidentsOf(trx: Trx, rules: readonly string[]): Promise<GroupingIncident[]> {
+  if (rules.length === 0) return [];
+  const rows = await trx.selectFrom('incidents')
+    .select(['id', 'rule', 'group_key', 'cis', 'first_alert_at', 'last_alert_at', 'group_window_seconds', sql<string | null>`root_cause->>'ci'`.as('root')])
+    .where('rule', '=', sql<string>`any(${[...rules]}::text[])`).where('grouping_open', '=', true)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id, rule: r.rule, groupKey: r.group_key, cis: r.cis, ...(r.root !== null ? { root: r.root } : {}),
+    joinableUntil: r.last_alert_at.getTime() + r.group_window_seconds * 1000,
+    freshUntil: r.first_alert_at.getTime() + r.group_window_seconds * 1000,
+  }));
+}
+
+/** Adds CIs to incidents; answers each incident's CIs now and its root cause before. */
+export async function addIncidentCis(
+  trx: Trx, added: ReadonlyMap<number, readonly string[]>,
+): Promise<{ id: number; cis: string[]; rootCause: RootCauseRecord | null }[]> {
+  if (added.size === 0) return [];
+  const ids = [...added.keys()].sort((a, b) => a - b);
+  const { rows } = await sql<{ id: number; cis: string[]; root_cause: RootCauseRecord | null }>`
+    update incidents i
+    set cis = (select array_agg(distinct c order by c) from unnest(i.cis || v.cis) c)
+    from (select * from unnest(${ids}::integer[], ${ids.map((id) => JSON.stringify(added.get(id)))}::jsonb[])) as v0(id, j),
+      lateral (select array(select jsonb_array_elements_text(v0.j)) as cis) v
+    where i.id = v0.id
+    returning i.id, i.cis, i.root_cause`.execute(trx);
+  return rows.map((r) => ({ id: r.id, cis: r.cis, rootCause: r.root_cause }));
+}
+
+/** Records incidents' new root-cause candidates. */
+export async function setRootCauses(trx: Trx, causes: ReadonlyMap<number, RootCauseRecord>): Promise<void> {
+  if (causes.size === 0) return;
+  const ids = [...causes.keys()].sort((a, b) => a - b);
+  await sql`
+    update incidents i set root_cause = v.rc, updated_at = now()
+    from (select * from unnest(${ids}::integer[], ${ids.map((id) => JSON.stringify(causes.get(id)))}::jsonb[])) as v(id, rc)
+    where i.id = v.id`.execute(trx);
+}
