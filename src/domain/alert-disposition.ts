@@ -34,6 +34,9 @@ export interface DispositionDecision {
   readonly fingerprint: string;
   readonly disposition: AlertDisposition;
   readonly detail: Readonly<Record<string, unknown>>;
-  /** When a suppressed alert still firing is to be taken up again (a silence's or window's end). */
+  /**
+   * When a suppressed alert still firing is to be taken up again: a silence's or window's end,
+   * or `infinity` (an inhibited alert: when no source fires any more).
+   */
   readonly releaseAt?: string;
 }

@@ -56,6 +56,8 @@ export async function updateAlerts(trx: Trx, rows: readonly NewAlertRow[]): Prom
       ends_at: eb.ref('excluded.ends_at'),
       occurrences: eb.ref('excluded.occurrences'),
       last_seen_at: eb.ref('excluded.last_seen_at'),
+      // A held alert that resolves is held no more (src/worker/suppression-release.ts).
+      release_at: sql`case when excluded.status = 'resolved' then null else alerts.release_at end`,
     })))
     .execute();
 }

@@ -85,7 +85,8 @@ export async function expireSilence(db: Kysely<Database>, id: string, now: Date)
       .returningAll().executeTakeFirstOrThrow();
     await bumpVersion(trx);
     await trx.updateTable('alerts').set({ release_at: now })
-      .where('disposition', '=', 'silenced').where('status', '=', 'firing')
+      .where('release_at', 'is not', null).where('disposition', '=', 'silenced')
+      .where('status', '=', 'firing')
       .where(sql<boolean>`disposition_detail->'silenced_by' ? ${id}`).execute();
     return expired;
   });

@@ -52,8 +52,8 @@ export async function releaseHeldAlerts(
       const { rows } = await sql<HeldRow>`
         select fingerprint, source, labels, annotations, generator_url, starts_at, last_seen_at, disposition
         from alerts a
-        where a.disposition in ('silenced', 'maintenance', 'inhibited') and a.status = 'firing'
-          and (a.release_at <= ${now} or (a.disposition = 'inhibited' and not exists (
+        where a.status = 'firing' and (a.release_at <= ${now}
+          or (a.release_at = 'infinity' and a.disposition = 'inhibited' and not exists (
             select 1 from alerts s
             where s.fingerprint = a.disposition_detail->>'inhibited_by' and s.status = 'firing')))
         order by a.fingerprint limit ${limit}

@@ -165,7 +165,7 @@ describe('silences', () => {
     await apply(job(resolved(a, '2026-11-20T12:55:00Z')));
     now = new Date('2026-11-20T15:00:00Z');
     await release();
-    expect(await fate(a)).toMatchObject({ status: 'resolved', disposition: 'silenced', incidents: [] });
+    expect(await fate(a)).toMatchObject({ status: 'resolved', disposition: 'silenced', incidents: [], release_at: null });
   });
 });
 
@@ -249,7 +249,7 @@ describe('inhibition', () => {
     const unrelated = alert({ alertname: 'DiskFull', service: 'infra-disk', instance: 'n2' });
     await apply(job(target, unrelated));
     expect(await fate(target)).toEqual({
-      status: 'firing', disposition: 'inhibited', incidents: [], release_at: null,
+      status: 'firing', disposition: 'inhibited', incidents: [], release_at: Infinity,
       disposition_detail: { inhibited_by: nodeDown.fingerprint, rule: 'node-down' },
     });
     expect(await fate(unrelated)).toMatchObject({ disposition: 'incident' });

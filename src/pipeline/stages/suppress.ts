@@ -60,7 +60,8 @@ export function suppressStage(
         const found = await sources.inhibitorsOf(ctx, opened, opened.filter((a) => !held.has(a)));
         for (const [a, { rule, source }] of found) {
           const detail = { inhibited_by: source, rule: rule.name };
-          held.set(a, { fingerprint: a.alert.fingerprint, disposition: 'inhibited', detail });
+          const fingerprint = a.alert.fingerprint;
+          held.set(a, { fingerprint, disposition: 'inhibited', detail, releaseAt: 'infinity' });
         }
       }
 

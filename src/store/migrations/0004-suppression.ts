@@ -4,7 +4,8 @@ import type { Migration } from 'kysely/migration';
 /**
  * Suppression and every alert's fate:
  * - `alerts.disposition` / `disposition_detail`: what became of the latest episode and why
- *   (src/domain/alert-disposition.ts), and `release_at`: when a held alert is taken up again;
+ *   (src/domain/alert-disposition.ts), and `release_at`: when a held alert still firing is
+ *   taken up again (`infinity` for an inhibited one: when no source fires; null otherwise);
  * - `silences` (Alertmanager's), and `silences_version`, one counter every change increments,
  *   so that workers reload their cached silences only when it moves;
  * - `inhibit_sources`: firing alerts indexed by inhibit rule and their `equal` label values, so
@@ -19,9 +20,11 @@ export const suppression: Migration = {
       .addColumn('disposition_detail', 'jsonb')
       .addColumn('release_at', 'timestamptz')
       .execute();
-    // Only held alerts: a small index, read each minute by the release task.
-    await db.schema.createIndex('alerts_held').on('alerts').columns(['disposition', 'release_at'])
-      .where(sql.ref('disposition'), 'in', sql`('silenced', 'maintenance', 'inhibited')`).execute();
+    // Only held alerts still firing (a resolve clears release_at): a small index, read each
+    // minute by the release task. It names no column an incident's alert changes (disposition,
+    // status), so those updates stay as cheap as they were.
+    await db.schema.createIndex('alerts_held').on('alerts').column('release_at')
+      .where(sql.ref('release_at'), 'is not', null).execute();
     await sql`update alerts a
       set disposition = 'incident', disposition_detail = jsonb_build_object('incident_id', ia.incident_id)
       from incident_alerts ia where ia.fingerprint = a.fingerprint and ia.starts_at = a.starts_at`.execute(db);
