@@ -3,7 +3,11 @@ import type { Server } from 'node:http';
 import { Command } from 'commander';
 import { loadConfig } from './config';
 import { createLogger, type Logger } from './log';
-import { lintRules } from './rules/rules-lint';
+import type { Connector } from './connectors/connector';
+import { loadConnectors } from './connectors/connector-registry';
+import { lintRules, type LintOutput } from './rules/rules-lint';
+import { replay } from './tooling/replay-command';
+import { testRules } from './tooling/rules-test-command';
 import { openRuntime, startApi, startWorker, startWorkerMetrics, type Role } from './runtime';
 import { connectDatabase } from './store/connect';
 import { migrateToLatest } from './store/migrate';
@@ -32,9 +36,38 @@ rules.command('lint').argument('[path]', 'a rules directory or one rule file (de
   .description('load the rules as the engine would; print every error as file:line:column, '
     + 'then a summary; exit 1 on errors')
   .action(async (path?: string) => {
-    process.exitCode = await lintRules(path ?? loadConfig().QUELL_RULES_DIR, {
-      out: (line) => process.stdout.write(`${line}\n`),
-      err: (line) => process.stderr.write(`${line}\n`),
+    process.exitCode = await lintRules(path ?? loadConfig().QUELL_RULES_DIR, lines());
+  });
+
+rules.command('test').argument('[paths...]', 'rule test files (*.test.yaml), or directories to search for them '
+  + '(default: QUELL_RULES_DIR)')
+  .description('run rule tests on the engine itself: input alerts at times, expected incidents; a diff for '
+    + 'each failure; exit 1 if any fails')
+  .action(async (paths: string[]) => {
+    const config = loadConfig();
+    process.exitCode = await testRules(paths.length > 0 ? paths : [config.QUELL_RULES_DIR], lines(), {
+      connector: alertmanagerConnector(), maxClockSkewSeconds: config.QUELL_MAX_CLOCK_SKEW_SECONDS,
+    });
+  });
+
+program.command('replay').argument('<recording>', 'recorded webhook payloads, one JSON per line: '
+  + '{"offsetMs":…,"payload":{…}}')
+  .description('dry-run recorded alerts through the engine (in memory, nothing deployed) and print the incidents '
+    + 'that would form; with --against, what would change between two rule sets')
+  .option('--rules <path>', 'the rules to replay with, a directory or a file (default: QUELL_RULES_DIR)')
+  .option('--against <path>', 'other rules: print what would change from --rules to these')
+  .option('--start <time>', 'when the recording began, ISO 8601 (default: inferred from the alerts\' times)')
+  .option('--json', 'print JSON')
+  .action(async (recording: string, o: { rules?: string; against?: string; start?: string; json?: boolean }) => {
+    const config = loadConfig();
+    process.exitCode = await replay(recording, lines(), {
+      rules: o.rules ?? config.QUELL_RULES_DIR,
+      ...(o.against !== undefined ? { against: o.against } : {}),
+      ...(o.start !== undefined ? { start: o.start } : {}),
+      json: o.json === true,
+      connector: alertmanagerConnector(),
+      maxClockSkewSeconds: config.QUELL_MAX_CLOCK_SKEW_SECONDS,
+      progress: process.stderr,
     });
   });
 
@@ -53,6 +86,22 @@ async function run(role: Role): Promise<void> {
     await worker?.close();
     await rt.close();
   });
+}
+
+/** Lines to stdout (results) and stderr (problems). A reader that went away (`| head`) ends the command. */
+function lines(): LintOutput {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  return { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
+}
+
+/** The connector replayed and tested alerts go through: Alertmanager's webhook. */
+function alertmanagerConnector(): Connector {
+  const connector = loadConnectors().find((c) => c.id === 'alertmanager');
+  if (connector === undefined) throw new Error('the alertmanager connector is missing from connectors/');
+  return connector;
 }
 
 function shutdownOn(signals: NodeJS.Signals[], log: Logger, close: () => Promise<void>): void {

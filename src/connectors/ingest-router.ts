@@ -1,14 +1,12 @@
 import { Router, type RequestHandler } from 'express';
-import type { CanonicalAlert } from '../domain/alert';
-import { fingerprint } from '../domain/fingerprint';
 import { requireBearer } from '../api/auth';
 import { sendError, sendValidationError } from '../api/errors';
 import { jsonBody, rawBodyOf } from '../api/json-body';
 import { QueueOutcomeUnknownError, QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
+import { intake } from './connector-intake';
 import type { IngestMetrics } from './ingest-metrics';
 import { RequestIdentity } from './request-identity';
-import { storableAlerts } from './storable-alert';
 
 export interface IngestRouterDeps {
   readonly connectors: readonly Connector[];
@@ -23,8 +21,8 @@ export interface IngestRouterDeps {
 
 /**
  * `POST /ingest/<connector id>` for every connector. Order: auth (before the body is read),
- * size limit, JSON with text PostgreSQL can store (json-body.ts), the connector's schema,
- * normalize, times PostgreSQL can store (storable-alert.ts), fingerprint, then one queue job
+ * size limit, JSON with text PostgreSQL can store (json-body.ts), then intake (connector-intake.ts:
+ * the connector's schema, normalize, storable times, fingerprint), then one queue job
  * for the whole request. 202 only once the job is durably queued, and only for alerts the
  * database will take; a rejected request stores nothing.
  */
@@ -55,20 +53,14 @@ function handle(connector: Connector, deps: IngestRouterDeps, identity: RequestI
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       return sendError(res, 'invalid_request', 'Idempotency-Key: expected 1 to 255 printable ASCII characters');
     }
-    const parsed = connector.schema.safeParse(req.body);
-    if (!parsed.success) return sendValidationError(res, 'invalid_payload', parsed.error);
     const receivedAt = new Date();
-    const bounds = { now: receivedAt, maxSkewSeconds: deps.maxClockSkewSeconds };
-    const storable = storableAlerts(connector.normalize(parsed.data, receivedAt), bounds);
-    if (!storable.ok) {
-      const { field, message } = storable.issue;
+    const taken = intake(connector, req.body, receivedAt, deps.maxClockSkewSeconds);
+    if (!taken.ok) {
+      if ('schemaError' in taken) return sendValidationError(res, 'invalid_payload', taken.schemaError);
+      const { field, message } = taken.issue;
       return sendError(res, 'invalid_payload', `${field}: ${message}`, { field });
     }
-    const alerts: CanonicalAlert[] = storable.alerts.map((a) => ({
-      ...a,
-      source: connector.id,
-      fingerprint: fingerprint(connector.id, a.labels, connector.fingerprintLabels),
-    }));
+    const { alerts } = taken;
     const body = rawBodyOf(req);
     const job = { id: identity.jobIdFor(connector.id, body, idempotencyKey), connector: connector.id, receivedAt: receivedAt.toISOString(), alerts };
     try {
@@ -92,7 +84,7 @@ function handle(connector: Connector, deps: IngestRouterDeps, identity: RequestI
     for (const a of alerts) if (a.status === 'firing') firing++;
     if (firing > 0) deps.metrics.received.inc({ connector: connector.id, status: 'firing' }, firing);
     if (alerts.length > firing) deps.metrics.received.inc({ connector: connector.id, status: 'resolved' }, alerts.length - firing);
-    const truncated = connector.truncated?.(parsed.data) ?? 0;
+    const truncated = connector.truncated?.(taken.payload) ?? 0;
     if (truncated > 0) deps.metrics.truncated.inc({ connector: connector.id }, truncated);
     res.status(202).json({ status: 'queued', job_id: alerts.length > 0 ? job.id : null, alerts: alerts.length });
   };

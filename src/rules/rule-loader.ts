@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { correlationRulesKind } from './kinds/correlation-rules-kind';
@@ -169,7 +169,16 @@ function versionOf(sources: readonly RuleSource[]): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-/** Reads every `*.yaml` / `*.yml` file of `dir`, in name order. */
+/**
+ * Whether a file of the rules directory is a rule file: `*.yaml` or `*.yml`, but not a rule
+ * test (`*.test.yaml`, read by `quell rules test` only). Subdirectories are never read, so rule
+ * packs (`rules/packs/`) and their `tests/` load only when copied up.
+ */
+export function isRuleFileName(name: string): boolean {
+  return /\.ya?ml$/.test(name) && !/\.test\.ya?ml$/.test(name);
+}
+
+/** Reads every rule file of `dir` (see {@link isRuleFileName}), in name order. */
 export async function readRuleSources(dir: string): Promise<RuleSource[]> {
   let names: string[];
   try {
@@ -178,8 +187,17 @@ export async function readRuleSources(dir: string): Promise<RuleSource[]> {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new RulesDirError(`rules directory ${dir} (QUELL_RULES_DIR): ${reason}`);
   }
-  const files = names.filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
+  const files = names.filter(isRuleFileName).sort().map((f) => join(dir, f));
   return Promise.all(files.map(async (file) => ({ file, text: await readFile(file, 'utf8') })));
+}
+
+/**
+ * The rule files at `path`: the file itself, or a directory's rule files as {@link readRuleSources}
+ * reads them. Throws RulesDirError for a directory it cannot list, the fs error otherwise.
+ */
+export async function readRulePath(path: string): Promise<RuleSource[]> {
+  if ((await stat(path)).isFile()) return [{ file: path, text: await readFile(path, 'utf8') }];
+  return readRuleSources(path);
 }
 
 /** Reads and compiles the rules directory; every problem is in the report. Throws only RulesDirError. */

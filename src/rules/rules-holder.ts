@@ -6,7 +6,7 @@ import type { Logger } from '../log';
 import type { RuleBundle } from './rule-bundle';
 import type { AnyRuleKind } from './rule-kind';
 import { RULE_KINDS } from './rule-kinds';
-import { formatProblem, inspectRules, RuleFileError, type RuleLoadReport } from './rule-loader';
+import { formatProblem, inspectRules, isRuleFileName, RuleFileError, type RuleLoadReport } from './rule-loader';
 import { createRulesMetrics, type RulesMetrics } from './rules-metrics';
 
 export interface RulesHolderOptions {
@@ -186,7 +186,7 @@ export class RulesHolder {
   /** The rule files' names, sizes and modification times; or the error reading them. */
   private async snapshot(): Promise<string> {
     try {
-      const names = (await readdir(this.opts.dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+      const names = (await readdir(this.opts.dir)).filter(isRuleFileName).sort();
       const parts = await Promise.all(names.map(async (name) => {
         const s = await stat(join(this.opts.dir, name));
         return `${name}:${s.size}:${s.mtimeMs}`;

@@ -1,5 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
-import { compileRuleSources, formatProblem, readRuleSources, type RuleProblem, type RuleSource } from './rule-loader';
+import { compileRuleSources, formatProblem, readRulePath, type RuleProblem, type RuleSource } from './rule-loader';
 
 export interface LintOutput {
   /** The summary. */
@@ -16,8 +15,7 @@ export interface LintOutput {
 export async function lintRules(path: string, output: LintOutput): Promise<0 | 1> {
   let sources: RuleSource[];
   try {
-    const oneFile = (await stat(path)).isFile();
-    sources = oneFile ? [{ file: path, text: await readFile(path, 'utf8') }] : await readRuleSources(path);
+    sources = await readRulePath(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     output.err(e.name === 'RulesDirError' ? e.message : `cannot read ${path}: ${e.code ?? e.message}`);

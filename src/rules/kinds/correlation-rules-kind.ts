@@ -1,13 +1,11 @@
 import { z } from 'zod';
 import { RELATION_TYPE_NAMES, type RelationType } from '../../domain/cmdb';
-import { parseDuration } from '../../domain/duration';
+import { DURATION_PATTERN, parseDuration } from '../../domain/duration';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from '../../domain/matchers';
 import { defineRuleKind, type SourcePosition } from '../rule-kind';
 import { RuleSet, type CorrelationRule } from '../rule-set';
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as 30s, 5m, 1h30m',
-});
+const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 30s, 5m, 1h30m');
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a label name');
 
