@@ -46,14 +46,18 @@ export function silenceJson(row: SilenceRow, now: Date): SilenceJson {
   };
 }
 
-/** Every change to silences moves this counter, in the change's transaction (see SilenceCache). */
+/**
+ * Every change to silences moves this counter, in the change's transaction (see SilenceCache).
+ * An upsert, and a missing row reads as 0: an emptied database (the dry-run engine's reset) works.
+ */
 async function bumpVersion(trx: Transaction<Database>): Promise<void> {
-  await trx.updateTable('silences_version').set({ version: sql`version + 1` }).execute();
+  await trx.insertInto('silences_version').values({ one: true, version: 1 })
+    .onConflict((oc) => oc.column('one').doUpdateSet({ version: sql`silences_version.version + 1` })).execute();
 }
 
 export async function readSilencesVersion(db: Db): Promise<string> {
-  const row = await db.selectFrom('silences_version').select('version').executeTakeFirstOrThrow();
-  return String(row.version);
+  const row = await db.selectFrom('silences_version').select('version').executeTakeFirst();
+  return String(row?.version ?? 0);
 }
 
 export async function createSilence(db: Kysely<Database>, s: NewSilence): Promise<SilenceRow> {
