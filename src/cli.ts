@@ -56,13 +56,15 @@ program.command('replay').argument('<recording>', 'recorded webhook payloads, on
     + 'that would form; with --against, what would change between two rule sets')
   .option('--rules <path>', 'the rules to replay with, a directory or a file (default: QUELL_RULES_DIR)')
   .option('--against <path>', 'other rules: print what would change from --rules to these')
+  .option('--cmdb <file>', 'a CMDB document (JSON or YAML) to correlate by topology with')
   .option('--start <time>', 'when the recording began, ISO 8601 (default: inferred from the alerts\' times)')
   .option('--json', 'print JSON')
-  .action(async (recording: string, o: { rules?: string; against?: string; start?: string; json?: boolean }) => {
+  .action(async (recording: string, o: { rules?: string; against?: string; cmdb?: string; start?: string; json?: boolean }) => {
     const config = loadConfig();
     process.exitCode = await replay(recording, lines(), {
       rules: o.rules ?? config.QUELL_RULES_DIR,
       ...(o.against !== undefined ? { against: o.against } : {}),
+      ...(o.cmdb !== undefined ? { cmdb: o.cmdb } : {}),
       ...(o.start !== undefined ? { start: o.start } : {}),
       json: o.json === true,
       connector: alertmanagerConnector(),

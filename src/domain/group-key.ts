@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { labelValue, type Labels } from './alert';
+import { renderTemplate, type TextTemplate } from './text-template';
 
 /**
  * Longest readable group key, in UTF-8 bytes: PostgreSQL's btree index takes entries up to
@@ -20,13 +21,18 @@ export function groupKey(ruleName: string, groupBy: readonly string[], labels: L
   return `${ruleName}:{sha256="${createHash('sha256').update(key).digest('hex')}"}`;
 }
 
-/** A plain-text title from the alert name and group labels. Nothing is evaluated as a template. */
-export function incidentTitle(labels: Labels, groupBy: readonly string[], fixed?: string): string {
+/**
+ * A plain-text title: the rule's logic-less `title_template` filled with the alert's labels, or
+ * the alert name (or the rule's fixed `title`) and group labels. Nothing is evaluated.
+ */
+export function incidentTitle(labels: Labels, groupBy: readonly string[], fixed?: string, template?: TextTemplate): string {
+  if (template !== undefined) return bounded(renderTemplate(template, labels));
   const base = fixed ?? (labelValue(labels, 'alertname') || 'alert');
   const scope = groupBy.filter((n) => n !== 'alertname' && labelValue(labels, n)).map((n) => `${n}=${labelValue(labels, n)}`);
-  const title = scope.length > 0 ? `${base} (${scope.join(', ')})` : base;
-  return title.length > 300 ? `${title.slice(0, 299)}…` : title;
+  return bounded(scope.length > 0 ? `${base} (${scope.join(', ')})` : base);
 }
+
+const bounded = (title: string): string => (title.length > 300 ? `${title.slice(0, 299)}…` : title);
 
 /**
  * The key of a topology incident: its rule's key (`base`, with any `group_by` values) and the

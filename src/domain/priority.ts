@@ -1,4 +1,4 @@
-import type { Labels } from './alert';
+import { labelValue, type Labels } from './alert';
 
 /** ITIL impact and urgency: how much of the business is hurt, how fast it gets worse. */
 export type Level = 'high' | 'medium' | 'low';
@@ -6,24 +6,41 @@ export type Level = 'high' | 'medium' | 'low';
 /** P1 (critical) to P5 (planning), as in the ITIL impact x urgency matrix. */
 export type Priority = 1 | 2 | 3 | 4 | 5;
 
-const MATRIX: Readonly<Record<Level, Readonly<Record<Level, Priority>>>> = {
-  high: { high: 1, medium: 2, low: 3 },
-  medium: { high: 2, medium: 3, low: 4 },
-  low: { high: 3, medium: 4, low: 5 },
-};
+export type PriorityMatrix = Readonly<Record<Level, Readonly<Record<Level, Priority>>>>;
 
-export function priorityOf(impact: Level, urgency: Level): Priority {
-  return MATRIX[impact][urgency];
+/**
+ * How an alert's priority is decided: urgency from one of its labels (by default `severity`,
+ * in the words Prometheus rules use), impact from the rule that takes it, and the ITIL
+ * impact x urgency matrix. Rule files may replace it (kind: PriorityMatrix).
+ */
+export interface PriorityPolicy {
+  /** The label urgency is read from. */
+  readonly label: string;
+  /** Values (lower case) of that label that mean high or medium urgency; any other is low. */
+  readonly high: readonly string[];
+  readonly medium: readonly string[];
+  readonly matrix: PriorityMatrix;
 }
 
-/** Urgency from the alert's `severity` label, in the words Prometheus rules use. */
-export function urgencyOf(labels: Labels): Level {
-  switch ((labels['severity'] ?? '').toLowerCase()) {
-    case 'critical': case 'page': case 'emergency': case 'alert': case 'high':
-      return 'high';
-    case 'warning': case 'error': case 'major': case 'medium':
-      return 'medium';
-    default:
-      return 'low';
-  }
+export const DEFAULT_PRIORITY_POLICY: PriorityPolicy = {
+  label: 'severity',
+  high: ['critical', 'page', 'emergency', 'alert', 'high'],
+  medium: ['warning', 'error', 'major', 'medium'],
+  matrix: {
+    high: { high: 1, medium: 2, low: 3 },
+    medium: { high: 2, medium: 3, low: 4 },
+    low: { high: 3, medium: 4, low: 5 },
+  },
+};
+
+export function priorityOf(impact: Level, urgency: Level, policy: PriorityPolicy = DEFAULT_PRIORITY_POLICY): Priority {
+  return policy.matrix[impact][urgency];
+}
+
+/** Urgency from the alert's labels under `policy` (by default its `severity` label). */
+export function urgencyOf(labels: Labels, policy: PriorityPolicy = DEFAULT_PRIORITY_POLICY): Level {
+  const value = labelValue(labels, policy.label).toLowerCase();
+  if (policy.high.includes(value)) return 'high';
+  if (policy.medium.includes(value)) return 'medium';
+  return 'low';
 }

@@ -1,6 +1,7 @@
 import { correlationRulesKind } from './kinds/correlation-rules-kind';
 import { inhibitRulesKind } from './kinds/inhibit-rules-kind';
 import { maintenanceWindowsKind } from './kinds/maintenance-windows-kind';
+import { priorityMatrixKind } from './kinds/priority-matrix-kind';
 import type { AnyRuleKind } from './rule-kind';
 
 /**
@@ -11,4 +12,5 @@ export const RULE_KINDS: readonly AnyRuleKind[] = [
   correlationRulesKind,
   maintenanceWindowsKind,
   inhibitRulesKind,
+  priorityMatrixKind,
 ];

@@ -2,7 +2,8 @@ import type { Labels } from '../domain/alert';
 import { groupKey, incidentTitle } from '../domain/group-key';
 import { MatcherIndex } from '../domain/matcher-index';
 import type { Matcher } from '../domain/matchers';
-import { priorityOf, urgencyOf, type Level, type Priority } from '../domain/priority';
+import { DEFAULT_PRIORITY_POLICY, priorityOf, urgencyOf, type Level, type Priority, type PriorityPolicy } from '../domain/priority';
+import type { TextTemplate } from '../domain/text-template';
 import type { Topology } from '../domain/topology';
 import type { TopologyScope } from '../domain/topology-grouping';
 
@@ -14,6 +15,8 @@ export interface CorrelationRule {
   readonly groupWindowMs: number;
   readonly impact: Level;
   readonly title?: string;
+  /** A logic-less template (`{{ label }}`) the title is made from; see text-template.ts. */
+  readonly titleTemplate?: TextTemplate;
   /**
    * Set on a topology rule: it takes only alerts bound to a CI, and alerts whose CIs are related
    * within this scope share an incident (see assignTopologyGroups).
@@ -59,9 +62,10 @@ export class RuleSet {
   /**
    * The first rule that takes an alert with these labels: its matchers hold and, for a topology
    * rule, `topology` binds the alert to a CI (an alert bound to none falls through to later
-   * rules: label grouping). The alert's CI is named in the answer whatever the rule.
+   * rules: label grouping). The alert's CI is named in the answer whatever the rule. Priority
+   * follows `priority` (the rules' PriorityMatrix, or ITIL's default).
    */
-  correlate(labels: Labels, topology?: Topology): Correlation | undefined {
+  correlate(labels: Labels, topology?: Topology, priority: PriorityPolicy = DEFAULT_PRIORITY_POLICY): Correlation | undefined {
     const ci = topology !== undefined && topology.ciCount > 0 ? topology.bind(labels)?.ci.id : undefined;
     for (const rule of this.index.matching(labels)) {
       if (rule.topology !== undefined && ci === undefined) continue;
@@ -69,8 +73,8 @@ export class RuleSet {
         rule: rule.name,
         groupKey: groupKey(rule.name, rule.groupBy, labels),
         groupWindowMs: rule.groupWindowMs,
-        title: incidentTitle(labels, rule.groupBy, rule.title),
-        priority: priorityOf(rule.impact, urgencyOf(labels)),
+        title: incidentTitle(labels, rule.groupBy, rule.title, rule.titleTemplate),
+        priority: priorityOf(rule.impact, urgencyOf(labels, priority), priority),
         ...(ci !== undefined ? { ci } : {}),
         ...(rule.topology !== undefined ? { topology: rule.topology } : {}),
       };

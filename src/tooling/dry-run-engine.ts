@@ -1,6 +1,8 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Registry } from 'prom-client';
 import type { AlertStatus, CanonicalAlert, Labels } from '../domain/alert';
+import type { CmdbDocument } from '../domain/cmdb';
+import { Topology } from '../domain/topology';
 import { buildPipeline } from '../pipeline/pipeline';
 import { createPipelineMetrics, type PipelineMetrics } from '../pipeline/pipeline-metrics';
 import type { RuleBundle } from '../rules/rule-bundle';
@@ -39,7 +41,7 @@ export interface DryRunIncident {
   readonly priority: number;
   readonly firstAlertAt: string;
   readonly members: readonly DryRunMember[];
-  /** The root-cause CI, once topology correlation is in the engine; undefined until then. */
+  /** The root-cause CI (topology: see the root-cause stage); undefined when its alerts bind to no CI. */
   readonly rootCause?: string;
 }
 
@@ -70,12 +72,7 @@ export interface DryRunOptions {
  * share it, so what they show is what the engine would do, not a model of it.
  */
 export class DryRunEngine {
-  /**
-   * Whether this engine correlates by topology: loads a CMDB and names root causes. Not yet:
-   * topology correlation is built apart; until it is wired here, rule tests that give a `cmdb`
-   * or expect a `root_cause` are reported as skipped, not run.
-   */
-  readonly topology: boolean = false;
+  private cmdb: Topology = Topology.empty();
   private simulated = new Date(0);
   private jobs = 0;
   private metrics: PipelineMetrics;
@@ -97,16 +94,17 @@ export class DryRunEngine {
    * Empties the database and counts and takes `rules`: the next run starts from nothing, as a
    * fresh engine would, without the cost of starting one (tests and backtests run many).
    */
-  async reset(rules: RuleBundle): Promise<void> {
+  async reset(rules: RuleBundle, cmdb?: CmdbDocument): Promise<void> {
     await resetDatabase(this.db);
     this.rules = rules;
+    this.cmdb = cmdb !== undefined ? Topology.build(cmdb) : Topology.empty();
     this.simulated = new Date(0);
     ({ metrics: this.metrics, stages: this.stages, apply: this.apply } = this.pipeline());
   }
 
   private pipeline(): { metrics: PipelineMetrics; stages: readonly Stage[]; apply: JobsApplier } {
     const metrics = createPipelineMetrics(new Registry());
-    const stages = buildPipeline({ rules: () => this.rules, metrics });
+    const stages = buildPipeline({ rules: () => this.rules, metrics, topology: () => this.cmdb });
     return { metrics, stages, apply: createJobsApplier(this.db, stages, metrics, () => this.simulated) };
   }
 
@@ -145,7 +143,10 @@ export class DryRunEngine {
   async incidents(): Promise<DryRunIncident[]> {
     const summaries = (await drain(incidentsInOrder(this.db))).sort((a, b) => a.id - b.id);
     const members = await allIncidentMembers(this.db);
+    const roots = new Map((await this.db.selectFrom('incidents').select(['id', sql<string | null>`root_cause->>'ci'`.as('root')])
+      .execute()).map((r) => [r.id, r.root]));
     return summaries.map((s) => ({
+      ...(typeof roots.get(s.id) === 'string' ? { rootCause: roots.get(s.id) as string } : {}),
       id: s.id, title: s.title, rule: s.rule, groupKey: s.group_key, status: s.status, priority: s.priority,
       firstAlertAt: s.first_alert_at.toISOString(),
       members: (members.get(s.id) ?? []).map((m) => ({

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Connector } from '../connectors/connector';
 import type { RuleBundle } from '../rules/rule-bundle';
 import type { LintOutput } from '../rules/rules-lint';
@@ -8,12 +9,16 @@ import { diffRuleSets } from './replay-diff';
 import { inferStart, readRecording } from './replay-input';
 import { diffJson, diffReport, incidentJson, incidentSummary, incidentTable } from './replay-report';
 import { loadToolRules } from './tool-rules';
+import { formatOfFile, parseCmdb } from '../cmdb/cmdb-document';
+import type { CmdbDocument } from '../domain/cmdb';
 
 export interface ReplayOptions {
   /** The rules to replay with: a directory (as QUELL_RULES_DIR) or one file. */
   readonly rules: string;
   /** Other rules: print what would change between `rules` and these. */
   readonly against?: string;
+  /** A CMDB document (JSON or YAML) to correlate by topology with. @defaultValue none */
+  readonly cmdb?: string;
   /** The time the recording began (ISO 8601); by default inferred from its alerts' times. */
   readonly start?: string;
   /** Print JSON instead of text. */
@@ -70,11 +75,20 @@ export async function replay(file: string, output: LintOutput, opts: ReplayOptio
     if (bundle === undefined) return 1;
     bundles.push(bundle);
   }
+  let cmdb: CmdbDocument | undefined;
+  if (opts.cmdb !== undefined) {
+    try {
+      cmdb = parseCmdb(await readFile(opts.cmdb, 'utf8'), formatOfFile(opts.cmdb)).doc;
+    } catch (err) {
+      output.err(`--cmdb ${opts.cmdb}: ${(err as Error).message}`);
+      return 1;
+    }
+  }
   const passes: Pass[] = [];
   const engine = await DryRunEngine.open(bundles[0] as RuleBundle, { batchWindowMs: BATCH_WINDOW_MS });
   try {
     for (const [n, bundle] of bundles.entries()) {
-      if (n > 0) await engine.reset(bundle);
+      await engine.reset(bundle, cmdb);
       const label = `replay ${sets[n]}`;
       await applyWithProgress(engine, input.jobs, input.alerts, label, opts.progress);
       const [incidents, counts] = [await engine.incidents(), await engine.counts()];

@@ -1,6 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatOfFile, parseCmdb } from '../cmdb/cmdb-document';
 import type { Connector } from '../connectors/connector';
+import type { CmdbDocument } from '../domain/cmdb';
 import type { RuleBundle } from '../rules/rule-bundle';
 import { compileRuleSources, formatProblem } from '../rules/rule-loader';
 import type { LintOutput } from '../rules/rules-lint';
@@ -18,7 +20,7 @@ export interface RulesTestOptions {
   readonly maxClockSkewSeconds: number;
 }
 
-type Outcome = 'passed' | 'failed' | 'skipped' | 'error';
+type Outcome = 'passed' | 'failed' | 'error';
 
 /** A test file's name: `*.test.yaml` or `*.test.yml`. */
 export const isRuleTestFileName = (name: string): boolean => /\.test\.ya?ml$/.test(name);
@@ -27,7 +29,7 @@ export const isRuleTestFileName = (name: string): boolean => /\.test\.ya?ml$/.te
  * `quell rules test [paths]`: runs every rule test file given, or found under a directory given
  * (recursively, `*.test.yaml`), on the engine itself (DryRunEngine) with the rule files each
  * names. Prints each test's result, the diff of each failure at `file:line`, and a summary.
- * Returns the exit code: 0 when every test passed (or was skipped), 1 otherwise.
+ * Returns the exit code: 0 when every test passed, 1 otherwise.
  */
 export async function testRules(paths: readonly string[], output: LintOutput, opts: RulesTestOptions): Promise<0 | 1> {
   const files: string[] = [];
@@ -43,7 +45,7 @@ export async function testRules(paths: readonly string[], output: LintOutput, op
     output.err(`no rule test files (*.test.yaml) in ${paths.join(', ')}`);
     return 1;
   }
-  const tally: Record<Outcome, number> = { passed: 0, failed: 0, skipped: 0, error: 0 };
+  const tally: Record<Outcome, number> = { passed: 0, failed: 0, error: 0 };
   let unloaded = 0;
   const bundles = new Map<string, RuleBundle | undefined>();
   let engine: DryRunEngine | undefined;
@@ -69,9 +71,8 @@ export async function testRules(paths: readonly string[], output: LintOutput, op
   } finally {
     await engine?.close();
   }
-  const total = tally.passed + tally.failed + tally.skipped + tally.error;
+  const total = tally.passed + tally.failed + tally.error;
   const parts = [`${tally.passed} passed`, `${tally.failed} failed`];
-  if (tally.skipped > 0) parts.push(`${tally.skipped} skipped`);
   if (tally.error > 0) parts.push(`${tally.error} not run (errors)`);
   if (unloaded > 0) parts.push(`${counted(unloaded, 'file')} not loaded`);
   output.out(`${counted(total, 'test')} in ${counted(files.length, 'file')}: ${parts.join(', ')}`);
@@ -87,17 +88,22 @@ async function runTest(
     output.out(`  ERROR  ${where}: ${test.name}: its rule files do not load`);
     return 'error';
   }
-  if (!engine.topology && (test.cmdb !== undefined || test.expected.some((e) => e.rootCause !== undefined))) {
-    output.out(`  SKIP   ${where}: ${test.name}: needs topology (cmdb, root_cause), not in this build's engine`);
-    return 'skipped';
-  }
   const { jobs, refused } = jobsOf(opts.connector, payloadsOf(test), test.startMs, opts.maxClockSkewSeconds);
   if (refused.length > 0) {
     output.out(`  ERROR  ${where}: ${test.name}: input the ${opts.connector.id} connector refuses`);
     for (const r of refused) output.out(`    ${test.file}:${r.line}: ${r.reason}`);
     return 'error';
   }
-  await engine.reset(rules);
+  let cmdb: CmdbDocument | undefined;
+  if (test.cmdb !== undefined) {
+    try {
+      cmdb = parseCmdb(await readFile(test.cmdb, 'utf8'), formatOfFile(test.cmdb)).doc;
+    } catch (err) {
+      output.out(`  ERROR  ${where}: ${test.name}: cmdb ${test.cmdb}: ${(err as Error).message}`);
+      return 'error';
+    }
+  }
+  await engine.reset(rules, cmdb);
   await engine.run(jobs);
   const mismatches = compareIncidents(test.expected, await engine.incidents());
   if (mismatches.length === 0) {

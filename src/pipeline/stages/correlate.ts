@@ -1,5 +1,6 @@
 import type { DispositionDecision } from '../../domain/alert-disposition';
 import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
+import { priorityMatrixKind } from '../../rules/kinds/priority-matrix-kind';
 import type { Topology } from '../../domain/topology';
 import type { RuleBundle } from '../../rules/rule-bundle';
 import { setDispositions } from '../../store/alert-store';
@@ -16,12 +17,13 @@ export function correlateStage(rules: () => RuleBundle, topology: () => Topology
     async run(alerts, ctx) {
       const bundle = rules();
       const ruleSet = bundle.get(correlationRulesKind);
+      const priority = bundle.get(priorityMatrixKind);
       const topo = topology();
       const out: StagedAlert[] = [];
       const uncorrelated: DispositionDecision[] = [];
       for (const staged of alerts) {
         if (staged.event !== 'opened') { out.push(staged); continue; }
-        const correlation = ruleSet.correlate(staged.alert.labels, topo);
+        const correlation = ruleSet.correlate(staged.alert.labels, topo, priority);
         if (correlation === undefined) uncorrelated.push(noRule(staged.alert.fingerprint, bundle.version));
         else out.push({ ...staged, correlation });
       }

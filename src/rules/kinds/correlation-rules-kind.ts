@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RELATION_TYPE_NAMES, type RelationType } from '../../domain/cmdb';
 import { DURATION_PATTERN, parseDuration } from '../../domain/duration';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from '../../domain/matchers';
+import { parseTemplate, TemplateSyntaxError, type TextTemplate } from '../../domain/text-template';
 import { defineRuleKind, type SourcePosition } from '../rule-kind';
 import { RuleSet, type CorrelationRule } from '../rule-set';
 
@@ -22,6 +23,11 @@ export const correlationRuleV1 = z.strictObject({
   impact: z.enum(['high', 'medium', 'low']).default('medium'),
   /** A fixed incident title; by default the alert name and group labels. Never a template. */
   title: z.string().max(200).optional(),
+  /**
+   * The title from a logic-less template, `{{ label }}` placeholders filled with the first
+   * alert's labels, e.g. `'{{alertname}} on {{instance}}'`. Nothing in it is evaluated.
+   */
+  title_template: z.string().max(300).optional(),
   /**
    * Topology correlation: the rule takes only alerts bound to a CI of the CMDB, and alerts whose
    * CIs are related (within `max_hops` along `relations`) share an incident. Alerts bound to no
@@ -73,6 +79,17 @@ export const correlationRulesKind = defineRuleKind({
         }
       });
       if (matchers.length < r.matchers.length) return;
+      let titleTemplate: TextTemplate | undefined;
+      if (r.title_template !== undefined) {
+        if (r.title !== undefined) { doc.error(['rules', i, 'title_template'], 'give title or title_template, not both'); return; }
+        try {
+          titleTemplate = parseTemplate(r.title_template);
+        } catch (err) {
+          if (!(err instanceof TemplateSyntaxError)) throw err;
+          doc.error(['rules', i, 'title_template'], err.message);
+          return;
+        }
+      }
       const line = doc.position(['rules', i]).line;
       out.push({
         at: doc.position(['rules', i, 'name']),
@@ -83,6 +100,7 @@ export const correlationRulesKind = defineRuleKind({
           groupWindowMs: parseDuration(r.group_window) as number,
           impact: r.impact,
           ...(r.title !== undefined ? { title: r.title } : {}),
+          ...(titleTemplate !== undefined ? { titleTemplate } : {}),
           ...(r.topology !== undefined ? {
             topology: {
               maxHops: r.topology.max_hops, paths: r.topology.paths,
