@@ -1,9 +1,13 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
+import { alertsRouter } from './api/alerts-router';
+import { ENVELOPE_BYTES } from './api/bounded-page';
 import { cmdbRouter } from './api/cmdb-router';
 import { healthRouter } from './api/health-router';
 import { incidentsRouter, type ReadLimits } from './api/incidents-router';
+import { readGate } from './api/read-gate';
+import { silencesRouter } from './api/silences-router';
 import { bodyParserErrors, sendError } from './api/errors';
 import type { CmdbLoader } from './cmdb/cmdb-loader';
 import type { Connector } from './connectors/connector';
@@ -32,7 +36,7 @@ export interface AppDeps {
   readonly cmdb: { readonly loader: CmdbLoader; readonly maxBytes: number };
 }
 
-/** The HTTP API: health and metrics, ingest, incidents, CMDB. */
+/** The HTTP API: health and metrics, ingest, incidents, silences, alerts, CMDB. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -49,9 +53,15 @@ export function createApp(deps: AppDeps): Express {
     metrics: createIngestMetrics(deps.registry),
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
   }));
+  // One gate for every read, so that QUELL_API_READ_CONCURRENCY bounds them all together.
+  const gate = readGate({ concurrency: deps.reads.concurrency, maxWaiting: 4 * deps.reads.concurrency });
+  const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
   app.use(incidentsRouter({
-    db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved, reads: deps.reads,
+    db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved,
+    reads: deps.reads, gate,
   }));
+  app.use(silencesRouter({ db: deps.db, apiToken: deps.tokens.api, gate, maxBytes }));
+  app.use(alertsRouter({ db: deps.db, gate, maxBytes }));
   app.use(cmdbRouter({ db: deps.db, apiToken: deps.tokens.api, ...deps.cmdb }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   // Every route's errors end here: the database being down is one answer for all of them,

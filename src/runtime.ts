@@ -27,6 +27,7 @@ import { migrateToLatest } from './store/migrate';
 import { resolveTokens } from './tokens';
 import { createJobProcessor } from './worker/job-processor';
 import { scheduleMaintenance } from './worker/maintenance';
+import { scheduleRelease } from './worker/suppression-release';
 
 export type Role = 'start' | 'api' | 'worker';
 
@@ -146,10 +147,12 @@ export function startWorker(rt: Runtime): { close(): Promise<void> } {
     });
   consumer.start(handler);
   const maintenance = scheduleMaintenance(rt.db, rt.log);
+  const release = scheduleRelease(rt.db, stages, rt.pipelineMetrics, rt.log);
   rt.log.info({ concurrency: rt.config.QUELL_WORKER_CONCURRENCY, transactions: rt.config.QUELL_WORKER_TRANSACTIONS }, 'worker started');
   return {
     async close() {
       maintenance.stop();
+      release.stop();
       await consumer.close();
     },
   };

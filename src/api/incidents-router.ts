@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Counter } from 'prom-client';
 import { z } from 'zod';
@@ -20,6 +20,8 @@ export interface IncidentsRouterDeps {
   readonly apiToken: string;
   readonly resolvedCounter: Counter<'by'>;
   readonly reads: ReadLimits;
+  /** The read gate, when the app shares one among its routers. @defaultValue one of its own, from `reads` */
+  readonly gate?: RequestHandler;
 }
 
 /** How much reading the API does at once. */
@@ -64,7 +66,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
   const auth = requireBearer(deps.apiToken, 'quell-api');
 
   // Reading is open to anyone: every read is bounded in rows, bytes and concurrency.
-  const gate = readGate({ concurrency: deps.reads.concurrency, maxWaiting: 4 * deps.reads.concurrency });
+  const gate = deps.gate ?? readGate({ concurrency: deps.reads.concurrency, maxWaiting: 4 * deps.reads.concurrency });
   const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
 
   router.get('/api/v1/incidents', gate, async (req, res) => {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { findUnstorableText } from '../connectors/storable-text';
+import type { AlertListKey } from '../store/alert-queries';
 import type { AlertKey, EventKey, IncidentKey } from '../store/incident-queries';
+import type { SilenceKey } from '../store/silence-store';
 
 /**
  * A list's cursor: opaque to clients, who pass back what `next` gave them. It is base64url of
@@ -55,3 +57,8 @@ export const alertCursor = cursorCodec<AlertKey>('alerts',
   z.tuple([exactTime, z.string().min(1).max(256), exactTime]).readonly());
 export const timelineCursor = cursorCodec<EventKey>('timeline',
   z.tuple([z.string().regex(/^[1-9][0-9]{0,17}$/)]).readonly());
+export const silenceCursor = cursorCodec<SilenceKey>('silences',
+  z.tuple([exactTime, z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)]).readonly());
+/** Every stored alert (`GET /api/v1/alerts`), in fingerprint order; `alerts` is an incident's. */
+export const alertListCursor = cursorCodec<AlertListKey>('alert-list',
+  z.tuple([z.string().min(1).max(256)]).readonly());

@@ -33,9 +33,24 @@ export function parseMatcher(input: string): Matcher {
   const m = MATCHER.exec(input);
   if (!m) throw new MatcherSyntaxError(input, 'expected name, one of = != =~ !~, and a value');
   const [, name, op, raw] = m as unknown as [string, string, MatchOp, string];
-  const value = unquote(input, raw);
+  return matcherOf(name, op, unquote(input, raw), input);
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * A matcher from its parts, as an API sends them (Alertmanager's `{name, value, isRegex,
+ * isEqual}`): the same checks and RE2 compilation as {@link parseMatcher}.
+ */
+export function matcherOf(name: string, op: MatchOp, value: string, input = matcherText({ name, op, value })): Matcher {
+  if (!LABEL_NAME.test(name)) throw new MatcherSyntaxError(input, 'expected a label name: letters, digits and _');
   if (op === '=~' || op === '!~') return { name, op, value, regex: compileRegex(input, value) };
   return { name, op, value };
+}
+
+/** The matcher as text for messages and keys: `name op "value"`, the value JSON-quoted. */
+export function matcherText(m: Pick<Matcher, 'name' | 'op' | 'value'>): string {
+  return `${m.name}${m.op}${JSON.stringify(m.value)}`;
 }
 
 /**

@@ -1,11 +1,20 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { SUPPRESSIONS } from '../domain/alert-disposition';
 
 export type PipelineMetrics = ReturnType<typeof createPipelineMetrics>;
 
 /** The worker side's metrics. */
 export function createPipelineMetrics(registry: Registry) {
   const registers = [registry];
+  const suppressed = new Counter({
+    name: 'quell_alerts_suppressed_total',
+    help: 'Firing alerts held back (stored, opening no incident), by reason: silenced, maintenance, inhibited.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  for (const reason of SUPPRESSIONS) suppressed.inc({ reason }, 0);
   return {
+    suppressed,
     deduplicated: new Counter({ name: 'quell_alerts_deduplicated_total', help: 'Alerts that repeated a known state (re-sends).', registers }),
     stale: new Counter({ name: 'quell_alerts_stale_total', help: 'Alerts older than the known state (out-of-order delivery), ignored.', registers }),
     uncorrelated: new Counter({ name: 'quell_alerts_uncorrelated_total', help: 'Firing alerts that no correlation rule took.', registers }),

@@ -7,6 +7,7 @@ import { dedupStage } from './stages/dedup';
 import { incidentStage } from './stages/incident';
 import { recordStage } from './stages/record';
 import { rootCauseStage } from './stages/root-cause';
+import { suppressStage } from './stages/suppress';
 import { topologyStage } from './stages/topology';
 
 /**
@@ -16,7 +17,8 @@ import { topologyStage } from './stages/topology';
  *               limit, validate, normalize to CanonicalAlert, fingerprint, enqueue: 2xx once queued
  *   -- ingest queue (BullMQ, or the embedded queue): the only queue; runbooks will get their own --
  *   dedup       fold into the fingerprint's stored state; only new episodes and resolves go on
- *               (silence / maintenance / inhibit will sit here)
+ *   suppress    hold back new episodes that a silence, a maintenance window or an inhibiting alert
+ *               suppresses (stored with why; taken up again when that ends: releaseStages)
  *   correlate   first matching rule in rules/ gives the group key (binding the alert to its CI)
  *   topology    alerts of topology rules join the incident of related CIs (per-rule lock)
  *   incident    join the group's open incident or open one; resolve it when all alerts resolved;
@@ -45,12 +47,23 @@ export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
   const topology = deps.topology ?? ((): Topology => NO_TOPOLOGY);
   return [
     dedupStage(deps.metrics),
+    suppressStage(deps.rules, topology, deps.metrics),
     correlateStage(deps.rules, topology, deps.metrics),
     topologyStage(topology),
     incidentStage(deps.metrics),
     rootCauseStage(topology),
     recordStage(),
   ];
+}
+
+/**
+ * The stages a held alert goes through when what held it ends (src/worker/suppression-release.ts):
+ * from `suppress` on, as if its episode had just opened (it may be held again).
+ */
+export function releaseStages(stages: readonly Stage[]): readonly Stage[] {
+  const at = stages.findIndex((s) => s.name === 'suppress');
+  if (at < 0) throw new Error('the pipeline has no suppress stage');
+  return stages.slice(at);
 }
 
 export async function runPipeline(stages: readonly Stage[], alerts: readonly StagedAlert[], ctx: StageContext, metrics?: PipelineMetrics): Promise<readonly StagedAlert[]> {

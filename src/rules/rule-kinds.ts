@@ -1,4 +1,6 @@
 import { correlationRulesKind } from './kinds/correlation-rules-kind';
+import { inhibitRulesKind } from './kinds/inhibit-rules-kind';
+import { maintenanceWindowsKind } from './kinds/maintenance-windows-kind';
 import { priorityMatrixKind } from './kinds/priority-matrix-kind';
 import type { AnyRuleKind } from './rule-kind';
 
@@ -8,5 +10,7 @@ import type { AnyRuleKind } from './rule-kind';
  */
 export const RULE_KINDS: readonly AnyRuleKind[] = [
   correlationRulesKind,
+  maintenanceWindowsKind,
+  inhibitRulesKind,
   priorityMatrixKind,
 ];

@@ -1,4 +1,5 @@
 import { sql, type Transaction } from 'kysely';
+import type { DispositionDecision } from '../domain/alert-disposition';
 import type { AlertState } from '../domain/alert-state';
 import type { Database, NewAlertRow } from './database';
 import { unnest, type PgType } from './unnest';
@@ -55,6 +56,78 @@ export async function updateAlerts(trx: Trx, rows: readonly NewAlertRow[]): Prom
       ends_at: eb.ref('excluded.ends_at'),
       occurrences: eb.ref('excluded.occurrences'),
       last_seen_at: eb.ref('excluded.last_seen_at'),
+      // A held alert that resolves is held no more (src/worker/suppression-release.ts).
+      release_at: sql`case when excluded.status = 'resolved' then null else alerts.release_at end`,
     })))
     .execute();
+}
+
+interface DispositionRow {
+  readonly fingerprint: string;
+  readonly disposition: string;
+  readonly detail: string;
+  readonly releaseAt: string | null;
+}
+
+const DISPOSITION_COLUMNS: readonly (readonly [keyof DispositionRow, PgType])[] = [
+  ['fingerprint', 'text'], ['disposition', 'text'], ['detail', 'jsonb'], ['releaseAt', 'timestamptz'],
+];
+
+/** The last decision per fingerprint, sorted by fingerprint (the order rows are locked in). */
+function lastPerFingerprint(decisions: readonly DispositionDecision[]): DispositionRow[] {
+  const last = new Map(decisions.map((d) => [d.fingerprint, d]));
+  return [...last.values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)).map((d) => ({
+    fingerprint: d.fingerprint, disposition: d.disposition, detail: JSON.stringify(d.detail),
+    releaseAt: d.releaseAt ?? null,
+  }));
+}
+
+/**
+ * The rows by primary key. Joined only with an unnest (whose size the planner knows), an update
+ * of a batch's rows would hash the whole table; this makes it an index lookup.
+ */
+const byKey = (rows: readonly { fingerprint: string }[]) =>
+  sql`a.fingerprint = any(${rows.map((r) => r.fingerprint)}::text[])`;
+
+/**
+ * Writes what became of alerts this transaction holds (dedup locked or inserted their rows),
+ * one statement for all; the last decision per fingerprint wins.
+ */
+export async function setDispositions(trx: Trx, decisions: readonly DispositionDecision[]): Promise<void> {
+  if (decisions.length === 0) return;
+  const rows = lastPerFingerprint(decisions);
+  await sql`update alerts a set disposition = v.disposition, disposition_detail = v.detail, release_at = v.release_at
+    from (${unnest(rows, DISPOSITION_COLUMNS)}) as v(fingerprint, disposition, detail, release_at)
+    where a.fingerprint = v.fingerprint and ${byKey(rows)}`.execute(trx);
+}
+
+/**
+ * Marks alerts `stale`, keeping what they were in the detail's `previous` (one level: a stale
+ * alert marked stale again keeps the disposition from before the first).
+ */
+export async function markStale(trx: Trx, decisions: readonly DispositionDecision[]): Promise<void> {
+  if (decisions.length === 0) return;
+  const rows = lastPerFingerprint(decisions);
+  await sql`update alerts a set disposition = 'stale', release_at = null,
+      disposition_detail = v.detail || jsonb_build_object('previous', case when a.disposition = 'stale'
+        then a.disposition_detail->'previous'
+        else jsonb_build_object('disposition', a.disposition, 'detail', a.disposition_detail) end)
+    from (${unnest(rows, DISPOSITION_COLUMNS)}) as v(fingerprint, disposition, detail, release_at)
+    where a.fingerprint = v.fingerprint and ${byKey(rows)}`.execute(trx);
+}
+
+/**
+ * Marks alerts as in their incident (`incident`, detail `incident_id`): what most alerts become,
+ * so written lean, two arrays and no JSON from here.
+ */
+export async function markInIncident(
+  trx: Trx, links: readonly { fingerprint: string; incidentId: number }[],
+): Promise<void> {
+  if (links.length === 0) return;
+  const rows = [...new Map(links.map((l) => [l.fingerprint, l])).values()]
+    .sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+  await sql`update alerts a set disposition = 'incident', release_at = null,
+      disposition_detail = jsonb_build_object('incident_id', v.incident_id)
+    from (${unnest(rows, [['fingerprint', 'text'], ['incidentId', 'integer']])}) as v(fingerprint, incident_id)
+    where a.fingerprint = v.fingerprint and ${byKey(rows)}`.execute(trx);
 }

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 import type { AlertStatus } from '../domain/alert';
+import type { AlertDisposition } from '../domain/alert-disposition';
 
 /** A timestamptz: read as Date, written as Date or ISO string. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -22,6 +23,11 @@ export interface AlertsTable {
   occurrences: number;
   first_seen_at: Timestamp;
   last_seen_at: Timestamp;
+  /** What became of the latest episode (src/domain/alert-disposition.ts); null: stored before dispositions. */
+  disposition: ColumnType<AlertDisposition | null, AlertDisposition | null | undefined, AlertDisposition | null>;
+  disposition_detail: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** When a held (suppressed) alert that still fires is taken up again. */
+  release_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface IncidentsTable {
@@ -125,6 +131,47 @@ export interface CmdbMetaTable {
   relation_count: number;
 }
 
+/** Alertmanager-style silences (src/domain/silence.ts). */
+export interface SilencesTable {
+  id: string;
+  /** Alertmanager's matcher objects: `[{"name","value","isRegex","isEqual"}]`. */
+  matchers: Json<readonly SilenceMatcherJson[]>;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  created_by: string;
+  comment: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface SilenceMatcherJson {
+  readonly name: string;
+  readonly value: string;
+  readonly isRegex: boolean;
+  readonly isEqual: boolean;
+}
+
+/** One row: a counter every silence change increments (workers reload their silences when it moves). */
+export interface SilencesVersionTable {
+  one: boolean;
+  version: ColumnType<string, string | number, string | number>;
+}
+
+/** Firing-alert candidates for inhibiting others, by inhibit rule and the values of its `equal` labels. */
+export interface InhibitSourcesTable {
+  rule_key: string;
+  equal_key: string;
+  fingerprint: string;
+  /** The source also matches the rule's target matchers (then it cannot inhibit an alert matching both sides). */
+  matches_target: boolean;
+}
+
+/** Inhibit rules (per rule-file version) whose already-firing sources have been indexed. */
+export interface InhibitSourceScansTable {
+  scan_key: string;
+  scanned_at: Generated<Date>;
+}
+
 export interface Database {
   alerts: AlertsTable;
   incidents: IncidentsTable;
@@ -135,6 +182,10 @@ export interface Database {
   cmdb_cis: CmdbCisTable;
   cmdb_relations: CmdbRelationsTable;
   cmdb_meta: CmdbMetaTable;
+  silences: SilencesTable;
+  silences_version: SilencesVersionTable;
+  inhibit_sources: InhibitSourcesTable;
+  inhibit_source_scans: InhibitSourceScansTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;

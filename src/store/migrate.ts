@@ -4,6 +4,7 @@ import type { Database } from './database';
 import { initial } from './migrations/0001-initial';
 import { readKeysets } from './migrations/0002-read-keysets';
 import { cmdb } from './migrations/0003-cmdb';
+import { suppression } from './migrations/0004-suppression';
 import { incidentTopology } from './migrations/0006-incident-topology';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
@@ -11,6 +12,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
   '0002-read-keysets': readKeysets,
   '0003-cmdb': cmdb,
+  '0004-suppression': suppression,
   '0006-incident-topology': incidentTopology,
 };
 

@@ -11,7 +11,9 @@ import { incidentsInOrder } from '../store/incident-queries';
 import { allIncidentMembers } from '../store/incident-members';
 import type { KeysetSource } from '../store/keyset';
 import { openMemoryDatabase, resetDatabase } from '../store/memory-database';
+import type { Stage } from '../pipeline/stage';
 import { createJobsApplier, type JobsApplier } from '../worker/job-processor';
+import { releaseHeldAlerts } from '../worker/suppression-release';
 
 /** One webhook payload's alerts (after intake), received at a simulated time. */
 export interface DryRunJob {
@@ -48,6 +50,8 @@ export interface DryRunCounts {
   readonly deduplicated: number;
   readonly stale: number;
   readonly uncorrelated: number;
+  /** New firing alerts held back by a silence, a maintenance window or an inhibiting alert. */
+  readonly suppressed: number;
 }
 
 export interface DryRunOptions {
@@ -72,12 +76,13 @@ export class DryRunEngine {
   private simulated = new Date(0);
   private jobs = 0;
   private metrics: PipelineMetrics;
+  private stages: readonly Stage[];
   private apply: JobsApplier;
 
   private constructor(
     private readonly db: Kysely<Database>, private rules: RuleBundle, private readonly opts: DryRunOptions,
   ) {
-    ({ metrics: this.metrics, apply: this.apply } = this.pipeline());
+    ({ metrics: this.metrics, stages: this.stages, apply: this.apply } = this.pipeline());
   }
 
   /** An engine on a fresh in-memory database (about a second or two: PGlite starts and migrates). */
@@ -94,19 +99,20 @@ export class DryRunEngine {
     this.rules = rules;
     this.cmdb = cmdb !== undefined ? Topology.build(cmdb) : Topology.empty();
     this.simulated = new Date(0);
-    ({ metrics: this.metrics, apply: this.apply } = this.pipeline());
+    ({ metrics: this.metrics, stages: this.stages, apply: this.apply } = this.pipeline());
   }
 
-  private pipeline(): { metrics: PipelineMetrics; apply: JobsApplier } {
+  private pipeline(): { metrics: PipelineMetrics; stages: readonly Stage[]; apply: JobsApplier } {
     const metrics = createPipelineMetrics(new Registry());
     const stages = buildPipeline({ rules: () => this.rules, metrics, topology: () => this.cmdb });
-    return { metrics, apply: createJobsApplier(this.db, stages, metrics, () => this.simulated) };
+    return { metrics, stages, apply: createJobsApplier(this.db, stages, metrics, () => this.simulated) };
   }
 
   /**
    * Applies jobs in the order given, which is time order (jobsOf sorts them); the stages' clock
-   * reads each batch's latest receipt time. `onBatch` hears the number of alerts of each batch
-   * once it is committed.
+   * reads each batch's latest receipt time. Before each batch, held alerts whose hold has ended
+   * by then are taken up (the workers' minute task; src/worker/suppression-release.ts). `onBatch`
+   * hears the number of alerts of each batch once it is committed.
    */
   async run(jobs: readonly DryRunJob[], onBatch?: (alerts: number) => void): Promise<void> {
     const windowMs = this.opts.batchWindowMs ?? 0;
@@ -125,6 +131,7 @@ export class DryRunEngine {
       i = end;
       if (batch.length === 0) continue;
       this.simulated = (batch[batch.length - 1] as DryRunJob).at;
+      await releaseHeldAlerts(this.db, this.stages, this.metrics, this.simulated);
       await this.apply(batch.map((j) => ({
         id: `dry-run-${++this.jobs}`, connector: j.connector, receivedAt: j.at.toISOString(), alerts: j.alerts,
       })));
@@ -151,10 +158,11 @@ export class DryRunEngine {
   async counts(): Promise<DryRunCounts> {
     const total = async (c: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> =>
       (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
-    const [deduplicated, stale, uncorrelated] = await Promise.all([
+    const [deduplicated, stale, uncorrelated, suppressed] = await Promise.all([
       total(this.metrics.deduplicated), total(this.metrics.stale), total(this.metrics.uncorrelated),
+      total(this.metrics.suppressed),
     ]);
-    return { deduplicated, stale, uncorrelated };
+    return { deduplicated, stale, uncorrelated, suppressed };
   }
 
   async close(): Promise<void> {

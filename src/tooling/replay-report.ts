@@ -16,13 +16,14 @@ export function incidentTable(incidents: readonly DryRunIncident[]): string[] {
   }).join('  ').trimEnd());
 }
 
-/** `17 incidents (12 open, 5 resolved); 300 alerts taken by no rule, 50 re-sends, 2 stale`. Pure. */
+/** `17 incidents (12 open, 5 resolved); 300 alerts taken by no rule, 50 re-sends, 2 stale, 4 suppressed`. Pure. */
 export function incidentSummary(incidents: readonly DryRunIncident[], counts: DryRunCounts): string {
   const by = new Map<string, number>();
   for (const i of incidents) by.set(i.status, (by.get(i.status) ?? 0) + 1);
   const states = [...by].map(([s, n]) => `${n} ${s}`).join(', ');
   return `${incidents.length} incident${incidents.length === 1 ? '' : 's'}${states ? ` (${states})` : ''}; `
-    + `${counts.uncorrelated} alerts taken by no rule, ${counts.deduplicated} re-sends, ${counts.stale} stale`;
+    + `${counts.uncorrelated} alerts taken by no rule, ${counts.deduplicated} re-sends, ${counts.stale} stale, `
+    + `${counts.suppressed} suppressed`;
 }
 
 const ORDER: readonly ChangeKind[] = ['merged', 'split', 'regrouped', 'changed', 'appeared', 'disappeared'];

@@ -53,7 +53,7 @@ describe('the dry-run engine', () => {
       ['NodeDown (cluster=eu1)', 'open', 1, ['d']],
     ]);
     expect(incidents[0]?.members[0]).toMatchObject({ status: 'resolved', startsAt: at(0) });
-    expect(await engine.counts()).toEqual({ deduplicated: 1, stale: 0, uncorrelated: 1 });
+    expect(await engine.counts()).toEqual({ deduplicated: 1, stale: 0, uncorrelated: 1, suppressed: 0 });
   });
 
   test('reset: the same input with other rules, from an empty database', async () => {
@@ -62,7 +62,38 @@ describe('the dry-run engine', () => {
     await engine.run(input.jobs);
     const incidents = await engine.incidents();
     expect(incidents.map((i) => [i.id, i.groupKey])).toEqual([[1, 'down:{instance="a"}'], [2, 'down:{instance="b"}']]);
-    expect(await engine.counts()).toEqual({ deduplicated: 0, stale: 0, uncorrelated: 0 });
+    expect(await engine.counts()).toEqual({ deduplicated: 0, stale: 0, uncorrelated: 0, suppressed: 0 });
+  });
+
+  test('maintenance windows hold alerts in simulated time; still firing after the window, an incident', async () => {
+    // 2026-01-05 is a Monday: the window is 09:00-09:30 UTC.
+    await engine.reset(compileRuleText('r.yaml', `apiVersion: quell/v1
+kind: CorrelationRules
+rules:
+  - name: down
+    matchers: ['alertname="NodeDown"']
+    group_by: [cluster]
+---
+apiVersion: quell/v1
+kind: MaintenanceWindows
+windows:
+  - name: patching
+    schedule: '0 9 * * mon'
+    duration: 30m
+    matchers: ['cluster="eu1"']
+`));
+    const input = jobsOf(connector, [
+      recorded(5, down(5, 'a'), down(5, 'b'), down(5, 'c', 'us1')),
+      recorded(20, down(5, 'b', 'eu1', 'resolved')),     // b resolves inside the window
+      recorded(45, down(45, 'e', 'us1')),                // after the window: a is taken up first
+    ], START, 3600);
+    await engine.run(input.jobs);
+    const incidents = await engine.incidents();
+    expect(incidents.map((i) => [i.title, i.members.map((m) => m.labels['instance'])])).toEqual([
+      ['NodeDown (cluster=us1)', ['c', 'e']],
+      ['NodeDown (cluster=eu1)', ['a']],
+    ]);
+    expect(await engine.counts()).toMatchObject({ suppressed: 2 });
   });
 
   test('jobs within the batch window share a transaction, as a busy worker\'s group commit', async () => {

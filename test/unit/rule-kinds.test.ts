@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { correlationRulesKind } from '../../src/rules/kinds/correlation-rules-kind';
+import { inhibitRulesKind } from '../../src/rules/kinds/inhibit-rules-kind';
+import { maintenanceWindowsKind } from '../../src/rules/kinds/maintenance-windows-kind';
 import { defineRuleKind } from '../../src/rules/rule-kind';
 import { RULE_KINDS } from '../../src/rules/rule-kinds';
 import { compileRuleSources, formatProblem, inspectRules, loadRules } from '../../src/rules/rule-loader';
@@ -130,5 +132,128 @@ describe('rule kinds', () => {
       const report = compileRuleSources([{ file: `${doc}#${n + 1}`, text }], [...RULE_KINDS, ruleTestsKind]);
       expect(report.errors.map(formatProblem)).toEqual([]);
     }
+  });
+});
+
+describe('MaintenanceWindows', () => {
+  const WINDOWS = 'apiVersion: quell/v1\nkind: MaintenanceWindows\nwindows:\n';
+  const load = (text: string) => compileRuleSources([{ file: 'w.yaml', text: `${WINDOWS}${text}` }]);
+
+  test('a window is on during each occurrence, for the alerts its matchers and cis cover', () => {
+    const report = load(`  - name: db
+    schedule: '0 2 * * sat'
+    duration: 2h
+    time_zone: Europe/Berlin
+    matchers: ['service="db"']
+  - name: rack
+    schedule: '@daily'
+    duration: 30m
+    cis: [rack-1, rack-2]
+`);
+    expect(report.errors).toEqual([]);
+    const schedule = report.bundle!.get(maintenanceWindowsKind);
+    expect(report.bundle!.counts['MaintenanceWindows']).toBe(2);
+    // Saturday 02:00-04:00 in Berlin is 01:00-03:00 UTC in winter.
+    const inside = new Date('2026-11-28T02:59:00Z');
+    expect(schedule.windowFor({ service: 'db' }, inside)).toMatchObject({
+      window: { name: 'db', origin: 'w.yaml:4' },
+      occurrence: { start: Date.parse('2026-11-28T01:00:00Z'), end: Date.parse('2026-11-28T03:00:00Z') },
+    });
+    expect(schedule.windowFor({ service: 'web' }, inside)).toBeUndefined();
+    expect(schedule.windowFor({ service: 'db' }, new Date('2026-11-28T03:00:00Z'))).toBeUndefined();
+    expect(schedule.windowFor({ ci: 'rack-2' }, new Date('2026-11-28T00:10:00Z'))?.window.name).toBe('rack');
+    expect(schedule.windowFor({ ci: 'rack-3' }, new Date('2026-11-28T00:10:00Z'))).toBeUndefined();
+    expect(schedule.windowFor({ ci: 'rack-2' }, new Date('2026-11-28T00:30:00Z'))).toBeUndefined();
+  });
+
+  test('every mistake at its position; a window that covers everything is flagged', () => {
+    const report = load(`  - name: a
+    schedule: '0 25 * * *'
+    duration: 0s
+    time_zone: Europe/Atlantis
+    matchers: ['x=~"("']
+  - name: b
+    schedule: '0 2 * * *'
+    duration: 1h
+`);
+    expect(report.errors.map(formatProblem)).toEqual([
+      expect.stringMatching(/^w\.yaml:6:15: windows\.0\.duration: expected a duration above 0 and at most 31d/),
+      'w.yaml:7:16: windows.0.time_zone: expected an IANA time zone such as Europe/Berlin or UTC',
+    ]);
+    const second = load(`  - name: a
+    schedule: '0 25 * * *'
+    duration: 1h
+    matchers: ['x=~"("']
+  - name: b
+    schedule: '0 2 * * *'
+    duration: 1h
+  - name: b
+    schedule: '0 3 * * *'
+    duration: 1h
+    matchers: ['x="1"']
+`);
+    expect(second.errors.map(formatProblem)).toEqual([
+      expect.stringMatching(/^w\.yaml:7:16: invalid matcher "x=~\\"\(\\"": bad regular expression/),
+      'w.yaml:5:15: invalid schedule "0 25 * * *": hour "25": 25 is outside 0-23',
+      'w.yaml:11:11: window name "b" is already used at w.yaml:8',
+    ]);
+    expect(second.warnings.map(formatProblem))
+      .toEqual(['w.yaml:8:5: warning: window "b" has no matchers and no cis: it covers every alert']);
+  });
+});
+
+describe('InhibitRules', () => {
+  const INHIBIT = 'apiVersion: quell/v1\nkind: InhibitRules\nrules:\n';
+  const load = (text: string, file = 'i.yaml') => compileRuleSources([{ file, text: `${INHIBIT}${text}` }]);
+
+  test('rules are indexed by both sides; the same definition has the same key wherever it is written', () => {
+    const report = load(`  - name: node-down
+    source_matchers: ['alertname="NodeDown"']
+    target_matchers: ['alertname!="NodeDown"']
+    equal: [instance, cluster]
+  - source_matchers: ['severity="critical"']
+    target_matchers: ['severity="warning"']
+`);
+    expect(report.errors).toEqual([]);
+    const set = report.bundle!.get(inhibitRulesKind);
+    expect(set.rules.map((r) => [r.name, r.equal])).toEqual([['node-down', ['cluster', 'instance']], ['i.yaml:8', []]]);
+    const names = (rules: readonly { name: string }[]) => rules.map((r) => r.name);
+    expect(names(set.sourceOf({ alertname: 'NodeDown', severity: 'critical' }))).toEqual(['node-down', 'i.yaml:8']);
+    expect(names(set.targetOf({ alertname: 'DiskFull', severity: 'warning' }))).toEqual(['node-down', 'i.yaml:8']);
+    expect(set.targetOf({ alertname: 'NodeDown', severity: 'critical' })).toEqual([]);
+    const same = load(`  - name: renamed
+    equal: [cluster, instance]
+    target_matchers: ['alertname!="NodeDown"']
+    source_matchers: ['alertname="NodeDown"']
+`, 'other.yaml').bundle!.get(inhibitRulesKind);
+    expect(same.rules[0]!.key).toBe(set.rules[0]!.key);
+    expect(same.rules[0]!.key).not.toBe(set.rules[1]!.key);
+  });
+
+  test('mistakes at their positions', () => {
+    const report = load(`  - name: a
+    source_matchers: ['alertname="A"']
+    equal: ['not a label']
+  - name: b
+    source_match: { a: b }
+`);
+    expect(report.errors.map(formatProblem)).toEqual([
+      'i.yaml:6:13: rules.0.equal.0: expected a label name',
+      'i.yaml:7:5: rules.1: Unrecognized key: "source_match"',
+    ]);
+    // Once the document fits the schema, its matchers are compiled, and names compared.
+    const second = load(`  - name: a
+    target_matchers: ['x=~"(?=y)"']
+  - name: b
+  - name: b
+`);
+    expect(second.errors.map(formatProblem)).toEqual([
+      expect.stringMatching(/^i\.yaml:5:23: invalid matcher "x=~\\"\(\?=y\)\\"": lookaround is not supported/),
+      'i.yaml:7:11: inhibit rule name "b" is already used at i.yaml:6',
+    ]);
+    expect(second.warnings.map(formatProblem)).toEqual([
+      'i.yaml:6:5: warning: a rule with no matchers and no equal lets any firing alert inhibit every other',
+      'i.yaml:7:5: warning: a rule with no matchers and no equal lets any firing alert inhibit every other',
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import { decideAll, type AlertState, type Transition } from '../../domain/alert-state';
 import type { CanonicalAlert } from '../../domain/alert';
-import { insertNewAlerts, lockAlertStates, updateAlerts } from '../../store/alert-store';
+import type { DispositionDecision } from '../../domain/alert-disposition';
+import { insertNewAlerts, lockAlertStates, markStale, setDispositions, updateAlerts } from '../../store/alert-store';
 import type { NewAlertRow } from '../../store/database';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import type { Stage, StagedAlert } from '../stage';
@@ -61,6 +62,9 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
         else if (t.kind === 'stale') stale++;
         else out.push({ alert: t.alert, receivedAt, event: t.kind, episodeStartsAt: t.episodeStartsAt });
       }
+      const ends = dispositionsOfEnds(transitions, inserted);
+      await markStale(ctx.trx, ends.stale);
+      await setDispositions(ctx.trx, ends.resolved);
       ctx.afterCommit(() => { metrics.deduplicated.inc(duplicates); metrics.stale.inc(stale); });
       return out;
     },
@@ -81,4 +85,38 @@ function toRow(alert: CanonicalAlert, state: AlertState, firstSeenAt: string, la
     first_seen_at: firstSeenAt,
     last_seen_at: lastSeenAt,
   };
+}
+
+/**
+ * The dispositions of alerts that go no further than dedup: a firing no later than the known
+ * end of its episode (`stale`: delivered out of order and ignored, but no longer silently), and
+ * an alert first seen resolved (`resolved`). Alerts that open an episode in this batch are the
+ * later stages' to decide.
+ */
+function dispositionsOfEnds(
+  transitions: readonly { t: Transition; receivedAt: string }[], firstSeen: ReadonlySet<string>,
+): { stale: DispositionDecision[]; resolved: DispositionDecision[] } {
+  const byFingerprint = new Map<string, { t: Transition; receivedAt: string }[]>();
+  for (const x of transitions) {
+    const list = byFingerprint.get(x.t.alert.fingerprint);
+    if (list) list.push(x); else byFingerprint.set(x.t.alert.fingerprint, [x]);
+  }
+  const stale: DispositionDecision[] = [];
+  const resolved: DispositionDecision[] = [];
+  for (const [fingerprint, list] of byFingerprint) {
+    if (list.some((x) => x.t.kind === 'opened')) continue;
+    const late = list.filter((x) => x.t.kind === 'stale' && x.t.alert.status === 'firing').at(-1);
+    if (late !== undefined) {
+      stale.push({
+        fingerprint, disposition: 'stale', detail: {
+          reason: 'a firing that does not start after the known end of its episode: delivered out of order, ignored',
+          starts_at: late.t.alert.startsAt, episode_starts_at: late.t.episodeStartsAt, received_at: late.receivedAt,
+        },
+      });
+    } else if (firstSeen.has(fingerprint)) {
+      const detail = { reason: 'first seen resolved: its firing never reached Quell' };
+      resolved.push({ fingerprint, disposition: 'resolved', detail });
+    }
+  }
+  return { stale, resolved };
 }

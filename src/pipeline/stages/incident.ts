@@ -2,6 +2,7 @@ import {
   linkAlerts, openOrJoinIncidents, resolveIncidentsWithoutFiringAlerts, resolveLinks, type GroupOpening,
 } from '../../store/incident-store';
 import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
+import { markInIncident } from '../../store/alert-store';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import { isCorrelated, type AlertChange, type CorrelatedAlert, type Stage, type StagedAlert } from '../stage';
 
@@ -42,6 +43,7 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
           }
         }
         await linkAlerts(ctx.trx, links);
+        await markInIncident(ctx.trx, links);
       }
 
       const ended = alerts.filter((a): a is AlertChange => a.event === 'resolved');
