@@ -17,6 +17,8 @@
  *   BENCH_ALERTMANAGER  the Alertmanager binary ("" or "none": skip the peer) /usr/bin/prometheus-alertmanager
  *   BENCH_OUT           also write the results as JSON to this file
  *   BENCH_SEED          seed of the label choices             1
+ *   BENCH_TOPOLOGY      1: load a CMDB the storm's hosts bind to (16 hosts behind each switch),
+ *                       so the shipped topology rule correlates them           0
  *
  * Everything it creates (database, queue, processes, temporary directory) is removed at the
  * end, also on failure or Ctrl-C. Exits non-zero when anything went wrong.
@@ -58,6 +60,7 @@ const S = {
   concurrency: intEnv('BENCH_CONCURRENCY', 32),
   dbPoolSize: process.env['BENCH_DB_POOL_SIZE'] ? intEnv('BENCH_DB_POOL_SIZE', 10) : undefined,
   timeoutS: intEnv('BENCH_TIMEOUT_S', 600),
+  topology: process.env['BENCH_TOPOLOGY'] === '1',
   alertmanager: process.env['BENCH_ALERTMANAGER'] ?? '/usr/bin/prometheus-alertmanager',
   out: process.env['BENCH_OUT'] || undefined,
   seed: intEnv('BENCH_SEED', 1, 0),
@@ -252,6 +255,9 @@ interface Storm {
  * `alerts` distinct label sets (the instance is unique), batched into requests: the same
  * alerts as an Alertmanager webhook payload (for Quell) and as an Alertmanager API v2 body.
  */
+/** The cluster of storm host `i` (its CI id carries it, so the CMDB can name every host). */
+const hostCluster = (i: number): string => `cluster-${i % CLUSTERS}`;
+
 function buildStorm(alerts: number, batch: number, seed: number, startsAt: string): Storm {
   const rand = seededRandom(seed).next; // every run, and both targets, see the same storm
   const pick = (n: number): number => Math.floor(rand() * n);
@@ -263,7 +269,8 @@ function buildStorm(alerts: number, batch: number, seed: number, startsAt: strin
     const part: TestAlert[] = [];
     for (let i = from; i < Math.min(alerts, from + batch); i++) {
       const alertname = ALERT_NAMES[pick(ALERT_NAMES.length)]!;
-      const cluster = `cluster-${pick(CLUSTERS)}`;
+      const cluster = hostCluster(i);
+      pick(CLUSTERS); // the draw stays, so the other labels are as before
       const service = `svc-${String(pick(SERVICES)).padStart(2, '0')}`;
       groups.add(`${alertname}/${cluster}/${service}`);
       part.push({
@@ -444,6 +451,7 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
   say(`database ${dbName}, queue ${queueName}`);
 
   const token = randomBytes(24).toString('hex');
+  const apiToken = randomBytes(24).toString('hex');
   const [apiPort, ...metricsPorts] = await freePorts(1 + S.workers);
   const env = (extra: Record<string, string>): Record<string, string> => ({
     PATH: process.env['PATH'] ?? '',
@@ -453,7 +461,7 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
     QUELL_HOST: '127.0.0.1',
     QUELL_PORT: String(apiPort),
     QUELL_INGEST_TOKEN: token,
-    QUELL_API_TOKEN: randomBytes(24).toString('hex'),
+    QUELL_API_TOKEN: apiToken,
     QUELL_RULES_DIR: join(REPO, 'rules'),
     QUELL_DATA_DIR: join(tmp, 'quell-data'),
     QUELL_LOG_LEVEL: 'warn',
@@ -471,6 +479,22 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
 
   const api = startProcess('quell api', process.execPath, [CLI, 'api'], env({}));
   await waitReady(`http://127.0.0.1:${apiPort}/readyz`, api, STARTUP_TIMEOUT_MS);
+  if (S.topology) {
+    // Every storm host is a CI (bound by its instance), 16 behind each switch: the shipped
+    // topology rule takes every alert, and its per-rule lock and root-cause stage are measured.
+    const hosts = Array.from({ length: S.alerts }, (_, i) => i);
+    const cis = [
+      ...Array.from({ length: Math.ceil(S.alerts / 16) }, (_, s) => ({ id: `sw-${s}`, type: 'switch', labels: {} })),
+      ...hosts.map((i) => ({ id: `host-${i}.${hostCluster(i)}.example`, type: 'host', labels: {} })),
+    ];
+    const relations = hosts.map((i) => ({ from: `host-${i}.${hostCluster(i)}.example`, type: 'depends_on', to: `sw-${Math.floor(i / 16)}` }));
+    const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/cmdb`, {
+      method: 'PUT', headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ cis, relations }),
+    });
+    if (res.status !== 200) throw new Error(`PUT /api/v1/cmdb: ${res.status} ${await res.text()}`);
+    say(`topology: ${cis.length} CIs loaded`);
+  }
 
   // Ingest alone first (no worker running): what the API takes, comparable with the peer,
   // which has no workers. Those jobs are then thrown away, unapplied.
