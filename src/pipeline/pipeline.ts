@@ -3,6 +3,7 @@ import type { PipelineMetrics } from './pipeline-metrics';
 import type { Stage, StageContext, StagedAlert } from './stage';
 import { correlateStage } from './stages/correlate';
 import { dedupStage } from './stages/dedup';
+import { flappingStage } from './stages/flapping';
 import { incidentStage } from './stages/incident';
 import { recordStage } from './stages/record';
 
@@ -14,8 +15,12 @@ import { recordStage } from './stages/record';
  *   -- ingest queue (BullMQ, or the embedded queue): the only queue; runbooks will get their own --
  *   dedup       fold into the fingerprint's stored state; only new episodes and resolves go on
  *               (silence / maintenance / inhibit will sit here)
- *   correlate   first matching rule in rules/ gives the group key
- *   incident    join the group's open incident or open one; resolve it when all alerts resolved;
+ *   correlate   first matching rule in rules/ gives the group key and the grouping policy
+ *   flapping    record the state changes of alerts whose rule detects flapping; note which are
+ *               flapping; settle those that stopped (also on ticks: runs with no alerts)
+ *   incident    join the group's incident, open or reopen one, or keep the alert pending (the
+ *               rule's window, min_alerts, reopen_within); a flapping alert stays in its
+ *               incident; resolve an incident when all alerts resolved and none is flapping;
  *               each change is a typed incident event (ctx.events)
  *               (problem and runbook-trigger stages will follow, reading ctx.events)
  *   record      write the transaction's incident events to the timelines
@@ -33,6 +38,7 @@ export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
   return [
     dedupStage(deps.metrics),
     correlateStage(deps.rules, deps.metrics),
+    flappingStage(deps.rules, deps.metrics),
     incidentStage(deps.metrics),
     recordStage(),
   ];

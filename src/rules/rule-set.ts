@@ -1,15 +1,17 @@
 import type { Labels } from '../domain/alert';
+import type { GroupingPolicy } from '../domain/grouping-policy';
 import { groupKey, incidentTitle } from '../domain/group-key';
 import { MatcherIndex } from '../domain/matcher-index';
 import type { Matcher } from '../domain/matchers';
 import { priorityOf, urgencyOf, type Level, type Priority } from '../domain/priority';
 
-/** A rule ready to evaluate: matchers parsed, window in milliseconds. */
+/** A rule ready to evaluate: matchers parsed, its grouping fields as a policy. */
 export interface CorrelationRule {
   readonly name: string;
   readonly matchers: readonly Matcher[];
   readonly groupBy: readonly string[];
-  readonly groupWindowMs: number;
+  /** Window, `min_alerts`, reopening and flapping: how its groups become incidents. */
+  readonly policy: GroupingPolicy;
   readonly impact: Level;
   readonly title?: string;
   /** `file:line` it was defined at, for messages. */
@@ -20,7 +22,8 @@ export interface CorrelationRule {
 export interface Correlation {
   readonly rule: string;
   readonly groupKey: string;
-  readonly groupWindowMs: number;
+  /** The rule's policy (one object per rule, shared by its correlations). */
+  readonly policy: GroupingPolicy;
   readonly title: string;
   readonly priority: Priority;
 }
@@ -32,9 +35,12 @@ export interface Correlation {
  */
 export class RuleSet {
   private readonly index: MatcherIndex<CorrelationRule>;
+  /** Whether any rule detects flapping (else the flapping stage has nothing to track). */
+  readonly tracksFlapping: boolean;
 
   constructor(readonly rules: readonly CorrelationRule[]) {
     this.index = new MatcherIndex(rules);
+    this.tracksFlapping = rules.some((r) => r.policy.flapping !== undefined);
   }
 
   /** The rule that takes an alert with these labels, if any. */
@@ -48,7 +54,7 @@ export class RuleSet {
     return {
       rule: rule.name,
       groupKey: groupKey(rule.name, rule.groupBy, labels),
-      groupWindowMs: rule.groupWindowMs,
+      policy: rule.policy,
       title: incidentTitle(labels, rule.groupBy, rule.title),
       priority: priorityOf(rule.impact, urgencyOf(labels)),
     };

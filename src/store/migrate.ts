@@ -3,11 +3,13 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely/migrati
 import type { Database } from './database';
 import { initial } from './migrations/0001-initial';
 import { readKeysets } from './migrations/0002-read-keysets';
+import { windows } from './migrations/0005-windows';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
-const MIGRATIONS: Readonly<Record<string, Migration>> = {
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
   '0002-read-keysets': readKeysets,
+  '0005-windows': windows,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
