@@ -25,8 +25,8 @@ import { connectDatabase } from './store/connect';
 import type { Database } from './store/database';
 import { migrateToLatest } from './store/migrate';
 import { resolveTokens } from './tokens';
-import { createJobProcessor } from './worker/job-processor';
-import { scheduleMaintenance } from './worker/maintenance';
+import { createJobProcessor, createPipelineTick } from './worker/job-processor';
+import { scheduleMaintenance, scheduleTicks } from './worker/maintenance';
 import { scheduleRelease } from './worker/suppression-release';
 
 export type Role = 'start' | 'api' | 'worker';
@@ -124,7 +124,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
   return server;
 }
 
-/** Starts applying queued jobs, and the hourly housekeeping; `close` finishes the jobs in hand. */
+/** Starts applying queued jobs, the pipeline's ticks and the hourly housekeeping; `close` finishes the jobs in hand. */
 export function startWorker(rt: Runtime): { close(): Promise<void> } {
   const stages = buildPipeline({ rules: () => rt.rules.current(), metrics: rt.pipelineMetrics, topology: () => rt.topology.current() });
   const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics, { transactions: rt.config.QUELL_WORKER_TRANSACTIONS });
@@ -148,12 +148,14 @@ export function startWorker(rt: Runtime): { close(): Promise<void> } {
   consumer.start(handler);
   const maintenance = scheduleMaintenance(rt.db, rt.log);
   const release = scheduleRelease(rt.db, stages, rt.pipelineMetrics, rt.log);
+  const ticks = scheduleTicks(createPipelineTick(rt.db, stages), rt.log);
   rt.log.info({ concurrency: rt.config.QUELL_WORKER_CONCURRENCY, transactions: rt.config.QUELL_WORKER_TRANSACTIONS }, 'worker started');
   return {
     async close() {
       maintenance.stop();
       release.stop();
       await consumer.close();
+      await ticks.stop();
     },
   };
 }

@@ -23,7 +23,19 @@ export type IncidentEvent =
   | {
     readonly kind: 'resolved'; readonly incidentId: number; readonly by: string;
     readonly reason?: string; readonly comment?: string;
-  };
+  }
+  /** Quell resolved it, and its group fired again within `reopen_within` (or a flapping alert came back). */
+  | {
+    readonly kind: 'reopened'; readonly incidentId: number; readonly reason: string;
+    readonly fingerprints: readonly string[];
+  }
+  /** One of its alerts is flapping: its resolves no longer resolve the incident, its re-fires join it. */
+  | {
+    readonly kind: 'flapping'; readonly incidentId: number; readonly fingerprint: string;
+    readonly changes: number; readonly windowMs: number;
+  }
+  /** A flapping alert of it has not changed for a whole window. */
+  | { readonly kind: 'settled'; readonly incidentId: number; readonly fingerprint: string };
 
 export type IncidentEventKind = IncidentEvent['kind'];
 
@@ -63,5 +75,16 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
       if (event.comment !== undefined) detail['comment'] = event.comment;
       return { incidentId, kind, actor: event.by, detail };
     }
+    case 'reopened': {
+      const { reason, fingerprints } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { reason, fingerprints } };
+    }
+    case 'flapping': {
+      const { fingerprint, changes, windowMs } = event;
+      const detail = { fingerprint, changes, window_seconds: windowMs / 1000 };
+      return { incidentId, kind, actor: QUELL_ACTOR, detail };
+    }
+    case 'settled':
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { fingerprint: event.fingerprint } };
   }
 }

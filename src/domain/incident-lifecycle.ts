@@ -4,17 +4,20 @@
  *
  *   open --acknowledge--> acknowledged
  *   open | acknowledged --resolve--> resolved   (by hand, or when its last alert resolves)
+ *   resolved --reopen--> open                   (Quell, when its group fires again within the
+ *                                                rule's `reopen_within` of an automatic resolve)
  */
 export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
 
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
 /** A change asked of an incident. */
-export type IncidentAction = 'acknowledge' | 'resolve';
+export type IncidentAction = 'acknowledge' | 'resolve' | 'reopen';
 
 const NEXT: Readonly<Record<IncidentAction, Partial<Readonly<Record<IncidentStatus, IncidentStatus>>>>> = {
   acknowledge: { open: 'acknowledged' },
   resolve: { open: 'resolved', acknowledged: 'resolved' },
+  reopen: { resolved: 'open' },
 };
 
 /** The status `action` leads to from `status`, or undefined when the lifecycle does not allow it. */

@@ -19,6 +19,10 @@ export function createPipelineMetrics(registry: Registry) {
     stale: new Counter({ name: 'quell_alerts_stale_total', help: 'Alerts older than the known state (out-of-order delivery), ignored.', registers }),
     uncorrelated: new Counter({ name: 'quell_alerts_uncorrelated_total', help: 'Firing alerts that no correlation rule took.', registers }),
     incidentsCreated: new Counter({ name: 'quell_incidents_created_total', help: 'Incidents opened.', labelNames: ['rule'] as const, registers }),
+    incidentsReopened: new Counter({
+      name: 'quell_incidents_reopened_total', help: 'Resolved incidents reopened by their group firing again.',
+      labelNames: ['rule'] as const, registers,
+    }),
     incidentsResolved: new Counter({ name: 'quell_incidents_resolved_total', help: 'Incidents resolved.', labelNames: ['by'] as const, registers }),
     processing: new Histogram({
       name: 'quell_alert_processing_seconds',

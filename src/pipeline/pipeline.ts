@@ -4,6 +4,7 @@ import type { PipelineMetrics } from './pipeline-metrics';
 import type { Stage, StageContext, StagedAlert } from './stage';
 import { correlateStage } from './stages/correlate';
 import { dedupStage } from './stages/dedup';
+import { flappingStage } from './stages/flapping';
 import { incidentStage } from './stages/incident';
 import { recordStage } from './stages/record';
 import { rootCauseStage } from './stages/root-cause';
@@ -19,9 +20,14 @@ import { topologyStage } from './stages/topology';
  *   dedup       fold into the fingerprint's stored state; only new episodes and resolves go on
  *   suppress    hold back new episodes that a silence, a maintenance window or an inhibiting alert
  *               suppresses (stored with why; taken up again when that ends: releaseStages)
- *   correlate   first matching rule in rules/ gives the group key (binding the alert to its CI)
+ *   correlate   first matching rule in rules/ gives the group key and the grouping policy
+ *               (binding the alert to its CI)
+ *   flapping    record the state changes of alerts whose rule detects flapping; note which are
+ *               flapping; settle those that stopped (also on ticks: runs with no alerts)
  *   topology    alerts of topology rules join the incident of related CIs (per-rule lock)
- *   incident    join the group's open incident or open one; resolve it when all alerts resolved;
+ *   incident    join the group's incident, open or reopen one, or keep the alert pending (the
+ *               rule's window, min_alerts, reopen_within); a flapping alert stays in its
+ *               incident; resolve an incident when all alerts resolved and none is flapping;
  *               each change is a typed incident event (ctx.events)
  *   root-cause  the incident's CIs and root-cause candidate (most upstream CI with an alert)
  *               (problem and runbook-trigger stages will follow, reading ctx.events)
@@ -49,6 +55,7 @@ export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
     dedupStage(deps.metrics),
     suppressStage(deps.rules, topology, deps.metrics),
     correlateStage(deps.rules, topology, deps.metrics),
+    flappingStage(deps.rules, deps.metrics),
     topologyStage(topology),
     incidentStage(deps.metrics),
     rootCauseStage(topology),

@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { CanonicalAlert } from '../domain/alert';
+import type { FlappingPolicy } from '../domain/grouping-policy';
 import type { IncidentEvent } from '../domain/incident-event';
 import type { Correlation } from '../rules/rule-set';
 import type { Database } from '../store/database';
@@ -19,8 +20,26 @@ export interface AlertChange extends Omit<ReceivedAlert, 'event'> {
   readonly episodeStartsAt: string;
   /** Set by correlate on opened alerts: the rule and group that take it. */
   readonly correlation?: Correlation;
+  /** Set by flapping on the changes of alerts whose rule detects flapping. */
+  readonly flap?: FlapNote;
   /** Set by incident: the incident the episode belongs to. */
   readonly incidentId?: number;
+}
+
+/** What the flapping stage found of one change of a tracked alert. */
+export interface FlapNote {
+  /** Flapping after this change. */
+  readonly flapping: boolean;
+  /** This change made it flapping. */
+  readonly started: boolean;
+  readonly policy: FlappingPolicy;
+  /** The incident of its previous episode (of the ending one, for a resolve), while not resolved. */
+  readonly incidentId?: number;
+  /**
+   * For a firing: the incident of its previous episode, which Quell resolved less than a
+   * flapping window ago. The firing reopens it (a bounce), whatever `reopen_within` says.
+   */
+  readonly rebound?: number;
 }
 
 /** An opened alert that a rule took. */

@@ -1,4 +1,5 @@
 import type { Labels } from '../domain/alert';
+import type { GroupingPolicy } from '../domain/grouping-policy';
 import { groupKey, incidentTitle } from '../domain/group-key';
 import { MatcherIndex } from '../domain/matcher-index';
 import type { Matcher } from '../domain/matchers';
@@ -7,12 +8,13 @@ import type { TextTemplate } from '../domain/text-template';
 import type { Topology } from '../domain/topology';
 import type { TopologyScope } from '../domain/topology-grouping';
 
-/** A rule ready to evaluate: matchers parsed, window in milliseconds. */
+/** A rule ready to evaluate: matchers parsed, its grouping fields as a policy. */
 export interface CorrelationRule {
   readonly name: string;
   readonly matchers: readonly Matcher[];
   readonly groupBy: readonly string[];
-  readonly groupWindowMs: number;
+  /** Window, `min_alerts`, reopening and flapping: how its groups become incidents. */
+  readonly policy: GroupingPolicy;
   readonly impact: Level;
   readonly title?: string;
   /** A logic-less template (`{{ label }}`) the title is made from; see text-template.ts. */
@@ -30,7 +32,8 @@ export interface CorrelationRule {
 export interface Correlation {
   readonly rule: string;
   readonly groupKey: string;
-  readonly groupWindowMs: number;
+  /** The rule's policy (one object per rule, shared by its correlations). */
+  readonly policy: GroupingPolicy;
   readonly title: string;
   readonly priority: Priority;
   /** The CI the alert is bound to in the topology in force, if any. */
@@ -49,9 +52,12 @@ export interface Correlation {
  */
 export class RuleSet {
   private readonly index: MatcherIndex<CorrelationRule>;
+  /** Whether any rule detects flapping (else the flapping stage has nothing to track). */
+  readonly tracksFlapping: boolean;
 
   constructor(readonly rules: readonly CorrelationRule[]) {
     this.index = new MatcherIndex(rules);
+    this.tracksFlapping = rules.some((r) => r.policy.flapping !== undefined);
   }
 
   /** Whether any rule is a topology rule (then correlation binds alerts to CIs). */
@@ -72,7 +78,7 @@ export class RuleSet {
       return {
         rule: rule.name,
         groupKey: groupKey(rule.name, rule.groupBy, labels),
-        groupWindowMs: rule.groupWindowMs,
+        policy: rule.policy,
         title: incidentTitle(labels, rule.groupBy, rule.title, rule.titleTemplate),
         priority: priorityOf(rule.impact, urgencyOf(labels, priority), priority),
         ...(ci !== undefined ? { ci } : {}),

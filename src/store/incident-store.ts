@@ -6,67 +6,6 @@ import { unnest } from './unnest';
 
 type Trx = Transaction<Database>;
 
-/** The alerts of one group, in one batch, that open or join an incident. */
-export interface GroupOpening {
-  readonly groupKey: string;
-  readonly rule: string;
-  readonly title: string;
-  readonly priority: number;
-  readonly groupWindowSeconds: number;
-  readonly count: number;
-  readonly firstAlertAt: string;
-  readonly lastAlertAt: string;
-}
-
-export interface OpenedIncident {
-  readonly id: number;
-  readonly created: boolean;
-}
-
-/** Why an incident left the group (for the timeline). */
-export interface ClosedGrouping { readonly id: number; readonly groupKey: string }
-
-/**
- * Joins each group to its open incident, or opens one. The partial unique index on
- * `group_key where grouping_open` makes "one incident per group" the database's promise:
- * concurrent batches of the same group meet in ON CONFLICT, never in two inserts.
- * An incident whose window has passed stops grouping and a new one opens.
- */
-export async function openOrJoinIncidents(trx: Trx, groups: readonly GroupOpening[]): Promise<{ incidents: Map<string, OpenedIncident>; closed: ClosedGrouping[] }> {
-  const incidents = new Map<string, OpenedIncident>();
-  const closed: ClosedGrouping[] = [];
-  let pending = [...groups].sort((a, b) => (a.groupKey < b.groupKey ? -1 : 1));
-  for (let round = 0; pending.length > 0; round++) {
-    if (round > 2) throw new Error(`could not open incidents for ${pending.length} groups`);
-    const rows = await trx.insertInto('incidents')
-      .columns(['title', 'status', 'priority', 'rule', 'group_key', 'grouping_open', 'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at'])
-      .expression(unnest(pending.map((g) => ({ ...g, status: 'open', groupingOpen: true })), [
-        ['title', 'text'], ['status', 'text'], ['priority', 'smallint'], ['rule', 'text'], ['groupKey', 'text'], ['groupingOpen', 'boolean'],
-        ['groupWindowSeconds', 'integer'], ['count', 'integer'], ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'],
-      ]))
-      .onConflict((oc) => oc.column('group_key').where('grouping_open', '=', true)
-        .doUpdateSet({
-          last_alert_at: sql`greatest(incidents.last_alert_at, excluded.last_alert_at)`,
-          first_alert_at: sql`least(incidents.first_alert_at, excluded.first_alert_at)`,
-          alert_count: sql`incidents.alert_count + excluded.alert_count`,
-          priority: sql`least(incidents.priority, excluded.priority)`,
-          updated_at: sql`now()`,
-        })
-        .where(sql<boolean>`excluded.first_alert_at <= incidents.last_alert_at + make_interval(secs => incidents.group_window_seconds)`))
-      .returning(['id', 'group_key', sql<boolean>`(xmax = 0)`.as('created')])
-      .execute();
-    for (const r of rows) incidents.set(r.group_key, { id: r.id, created: r.created });
-    pending = pending.filter((g) => !incidents.has(g.groupKey));
-    if (pending.length === 0) break;
-    // Conflicts left out by the window check: their incidents stop grouping, then retry.
-    const out = await trx.updateTable('incidents').set({ grouping_open: false, updated_at: sql`now()` })
-      .where('grouping_open', '=', true).where('group_key', '=', sql<string>`any(${pending.map((g) => g.groupKey)}::text[])`)
-      .returning(['id', 'group_key']).execute();
-    for (const r of out) closed.push({ id: r.id, groupKey: r.group_key });
-  }
-  return { incidents, closed };
-}
-
 export interface NewLink {
   readonly fingerprint: string;
   readonly startsAt: string;
@@ -102,21 +41,31 @@ export async function resolveLinks(trx: Trx, ended: readonly EndedEpisode[]): Pr
 }
 
 /**
- * Resolves those of `ids` that have no firing alert left. The rows are locked first, in a
- * statement of their own, so that the check sees alerts a concurrent batch has just linked.
+ * Resolves, as of `at`, those of `ids` that have no firing alert left and no flapping alert
+ * (whose latest episode they hold: flapping holds an incident open until the alert settles).
+ * The rows are locked first, in a statement of their own, so that the check sees alerts a
+ * concurrent batch has just linked; the flapping check reads the few flapping alerts once.
  */
-export async function resolveIncidentsWithoutFiringAlerts(trx: Trx, ids: readonly number[]): Promise<number[]> {
+export async function resolveIncidentsWithoutFiringAlerts(
+  trx: Trx, ids: readonly number[], at: Date,
+): Promise<number[]> {
   if (ids.length === 0) return [];
   const locked = await trx.selectFrom('incidents').select('id')
     .where('id', 'in', [...ids]).where('status', '!=', 'resolved').orderBy('id').forUpdate().execute();
   if (locked.length === 0) return [];
   const rows = await trx.updateTable('incidents')
-    .set({ status: 'resolved', resolved_at: sql`now()`, grouping_open: false, updated_at: sql`now()` })
+    .set({
+      status: 'resolved', resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
+    })
     .where('id', 'in', locked.map((r) => r.id))
     .where(({ not, exists, selectFrom }) => not(exists(
       selectFrom('incident_alerts').select(sql`1`.as('one'))
         .whereRef('incident_alerts.incident_id', '=', 'incidents.id').where('incident_alerts.status', '=', 'firing'),
     )))
+    .where('id', 'not in', ({ selectFrom }) => selectFrom('alert_flapping as f')
+      .innerJoin('incident_alerts as ia', (j) => j.onRef('ia.fingerprint', '=', 'f.fingerprint')
+        .onRef('ia.starts_at', '=', 'f.episode_starts_at'))
+      .select('ia.incident_id').where('f.flapping', '=', sql.lit(true)))
     .returning('id').execute();
   return rows.map((r) => r.id);
 }
@@ -132,8 +81,8 @@ export async function appendTimeline(db: Trx | Kysely<Database>, events: readonl
     .execute();
 }
 
-/** A change an operator asks for through the API. */
-export type ManualChange = IncidentAction;
+/** A change an operator asks for through the API (reopening is Quell's, when its group fires again). */
+export type ManualChange = Exclude<IncidentAction, 'reopen'>;
 
 export type ChangeOutcome =
   | { readonly ok: true; readonly incident: IncidentRow; readonly event: IncidentEvent }
@@ -154,7 +103,9 @@ export async function changeIncident(
     const incident = await trx.updateTable('incidents').where('id', '=', id)
       .set(next === 'acknowledged'
         ? { status: next, acknowledged_at: sql`now()`, updated_at: sql`now()` }
-        : { status: next, resolved_at: sql`now()`, grouping_open: false, updated_at: sql`now()` })
+        : {
+          status: next, resolved_at: sql`now()`, resolved_by: 'manual', grouping_open: false, updated_at: sql`now()`,
+        })
       .returningAll().executeTakeFirstOrThrow();
     const said = comment !== undefined && comment !== '' ? { comment } : {};
     const event: IncidentEvent = change === 'acknowledge'

@@ -6,13 +6,15 @@ import { readKeysets } from './migrations/0002-read-keysets';
 import { cmdb } from './migrations/0003-cmdb';
 import { suppression } from './migrations/0004-suppression';
 import { incidentTopology } from './migrations/0006-incident-topology';
+import { windows } from './migrations/0005-windows';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
-const MIGRATIONS: Readonly<Record<string, Migration>> = {
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
   '0002-read-keysets': readKeysets,
   '0003-cmdb': cmdb,
   '0004-suppression': suppression,
+  '0005-windows': windows,
   '0006-incident-topology': incidentTopology,
 };
 

@@ -20,7 +20,7 @@ export interface GroupingIncident {
   readonly groupKey: string;
   readonly cis: readonly string[];
   readonly root?: string;
-  /** Until when (ms since the epoch) an alert on one of its CIs may join it: its latest alert plus the window. */
+  /** Until when (ms since the epoch) an alert on one of its CIs may join it: its window (sliding or fixed). */
   readonly joinableUntil: number;
   /** Until when an alert on a CI new to it may join: its first alert plus the window. */
   readonly freshUntil: number;
@@ -30,12 +30,12 @@ export interface GroupingIncident {
 export async function groupingIncidentsOf(trx: Trx, rules: readonly string[]): Promise<GroupingIncident[]> {
   if (rules.length === 0) return [];
   const rows = await trx.selectFrom('incidents')
-    .select(['id', 'rule', 'group_key', 'cis', 'first_alert_at', 'last_alert_at', 'group_window_seconds', sql<string | null>`root_cause->>'ci'`.as('root')])
+    .select(['id', 'rule', 'group_key', 'cis', 'first_alert_at', 'last_alert_at', 'grouping_until', 'group_window_seconds', sql<string | null>`root_cause->>'ci'`.as('root')])
     .where('rule', '=', sql<string>`any(${[...rules]}::text[])`).where('grouping_open', '=', true)
     .execute();
   return rows.map((r) => ({
     id: r.id, rule: r.rule, groupKey: r.group_key, cis: r.cis, ...(r.root !== null ? { root: r.root } : {}),
-    joinableUntil: r.last_alert_at.getTime() + r.group_window_seconds * 1000,
+    joinableUntil: r.grouping_until?.getTime() ?? r.last_alert_at.getTime() + r.group_window_seconds * 1000,
     freshUntil: r.first_alert_at.getTime() + r.group_window_seconds * 1000,
   }));
 }

@@ -1,10 +1,10 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler } from '../queue/ingest-queue';
 import type { Database } from '../store/database';
 import { isConflict, isConnectionError, isDataError } from '../store/pg-errors';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
-import { IncidentEventLog, type Stage, type StagedAlert } from '../pipeline/stage';
+import { IncidentEventLog, type Stage, type StageContext, type StagedAlert } from '../pipeline/stage';
 
 export type JobsApplier = (jobs: readonly IngestJob[]) => Promise<void>;
 
@@ -35,8 +35,7 @@ export function createJobsApplier(
           for (const job of [...applied].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt))) {
             for (const alert of job.alerts) alerts.push({ alert, receivedAt: job.receivedAt });
           }
-          const ctx = { trx, events: new IncidentEventLog(), now: clock, afterCommit: (fn: () => void) => effects.push(fn) };
-          await runPipeline(stages, alerts, ctx, metrics);
+          await runPipeline(stages, alerts, stageContext(trx, clock, effects), metrics);
           effects.push(() => {
             metrics.jobs.inc({ result: 'applied' }, applied.length);
             const now = Date.now();
@@ -59,6 +58,25 @@ export function createJobsApplier(
       }
     }
   };
+}
+
+/**
+ * Runs the stages with no alerts, in a transaction of its own: stages that act on the passing
+ * of time (a flapping alert settles once quiet for its window) do so on a quiet system too.
+ * Every worker runs it periodically (see runtime.ts); tests call it with their clock.
+ */
+export function createPipelineTick(
+  db: Kysely<Database>, stages: readonly Stage[], clock: () => Date = () => new Date(),
+): () => Promise<void> {
+  return async () => {
+    const effects: (() => void)[] = [];
+    await db.transaction().execute((trx) => runPipeline(stages, [], stageContext(trx, clock, effects)));
+    for (const fn of effects) fn();
+  };
+}
+
+function stageContext(trx: Transaction<Database>, clock: () => Date, effects: (() => void)[]): StageContext {
+  return { trx, events: new IncidentEventLog(), now: clock, afterCommit: (fn) => effects.push(fn) };
 }
 
 export interface BatchingOptions {

@@ -3,6 +3,7 @@ import cron from 'node-cron';
 import type { Logger } from '../log';
 import type { Database } from '../store/database';
 import { pruneExpiredSilences } from '../store/silence-store';
+import { pruneFlappingHistory } from '../store/flapping-store';
 
 /**
  * How long a processed job's id is remembered. A redelivery can only come from a job still
@@ -29,9 +30,35 @@ export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop()
       if (pruned > 0) log.info({ pruned }, 'pruned processed job ids');
       const silences = await pruneExpiredSilences(db);
       if (silences > 0) log.info({ silences }, 'pruned silences expired past their retention');
+      const changes = await pruneFlappingHistory(db);
+      if (changes > 0) log.info({ pruned: changes }, 'pruned alert state changes (flapping history)');
     } catch (err) {
       log.warn({ err }, 'maintenance failed; will try next hour');
     }
   }, { name: 'quell-maintenance', noOverlap: true });
   return { stop: () => { void task.stop(); } };
+}
+
+/** How often each worker runs the pipeline with no alerts (flapping alerts settle within this of their time). */
+export const TICK_INTERVAL_MS = 10_000;
+
+/**
+ * Runs `tick` every `intervalMs` (never two at once). A failure is logged once until a tick
+ * succeeds again: while the database is down, the job path already says so.
+ */
+export function scheduleTicks(
+  tick: () => Promise<void>, log: Logger, intervalMs = TICK_INTERVAL_MS,
+): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  let failing = false;
+  const timer = setInterval(() => {
+    if (running !== undefined) return;
+    running = tick().then(() => { failing = false; }, (err: unknown) => {
+      if (!failing) log.warn({ err }, 'pipeline tick failed; will try again');
+      failing = true;
+    }).finally(() => { running = undefined; });
+  }, intervalMs);
+  timer.unref();
+  /** Stops ticking; resolves once a tick under way has ended. */
+  return { stop: async () => { clearInterval(timer); await running; } };
 }

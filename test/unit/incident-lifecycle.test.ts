@@ -10,6 +10,23 @@ test('the lifecycle allows acknowledge from open only, resolve from open or ackn
   expect(nextStatus('resolved', 'resolve')).toBeUndefined();
 });
 
+test('only a resolved incident reopens, to open', () => {
+  expect(nextStatus('resolved', 'reopen')).toBe('open');
+  expect(nextStatus('open', 'reopen')).toBeUndefined();
+  expect(nextStatus('acknowledged', 'reopen')).toBeUndefined();
+});
+
+test('reopened, flapping and settled events have their timeline rows', () => {
+  expect(timelineEntryOf({ kind: 'reopened', incidentId: 3, reason: 'r', fingerprints: ['f'] }))
+    .toEqual({ incidentId: 3, kind: 'reopened', actor: 'quell', detail: { reason: 'r', fingerprints: ['f'] } });
+  expect(timelineEntryOf({ kind: 'flapping', incidentId: 3, fingerprint: 'f', changes: 4, windowMs: 600_000 }))
+    .toEqual({
+      incidentId: 3, kind: 'flapping', actor: 'quell', detail: { fingerprint: 'f', changes: 4, window_seconds: 600 },
+    });
+  expect(timelineEntryOf({ kind: 'settled', incidentId: 3, fingerprint: 'f' }))
+    .toEqual({ incidentId: 3, kind: 'settled', actor: 'quell', detail: { fingerprint: 'f' } });
+});
+
 test('incident events become the timeline rows the API has always shown', () => {
   expect(timelineEntryOf({ kind: 'opened', incidentId: 3, rule: 'r', groupKey: 'r:{}', title: 'T', priority: 2, fingerprints: ['f'] }))
     .toEqual({ incidentId: 3, kind: 'opened', actor: 'quell', detail: { rule: 'r', group_key: 'r:{}', title: 'T', priority: 2, fingerprints: ['f'] } });

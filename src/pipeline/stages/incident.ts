@@ -1,50 +1,42 @@
-import {
-  linkAlerts, openOrJoinIncidents, resolveIncidentsWithoutFiringAlerts, resolveLinks, type GroupOpening,
-} from '../../store/incident-store';
 import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
 import { markInIncident } from '../../store/alert-store';
+import { removePendingAlerts, updateIncidents } from '../../store/group-store';
+import {
+  linkAlerts, resolveIncidentsWithoutFiringAlerts, resolveLinks, type NewLink,
+} from '../../store/incident-store';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import { isCorrelated, type AlertChange, type CorrelatedAlert, type Stage, type StagedAlert } from '../stage';
+import { placeInGroups } from './incident-grouping';
 
 /**
- * Opened alerts join their group's open incident or open one; resolved alerts end their
- * episode, and an incident with no firing alert left resolves itself. Every change is an
- * incident event (ctx.events), which the `record` stage writes to the timeline.
+ * Opened alerts join their group's incident, open or reopen one, or wait for the group's
+ * `min_alerts` (incident-grouping.ts); a flapping alert's firing joins the incident it flaps in,
+ * whatever the window. Resolved alerts end their episode, and an incident with no firing alert
+ * left, and no flapping one, resolves itself. Every change is an incident event (ctx.events),
+ * which the `record` stage writes to the timeline.
  */
 export function incidentStage(metrics: PipelineMetrics): Stage {
   return {
     name: 'incident',
     async run(alerts, ctx) {
+      const now = ctx.now();
       const events: IncidentEvent[] = [];
-      const out: StagedAlert[] = [];
+      const incidentOf = new Map<StagedAlert, number>();
+      const links: NewLink[] = [];
 
-      const groups = collectGroups(alerts.filter(isCorrelated));
+      const opened = alerts.filter(isCorrelated);
+      const flapping = opened.filter((a) => a.flap?.flapping === true && a.flap.incidentId !== undefined);
+      const flapped = await joinFlappingIncidents(ctx, flapping);
+      events.push(...flapped.events);
+      links.push(...flapped.links);
+      for (const [a, id] of flapped.incidentOf) incidentOf.set(a, id);
 
-      const created = new Map<string, number>();
-      if (groups.size > 0) {
-        const { incidents, closed } = await openOrJoinIncidents(ctx.trx, [...groups.values()].map((g) => g.opening));
-        for (const c of closed) events.push({ kind: 'grouping_closed', incidentId: c.id, reason: 'group_window passed' });
-        const links = [];
-        for (const [key, { opening, members }] of groups) {
-          const incident = incidents.get(key)!;
-          const fingerprints = members.map((m) => m.alert.fingerprint);
-          if (incident.created) {
-            created.set(opening.rule, (created.get(opening.rule) ?? 0) + 1);
-            events.push({
-              kind: 'opened', incidentId: incident.id, rule: opening.rule, groupKey: key, title: opening.title,
-              priority: opening.priority, fingerprints,
-            });
-          } else {
-            events.push({ kind: 'alerts_linked', incidentId: incident.id, fingerprints });
-          }
-          for (const m of members) {
-            links.push({ fingerprint: m.alert.fingerprint, startsAt: m.episodeStartsAt, incidentId: incident.id, receivedAt: m.receivedAt });
-            out.push({ ...m, incidentId: incident.id });
-          }
-        }
-        await linkAlerts(ctx.trx, links);
-        await markInIncident(ctx.trx, links);
-      }
+      const placement = await placeInGroups(ctx.trx, opened.filter((a) => !flapped.incidentOf.has(a)), now);
+      events.push(...placement.events);
+      links.push(...placement.links);
+      for (const [a, id] of placement.incidentOf) incidentOf.set(a, id);
+      await linkAlerts(ctx.trx, links);
+      await markInIncident(ctx.trx, links);
 
       const ended = alerts.filter((a): a is AlertChange => a.event === 'resolved');
       let autoResolved = 0;
@@ -55,45 +47,86 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
         const byIncident = new Map<number, string[]>();
         for (const l of resolvedLinks) byIncident.set(l.incidentId, [...(byIncident.get(l.incidentId) ?? []), l.fingerprint]);
         for (const [incidentId, fingerprints] of byIncident) events.push({ kind: 'alerts_resolved', incidentId, fingerprints });
-        const incidentOf = new Map(resolvedLinks.map((l) => [l.fingerprint, l.incidentId]));
+        const linkOf = new Map(resolvedLinks.map((l) => [l.fingerprint, l.incidentId]));
         for (const a of ended) {
-          const incidentId = incidentOf.get(a.alert.fingerprint);
-          out.push(incidentId === undefined ? a : { ...a, incidentId });
+          const id = linkOf.get(a.alert.fingerprint);
+          if (id !== undefined) incidentOf.set(a, id);
         }
-        const resolved = await resolveIncidentsWithoutFiringAlerts(ctx.trx, [...byIncident.keys()].sort((a, b) => a - b));
+        // An episode in no incident may be pending: it resolved before its group reached min_alerts.
+        await removePendingAlerts(ctx.trx, ended.filter((a) => !incidentOf.has(a))
+          .map((a) => ({ fingerprint: a.alert.fingerprint, startsAt: a.episodeStartsAt })));
+        const candidates = [...byIncident.keys()].sort((a, b) => a - b);
+        const resolved = await resolveIncidentsWithoutFiringAlerts(ctx.trx, candidates, now);
         autoResolved = resolved.length;
         for (const id of resolved) events.push({ kind: 'resolved', incidentId: id, by: QUELL_ACTOR, reason: 'all alerts resolved' });
       }
+      events.push(...flappingEvents(alerts, incidentOf));
 
       ctx.events.emit(...events);
       ctx.afterCommit(() => {
-        for (const [rule, n] of created) metrics.incidentsCreated.inc({ rule }, n);
+        for (const [rule, n] of placement.created) metrics.incidentsCreated.inc({ rule }, n);
+        for (const [rule, n] of placement.reopened) metrics.incidentsReopened.inc({ rule }, n);
         if (autoResolved > 0) metrics.incidentsResolved.inc({ by: 'auto' }, autoResolved);
       });
-      return out;
+      return alerts.map((a) => {
+        const id = incidentOf.get(a);
+        return id === undefined ? a : { ...a, incidentId: id };
+      });
     },
   };
 }
 
-/** Gathers the opened alerts of a batch by group: one opening per group key. */
-function collectGroups(opened: readonly CorrelatedAlert[]): Map<string, { opening: GroupOpening; members: CorrelatedAlert[] }> {
-  const groups = new Map<string, { opening: GroupOpening; members: CorrelatedAlert[] }>();
-  for (const staged of opened) {
-    const c = staged.correlation;
-    const at = staged.episodeStartsAt;
-    const g = groups.get(c.groupKey);
-    if (g === undefined) {
-      const opening = { groupKey: c.groupKey, rule: c.rule, title: c.title, priority: c.priority, groupWindowSeconds: Math.ceil(c.groupWindowMs / 1000), count: 1, firstAlertAt: at, lastAlertAt: at };
-      groups.set(c.groupKey, { opening, members: [staged] });
-      continue;
-    }
-    const o = g.opening;
-    g.opening = {
-      ...o, count: o.count + 1, priority: Math.min(o.priority, c.priority),
-      firstAlertAt: Date.parse(at) < Date.parse(o.firstAlertAt) ? at : o.firstAlertAt,
-      lastAlertAt: Date.parse(at) > Date.parse(o.lastAlertAt) ? at : o.lastAlertAt,
-    };
-    g.members.push(staged);
+/**
+ * Links firings of flapping alerts to the incident they flap in (their previous episode's),
+ * outside their group's window. One that a person resolved meanwhile is not joined: those
+ * alerts go to their group as usual.
+ */
+async function joinFlappingIncidents(ctx: Parameters<Stage['run']>[1], alerts: readonly CorrelatedAlert[]) {
+  const events: IncidentEvent[] = [];
+  const links: NewLink[] = [];
+  const incidentOf = new Map<CorrelatedAlert, number>();
+  const byIncident = new Map<number, CorrelatedAlert[]>();
+  for (const a of alerts) {
+    const id = a.flap?.incidentId as number;
+    byIncident.set(id, [...(byIncident.get(id) ?? []), a]);
   }
-  return groups;
+  const updated = await updateIncidents(ctx.trx, [...byIncident].map(([id, list]) => {
+    const starts = list.map((a) => a.episodeStartsAt).sort((x, y) => Date.parse(x) - Date.parse(y));
+    return {
+      id, count: list.length, firstAlertAt: starts[0] as string, lastAlertAt: starts[starts.length - 1] as string,
+      priority: Math.min(...list.map((a) => a.correlation.priority)), groupingUntil: null, groupingOpen: null,
+    };
+  }));
+  for (const [id, list] of byIncident) {
+    if (!updated.has(id)) continue;
+    events.push({ kind: 'alerts_linked', incidentId: id, fingerprints: list.map((a) => a.alert.fingerprint) });
+    for (const a of list) {
+      const { fingerprint } = a.alert;
+      links.push({ fingerprint, startsAt: a.episodeStartsAt, incidentId: id, receivedAt: a.receivedAt });
+      incidentOf.set(a, id);
+    }
+  }
+  return { events, links, incidentOf };
+}
+
+/**
+ * `flapping` on an incident's timeline when one of its alerts starts flapping, or a flapping
+ * alert's firing lands in an incident other than the one it flapped in (once per incident and
+ * alert in a batch).
+ */
+function flappingEvents(alerts: readonly StagedAlert[], incidentOf: ReadonlyMap<StagedAlert, number>): IncidentEvent[] {
+  const events: IncidentEvent[] = [];
+  const seen = new Set<string>();
+  for (const a of alerts) {
+    if (a.event === undefined || a.flap?.flapping !== true) continue;
+    const id = incidentOf.get(a);
+    const moved = a.event === 'opened' && id !== a.flap.incidentId;
+    if (id === undefined || !(a.flap.started || moved)) continue;
+    const key = `${id} ${a.alert.fingerprint}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const { changes, windowMs } = a.flap.policy;
+    events.push({ kind: 'flapping', incidentId: id, fingerprint: a.alert.fingerprint, changes, windowMs });
+  }
+  return events;
 }

@@ -3,10 +3,25 @@ import { RELATION_TYPE_NAMES, type RelationType } from '../../domain/cmdb';
 import { DURATION_PATTERN, parseDuration } from '../../domain/duration';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from '../../domain/matchers';
 import { parseTemplate, TemplateSyntaxError, type TextTemplate } from '../../domain/text-template';
+import { MAX_FLAPPING_WINDOW_MS } from '../../domain/flapping';
+import type { FlappingPolicy, GroupingPolicy } from '../../domain/grouping-policy';
 import { defineRuleKind, type SourcePosition } from '../rule-kind';
 import { RuleSet, type CorrelationRule } from '../rule-set';
 
 const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 30s, 5m, 1h30m');
+
+/** Flapping detection thresholds; each field has a default, so `flapping: {}` turns it on. */
+const flappingV1 = z.strictObject({
+  /** State changes (firings and resolves) within `window` that make an alert flapping. @defaultValue 4 */
+  changes: z.number().int().min(2).max(1000).default(4),
+  /**
+   * The window changes are counted in, and how long a flapping alert must stay unchanged to
+   * settle. @defaultValue 10m
+   */
+  window: duration.refine((s) => (parseDuration(s) ?? 0) <= MAX_FLAPPING_WINDOW_MS, {
+    message: 'at most 24h (the state history is kept a day)',
+  }).default('10m'),
+});
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a label name');
 
@@ -19,6 +34,17 @@ export const correlationRuleV1 = z.strictObject({
   group_by: z.array(labelName).default([]),
   /** An alert joins the open incident if it starts within this of the incident's latest alert. @defaultValue 1h */
   group_window: duration.default('1h'),
+  /**
+   * `sliding`: the window runs from the incident's latest alert (each alert extends it);
+   * `fixed`: from its first alert. @defaultValue sliding
+   */
+  window: z.enum(['sliding', 'fixed']).default('sliding'),
+  /** Distinct alerts of one window before the incident opens; until then they wait (pending). @defaultValue 1 */
+  min_alerts: z.number().int().min(1).max(10_000).default(1),
+  /** A group whose incident Quell resolved less than this ago reopens it when it fires again. @defaultValue none */
+  reopen_within: duration.optional(),
+  /** Flapping detection for the rule's alerts. @defaultValue off */
+  flapping: flappingV1.optional(),
   /** ITIL impact of what the rule covers; urgency comes from the alert's severity. @defaultValue medium */
   impact: z.enum(['high', 'medium', 'low']).default('medium'),
   /** A fixed incident title; by default the alert name and group labels. Never a template. */
@@ -58,6 +84,10 @@ export const correlationRuleV1 = z.strictObject({
  *     matchers: ['alertname="NodeDown"', 'severity=~"critical|warning"']
  *     group_by: [cluster]
  *     group_window: 30m
+ *     window: fixed
+ *     min_alerts: 2
+ *     reopen_within: 15m
+ *     flapping: {changes: 4, window: 10m}
  *     impact: high
  */
 export const correlationRulesKind = defineRuleKind({
@@ -97,7 +127,7 @@ export const correlationRulesKind = defineRuleKind({
           name: r.name,
           matchers,
           groupBy: r.group_by,
-          groupWindowMs: parseDuration(r.group_window) as number,
+          policy: policyOf(r),
           impact: r.impact,
           ...(r.title !== undefined ? { title: r.title } : {}),
           ...(titleTemplate !== undefined ? { titleTemplate } : {}),
@@ -134,3 +164,18 @@ export const correlationRulesKind = defineRuleKind({
 
   count: (set) => set.rules.length,
 });
+
+function flappingOf(f: z.output<typeof flappingV1>): FlappingPolicy {
+  return Object.freeze({ changes: f.changes, windowMs: parseDuration(f.window) as number });
+}
+
+/** A rule's grouping fields as the policy the incident stage applies. */
+function policyOf(r: z.output<typeof correlationRuleV1>): GroupingPolicy {
+  return Object.freeze({
+    window: r.window,
+    windowMs: parseDuration(r.group_window) as number,
+    minAlerts: r.min_alerts,
+    ...(r.reopen_within !== undefined ? { reopenWithinMs: parseDuration(r.reopen_within) as number } : {}),
+    ...(r.flapping !== undefined ? { flapping: flappingOf(r.flapping) } : {}),
+  });
+}

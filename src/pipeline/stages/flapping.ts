@@ -1,0 +1,123 @@
+import { flapStep, type FlappingState } from '../../domain/flapping';
+import type { FlappingPolicy } from '../../domain/grouping-policy';
+import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
+import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
+import type { RuleBundle } from '../../rules/rule-bundle';
+import {
+  lockSettlingAlerts, lockTrackedAlerts, markSettled, readStateChanges, recordStateChanges, saveTracking,
+  type StateChange, type TrackedAlert, type Tracking,
+} from '../../store/flapping-store';
+import { resolveIncidentsWithoutFiringAlerts } from '../../store/incident-store';
+import type { PipelineMetrics } from '../pipeline-metrics';
+import type { AlertChange, FlapNote, Stage, StagedAlert } from '../stage';
+
+/** Flapping alerts one tick settles at most; the others at the next one. */
+const SETTLE_BATCH = 200;
+
+/**
+ * Tracks the state changes of alerts whose rule detects flapping (`flapping:`), at Quell's
+ * clock (ctx.now): each change is recorded in their history, and a pure step (flapStep)
+ * decides whether the alert is flapping; the change goes on with that note (`flap`) for the
+ * incident stage, which keeps a flapping alert in one incident. Alerts that have not changed
+ * for their window settle (`settled` on the timeline) at their next change or at the next tick
+ * (createPipelineTick: every worker, every few seconds), and their incident resolves if
+ * nothing else keeps it open.
+ */
+export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics): Stage {
+  return {
+    name: 'flapping',
+    async run(alerts, ctx) {
+      const now = ctx.now();
+      const at = now.getTime();
+      const changes = alerts.filter((a): a is AlertChange => a.event !== undefined);
+      const firingPolicy = new Map<string, FlappingPolicy>();
+      for (const a of changes) {
+        const policy = a.correlation?.policy.flapping;
+        if (a.event === 'opened' && policy !== undefined) firingPolicy.set(a.alert.fingerprint, policy);
+      }
+      const candidates = new Set(firingPolicy.keys());
+      // Resolves carry no rule: a resolved alert is tracked if its firing was.
+      if (rules().get(correlationRulesKind).tracksFlapping) {
+        for (const a of changes) if (a.event === 'resolved') candidates.add(a.alert.fingerprint);
+      }
+      const rows = await lockTrackedAlerts(ctx.trx, [...candidates]);
+      const settled = new Map<string, TrackedAlert>();
+      // On ticks (runs without alerts), flapping alerts quiet for their window settle; the alerts
+      // of a batch settle as they change, below (flapStep).
+      if (alerts.length === 0) {
+        for (const row of await lockSettlingAlerts(ctx.trx, now, SETTLE_BATCH)) settled.set(row.fingerprint, row);
+      }
+
+      const byAlert = new Map<string, AlertChange[]>();
+      for (const a of changes) {
+        const fp = a.alert.fingerprint;
+        if (firingPolicy.has(fp) || rows.has(fp)) byAlert.set(fp, [...(byAlert.get(fp) ?? []), a]);
+      }
+      const policyOf = (fp: string): FlappingPolicy => firingPolicy.get(fp) ?? (rows.get(fp) as TrackedAlert).policy;
+      const longest = Math.max(0, ...[...byAlert.keys()].map((fp) => policyOf(fp).windowMs));
+      const history = await readStateChanges(ctx.trx, [...byAlert.keys()], new Date(at - longest));
+
+      const notes = new Map<AlertChange, FlapNote>();
+      const records: StateChange[] = [];
+      const saves: Tracking[] = [];
+      for (const [fp, list] of byAlert) {
+        const row = rows.get(fp);
+        const swept = settled.has(fp);
+        let state: FlappingState = row === undefined ? { flapping: false }
+          : { flapping: row.flapping && !swept, lastChangeAt: row.lastChangeAt };
+        let since = state.flapping ? row?.flappingSince ?? null : null;
+        let policy = policyOf(fp);
+        const earlier = [...(history.get(fp) ?? [])];
+        const previous = row?.incident;
+        for (const change of list) {
+          if (change.event === 'opened') policy = firingPolicy.get(fp) ?? policy;
+          const step = flapStep(state, earlier, policy, at);
+          if (step.settled && row !== undefined) settled.set(fp, row);
+          const bounced = change.event === 'opened' && previous?.autoResolvedAt !== undefined
+            && state.lastChangeAt !== undefined && at - state.lastChangeAt < policy.windowMs;
+          notes.set(change, {
+            flapping: step.flapping, started: step.started, policy,
+            ...(previous !== undefined && previous.status !== 'resolved' ? { incidentId: previous.id } : {}),
+            ...(bounced ? { rebound: (previous as { id: number }).id } : {}),
+          });
+          if (step.started) since = now.toISOString();
+          if (!step.flapping) since = null;
+          state = { flapping: step.flapping, lastChangeAt: at };
+          earlier.push(at);
+          const status = change.event === 'opened' ? 'firing' : 'resolved';
+          records.push({ fingerprint: fp, status, at: now.toISOString() });
+        }
+        const { changes: threshold, windowMs } = policy;
+        saves.push({
+          fingerprint: fp, changes: threshold, windowMs, flapping: state.flapping, flappingSince: since,
+          lastChangeAt: now.toISOString(), settlesAt: state.flapping ? new Date(at + windowMs).toISOString() : null,
+          episodeStartsAt: (list[list.length - 1] as AlertChange).episodeStartsAt,
+        });
+      }
+      await recordStateChanges(ctx.trx, records);
+      await markSettled(ctx.trx, [...settled.keys()].filter((fp) => !byAlert.has(fp)));
+      await saveTracking(ctx.trx, saves);
+
+      // Settled alerts no longer hold their incidents open: those with nothing firing resolve.
+      const events: IncidentEvent[] = [];
+      const held = new Set<number>();
+      for (const [fingerprint, row] of settled) {
+        if (row.incident === undefined || row.incident.status === 'resolved') continue;
+        events.push({ kind: 'settled', incidentId: row.incident.id, fingerprint });
+        held.add(row.incident.id);
+      }
+      const resolved = await resolveIncidentsWithoutFiringAlerts(ctx.trx, [...held].sort((a, b) => a - b), now);
+      for (const id of resolved) {
+        events.push({ kind: 'resolved', incidentId: id, by: QUELL_ACTOR, reason: 'all alerts resolved' });
+      }
+      ctx.events.emit(...events);
+      if (resolved.length > 0) ctx.afterCommit(() => metrics.incidentsResolved.inc({ by: 'auto' }, resolved.length));
+
+      return alerts.map((a): StagedAlert => {
+        if (a.event === undefined) return a;
+        const flap = notes.get(a);
+        return flap === undefined ? a : { ...a, flap };
+      });
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { AlertStatus } from '../domain/alert';
+import type { FlappingPolicy } from '../domain/grouping-policy';
+import type { IncidentStatus } from '../domain/incident-lifecycle';
+import type { Database } from './database';
+import { unnest } from './unnest';
+
+type Trx = Transaction<Database>;
+
+/** How long state changes are kept: a day, the longest flapping window, and an hour's slack. */
+export const STATE_CHANGES_RETENTION_HOURS = 25;
+
+/** A tracked alert: one whose rule detects flapping. */
+export interface TrackedAlert {
+  readonly fingerprint: string;
+  readonly policy: FlappingPolicy;
+  readonly flapping: boolean;
+  /** When it started flapping (ISO 8601), while it is. */
+  readonly flappingSince: string | null;
+  readonly lastChangeAt: number;
+  readonly episodeStartsAt: string;
+  /** The incident its latest episode belongs to, if any. */
+  readonly incident?: {
+    readonly id: number;
+    readonly status: IncidentStatus;
+    /** When Quell resolved it (epoch ms), if Quell did. */
+    readonly autoResolvedAt?: number;
+  };
+}
+
+function tracked(trx: Trx) {
+  return trx.selectFrom('alert_flapping as f')
+    .leftJoin('incident_alerts as ia', (j) => j.onRef('ia.fingerprint', '=', 'f.fingerprint')
+      .onRef('ia.starts_at', '=', 'f.episode_starts_at'))
+    .leftJoin('incidents as i', 'i.id', 'ia.incident_id')
+    .select(['f.fingerprint', 'f.changes', 'f.window_ms', 'f.flapping', 'f.flapping_since', 'f.last_change_at',
+      'f.episode_starts_at', 'i.id as incident_id', 'i.status', 'i.resolved_at', 'i.resolved_by']);
+}
+
+type TrackedRow = Awaited<ReturnType<ReturnType<typeof tracked>['execute']>>[number];
+
+function toTracked(r: TrackedRow): TrackedAlert {
+  const base = {
+    fingerprint: r.fingerprint, policy: { changes: r.changes, windowMs: r.window_ms }, flapping: r.flapping,
+    flappingSince: r.flapping_since?.toISOString() ?? null,
+    lastChangeAt: r.last_change_at.getTime(), episodeStartsAt: r.episode_starts_at.toISOString(),
+  };
+  if (r.incident_id === null || r.status === null) return base;
+  const auto = r.status === 'resolved' && r.resolved_by === 'auto' && r.resolved_at !== null;
+  const autoResolved = auto ? { autoResolvedAt: (r.resolved_at as Date).getTime() } : {};
+  return { ...base, incident: { id: r.incident_id, status: r.status, ...autoResolved } };
+}
+
+/** The tracking rows of these alerts, locked (their alert rows are locked too: dedup holds them). */
+export async function lockTrackedAlerts(trx: Trx, fingerprints: readonly string[]): Promise<Map<string, TrackedAlert>> {
+  if (fingerprints.length === 0) return new Map();
+  const rows = await tracked(trx).where('f.fingerprint', '=', sql<string>`any(${[...fingerprints].sort()}::text[])`)
+    .orderBy('f.fingerprint').forUpdate('f').execute();
+  return new Map(rows.map((r) => [r.fingerprint, toTracked(r)]));
+}
+
+/**
+ * Flapping alerts due to settle by `now`, oldest first, locked; those another transaction
+ * holds are skipped (it settles them, or they are due again at the next look).
+ */
+export async function lockSettlingAlerts(trx: Trx, now: Date, limit: number): Promise<TrackedAlert[]> {
+  const rows = await tracked(trx).where('f.flapping', '=', sql.lit(true)).where('f.settles_at', '<=', now)
+    .orderBy('f.settles_at').limit(limit).forUpdate('f').skipLocked().execute();
+  return rows.map(toTracked);
+}
+
+/** Times (epoch ms) of the alerts' state changes since `since`. */
+export async function readStateChanges(
+  trx: Trx, fingerprints: readonly string[], since: Date,
+): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (fingerprints.length === 0) return out;
+  const rows = await trx.selectFrom('alert_state_changes').select(['fingerprint', 'at'])
+    .where('fingerprint', '=', sql<string>`any(${[...fingerprints]}::text[])`).where('at', '>', since).execute();
+  for (const r of rows) out.set(r.fingerprint, [...(out.get(r.fingerprint) ?? []), r.at.getTime()]);
+  return out;
+}
+
+export interface StateChange {
+  readonly fingerprint: string;
+  readonly status: AlertStatus;
+  readonly at: string;
+}
+
+export async function recordStateChanges(trx: Trx, changes: readonly StateChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  await trx.insertInto('alert_state_changes').columns(['fingerprint', 'status', 'at'])
+    .expression(unnest(changes, [['fingerprint', 'text'], ['status', 'text'], ['at', 'timestamptz']])).execute();
+}
+
+/** A tracked alert's state after a batch. */
+export interface Tracking {
+  readonly fingerprint: string;
+  readonly changes: number;
+  readonly windowMs: number;
+  readonly flapping: boolean;
+  readonly flappingSince: string | null;
+  readonly lastChangeAt: string;
+  readonly settlesAt: string | null;
+  readonly episodeStartsAt: string;
+}
+
+export async function saveTracking(trx: Trx, rows: readonly Tracking[]): Promise<void> {
+  if (rows.length === 0) return;
+  const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+  await trx.insertInto('alert_flapping')
+    .columns(['fingerprint', 'changes', 'window_ms', 'flapping', 'flapping_since', 'last_change_at', 'settles_at',
+      'episode_starts_at'])
+    .expression(unnest(sorted, [
+      ['fingerprint', 'text'], ['changes', 'integer'], ['windowMs', 'integer'], ['flapping', 'boolean'],
+      ['flappingSince', 'timestamptz'], ['lastChangeAt', 'timestamptz'], ['settlesAt', 'timestamptz'],
+      ['episodeStartsAt', 'timestamptz'],
+    ]))
+    .onConflict((oc) => oc.column('fingerprint').doUpdateSet((eb) => ({
+      changes: eb.ref('excluded.changes'), window_ms: eb.ref('excluded.window_ms'),
+      flapping: eb.ref('excluded.flapping'),
+      flapping_since: eb.ref('excluded.flapping_since'), last_change_at: eb.ref('excluded.last_change_at'),
+      settles_at: eb.ref('excluded.settles_at'), episode_starts_at: eb.ref('excluded.episode_starts_at'),
+    })))
+    .execute();
+}
+
+/** Ends the flapping of alerts that settled. */
+export async function markSettled(trx: Trx, fingerprints: readonly string[]): Promise<void> {
+  if (fingerprints.length === 0) return;
+  await trx.updateTable('alert_flapping').set({ flapping: false, flapping_since: null, settles_at: null })
+    .where('fingerprint', '=', sql<string>`any(${[...fingerprints]}::text[])`).execute();
+}
+
+/**
+ * Forgets state changes older than the retention, and the tracking of alerts that are not
+ * flapping and have not changed since (their next firing tracks them anew).
+ */
+export async function pruneFlappingHistory(
+  db: Kysely<Database>, retentionHours = STATE_CHANGES_RETENTION_HOURS,
+): Promise<number> {
+  const cutoff = sql<Date>`now() - make_interval(hours => ${retentionHours})`;
+  const changes = await db.deleteFrom('alert_state_changes').where('at', '<', cutoff).executeTakeFirst();
+  await db.deleteFrom('alert_flapping').where('flapping', '=', false).where('last_change_at', '<', cutoff).execute();
+  return Number(changes.numDeletedRows);
+}

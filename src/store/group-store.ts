@@ -1,0 +1,264 @@
+import { createHash } from 'node:crypto';
+import { sql, type Transaction } from 'kysely';
+import type { GroupingIncident, LatestIncident, WindowMember } from '../domain/group-window';
+import type { WindowKind } from '../domain/grouping-policy';
+import { nextStatus } from '../domain/incident-lifecycle';
+import type { Database } from './database';
+import { unnest } from './unnest';
+
+type Trx = Transaction<Database>;
+
+/** The first key of Quell's group locks (`pg_advisory_xact_lock(class, bucket)`): "QELL". */
+const GROUP_LOCK_CLASS = 0x5145_4c4c;
+
+/**
+ * Group locks are taken per bucket of group keys, not per key: each advisory lock takes a slot
+ * of PostgreSQL's shared lock table (`max_locks_per_transaction` x connections, 6,400 by
+ * default), which a storm's batch of thousands of new groups would exhaust. Two groups of one
+ * bucket only wait for each other.
+ */
+export const GROUP_LOCK_BUCKETS = 128;
+
+const bucketOf = (groupKey: string): number =>
+  createHash('sha256').update(groupKey).digest().readUInt32BE(0) % GROUP_LOCK_BUCKETS;
+
+/**
+ * Takes the locks of these groups until the transaction ends: every decision about a group
+ * that may start a window (open, pending, reopen) is made by one transaction at a time, over
+ * what the ones before it committed. A group may have no row to lock (its first alert, a
+ * pending window), hence advisory locks. Taken in one statement, in one order (sorted
+ * buckets), so that batches cannot deadlock on them. The partial unique index on `group_key
+ * where grouping_open` stands behind it: one incident per group that takes alerts.
+ */
+export async function lockGroups(trx: Trx, groupKeys: readonly string[]): Promise<void> {
+  if (groupKeys.length === 0) return;
+  const buckets = [...new Set(groupKeys.map(bucketOf))].sort((a, b) => a - b);
+  await sql`select pg_advisory_xact_lock(${GROUP_LOCK_CLASS}::int4, b) from unnest(${buckets}::int4[]) as t(b)`
+    .execute(trx);
+}
+
+/**
+ * The groups' incidents that take alerts. With `lock`, locked in group key order (a person
+ * resolving one meanwhile waits, or has resolved it and it is not returned); without, as of
+ * now: the update that joins alerts to them checks that they still take alerts.
+ */
+export async function readGroupingIncidents(
+  trx: Trx, groupKeys: readonly string[], lock: boolean,
+): Promise<Map<string, GroupingIncident>> {
+  const out = new Map<string, GroupingIncident>();
+  if (groupKeys.length === 0) return out;
+  const query = trx.selectFrom('incidents')
+    .select(['id', 'group_key', 'grouping_until', 'last_alert_at', 'group_window_seconds', 'window_kind'])
+    .where('grouping_open', '=', sql.lit(true)).where('group_key', '=', sql<string>`any(${[...groupKeys]}::text[])`);
+  const rows = await (lock ? query.orderBy('group_key').forUpdate() : query).execute();
+  for (const r of rows) {
+    const windowMs = r.group_window_seconds * 1000;
+    const groupingUntil = r.grouping_until?.getTime() ?? r.last_alert_at.getTime() + windowMs;
+    out.set(r.group_key, { id: r.id, groupingUntil, window: r.window_kind, windowMs });
+  }
+  return out;
+}
+
+/**
+ * The latest incident of each group, for groups with no incident taking alerts (so their latest
+ * is one that no longer does): whether Quell resolved it, and when.
+ */
+export async function readLatestIncidents(
+  trx: Trx, groupKeys: readonly string[],
+): Promise<Map<string, LatestIncident>> {
+  const out = new Map<string, LatestIncident>();
+  if (groupKeys.length === 0) return out;
+  const rows = await trx.selectFrom('incidents').select(['id', 'group_key', 'status', 'resolved_at', 'resolved_by'])
+    .distinctOn('group_key').where('grouping_open', '=', sql.lit(false))
+    .where('group_key', '=', sql<string>`any(${[...groupKeys]}::text[])`)
+    .orderBy('group_key').orderBy('id', 'desc').execute();
+  for (const r of rows) {
+    const auto = r.status === 'resolved' && r.resolved_by === 'auto' && r.resolved_at !== null;
+    out.set(r.group_key, auto ? { id: r.id, autoResolvedAt: r.resolved_at!.getTime() } : { id: r.id });
+  }
+  return out;
+}
+
+/** A firing alert waiting for its group's `min_alerts`. */
+export interface PendingAlert extends WindowMember {
+  readonly groupKey: string;
+  readonly rule: string;
+  readonly title: string;
+  readonly priority: number;
+  /** Its episode's start, as stored (ISO 8601). */
+  readonly episodeStartsAt: string;
+  readonly receivedAt: string;
+}
+
+/** The groups' pending alerts (not expired). */
+export async function readPendingAlerts(trx: Trx, groupKeys: readonly string[]): Promise<Map<string, PendingAlert[]>> {
+  const out = new Map<string, PendingAlert[]>();
+  if (groupKeys.length === 0) return out;
+  const rows = await trx.selectFrom('pending_alerts')
+    .select(['fingerprint', 'starts_at', 'group_key', 'rule', 'title', 'priority', 'received_at'])
+    .where('expired', '=', sql.lit(false)).where('group_key', '=', sql<string>`any(${[...groupKeys]}::text[])`)
+    .orderBy('starts_at').execute();
+  for (const r of rows) {
+    const list = out.get(r.group_key) ?? [];
+    list.push({
+      fingerprint: r.fingerprint, startsAt: r.starts_at.getTime(), episodeStartsAt: r.starts_at.toISOString(),
+      groupKey: r.group_key, rule: r.rule, title: r.title, priority: r.priority,
+      receivedAt: r.received_at.toISOString(),
+    });
+    out.set(r.group_key, list);
+  }
+  return out;
+}
+
+/** What a batch adds to an incident. Times are ISO 8601; null where it adds nothing or changes nothing. */
+export interface IncidentUpdate {
+  readonly id: number;
+  readonly count: number;
+  readonly firstAlertAt: string | null;
+  readonly lastAlertAt: string | null;
+  readonly priority: number | null;
+  /** Its window's new end; null: unchanged. */
+  readonly groupingUntil: string | null;
+  /** false: its window passed; null: unchanged. */
+  readonly groupingOpen: boolean | null;
+}
+
+const UPDATE_COLUMNS = [
+  ['id', 'integer'], ['count', 'integer'], ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'],
+  ['priority', 'smallint'], ['groupingUntil', 'timestamptz'], ['groupingOpen', 'boolean'],
+] as const;
+
+/**
+ * Adds alerts to incidents that are not resolved (with `grouping`: that still take alerts), and
+ * moves or closes their windows; returns the ids updated. A window only grows: the end kept is
+ * the later of the stored one and the new one, whichever batch wrote first. Nulls change nothing.
+ */
+export async function updateIncidents(
+  trx: Trx, updates: readonly IncidentUpdate[], grouping = false,
+): Promise<Set<number>> {
+  if (updates.length === 0) return new Set();
+  const { rows } = await sql<{ id: number }>`update incidents i set alert_count = i.alert_count + v.count,
+      first_alert_at = least(i.first_alert_at, v.first_alert_at),
+      last_alert_at = greatest(i.last_alert_at, v.last_alert_at),
+      priority = least(i.priority, v.priority), grouping_until = greatest(i.grouping_until, v.grouping_until),
+      grouping_open = coalesce(v.grouping_open, i.grouping_open), updated_at = now()
+    from (${unnest(sortById(updates), UPDATE_COLUMNS)})
+      as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open)
+    where i.id = v.id and i.status <> 'resolved' ${grouping ? sql`and i.grouping_open` : sql``}
+    returning i.id`.execute(trx);
+  return new Set(rows.map((r) => r.id));
+}
+
+/** An incident Quell resolved that takes alerts again, with a new window of the rule's kind. */
+export interface IncidentReopening extends IncidentUpdate {
+  readonly groupingUntil: string;
+  readonly groupingOpen: boolean;
+  readonly window: WindowKind;
+  readonly windowSeconds: number;
+}
+
+/** Reopens resolved incidents (the lifecycle's `reopen`); throws if one is not resolved. */
+export async function reopenIncidents(trx: Trx, reopenings: readonly IncidentReopening[]): Promise<void> {
+  if (reopenings.length === 0) return;
+  const reopened = nextStatus('resolved', 'reopen');
+  const { rows } = await sql<{ id: number }>`update incidents i set status = ${reopened}, resolved_at = null,
+      resolved_by = null, acknowledged_at = null, alert_count = i.alert_count + v.count,
+      first_alert_at = least(i.first_alert_at, v.first_alert_at),
+      last_alert_at = greatest(i.last_alert_at, v.last_alert_at),
+      priority = least(i.priority, v.priority), grouping_until = v.grouping_until, grouping_open = v.grouping_open,
+      window_kind = v.window_kind, group_window_seconds = v.window_seconds, updated_at = now()
+    from (${unnest(sortById(reopenings), [...UPDATE_COLUMNS, ['window', 'text'], ['windowSeconds', 'integer']])})
+      as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open, window_kind,
+        window_seconds)
+    where i.id = v.id and i.status = 'resolved'
+    returning i.id`.execute(trx);
+  // The group lock is held and only the pipeline reopens: a mismatch is a bug, not a race.
+  if (rows.length !== reopenings.length) {
+    throw new Error(`expected to reopen ${reopenings.length} incidents, reopened ${rows.length}`);
+  }
+}
+
+export interface NewIncident {
+  readonly title: string;
+  readonly priority: number;
+  readonly rule: string;
+  readonly groupKey: string;
+  readonly groupingOpen: boolean;
+  readonly window: WindowKind;
+  readonly windowSeconds: number;
+  readonly count: number;
+  readonly firstAlertAt: string;
+  readonly lastAlertAt: string;
+  readonly groupingUntil: string;
+}
+
+/** Opens incidents; returns their ids in the order given. */
+export async function insertIncidents(trx: Trx, incidents: readonly NewIncident[]): Promise<number[]> {
+  if (incidents.length === 0) return [];
+  const rows = await trx.insertInto('incidents')
+    .columns(['title', 'status', 'priority', 'rule', 'group_key', 'grouping_open', 'window_kind',
+      'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at', 'grouping_until'])
+    .expression(unnest(incidents.map((g, i) => ({ ...g, status: 'open', ord: i })), [
+      ['title', 'text'], ['status', 'text'], ['priority', 'smallint'], ['rule', 'text'], ['groupKey', 'text'],
+      ['groupingOpen', 'boolean'], ['window', 'text'], ['windowSeconds', 'integer'], ['count', 'integer'],
+      ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'],
+    ]))
+    .returning(['id', 'group_key']).execute();
+  // INSERT … SELECT returns its rows in the order it read them; checked, since the links depend on it.
+  if (rows.some((r, i) => r.group_key !== incidents[i]!.groupKey)) throw new Error('incidents returned out of order');
+  return rows.map((r) => r.id);
+}
+
+/** Stores alerts as pending (or expired), one row per fingerprint: its latest episode. */
+export async function putPendingAlerts(
+  trx: Trx, alerts: readonly (Omit<PendingAlert, 'startsAt'> & { readonly expired: boolean })[], now: Date,
+): Promise<void> {
+  if (alerts.length === 0) return;
+  const latest = new Map<string, (typeof alerts)[number]>();
+  for (const a of alerts) {
+    const seen = latest.get(a.fingerprint);
+    const later = seen === undefined || Date.parse(a.episodeStartsAt) > Date.parse(seen.episodeStartsAt);
+    if (later) latest.set(a.fingerprint, a);
+  }
+  const rows = [...latest.values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1))
+    .map((a) => ({ ...a, pendingSince: now.toISOString() }));
+  await trx.insertInto('pending_alerts')
+    .columns(['fingerprint', 'starts_at', 'group_key', 'rule', 'title', 'priority', 'received_at', 'expired',
+      'pending_since'])
+    .expression(unnest(rows, [
+      ['fingerprint', 'text'], ['episodeStartsAt', 'timestamptz'], ['groupKey', 'text'], ['rule', 'text'],
+      ['title', 'text'],
+      ['priority', 'smallint'], ['receivedAt', 'timestamptz'], ['expired', 'boolean'], ['pendingSince', 'timestamptz'],
+    ]))
+    .onConflict((oc) => oc.column('fingerprint').doUpdateSet((eb) => ({
+      starts_at: eb.ref('excluded.starts_at'), group_key: eb.ref('excluded.group_key'), rule: eb.ref('excluded.rule'),
+      title: eb.ref('excluded.title'), priority: eb.ref('excluded.priority'),
+      received_at: eb.ref('excluded.received_at'),
+      expired: eb.ref('excluded.expired'), pending_since: eb.ref('excluded.pending_since'),
+    })))
+    .execute();
+}
+
+export interface Episode {
+  readonly fingerprint: string;
+  readonly startsAt: string;
+}
+
+/** Marks pending alerts expired: their window passed short of `min_alerts`. */
+export async function expirePendingAlerts(trx: Trx, episodes: readonly Episode[]): Promise<void> {
+  if (episodes.length === 0) return;
+  await sql`update pending_alerts p set expired = true
+    from (${unnest(episodes, [['fingerprint', 'text'], ['startsAt', 'timestamptz']])}) as v(fingerprint, starts_at)
+    where p.fingerprint = v.fingerprint and p.starts_at = v.starts_at`.execute(trx);
+}
+
+/** Removes the pending rows of these episodes (they joined an incident, or resolved). */
+export async function removePendingAlerts(trx: Trx, episodes: readonly Episode[]): Promise<void> {
+  if (episodes.length === 0) return;
+  await sql`delete from pending_alerts p
+    using (${unnest(episodes, [['fingerprint', 'text'], ['startsAt', 'timestamptz']])}) as v(fingerprint, starts_at)
+    where p.fingerprint = v.fingerprint and p.starts_at = v.starts_at`.execute(trx);
+}
+
+/** In id order, as the rows are usually locked (a deadlock between batches is retried at once). */
+const sortById = <T extends { readonly id: number }>(rows: readonly T[]): T[] => [...rows].sort((a, b) => a.id - b.id);
