@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { isMap, isNode, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { correlationRulesKind } from './kinds/correlation-rules-kind';
 import { RuleBundle } from './rule-bundle';
 import type { AnyRuleKind, CombineContext, DocumentContext, DocumentPath, SourcePosition } from './rule-kind';
 import { RULE_KINDS } from './rule-kinds';
 import type { CorrelationRule } from './rule-set';
+import { offsetOf } from '../yaml-offset';
 
 /** One problem in the rule files, at a position. */
 export interface RuleProblem extends SourcePosition {
@@ -151,15 +152,6 @@ function compileDocument(
     return undefined;
   }
   return { kind, items: kind.compile(parsed.data, ctx) };
-}
-
-/** The start of the deepest node along `path` that exists in the document. */
-function offsetOf(doc: Document, path: DocumentPath): number {
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return node.range[0];
-  }
-  return 0;
 }
 
 /** The first 12 hex digits of a SHA-256 over the files' base names and contents, in load order. */
