@@ -3,6 +3,7 @@ import cron from 'node-cron';
 import type { Logger } from '../log';
 import type { Database } from '../store/database';
 import { pruneFlappingHistory } from '../store/flapping-store';
+import { prunePendingAlerts } from '../store/group-store';
 
 /**
  * How long a processed job's id is remembered. A redelivery can only come from a job still
@@ -26,6 +27,8 @@ export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop()
       if (pruned > 0) log.info({ pruned }, 'pruned processed job ids');
       const changes = await pruneFlappingHistory(db);
       if (changes > 0) log.info({ pruned: changes }, 'pruned alert state changes (flapping history)');
+      const pending = await prunePendingAlerts(db);
+      if (pending > 0) log.info({ pruned: pending }, 'pruned pending alerts that resolved or fired anew');
     } catch (err) {
       log.warn({ err }, 'maintenance failed; will try next hour');
     }
