@@ -3,7 +3,7 @@ import cron from 'node-cron';
 import type { Logger } from '../log';
 import type { Database } from '../store/database';
 import { pruneFlappingHistory } from '../store/flapping-store';
-import { prunePendingAlerts } from '../store/group-store';
+import { prunePendingAlerts } from '../store/pending-alert-store';
 
 /**
  * How long a processed job's id is remembered. A redelivery can only come from a job still

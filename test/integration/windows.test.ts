@@ -8,7 +8,7 @@ import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import type { IngestJob } from '../../src/queue/ingest-queue';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import { listIncidents } from '../../src/store/incident-queries';
-import { prunePendingAlerts } from '../../src/store/group-store';
+import { prunePendingAlerts } from '../../src/store/pending-alert-store';
 import { changeIncident } from '../../src/store/incident-store';
 import { createJobProcessor, createPipelineTick } from '../../src/worker/job-processor';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';

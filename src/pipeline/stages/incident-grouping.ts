@@ -6,10 +6,12 @@ import type { GroupingPolicy } from '../../domain/grouping-policy';
 import type { IncidentEvent } from '../../domain/incident-event';
 import type { Database } from '../../store/database';
 import {
-  expirePendingAlerts, insertIncidents, lockGroups, openOrLockIncidents, putPendingAlerts, readGroupingIncidents,
-  readLatestIncidents, readPendingAlerts, removePendingAlerts, reopenIncidents, updateIncidents,
-  type IncidentReopening, type IncidentUpdate, type Met, type NewIncident, type PendingAlert,
+  insertIncidents, lockGroups, openOrLockIncidents, readGroupingIncidents, readLatestIncidents, reopenIncidents,
+  updateIncidents, type IncidentReopening, type IncidentUpdate, type Met, type NewIncident,
 } from '../../store/group-store';
+import {
+  expirePendingAlerts, putPendingAlerts, readPendingAlerts, removePendingAlerts, type PendingAlert,
+} from '../../store/pending-alert-store';
 import type { NewLink } from '../../store/incident-store';
 import type { CorrelatedAlert } from '../stage';
 
