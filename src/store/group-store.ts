@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
-import type { GroupingIncident, LatestIncident, WindowMember } from '../domain/group-window';
+import type { GroupingIncident, LatestIncident } from '../domain/group-window';
 import type { WindowKind } from '../domain/grouping-policy';
 import { nextStatus } from '../domain/incident-lifecycle';
 import type { Database } from './database';
@@ -23,12 +23,10 @@ const bucketOf = (groupKey: string): number =>
   createHash('sha256').update(groupKey).digest().readUInt32BE(0) % GROUP_LOCK_BUCKETS;
 
 /**
- * Takes the locks of these groups until the transaction ends: every decision about a group
- * that may start a window (open, pending, reopen) is made by one transaction at a time, over
- * what the ones before it committed. A group may have no row to lock (its first alert, a
- * pending window), hence advisory locks. Taken in one statement, in one order (sorted
- * buckets), so that batches cannot deadlock on them. The partial unique index on `group_key
- * where grouping_open` stands behind it: one incident per group that takes alerts.
+ * Takes the locks of these groups until the transaction ends, for decisions over state that
+ * has no row to lock (a group's pending alerts, its latest resolved incident): one transaction
+ * at a time decides, over what the ones before it committed. Taken in one statement, in one
+ * order (sorted buckets), so that batches do not deadlock on them.
  */
 export async function lockGroups(trx: Trx, groupKeys: readonly string[]): Promise<void> {
   if (groupKeys.length === 0) return;
@@ -38,12 +36,13 @@ export async function lockGroups(trx: Trx, groupKeys: readonly string[]): Promis
 }
 
 /**
- * The groups' incidents that take alerts. With `lock`, locked in group key order (a person
- * resolving one meanwhile waits, or has resolved it and it is not returned); without, as of
- * now: the update that joins alerts to them checks that they still take alerts.
+ * The groups' incidents that take alerts, locked in group key order (unless the transaction
+ * holds their locks already): concurrent batches lock the incidents they share in one order (an
+ * UPDATE … FROM locks in the order of its join, which differs between plans, and would deadlock
+ * them), and one that a person resolves meanwhile waits, or is resolved and not returned.
  */
 export async function readGroupingIncidents(
-  trx: Trx, groupKeys: readonly string[], lock: boolean,
+  trx: Trx, groupKeys: readonly string[], lock = true,
 ): Promise<Map<string, GroupingIncident>> {
   const out = new Map<string, GroupingIncident>();
   if (groupKeys.length === 0) return out;
@@ -51,12 +50,16 @@ export async function readGroupingIncidents(
     .select(['id', 'group_key', 'grouping_until', 'last_alert_at', 'group_window_seconds', 'window_kind'])
     .where('grouping_open', '=', sql.lit(true)).where('group_key', '=', sql<string>`any(${[...groupKeys]}::text[])`);
   const rows = await (lock ? query.orderBy('group_key').forUpdate() : query).execute();
-  for (const r of rows) {
-    const windowMs = r.group_window_seconds * 1000;
-    const groupingUntil = r.grouping_until?.getTime() ?? r.last_alert_at.getTime() + windowMs;
-    out.set(r.group_key, { id: r.id, groupingUntil, window: r.window_kind, windowMs });
-  }
+  for (const r of rows) out.set(r.group_key, groupingOf(r));
   return out;
+}
+
+function groupingOf(r: {
+  id: number; grouping_until: Date | null; last_alert_at: Date; group_window_seconds: number; window_kind: WindowKind;
+}): GroupingIncident {
+  const windowMs = r.group_window_seconds * 1000;
+  const groupingUntil = r.grouping_until?.getTime() ?? r.last_alert_at.getTime() + windowMs;
+  return { id: r.id, groupingUntil, window: r.window_kind, windowMs };
 }
 
 /**
@@ -75,37 +78,6 @@ export async function readLatestIncidents(
   for (const r of rows) {
     const auto = r.status === 'resolved' && r.resolved_by === 'auto' && r.resolved_at !== null;
     out.set(r.group_key, auto ? { id: r.id, autoResolvedAt: r.resolved_at!.getTime() } : { id: r.id });
-  }
-  return out;
-}
-
-/** A firing alert waiting for its group's `min_alerts`. */
-export interface PendingAlert extends WindowMember {
-  readonly groupKey: string;
-  readonly rule: string;
-  readonly title: string;
-  readonly priority: number;
-  /** Its episode's start, as stored (ISO 8601). */
-  readonly episodeStartsAt: string;
-  readonly receivedAt: string;
-}
-
-/** The groups' pending alerts (not expired). */
-export async function readPendingAlerts(trx: Trx, groupKeys: readonly string[]): Promise<Map<string, PendingAlert[]>> {
-  const out = new Map<string, PendingAlert[]>();
-  if (groupKeys.length === 0) return out;
-  const rows = await trx.selectFrom('pending_alerts')
-    .select(['fingerprint', 'starts_at', 'group_key', 'rule', 'title', 'priority', 'received_at'])
-    .where('expired', '=', sql.lit(false)).where('group_key', '=', sql<string>`any(${[...groupKeys]}::text[])`)
-    .orderBy('starts_at').execute();
-  for (const r of rows) {
-    const list = out.get(r.group_key) ?? [];
-    list.push({
-      fingerprint: r.fingerprint, startsAt: r.starts_at.getTime(), episodeStartsAt: r.starts_at.toISOString(),
-      groupKey: r.group_key, rule: r.rule, title: r.title, priority: r.priority,
-      receivedAt: r.received_at.toISOString(),
-    });
-    out.set(r.group_key, list);
   }
   return out;
 }
@@ -157,9 +129,12 @@ export interface IncidentReopening extends IncidentUpdate {
   readonly windowSeconds: number;
 }
 
-/** Reopens resolved incidents (the lifecycle's `reopen`); throws if one is not resolved. */
-export async function reopenIncidents(trx: Trx, reopenings: readonly IncidentReopening[]): Promise<void> {
-  if (reopenings.length === 0) return;
+/**
+ * Reopens incidents that are still resolved (the lifecycle's `reopen`); returns the ids
+ * reopened (another batch may have reopened one first).
+ */
+export async function reopenIncidents(trx: Trx, reopenings: readonly IncidentReopening[]): Promise<Set<number>> {
+  if (reopenings.length === 0) return new Set();
   const reopened = nextStatus('resolved', 'reopen');
   const { rows } = await sql<{ id: number }>`update incidents i set status = ${reopened}, resolved_at = null,
       resolved_by = null, acknowledged_at = null, alert_count = i.alert_count + v.count,
@@ -172,10 +147,7 @@ export async function reopenIncidents(trx: Trx, reopenings: readonly IncidentReo
         window_seconds)
     where i.id = v.id and i.status = 'resolved'
     returning i.id`.execute(trx);
-  // The group lock is held and only the pipeline reopens: a mismatch is a bug, not a race.
-  if (rows.length !== reopenings.length) {
-    throw new Error(`expected to reopen ${reopenings.length} incidents, reopened ${rows.length}`);
-  }
+  return new Set(rows.map((r) => r.id));
 }
 
 export interface NewIncident {
@@ -192,72 +164,57 @@ export interface NewIncident {
   readonly groupingUntil: string;
 }
 
+const NEW_INCIDENT_COLUMNS = ['title', 'status', 'priority', 'rule', 'group_key', 'grouping_open', 'window_kind',
+  'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at', 'grouping_until'] as const;
+
+function newIncidents(incidents: readonly NewIncident[]) {
+  return unnest(incidents.map((g) => ({ ...g, status: 'open' })), [
+    ['title', 'text'], ['status', 'text'], ['priority', 'smallint'], ['rule', 'text'], ['groupKey', 'text'],
+    ['groupingOpen', 'boolean'], ['window', 'text'], ['windowSeconds', 'integer'], ['count', 'integer'],
+    ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'],
+  ]);
+}
+
+/** What openOrLockIncidents found for a group. */
+export type Met =
+  | { readonly created: true; readonly id: number }
+  | { readonly created: false; readonly incident: GroupingIncident };
+
+/**
+ * For each group, in the order given (group key order): opens the incident given, or, when the
+ * group has one that takes alerts, locks that one instead and returns it. The partial unique
+ * index on `group_key where grouping_open` decides which, and makes a concurrent opening of the
+ * same group wait for this one. One statement, in group key order, as every batch does:
+ * concurrent batches meet on their first common group, not in a deadlock. (An ON CONFLICT update
+ * whose condition is false locks the row and writes nothing; the batch writes it once, after.)
+ */
+export async function openOrLockIncidents(trx: Trx, openings: readonly NewIncident[]): Promise<Met[]> {
+  if (openings.length === 0) return [];
+  const created = await trx.insertInto('incidents').columns(NEW_INCIDENT_COLUMNS).expression(newIncidents(openings))
+    .onConflict((oc) => oc.column('group_key').where('grouping_open', '=', sql.lit(true))
+      .doUpdateSet({ updated_at: sql`incidents.updated_at` }).where(sql.lit(false)))
+    .returning(['id', 'group_key']).execute();
+  const ids = new Map(created.map((r) => [r.group_key, r.id]));
+  const others = openings.filter((o) => !ids.has(o.groupKey)).map((o) => o.groupKey);
+  const met = await readGroupingIncidents(trx, others, false);
+  return openings.map((o): Met => {
+    const id = ids.get(o.groupKey);
+    if (id !== undefined) return { created: true, id };
+    const incident = met.get(o.groupKey);
+    if (incident === undefined) throw new Error(`group ${o.groupKey} neither opened nor met an incident`);
+    return { created: false, incident };
+  });
+}
+
 /** Opens incidents; returns their ids in the order given. */
 export async function insertIncidents(trx: Trx, incidents: readonly NewIncident[]): Promise<number[]> {
   if (incidents.length === 0) return [];
-  const rows = await trx.insertInto('incidents')
-    .columns(['title', 'status', 'priority', 'rule', 'group_key', 'grouping_open', 'window_kind',
-      'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at', 'grouping_until'])
-    .expression(unnest(incidents.map((g, i) => ({ ...g, status: 'open', ord: i })), [
-      ['title', 'text'], ['status', 'text'], ['priority', 'smallint'], ['rule', 'text'], ['groupKey', 'text'],
-      ['groupingOpen', 'boolean'], ['window', 'text'], ['windowSeconds', 'integer'], ['count', 'integer'],
-      ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'],
-    ]))
+  const rows = await trx.insertInto('incidents').columns(NEW_INCIDENT_COLUMNS).expression(newIncidents(incidents))
     .returning(['id', 'group_key']).execute();
-  // INSERT … SELECT returns its rows in the order it read them; checked, since the links depend on it.
-  if (rows.some((r, i) => r.group_key !== incidents[i]!.groupKey)) throw new Error('incidents returned out of order');
-  return rows.map((r) => r.id);
-}
-
-/** Stores alerts as pending (or expired), one row per fingerprint: its latest episode. */
-export async function putPendingAlerts(
-  trx: Trx, alerts: readonly (Omit<PendingAlert, 'startsAt'> & { readonly expired: boolean })[], now: Date,
-): Promise<void> {
-  if (alerts.length === 0) return;
-  const latest = new Map<string, (typeof alerts)[number]>();
-  for (const a of alerts) {
-    const seen = latest.get(a.fingerprint);
-    const later = seen === undefined || Date.parse(a.episodeStartsAt) > Date.parse(seen.episodeStartsAt);
-    if (later) latest.set(a.fingerprint, a);
+  if (rows.length !== incidents.length || rows.some((r, i) => r.group_key !== incidents[i]?.groupKey)) {
+    throw new Error('incidents returned out of order');
   }
-  const rows = [...latest.values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1))
-    .map((a) => ({ ...a, pendingSince: now.toISOString() }));
-  await trx.insertInto('pending_alerts')
-    .columns(['fingerprint', 'starts_at', 'group_key', 'rule', 'title', 'priority', 'received_at', 'expired',
-      'pending_since'])
-    .expression(unnest(rows, [
-      ['fingerprint', 'text'], ['episodeStartsAt', 'timestamptz'], ['groupKey', 'text'], ['rule', 'text'],
-      ['title', 'text'],
-      ['priority', 'smallint'], ['receivedAt', 'timestamptz'], ['expired', 'boolean'], ['pendingSince', 'timestamptz'],
-    ]))
-    .onConflict((oc) => oc.column('fingerprint').doUpdateSet((eb) => ({
-      starts_at: eb.ref('excluded.starts_at'), group_key: eb.ref('excluded.group_key'), rule: eb.ref('excluded.rule'),
-      title: eb.ref('excluded.title'), priority: eb.ref('excluded.priority'),
-      received_at: eb.ref('excluded.received_at'),
-      expired: eb.ref('excluded.expired'), pending_since: eb.ref('excluded.pending_since'),
-    })))
-    .execute();
-}
-
-export interface Episode {
-  readonly fingerprint: string;
-  readonly startsAt: string;
-}
-
-/** Marks pending alerts expired: their window passed short of `min_alerts`. */
-export async function expirePendingAlerts(trx: Trx, episodes: readonly Episode[]): Promise<void> {
-  if (episodes.length === 0) return;
-  await sql`update pending_alerts p set expired = true
-    from (${unnest(episodes, [['fingerprint', 'text'], ['startsAt', 'timestamptz']])}) as v(fingerprint, starts_at)
-    where p.fingerprint = v.fingerprint and p.starts_at = v.starts_at`.execute(trx);
-}
-
-/** Removes the pending rows of these episodes (they joined an incident, or resolved). */
-export async function removePendingAlerts(trx: Trx, episodes: readonly Episode[]): Promise<void> {
-  if (episodes.length === 0) return;
-  await sql`delete from pending_alerts p
-    using (${unnest(episodes, [['fingerprint', 'text'], ['startsAt', 'timestamptz']])}) as v(fingerprint, starts_at)
-    where p.fingerprint = v.fingerprint and p.starts_at = v.starts_at`.execute(trx);
+  return rows.map((r) => r.id);
 }
 
 /** In id order, as the rows are usually locked (a deadlock between batches is retried at once). */

@@ -67,15 +67,6 @@ export function classifyPgError(err: unknown): PgErrorKind {
   return 'other';
 }
 
-/**
- * A transaction found that another one changed what it had read (a person resolved an incident
- * it was about to join). It carries serialization failure's SQLSTATE, so it is a `conflict`:
- * the job applier runs the transaction again at once, over the new state.
- */
-export class ConcurrentChangeError extends Error {
-  readonly code = '40001';
-}
-
 /** Running the same transaction again at once may pass (see {@link PgErrorKind}). */
 export const isConflict = (err: unknown): boolean => classifyPgError(err) === 'conflict';
 

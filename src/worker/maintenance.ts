@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import type { Database } from '../store/database';
 import { pruneExpiredSilences } from '../store/silence-store';
 import { pruneFlappingHistory } from '../store/flapping-store';
+import { prunePendingAlerts } from '../store/pending-alert-store';
 
 /**
  * How long a processed job's id is remembered. A redelivery can only come from a job still
@@ -32,6 +33,8 @@ export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop()
       if (silences > 0) log.info({ silences }, 'pruned silences expired past their retention');
       const changes = await pruneFlappingHistory(db);
       if (changes > 0) log.info({ pruned: changes }, 'pruned alert state changes (flapping history)');
+      const pending = await prunePendingAlerts(db);
+      if (pending > 0) log.info({ pruned: pending }, 'pruned pending alerts that resolved or fired anew');
     } catch (err) {
       log.warn({ err }, 'maintenance failed; will try next hour');
     }

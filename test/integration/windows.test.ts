@@ -8,6 +8,7 @@ import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import type { IngestJob } from '../../src/queue/ingest-queue';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import { listIncidents } from '../../src/store/incident-queries';
+import { prunePendingAlerts } from '../../src/store/pending-alert-store';
 import { changeIncident } from '../../src/store/incident-store';
 import { createJobProcessor, createPipelineTick } from '../../src/worker/job-processor';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -139,6 +140,16 @@ test('pending alerts whose window passes short of min_alerts expire and open not
   await at('10:20', firing({ scenario: 'min', service: 'queue', instance: '3' }, time('10:20')));
   expect(await incidentsOf('min3', 'queue')).toEqual([]);
   expect((await pendingOf('queue')).map((p) => p.expired)).toEqual([true, true, false]);
+
+  // Resolved, an expired alert's row goes; one whose alert fired anew elsewhere is pruned.
+  const [first, second] = await pendingOf('queue');
+  const labels = { scenario: 'min', service: 'queue', instance: '1' };
+  await at('10:21', resolved(firing(labels, time('10:00')), time('10:21')));
+  expect((await pendingOf('queue')).map((p) => p.fingerprint)).not.toContain(first!.fingerprint);
+  await t.db.updateTable('alerts').set({ starts_at: time('10:30') })
+    .where('fingerprint', '=', second!.fingerprint).execute();
+  expect(await prunePendingAlerts(t.db)).toBe(1);
+  expect(await pendingOf('queue')).toHaveLength(1);
 });
 
 test('a group firing within reopen_within reopens its incident; later, or resolved by hand, a new one', async () => {

@@ -1,17 +1,18 @@
 import type { Transaction } from 'kysely';
 import {
-  decideGroup, type Arrival, type GroupState, type IncidentWindow, type LatestIncident,
+  decideGroup, type Arrival, type GroupPlan, type GroupState, type IncidentWindow,
 } from '../../domain/group-window';
 import type { GroupingPolicy } from '../../domain/grouping-policy';
 import type { IncidentEvent } from '../../domain/incident-event';
 import type { Database } from '../../store/database';
 import {
-  expirePendingAlerts, insertIncidents, lockGroups, putPendingAlerts, readGroupingIncidents, readLatestIncidents,
-  readPendingAlerts, removePendingAlerts, reopenIncidents, updateIncidents,
-  type IncidentReopening, type IncidentUpdate, type NewIncident, type PendingAlert,
+  insertIncidents, lockGroups, openOrLockIncidents, readGroupingIncidents, readLatestIncidents, reopenIncidents,
+  updateIncidents, type IncidentReopening, type IncidentUpdate, type Met, type NewIncident,
 } from '../../store/group-store';
+import {
+  expirePendingAlerts, putPendingAlerts, readPendingAlerts, removePendingAlerts, type PendingAlert,
+} from '../../store/pending-alert-store';
 import type { NewLink } from '../../store/incident-store';
-import { ConcurrentChangeError } from '../../store/pg-errors';
 import type { CorrelatedAlert } from '../stage';
 
 /** A batch's firing alert as the group decision sees it, with what a pending row would hold. */
@@ -42,12 +43,26 @@ export interface Placement {
   readonly reopened: Map<string, number>;
 }
 
+/** A group's decision for this batch. */
+interface Decided {
+  readonly group: Group;
+  readonly plan: GroupPlan<Arriving, PendingAlert>;
+}
+
 /**
- * Places firing alerts in their groups' incidents: holding each group's locks, it reads the
- * group's state (its incident that takes alerts, its pending alerts, its latest incident),
- * decides with the rule's policy in pure code ({@link decideGroup}), and applies the decision:
- * joins, closed windows, reopened and new incidents, pending and expired alerts. The links
- * are returned, for the caller to write with its own.
+ * Places firing alerts in their groups' incidents: it reads each group's state (its incident
+ * that takes alerts, its pending alerts, its latest incident), decides with the rule's policy
+ * in pure code ({@link decideGroup}), and applies the decision: joins, closed windows,
+ * reopened and new incidents, pending and expired alerts. The links are returned, for the
+ * caller to write with its own.
+ *
+ * Concurrent batches are met by the database, not by timing. A group whose decision rests on
+ * its incident alone (the default: `min_alerts: 1`, no reopening) gets it in one statement for
+ * the whole batch, in group key order: the group's incident that takes alerts, locked, or the
+ * one this batch opens, which the partial unique index on `group_key where grouping_open` makes
+ * a concurrent opening wait for. Then its alerts are placed, knowing the incident. A group whose
+ * decision rests on more (pending alerts, its latest resolved incident) has no row to meet on:
+ * its batches take the group's lock first, then read and decide one at a time.
  */
 export async function placeInGroups(
   trx: Transaction<Database>, alerts: readonly CorrelatedAlert[], now: Date,
@@ -57,74 +72,103 @@ export async function placeInGroups(
   };
   const groups = groupsOf(alerts);
   if (groups.length === 0) return placement;
-  const keys = groups.map((g) => g.key);
-
-  // Alerts that join the incident their group has, within its window, take no group lock: the
-  // update that joins them checks the incident still takes alerts (else the batch runs again).
-  // Groups with no such incident, or an alert past its window, may start a window: they take
-  // the group locks first, then their rows, and are read again under them.
-  const open = await readGroupingIncidents(trx, keys, false);
-  const unsettled = groups.filter((g) => {
-    const o = open.get(g.key);
-    return o === undefined || g.arrivals.some((a) => a.startsAt > o.groupingUntil);
-  }).map((g) => g.key);
-  let pending = new Map<string, PendingAlert[]>();
-  let latest = new Map<string, LatestIncident>();
-  if (unsettled.length > 0) {
-    await lockGroups(trx, unsettled);
-    const current = await readGroupingIncidents(trx, unsettled, true);
-    for (const key of unsettled) {
-      const o = current.get(key);
-      if (o === undefined) open.delete(key);
-      else open.set(key, o);
-    }
-    const idle = groups.filter((g) => !open.has(g.key));
-    pending = await readPendingAlerts(trx, idle.map((g) => g.key));
-    const mayReopen = idle.filter((g) =>
-      g.policy.reopenWithinMs !== undefined || g.arrivals.some((a) => a.rebound !== undefined));
-    latest = await readLatestIncidents(trx, mayReopen.map((g) => g.key));
-  }
-  const locked = new Set(unsettled);
-
   const at = now.getTime();
-  const decided = groups.map((g) => {
+  const stateful = new Set(groups.filter((g) => g.policy.minAlerts > 1 || g.policy.reopenWithinMs !== undefined
+    || g.arrivals.some((a) => a.rebound !== undefined)));
+  await lockGroups(trx, [...stateful].map((g) => g.key));
+  const decided: Decided[] = await decideStateful(trx, [...stateful], at);
+
+  // The others: each opens the incident its alerts would open if the group had none (its plan's
+  // first window, written here taking alerts, to meet concurrent openings; closed after if its
+  // plan says so), or meets the one it has and is decided again over it. Their pending alerts
+  // are not read: with `min_alerts: 1` a group keeps none (those left by a higher `min_alerts`
+  // before a reload stay pending until they resolve, fire anew, or are pruned).
+  const simple = groups.filter((g) => !stateful.has(g))
+    .map((group) => ({ group, plan: decideGroup(group.policy, { pending: [] }, group.arrivals, at) }));
+  const openings = simple.map(({ group, plan }) => ({
+    ...newIncidentOf(group, firstWindow(plan)), groupingOpen: true,
+  }));
+  const met = await openOrLockIncidents(trx, openings);
+  const opened = new Map<Window, number>();
+  simple.forEach(({ group, plan }, i) => {
+    const m = met[i] as Met;
+    if (m.created) {
+      opened.set(firstWindow(plan), m.id);
+      decided.push({ group, plan });
+    } else {
+      decided.push({ group, plan: decideGroup(group.policy, { pending: [], open: m.incident }, group.arrivals, at) });
+    }
+  });
+
+  const ids = await apply(trx, decided, opened, now);
+  place(placement, decided, ids);
+  return placement;
+}
+
+/** Reads the state of groups whose locks this transaction holds, and decides each. */
+async function decideStateful(trx: Transaction<Database>, groups: readonly Group[], at: number): Promise<Decided[]> {
+  if (groups.length === 0) return [];
+  const open = await readGroupingIncidents(trx, groups.map((g) => g.key));
+  const idle = groups.filter((g) => !open.has(g.key));
+  const pending = await readPendingAlerts(trx, idle.map((g) => g.key));
+  const latest = await readLatestIncidents(trx, idle.map((g) => g.key));
+  return groups.map((g) => {
     const o = open.get(g.key);
     const l = latest.get(g.key);
     const state: GroupState<PendingAlert> = {
       pending: pending.get(g.key) ?? [], ...(o ? { open: o } : {}), ...(l ? { latest: l } : {}),
     };
-    const plan = decideGroup(g.policy, state, g.arrivals, at);
-    // Only alerts within the incident's window came without the group lock: they join it.
-    if (!locked.has(g.key) && (plan.incidents.length !== 1 || plan.incidents[0]?.closed !== false)) {
-      throw new Error(`group ${g.key} would start a window without its lock`);
-    }
-    return { group: g, plan };
+    return { group: g, plan: decideGroup(g.policy, state, g.arrivals, at) };
   });
+}
 
+/** The first window of a plan that starts from no incident: there is one, as a group that gets here has an alert. */
+function firstWindow(plan: GroupPlan<Arriving, PendingAlert>): Window {
+  const [w] = plan.incidents;
+  if (w === undefined) throw new Error('a group with alerts and no window');
+  return w;
+}
+
+/** The row that opens a window's incident. */
+function newIncidentOf(g: Group, w: Window): NewIncident {
+  const span = spanOfNew(w);
+  const { count, firstAlertAt, lastAlertAt, priority } = span;
+  return {
+    title: span.first.title, priority, rule: g.rule, groupKey: g.key, groupingOpen: !w.closed,
+    window: w.window, windowSeconds: Math.ceil(w.windowMs / 1000), count, firstAlertAt, lastAlertAt,
+    groupingUntil: new Date(w.groupingUntil).toISOString(),
+  };
+}
+
+/**
+ * Writes the decisions: updates of incidents (joins, closed windows; first, so that a group's
+ * incident closes before its next one opens), reopenings, new incidents, pending alerts.
+ * `opened` are the windows already written; returns the ids of all new incidents.
+ */
+async function apply(
+  trx: Transaction<Database>, decided: readonly Decided[], opened: ReadonlyMap<Window, number>, now: Date,
+): Promise<Map<Window, number>> {
   const updates: IncidentUpdate[] = [];
   const reopenings: IncidentReopening[] = [];
-  const inserts: NewIncident[] = [];
+  const inserts: { w: Window; row: NewIncident }[] = [];
   const toPend: (PendingAlert & { expired: boolean })[] = [];
   const toExpire: PendingAlert[] = [];
   const toRemove: PendingAlert[] = [];
   for (const { group, plan } of decided) {
     for (const w of plan.incidents) {
       const window = { groupingUntil: new Date(w.groupingUntil).toISOString(), groupingOpen: !w.closed };
-      const windowSeconds = Math.ceil(w.windowMs / 1000);
-      if (w.target.kind !== 'new') {
+      const id = opened.get(w);
+      if (id !== undefined) {
+        if (w.closed) updates.push({ id, ...NO_ALERTS, ...window });
+      } else if (w.target.kind === 'new') {
+        inserts.push({ w, row: newIncidentOf(group, w) });
+      } else {
         const { count, firstAlertAt, lastAlertAt, priority } = spanOf(w) ?? NO_ALERTS;
         const update = { id: w.target.id, count, firstAlertAt, lastAlertAt, priority, ...window };
         if (w.target.kind === 'existing') updates.push(update);
-        else reopenings.push({ ...update, window: w.window, windowSeconds });
-      } else {
-        const span = spanOfNew(w);
-        const { count, firstAlertAt, lastAlertAt, priority } = span;
-        inserts.push({
-          ...window, title: span.first.title, priority, rule: group.rule, groupKey: group.key,
-          window: w.window, windowSeconds, count, firstAlertAt, lastAlertAt,
-        });
-        toRemove.push(...w.pending);
+        else reopenings.push({ ...update, window: w.window, windowSeconds: Math.ceil(w.windowMs / 1000) });
       }
+      if (w.target.kind === 'new') toRemove.push(...w.pending);
     }
     for (const a of plan.pending) toPend.push({ ...a, expired: false });
     for (const m of plan.expired) {
@@ -133,20 +177,26 @@ export async function placeInGroups(
     }
   }
 
+  // The incidents were locked (read, or met) and the groups' locks are held: a mismatch is a bug.
   const updated = await updateIncidents(trx, updates, true);
-  if (updated.size < updates.length) {
-    throw new ConcurrentChangeError('an incident stopped taking alerts while a batch joined alerts to it');
+  const reopened = await reopenIncidents(trx, reopenings);
+  if (updated.size < updates.length || reopened.size < reopenings.length) {
+    throw new Error('incidents changed under their locks');
   }
-  await reopenIncidents(trx, reopenings);
-  const ids = await insertIncidents(trx, inserts);
+  const ids = new Map(opened);
+  const inserted = await insertIncidents(trx, inserts.map((i) => i.row));
+  inserts.forEach((i, n) => ids.set(i.w, inserted[n] as number));
   await putPendingAlerts(trx, toPend, now);
   await expirePendingAlerts(trx, toExpire.map(episodeOf));
   await removePendingAlerts(trx, toRemove.map(episodeOf));
+  return ids;
+}
 
-  let inserted = 0;
+/** Adds the events, links and counts of applied decisions to the placement. */
+function place(placement: Placement, decided: readonly Decided[], ids: ReadonlyMap<Window, number>): void {
   for (const { group, plan } of decided) {
     for (const w of plan.incidents) {
-      const id = w.target.kind === 'new' ? ids[inserted++] as number : w.target.id;
+      const id = w.target.kind === 'new' ? ids.get(w) as number : w.target.id;
       const members: Member[] = w.pending.length === 0 ? [...w.arrivals] : [...w.pending, ...w.arrivals];
       const fingerprints = members.map((m) => m.fingerprint);
       if (w.target.kind === 'existing') {
@@ -174,7 +224,6 @@ export async function placeInGroups(
       }
     }
   }
-  return placement;
 }
 
 /** The batch's alerts by group, in group key order (the order of the group locks). */

@@ -1,9 +1,10 @@
 import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
 import { markInIncident } from '../../store/alert-store';
-import { removePendingAlerts, updateIncidents } from '../../store/group-store';
+import { updateIncidents } from '../../store/group-store';
 import {
   linkAlerts, resolveIncidentsWithoutFiringAlerts, resolveLinks, type NewLink,
 } from '../../store/incident-store';
+import { removePendingAlerts } from '../../store/pending-alert-store';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import { isCorrelated, type AlertChange, type CorrelatedAlert, type Stage, type StagedAlert } from '../stage';
 import { placeInGroups } from './incident-grouping';
