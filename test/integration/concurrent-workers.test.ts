@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { startQuell, type QuellProcess } from '../support/quell-process';
+import { startWorkers, type QuellProcess } from '../support/quell-process';
 import { REDIS_URL, openTestQueue, type TestQueue } from '../support/redis';
 import { enqueue, firingAlert, linkedCount, openIncidentsByGroup } from '../support/storm';
 import { waitFor } from '../support/wait';
@@ -27,8 +27,7 @@ beforeAll(async () => {
   await enqueue(queue, storm, 10);
 
   const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '4', QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
-  workers = Array.from({ length: 4 }, () => startQuell('worker', env));
-  await Promise.all(workers.map((w) => w.waitForLog('worker started')));
+  workers = await startWorkers(4, env);
 }, 60_000);
 
 afterAll(async () => {

@@ -15,7 +15,7 @@ import type { IngestJob } from '../../src/queue/ingest-queue';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import { createJobProcessor } from '../../src/worker/job-processor';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { startQuell, type QuellProcess } from '../support/quell-process';
+import { startWorkers, type QuellProcess } from '../support/quell-process';
 import { REDIS_URL, openTestQueue, type TestQueue } from '../support/redis';
 import { enqueue, firingAlert, linkedCount } from '../support/storm';
 import { waitFor } from '../support/wait';
@@ -109,8 +109,7 @@ test('four workers applying related alerts at the same moment make one incident 
       REDIS_URL, DATABASE_URL: t2.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '4', QUELL_METRICS_PORT: '0',
       QUELL_HOST: '127.0.0.1', QUELL_RULES_DIR: dir,
     };
-    for (let i = 0; i < 4; i++) workers.push(startQuell('worker', env));
-    await Promise.all(workers.map((w) => w.waitForLog('worker started')));
+    workers.push(...await startWorkers(4, env));
     await enqueue(q.queue, alerts, 4);
     await waitFor(async () => (await linkedCount(t2.db)) === alerts.length, 60_000, 'every alert linked');
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import type { CanonicalAlert } from '../../src/domain/alert';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { startQuell, type QuellProcess } from '../support/quell-process';
+import { startWorkers, type QuellProcess } from '../support/quell-process';
 import { REDIS_URL, openTestQueue, type TestQueue } from '../support/redis';
 import { enqueue, firingAlert, linkedCount } from '../support/storm';
 import { waitFor } from '../support/wait';
@@ -60,8 +60,7 @@ beforeAll(async () => {
     REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_RULES_DIR: dir, QUELL_WORKER_CONCURRENCY: '4',
     QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1',
   };
-  workers = Array.from({ length: 4 }, () => startQuell('worker', env));
-  await Promise.all(workers.map((w) => w.waitForLog('worker started')));
+  workers = await startWorkers(4, env);
 }, 60_000);
 
 afterAll(async () => {

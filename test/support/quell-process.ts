@@ -49,3 +49,10 @@ export function startQuell(command: 'start' | 'api' | 'worker' | 'migrate', env:
     },
   };
 }
+
+/** `n` `quell worker` processes with the same `env`, each once it has logged that it started. */
+export async function startWorkers(n: number, env: Record<string, string>): Promise<QuellProcess[]> {
+  const workers = Array.from({ length: n }, () => startQuell('worker', env));
+  await Promise.all(workers.map((w) => w.waitForLog('worker started')));
+  return workers;
+}
