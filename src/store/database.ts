@@ -298,12 +298,15 @@ export interface PendingAlertsTable {
   expired: Generated<boolean>;
 }
 
-/** A tracked alert's state changes (firings and resolves, at Quell's clock): the flapping history. */
+/** A tracked alert's state changes (firings and resolves): the flapping history. */
 export interface AlertStateChangesTable {
   id: Generated<string>;
   fingerprint: string;
   status: AlertStatus;
+  /** When Quell applied it (Quell's clock): retention prunes by it. */
   at: Timestamp;
+  /** When it happened (the alert's clock: a firing's start, a resolve's end): flapping counts these. */
+  event_at: Timestamp;
 }
 
 /** Flapping state of each alert whose rule detects flapping. */
@@ -314,8 +317,11 @@ export interface AlertFlappingTable {
   window_ms: number;
   flapping: boolean;
   flapping_since: Timestamp | null;
+  /** When Quell applied its latest change (Quell's clock). */
   last_change_at: Timestamp;
-  /** While flapping: when it settles unless it changes again. */
+  /** When its latest change happened (the alert's clock). */
+  last_event_at: Timestamp;
+  /** While flapping (Quell's clock, for the tick): when it settles unless it changes again. */
   settles_at: Timestamp | null;
   /** Its latest episode: the incident that holds it is the one flapping holds open. */
   episode_starts_at: Timestamp;

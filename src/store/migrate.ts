@@ -5,8 +5,9 @@ import { initial } from './migrations/0001-initial';
 import { readKeysets } from './migrations/0002-read-keysets';
 import { cmdb } from './migrations/0003-cmdb';
 import { suppression } from './migrations/0004-suppression';
-import { incidentTopology } from './migrations/0006-incident-topology';
 import { windows } from './migrations/0005-windows';
+import { incidentTopology } from './migrations/0006-incident-topology';
+import { flappingEventTime } from './migrations/0007-flapping-event-time';
 import { runbooks } from './migrations/0009-runbooks';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
@@ -17,6 +18,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004-suppression': suppression,
   '0005-windows': windows,
   '0006-incident-topology': incidentTopology,
+  '0007-flapping-event-time': flappingEventTime,
   '0009-runbooks': runbooks,
 };
 
