@@ -5,7 +5,7 @@ import { compileTemplate } from './action-params';
 const priorityField = z.union([
   z.enum(['P1', 'P2', 'P3', 'P4', 'P5']).transform((p) => Number(p.slice(1))),
   z.number().int().min(1).max(5),
-]);
+], { error: () => 'expected P1 to P5 (or 1 to 5)' });
 
 const incidentWith = z.union([
   /** A comment on the incident's timeline. */
