@@ -119,3 +119,12 @@ runbooks:
     expect(errorsOf(text.replace("op: update, ", '')).join('\n')).toMatch(/a create needs fields.summary/);
   });
 });
+
+test('the example pack rules/packs/runbooks loads', () => {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  const { join } = require('node:path') as typeof import('node:path');
+  const file = join(__dirname, '../../rules/packs/runbooks/40-runbooks.yaml');
+  const report = compileRuleSources([{ file: 'pack.yaml', text: readFileSync(file, 'utf8') }]);
+  expect(report.errors.map(formatProblem)).toEqual([]);
+  expect(report.bundle!.get(runbooksKind).all.map((r) => r.name)).toEqual(['repair-web', 'clean-logs', 'p1-ticket']);
+});
