@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { TextTemplate } from '../domain/text-template';
 import type { DocumentContext, DocumentPath } from '../rules/rule-kind';
 
 /**
@@ -55,8 +56,8 @@ export interface ActionContext {
   readonly settings: ActionSettings;
 }
 
-/** A template parsed by `TemplateRenderer.parse` at compile time (JSON-serializable). */
-export type ParsedTemplate = readonly (string | { readonly path: readonly string[] })[];
+/** A template parsed at compile time (`parseRunbookTemplate`, template-renderer.ts); JSON-serializable. */
+export type ParsedTemplate = TextTemplate;
 
 /**
  * Renders parsed templates against the run's scope: `labels.*` (the incident's common labels,
