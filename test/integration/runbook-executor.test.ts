@@ -157,6 +157,19 @@ describe('runbook executor', () => {
       expect((await stepsOf(t.db, id))[1]).toMatchObject({ status: 'succeeded', attempts: 2 });
     });
 
+    test('a run left verifying checks again; its steps are not run again', async () => {
+      use(runbook('crash-verify', [step('v', 'mutate', { text: tpl('x') })], { postCheck: { resolvedWithinMs: 2000 } }));
+      const incident = await seedIncident(t.db);
+      const id = await createRun(t.db, 'crash-verify', incident);
+      await t.db.updateTable('runbook_runs').set({ status: 'verifying', started_at: new Date() }).where('id', '=', id).execute();
+      await t.db.insertInto('runbook_steps').values({ run_id: id, idx: 0, name: 'v', action: 'mutate', status: 'succeeded', attempts: 1 }).execute();
+      await t.db.updateTable('incident_alerts').set({ status: 'resolved' }).where('incident_id', '=', incident).execute();
+      await ageRun(t.db, id);
+      await exec().executor.execute(id);
+      expect((await runOf(t.db, id)).status).toBe('succeeded');
+      expect(calls.get('v')).toBeUndefined();
+    });
+
     test('a run whose heartbeat is fresh is not taken over', async () => {
       const { id } = await crashed('crash-fresh', true);
       await t.db.updateTable('runbook_runs').set({ updated_at: new Date() }).where('id', '=', id).execute();
