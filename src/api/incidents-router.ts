@@ -125,7 +125,8 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
   return router;
 }
 
-function parseId(text: string): number | undefined {
+/** A path's id: a positive integer that fits PostgreSQL's integer. */
+export function parseId(text: string): number | undefined {
   if (!/^[1-9][0-9]{0,9}$/.test(text)) return undefined;
   const n = Number(text);
   return n <= 2_147_483_647 ? n : undefined;
