@@ -19,6 +19,7 @@ import type { PipelineMetrics } from './pipeline/pipeline-metrics';
 import type { IngestQueue } from './queue/ingest-queue';
 import { isConnectionError } from './store/pg-errors';
 import type { Database } from './store/database';
+import type { IncidentEventsDeps } from './store/incident-events-commit';
 
 export interface AppDeps {
   readonly db: Kysely<Database>;
@@ -34,6 +35,8 @@ export interface AppDeps {
   readonly log: Logger;
   /** The CMDB's loader and QUELL_CMDB_MAX_BYTES. */
   readonly cmdb: { readonly loader: CmdbLoader; readonly maxBytes: number };
+  /** Runbooks that acknowledge/resolve trigger, and the outbox relay. @defaultValue none: the timeline only */
+  readonly incidentEvents?: IncidentEventsDeps;
 }
 
 /** The HTTP API: health and metrics, ingest, incidents, silences, alerts, CMDB. */
@@ -58,7 +61,7 @@ export function createApp(deps: AppDeps): Express {
   const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
   app.use(incidentsRouter({
     db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved,
-    reads: deps.reads, gate,
+    reads: deps.reads, gate, ...(deps.incidentEvents ? { incidentEvents: deps.incidentEvents } : {}),
   }));
   app.use(silencesRouter({ db: deps.db, apiToken: deps.tokens.api, gate, maxBytes }));
   app.use(alertsRouter({ db: deps.db, gate, maxBytes }));
