@@ -72,7 +72,12 @@ export interface Runtime {
  * embedded queue), applies migrations and loads the rules. `quell api` and `quell worker`
  * are separate processes and so need the shared servers; `quell start` runs on either.
  */
-export async function openRuntime(config: Config, log: Logger, role: Role): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** The runbooks in force, instead of the rules directory's (tests, until the Runbooks kind is registered). */
+  readonly runbooks?: () => RunbookSet;
+}
+
+export async function openRuntime(config: Config, log: Logger, role: Role, opts: RuntimeOptions = {}): Promise<Runtime> {
   if (role !== 'start' && (!config.REDIS_URL || !config.DATABASE_URL)) {
     throw new ConfigError(`quell ${role} runs beside other processes: set REDIS_URL and DATABASE_URL (or use quell start)`);
   }
@@ -94,7 +99,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
     });
   const outbox = new OutboxRelay(db, { [RUNBOOK_QUEUE]: runbookQueue }, { log, registry });
   const incidentEvents: IncidentEventsDeps = {
-    runbooks: () => runbooksOf(rules.current()),
+    runbooks: opts.runbooks ?? (() => runbooksOf(rules.current())),
     rulesVersion: () => rules.current().version,
     relay: (rows) => outbox.relayLater(rows),
   };
