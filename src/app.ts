@@ -22,6 +22,7 @@ import type { IngestQueue } from './queue/ingest-queue';
 import { RunAborts } from './runbooks/run-aborts';
 import { isConnectionError } from './store/pg-errors';
 import type { Database } from './store/database';
+import type { IncidentEventsDeps } from './store/incident-events-commit';
 
 export interface AppDeps {
   readonly db: Kysely<Database>;
@@ -42,6 +43,8 @@ export interface AppDeps {
    * cancel aborts a step at once) and QUELL_RUNBOOKS_ENABLED. @defaultValue none here, enabled
    */
   readonly runbooks?: { readonly aborts: RunAborts; readonly envEnabled: boolean };
+  /** Runbooks that acknowledge/resolve trigger, and the outbox relay. @defaultValue none: the timeline only */
+  readonly incidentEvents?: IncidentEventsDeps;
 }
 
 /** The HTTP API: health and metrics, ingest, incidents, silences, alerts, runbook runs and changes, CMDB. */
@@ -66,7 +69,7 @@ export function createApp(deps: AppDeps): Express {
   const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
   app.use(incidentsRouter({
     db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved,
-    reads: deps.reads, gate,
+    reads: deps.reads, gate, ...(deps.incidentEvents ? { incidentEvents: deps.incidentEvents } : {}),
   }));
   app.use(silencesRouter({ db: deps.db, apiToken: deps.tokens.api, gate, maxBytes }));
   app.use(alertsRouter({ db: deps.db, gate, maxBytes }));

@@ -43,6 +43,8 @@ export const configSchema = z.object({
   QUELL_WORKER_CONCURRENCY: int(32),
   /** Database transactions one worker process runs at once; jobs waiting meanwhile share the next one. */
   QUELL_WORKER_TRANSACTIONS: int(2),
+  /** Runbook runs one worker process executes at once (jobs of the runbook queue). */
+  QUELL_RUNBOOK_CONCURRENCY: int(4),
   /** How long a dead worker's job stays locked before another worker takes it (ms). */
   QUELL_LOCK_DURATION_MS: int(30_000, 1000),
   /** Port of `quell worker`'s /healthz, /readyz and /metrics. */

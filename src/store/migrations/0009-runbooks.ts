@@ -12,6 +12,9 @@ export const runbooks: Migration = {
     await db.schema.alterTable('queue_jobs')
       .addColumn('queue', 'text', (c) => c.notNull().defaultTo('ingest'))
       .execute();
+    // Job ids are unique per queue (an ingest Idempotency-Key may look like a runbook job's id).
+    await sql`alter table queue_jobs drop constraint queue_jobs_pkey, add primary key (queue, id)`.execute(db);
+    await db.schema.createIndex('queue_jobs_queue_available').on('queue_jobs').columns(['queue', 'available_at', 'enqueued_at']).execute();
 
     await db.schema.createTable('outbox')
       .addColumn('id', 'bigserial', (c) => c.primaryKey())
@@ -100,6 +103,8 @@ export const runbooks: Migration = {
     for (const table of ['quell_settings', 'runbook_breakers', 'changes', 'runbook_steps', 'runbook_runs', 'outbox']) {
       await db.schema.dropTable(table).execute();
     }
+    await db.schema.dropIndex('queue_jobs_queue_available').execute();
+    await sql`alter table queue_jobs drop constraint queue_jobs_pkey, add primary key (id)`.execute(db);
     await db.schema.alterTable('queue_jobs').dropColumn('queue').execute();
   },
 };
