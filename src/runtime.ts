@@ -26,8 +26,14 @@ import type { RuleBundle } from './rules/rule-bundle';
 import { RulesHolder } from './rules/rules-holder';
 import type { RunbookSet } from './runbooks/runbook';
 import { RUNBOOK_QUEUE, runbookJobHandler, type RunbookJob } from './runbooks/runbook-queue';
-import { NO_RUNBOOKS } from './runbooks/runbook-triggers';
 import type { RunExecutor } from './runbooks/run-executor-port';
+import { createRunExecutor } from './runbooks/run-executor';
+import { RunAborts } from './runbooks/run-aborts';
+import { createRunbookMetrics, type RunbookMetrics } from './runbooks/runbook-metrics';
+import { createSecretStore } from './runbooks/secret-store';
+import { createTemplateRenderer } from './runbooks/template-renderer';
+import { actionByName } from './runbooks/actions/action-registry';
+import { runbooksKind } from './rules/kinds/runbooks-kind';
 import { createStillFiringCheck } from './runbooks/still-firing-check';
 import type { IncidentEventsDeps } from './store/incident-events-commit';
 import { connectDatabase } from './store/connect';
@@ -64,6 +70,9 @@ export interface Runtime {
   readonly topology: TopologyHolder;
   /** Stores CMDB documents (the file, PUT /api/v1/cmdb). */
   readonly cmdb: CmdbLoader;
+  /** Runs executing in this process: `quell start`'s API cancels its worker's steps at once. */
+  readonly runAborts: RunAborts;
+  readonly runbookMetrics: RunbookMetrics;
   close(): Promise<void>;
 }
 
@@ -73,7 +82,7 @@ export interface Runtime {
  * are separate processes and so need the shared servers; `quell start` runs on either.
  */
 export interface RuntimeOptions {
-  /** The runbooks in force, instead of the rules directory's (tests, until the Runbooks kind is registered). */
+  /** The runbooks in force, instead of the rules directory's (tests). */
   readonly runbooks?: () => RunbookSet;
 }
 
@@ -127,6 +136,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
   topology.start();
   return {
     config, log, db, queue, runbookQueue, outbox, incidentEvents, registry, rules, checks, topology,
+    runAborts: new RunAborts(), runbookMetrics: createRunbookMetrics(registry),
     pipelineMetrics: createPipelineMetrics(registry),
     cmdb: new CmdbLoader({ db, metrics: cmdbMetrics, log, holder: topology }),
     async close() {
@@ -139,25 +149,34 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
   };
 }
 
-/**
- * The runbooks in force.
- * TODO(rb-lang): `bundle.get(runbooksKind)` once the Runbooks rule kind is registered in RULE_KINDS.
- */
+/** The runbooks in force: the `Runbooks` documents of the rules directory. */
 function runbooksOf(bundle: RuleBundle): RunbookSet {
-  void bundle;
-  return NO_RUNBOOKS;
+  return bundle.get(runbooksKind);
 }
 
-/**
- * Stands in for the executor until rb-exec's lands: logs and leaves the run queued.
- * TODO(rb-exec): replace with `createRunExecutor(...)` from src/runbooks/run-executor.ts.
- */
-function placeholderExecutor(log: Logger): RunExecutor {
-  return {
-    async execute(runId) {
-      log.warn({ run: runId }, 'runbook run queued, but this build has no run executor (placeholder): nothing runs');
+/** The run executor of a worker: actions from the registry, secrets from the environment and QUELL_SECRETS_DIR. */
+function runExecutorOf(rt: Runtime): RunExecutor {
+  const secrets = createSecretStore({ env: process.env, ...(rt.config.QUELL_SECRETS_DIR ? { dir: rt.config.QUELL_SECRETS_DIR } : {}) });
+  return createRunExecutor({
+    db: rt.db,
+    runbooks: rt.incidentEvents.runbooks,
+    actions: actionByName,
+    renderer: (scope) => createTemplateRenderer(scope, secrets),
+    settings: {
+      enabled: rt.config.QUELL_RUNBOOKS_ENABLED,
+      dryRun: rt.config.QUELL_RUNBOOKS_DRY_RUN,
+      actions: {
+        httpAllow: rt.config.QUELL_HTTP_ALLOW,
+        execEnvAllow: rt.config.QUELL_EXEC_ENV_ALLOW,
+        maxOutputBytes: rt.config.QUELL_RUNBOOK_MAX_OUTPUT_BYTES,
+        ...(rt.config.QUELL_PROMETHEUS_URL ? { prometheusUrl: rt.config.QUELL_PROMETHEUS_URL } : {}),
+      },
     },
-  };
+    metrics: rt.runbookMetrics,
+    log: rt.log,
+    aborts: rt.runAborts,
+    incidentEvents: rt.incidentEvents,
+  });
 }
 
 /** Serves the API; resolves once listening. */
@@ -172,6 +191,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
     reads: { maxBytes: rt.config.QUELL_MAX_RESPONSE_BYTES, concurrency: rt.config.QUELL_API_READ_CONCURRENCY },
     cmdb: { loader: rt.cmdb, maxBytes: rt.config.QUELL_CMDB_MAX_BYTES },
     incidentEvents: rt.incidentEvents,
+    runbooks: { aborts: rt.runAborts, envEnabled: rt.config.QUELL_RUNBOOKS_ENABLED },
   });
   // The API processes apply the CMDB file (several store it once: same hash); workers follow the stored version.
   const file = rt.config.QUELL_CMDB_FILE;
@@ -183,7 +203,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
 }
 
 export interface WorkerOptions {
-  /** Executes runbook runs. @defaultValue a placeholder until rb-exec's executor is wired */
+  /** Executes runbook runs. @defaultValue the runtime's (createRunExecutor) */
   readonly executor?: RunExecutor;
 }
 
@@ -226,7 +246,7 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
         ? rt.log.error({ job, err: err.message }, 'runbook job failed for good; kept in the failed set')
         : rt.log.warn({ job, err: err.message }, 'runbook job failed; will retry')),
     });
-  runbookConsumer.start(runbookJobHandler(opts.executor ?? placeholderExecutor(rt.log)));
+  runbookConsumer.start(runbookJobHandler(opts.executor ?? runExecutorOf(rt)));
   const maintenance = scheduleMaintenance(rt.db, rt.log);
   const release = scheduleRelease(rt.db, stages, rt.pipelineMetrics, rt.log);
   const ticks = scheduleTicks(createPipelineTick(rt.db, stages), rt.log);

@@ -2,12 +2,14 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { IncidentEvent } from '../domain/incident-event';
 import type { Database } from '../store/database';
 import { appendTimeline, changeIncident } from '../store/incident-store';
+import { commitIncidentEvents, TIMELINE_ONLY, type IncidentEventsDeps } from '../store/incident-events-commit';
 import { StepError, type IncidentPort } from './runbook-action';
 
 /**
- * The one place runbook code writes incident events (the executor, the incident port, the
- * runs and changes API). For now the timeline rows only; rb-core's `commitIncidentEvents`
- * (timeline + runbook triggers + outbox, in the same transaction) replaces this body.
+ * Where runbook code writes its own runs' events (`runbook`, `runbook_step`: no runbook is
+ * triggered by them, so the timeline rows only). Changes to the incident itself (comment,
+ * priority, escalation, resolve) go through the incident port, which takes the one path,
+ * `commitIncidentEvents`, so that they trigger runbooks as an operator's change does.
  */
 export async function writeIncidentEvents(trx: Transaction<Database> | Kysely<Database>, events: readonly IncidentEvent[]): Promise<void> {
   await appendTimeline(trx, events);
@@ -18,12 +20,20 @@ export async function writeIncidentEvents(trx: Transaction<Database> | Kysely<Da
  * incident, each change with its event on the timeline in one transaction. `by` is the actor
  * the events name: `runbook:<name>`.
  */
-export function createIncidentPort(db: Kysely<Database>, by: string): IncidentPort {
+export function createIncidentPort(db: Kysely<Database>, by: string, events: IncidentEventsDeps = TIMELINE_ONLY): IncidentPort {
+  /** One change: its event into the transaction (timeline, triggers, outbox), the outbox relayed after commit. */
+  const commit = async (incidentId: number, change: (trx: Transaction<Database>) => Promise<IncidentEvent | undefined>) => {
+    const outbox = await db.transaction().execute(async (trx) => {
+      const event = await change(trx);
+      return event === undefined ? [] : commitIncidentEvents(trx, [event], events);
+    });
+    if (outbox.length > 0) events.relay(outbox);
+  };
   return {
     async comment(incidentId, text) {
-      await db.transaction().execute(async (trx) => {
+      await commit(incidentId, async (trx) => {
         await mustExist(trx, incidentId);
-        await writeIncidentEvents(trx, [{ kind: 'commented', incidentId, by, comment: text }]);
+        return { kind: 'commented', incidentId, by, comment: text };
       });
     },
 
@@ -31,24 +41,24 @@ export function createIncidentPort(db: Kysely<Database>, by: string): IncidentPo
       if (!Number.isInteger(priority) || priority < 1 || priority > 5) {
         throw new StepError(`priority must be 1 (P1) to 5 (P5), not ${priority}`, false);
       }
-      await db.transaction().execute(async (trx) => {
+      await commit(incidentId, async (trx) => {
         const previous = await mustExist(trx, incidentId);
-        if (previous.priority === priority) return;
+        if (previous.priority === priority) return undefined;
         await trx.updateTable('incidents').set({ priority, updated_at: sql`now()` }).where('id', '=', incidentId).execute();
-        await writeIncidentEvents(trx, [{ kind: 'priority_changed', incidentId, by, priority, previous: previous.priority }]);
+        return { kind: 'priority_changed', incidentId, by, priority, previous: previous.priority };
       });
     },
 
     /** Through the lifecycle, as an operator's resolve; an incident already resolved stays as it is. */
     async resolve(incidentId, comment) {
-      const outcome = await changeIncident(db, incidentId, 'resolve', by, comment);
+      const outcome = await changeIncident(db, incidentId, 'resolve', by, comment, events);
       if (!outcome.ok && outcome.reason === 'not_found') throw new StepError(`no incident ${incidentId}`, false);
     },
 
     async escalate(incidentId, reason) {
-      await db.transaction().execute(async (trx) => {
+      await commit(incidentId, async (trx) => {
         await mustExist(trx, incidentId);
-        await writeIncidentEvents(trx, [{ kind: 'escalated', incidentId, by, reason }]);
+        return { kind: 'escalated', incidentId, by, reason };
       });
     },
 

@@ -15,6 +15,7 @@ import { recordedParams, recordedOutput, truncateText } from './step-record';
 import type { Runbook, RunbookSet, RunbookStep } from './runbook';
 import { StepError, type ActionSettings, type AnyRunbookAction, type StepOutput, type TemplateRenderer } from './runbook-action';
 import type { RunbookMetrics } from './runbook-metrics';
+import type { IncidentEventsDeps } from '../store/incident-events-commit';
 
 /** Executes runbook runs; the `runbook` queue's consumer calls it with each job's run id. */
 export interface RunExecutor {
@@ -56,6 +57,8 @@ export interface RunExecutorDeps {
   readonly aborts?: RunAborts;
   /** @defaultValue the system clock */
   readonly clock?: () => Date;
+  /** The one path for incident events (the `incident` action's changes trigger runbooks too). @defaultValue the timeline only */
+  readonly incidentEvents?: IncidentEventsDeps;
 }
 
 type Trx = Transaction<Database>;
@@ -317,7 +320,7 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
     const done = new Set(rows.filter((r) => r.status === 'succeeded').map((r) => r.idx));
     const steps: Record<string, StepOutput> = {};
     for (const r of rows) if (done.has(r.idx)) steps[runbook.steps[r.idx]?.name ?? ''] = (r.output ?? {}) as StepOutput;
-    const port = createIncidentPort(db, actor(runbook.name));
+    const port = createIncidentPort(db, actor(runbook.name), deps.incidentEvents);
     // Trigger latency is measured once, on a run's first start (not after an approval or a crash).
     let first = run.approved_at === null && rows.every((r) => r.status === 'pending');
     for (let idx = 0; idx < runbook.steps.length; idx++) {
@@ -447,7 +450,7 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
       await trx.updateTable('runbook_runs').set({ status: 'verifying', updated_at: sql`now()` }).where('id', '=', run.id).execute();
       await writeIncidentEvents(trx, [runEvent(run, 'verifying', `waiting up to ${formatMs(withinMs)} for the incident's alerts to resolve`)]);
     });
-    const port = createIncidentPort(db, actor(runbook.name));
+    const port = createIncidentPort(db, actor(runbook.name), deps.incidentEvents);
     const deadline = Date.now() + withinMs;
     for (;;) {
       if (controller.signal.aborted) return settleStopped(run, stopOf());

@@ -1,3 +1,4 @@
+import { createRunbookSet } from './runbook-set';
 import type { Labels } from '../domain/alert';
 import type { IncidentEvent } from '../domain/incident-event';
 import { matchesAll } from '../domain/matchers';
@@ -135,18 +136,5 @@ export function needsLabels(runbooks: readonly Runbook[]): { readonly alerts: bo
   return { alerts: runbooks.some((r) => r.matchers.length > 0), cis: runbooks.some((r) => r.ciMatchers.length > 0) };
 }
 
-/** A RunbookSet over a list (the Runbooks rule kind builds its own; tests and the empty default use this). */
-export function runbookSetOf(list: readonly Runbook[]): RunbookSet {
-  const byName = new Map(list.map((r) => [r.name, r]));
-  const byEvent = new Map<TriggerEvent, Runbook[]>();
-  for (const r of list) {
-    for (const e of new Set(r.triggers.map((t) => t.event))) byEvent.set(e, [...(byEvent.get(e) ?? []), r]);
-  }
-  return Object.freeze({
-    all: list,
-    byName: (name: string) => byName.get(name),
-    triggeredBy: (event: TriggerEvent) => byEvent.get(event) ?? [],
-  });
-}
-
-export const NO_RUNBOOKS: RunbookSet = runbookSetOf([]);
+/** No runbooks: the default until the rules hold some. */
+export const NO_RUNBOOKS: RunbookSet = createRunbookSet([]);

@@ -14,7 +14,7 @@ import { BullmqConsumer, BullmqIngestQueue, BullmqQueue, runbookQueueName } from
 import { EmbeddedQueue } from '../../src/queue/embedded-queue';
 import type { IngestJob } from '../../src/queue/ingest-queue';
 import { runbookJobHandler, type RunbookJob } from '../../src/runbooks/runbook-queue';
-import { runbookSetOf } from '../../src/runbooks/runbook-triggers';
+import { createRunbookSet } from '../../src/runbooks/runbook-set';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import { createJobsApplier } from '../../src/worker/job-processor';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -150,7 +150,7 @@ test('embedded mode: a run created by the pipeline is handed to the embedded run
   const runbookQueue = new EmbeddedQueue<RunbookJob>(t.db, { queue: 'runbook', pollMs: 50 });
   const ingestQueue = new EmbeddedQueue(t.db, { pollMs: 50 });
   const relay = new OutboxRelay(t.db, { runbook: runbookQueue });
-  const set = runbookSetOf([testRunbook('embedded', [{ event: 'opened' }])]);
+  const set = createRunbookSet([testRunbook('embedded', [{ event: 'opened' }])]);
   const metrics = createPipelineMetrics(new Registry());
   const rules = compileRuleText('r.yaml', 'apiVersion: quell/v1\nkind: CorrelationRules\nrules:\n  - name: all\n    matchers: [\'service=~".+"\']\n    group_by: [service]\n');
   const apply = createJobsApplier(t.db, buildPipeline({ rules: () => rules, metrics, incidentEvents: { runbooks: () => set, relay: (r) => relay.relayLater(r) } }), metrics);

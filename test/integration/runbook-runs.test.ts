@@ -8,7 +8,7 @@ import { buildPipeline } from '../../src/pipeline/pipeline';
 import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import type { IngestJob } from '../../src/queue/ingest-queue';
 import type { Runbook } from '../../src/runbooks/runbook';
-import { runbookSetOf } from '../../src/runbooks/runbook-triggers';
+import { createRunbookSet } from '../../src/runbooks/runbook-set';
 import { createStillFiringCheck } from '../../src/runbooks/still-firing-check';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import { commitIncidentEvents, type IncidentEventsDeps } from '../../src/store/incident-events-commit';
@@ -31,7 +31,7 @@ rules:
 let t: TestDatabase;
 let runbooks: Runbook[] = [];
 const relayed: RecordedOutbox[] = [];
-const deps: IncidentEventsDeps = { runbooks: () => runbookSetOf(runbooks), rulesVersion: () => 'v1', relay: (rows) => relayed.push(...rows) };
+const deps: IncidentEventsDeps = { runbooks: () => createRunbookSet(runbooks), rulesVersion: () => 'v1', relay: (rows) => relayed.push(...rows) };
 let apply: (jobs: readonly IngestJob[]) => Promise<void>;
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@
  */
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { runbookSetOf } from '../../src/runbooks/runbook-triggers';
+import { createRunbookSet } from '../../src/runbooks/runbook-set';
 import { openRuntime, startWorker } from '../../src/runtime';
 import { testRunbook } from './runbooks';
 
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.QUELL_LOG_LEVEL);
   const specs = JSON.parse(process.env['RUNBOOK_WORKER_RUNBOOKS'] ?? '[]') as { name: string; triggers: []; matchers?: string[] }[];
-  const set = runbookSetOf(specs.map((s) => testRunbook(s.name, s.triggers, { matchers: s.matchers ?? [] })));
+  const set = createRunbookSet(specs.map((s) => testRunbook(s.name, s.triggers, { matchers: s.matchers ?? [] })));
   const rt = await openRuntime(config, log, 'worker', { runbooks: () => set });
   const worker = startWorker(rt, {
     executor: { async execute(runId) { process.stdout.write(`executed run ${runId}\n`); } },

@@ -1,5 +1,6 @@
 import type { IncidentEvent } from '../../src/domain/incident-event';
-import { candidatesOf, firedTrigger, inScope, runbookSetOf, runsFor, targetOf, type IncidentFacts } from '../../src/runbooks/runbook-triggers';
+import { candidatesOf, firedTrigger, inScope, runsFor, targetOf, type IncidentFacts } from '../../src/runbooks/runbook-triggers';
+import { createRunbookSet } from '../../src/runbooks/runbook-set';
 import { testRunbook } from '../support/runbooks';
 
 const facts = (more: Partial<IncidentFacts> = {}): IncidentFacts => ({
@@ -31,7 +32,7 @@ test('priority fires at or above its level, on opening or on a change, once per 
 
 test('one run per runbook per event when two of its triggers fire', () => {
   const rb = testRunbook('both', [{ event: 'opened' }, { event: 'priority', atOrAbove: 5 }]);
-  const set = runbookSetOf([rb]);
+  const set = createRunbookSet([rb]);
   expect(candidatesOf(opened(), set)).toEqual([rb]);
   expect(runsFor(opened(1), '1', [rb], facts())).toHaveLength(1);
 });
