@@ -72,8 +72,8 @@ ${[[PROBE, 'BenchProbe'], [NOOP, 'BenchNoop']].map(([name, alertname]) => `  - n
       - event: opened
     matchers: ['alertname="${alertname}"']
     approval: none
-    concurrency: 10000
-    breaker: { failures: 1000000 }
+    concurrency: 256
+    breaker: { failures: 1000 }
     steps:
       - name: noop
         action: incident
