@@ -317,7 +317,7 @@ describe('closed loop: Prometheus -> Alertmanager -> Quell -> runbook -> repaire
     // The change: a standard change (approval: none), implemented, successful.
     const change = await eventually(async () => (await changes()).find((c) => c.run_id === run.id && c.outcome !== null),
       'the change record closed');
-    expect(change).toMatchObject({ incident_id: incidentId, runbook: RUNBOOK, type: 'standard', outcome: 'successful' });
+    expect(change).toMatchObject({ incident_id: incidentId, runbook: RUNBOOK, type: 'standard', status: 'implemented', outcome: 'successful' });
 
     // The timeline tells the story: opened, the run and its steps, the comment, resolved.
     const timeline = (await incident(incidentId)).timeline;
