@@ -43,7 +43,8 @@ export const runbooks: Migration = {
       .addColumn('cancel_requested', 'boolean', (c) => c.notNull().defaultTo(false))
       .addColumn('approved_by', 'text')
       .addColumn('approved_at', 'timestamptz')
-      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      /** When the run was recorded (late in the deciding transaction, so close to its commit): trigger latency starts here. */
+      .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
       .addColumn('started_at', 'timestamptz')
       .addColumn('finished_at', 'timestamptz')
       .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
