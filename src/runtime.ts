@@ -29,6 +29,7 @@ import { RUNBOOK_QUEUE, runbookJobHandler, type RunbookJob } from './runbooks/ru
 import type { RunExecutor } from './runbooks/run-executor-port';
 import { createRunExecutor } from './runbooks/run-executor';
 import { RunAborts } from './runbooks/run-aborts';
+import { wakeWaitingRuns } from './runbooks/run-records';
 import { createRunbookMetrics, type RunbookMetrics } from './runbooks/runbook-metrics';
 import { createSecretStore } from './runbooks/secret-store';
 import { createTemplateRenderer } from './runbooks/template-renderer';
@@ -252,7 +253,7 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
   const ticks = scheduleTicks(createPipelineTick(rt.db, stages), rt.log);
   const sweeper = rt.outbox.schedule();
   const stillFiring = createStillFiringCheck(rt.db, rt.incidentEvents);
-  const stillFiringTicks = scheduleTicks(async () => { await stillFiring(); }, rt.log, STILL_FIRING_INTERVAL_MS);
+  const stillFiringTicks = scheduleTicks(async () => { await stillFiring(); await wakeWaitingRuns(rt.db); }, rt.log, STILL_FIRING_INTERVAL_MS);
   rt.log.info({
     concurrency: rt.config.QUELL_WORKER_CONCURRENCY, transactions: rt.config.QUELL_WORKER_TRANSACTIONS,
     runbook_concurrency: rt.config.QUELL_RUNBOOK_CONCURRENCY,

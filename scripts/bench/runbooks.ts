@@ -72,8 +72,8 @@ ${[[PROBE, 'BenchProbe'], [NOOP, 'BenchNoop']].map(([name, alertname]) => `  - n
       - event: opened
     matchers: ['alertname="${alertname}"']
     approval: none
-    concurrency: 256
-    breaker: { failures: 1000 }
+    concurrency: 100
+    breaker: { failures: 100 }
     steps:
       - name: noop
         action: incident

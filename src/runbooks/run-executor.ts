@@ -63,6 +63,9 @@ export interface RunExecutorDeps {
 
 type Trx = Transaction<Database>;
 
+/** A claim found every slot of its runbook taken: its transaction is rolled back. */
+class NoSlot extends Error {}
+
 /** What a claim leaves to do. */
 type Claimed =
   | { readonly phase: 'steps'; readonly run: RunRow; readonly runbook: Runbook; readonly dry: boolean }
@@ -116,7 +119,6 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
   const claimQueued = (runId: number) => db.transaction().execute(async (trx): Promise<Claimed | undefined> => {
     const run = await trx.selectFrom('runbook_runs').selectAll().where('id', '=', runId).forUpdate().executeTakeFirst();
     if (run === undefined || run.status !== 'queued') return undefined;
-    await lockRunbook(trx, run.runbook);
     const runbook = deps.runbooks().byName(run.runbook);
     const at = clock();
     if (runbook === undefined) {
@@ -140,32 +142,18 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
     }
     const dry = deps.settings.dryRun || runbook.dryRun || run.dry_run;
     const changes = !dry && mutates(runbook);
-    if (!dry) {
-      const busy = await trx.selectFrom('runbook_runs').select(sql<number>`count(*)::int`.as('n'))
-        .where('runbook', '=', run.runbook).where('status', 'in', [...ACTIVE_STATUSES]).where('id', '!=', run.id)
-        .executeTakeFirstOrThrow();
-      if (busy.n >= runbook.concurrency) {
-        // Stays queued; the run that frees a slot hands it to the queue again (releaseSlot).
-        const reason = `${WAITING_FOR_SLOT} (concurrency ${runbook.concurrency})`;
-        if (run.status_reason !== reason) {
-          await trx.updateTable('runbook_runs').set({ status_reason: reason, updated_at: sql`now()` }).where('id', '=', run.id).execute();
-          await writeIncidentEvents(trx, [runEvent(run, 'queued', reason)]);
+    if (!dry && run.approved_at === null) {
+      const wait = await approvalNeeded(trx, run, runbook, at);
+      if (wait !== undefined) {
+        await trx.updateTable('runbook_runs').set({ status: 'awaiting_approval', status_reason: wait, updated_at: sql`now()` })
+          .where('id', '=', run.id).execute();
+        if (changes) {
+          await trx.insertInto('changes').values({
+            run_id: run.id, incident_id: run.incident_id, runbook: run.runbook, type: 'normal', status: 'awaiting_approval',
+          }).onConflict((oc) => oc.column('run_id').doNothing()).execute();
         }
+        await writeIncidentEvents(trx, [runEvent(run, 'awaiting_approval', wait)]);
         return undefined;
-      }
-      if (run.approved_at === null) {
-        const wait = await approvalNeeded(trx, run, runbook, at);
-        if (wait !== undefined) {
-          await trx.updateTable('runbook_runs').set({ status: 'awaiting_approval', status_reason: wait, updated_at: sql`now()` })
-            .where('id', '=', run.id).execute();
-          if (changes) {
-            await trx.insertInto('changes').values({
-              run_id: run.id, incident_id: run.incident_id, runbook: run.runbook, type: 'normal', status: 'awaiting_approval',
-            }).onConflict((oc) => oc.column('run_id').doNothing()).execute();
-          }
-          await writeIncidentEvents(trx, [runEvent(run, 'awaiting_approval', wait)]);
-          return undefined;
-        }
       }
     }
     const claimed = await trx.updateTable('runbook_runs')
@@ -183,7 +171,27 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
       .values(runbook.steps.map((s, idx) => ({ run_id: run.id, idx, name: s.name, action: s.action, status: 'pending' as const })))
       .onConflict((oc) => oc.columns(['run_id', 'idx']).doNothing()).execute();
     await writeIncidentEvents(trx, [runEvent(run, 'running', dry ? 'dry run: steps are rendered and recorded, none runs' : undefined)]);
+    if (!dry) {
+      // The runbook's lock last, held only for the count and the commit: claims of one runbook
+      // queue on it for a moment, not for the whole claim. Over the limit, the claim is undone.
+      await lockRunbook(trx, run.runbook);
+      const busy = await trx.selectFrom('runbook_runs').select(sql<number>`count(*)::int`.as('n'))
+        .where('runbook', '=', run.runbook).where('status', 'in', [...ACTIVE_STATUSES]).where('id', '!=', run.id)
+        .executeTakeFirstOrThrow();
+      if (busy.n >= runbook.concurrency) throw new NoSlot(`${WAITING_FOR_SLOT} (concurrency ${runbook.concurrency})`);
+    }
     return { phase: 'steps', run: claimed, runbook, dry };
+  }).catch(async (err: unknown) => {
+    if (!(err instanceof NoSlot)) throw err;
+    // Stays queued; the run that frees a slot hands it to the queue again (releaseSlot), and
+    // the periodic wake-up (wakeWaitingRuns) catches a release that raced with this.
+    await db.transaction().execute(async (trx) => {
+      const run = await trx.selectFrom('runbook_runs').selectAll().where('id', '=', runId).forUpdate().executeTakeFirst();
+      if (run === undefined || run.status !== 'queued') return;
+      await trx.updateTable('runbook_runs').set({ status_reason: err.message, updated_at: sql`now()` }).where('id', '=', run.id).execute();
+      if (run.status_reason !== err.message) await writeIncidentEvents(trx, [runEvent(run, 'queued', err.message)]);
+    });
+    return undefined;
   });
 
   /** Why a run must wait for an approval before it starts, if it must. */

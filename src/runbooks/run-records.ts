@@ -85,7 +85,6 @@ const CHANGE_STATUS: Readonly<Record<Settlement['status'], ChangesTable['status'
  * wakes the runs of its runbook waiting for a slot (their jobs go to the outbox).
  */
 export async function settleRun(trx: Trx, run: Pick<RunRow, 'id' | 'runbook' | 'incident_id'>, s: Settlement): Promise<void> {
-  await lockRunbook(trx, run.runbook);
   await trx.updateTable('runbook_runs')
     .set({ status: s.status, status_reason: s.reason ?? null, finished_at: s.at, updated_at: sql`now()` })
     .where('id', '=', run.id).execute();
@@ -97,8 +96,12 @@ export async function settleRun(trx: Trx, run: Pick<RunRow, 'id' | 'runbook' | '
     })
     .where('run_id', '=', run.id).execute();
   if (s.breaker === 'reset') {
-    await trx.insertInto('runbook_breakers').values({ runbook: run.runbook, consecutive_failures: 0, opened_at: null })
-      .onConflict((oc) => oc.column('runbook').doUpdateSet({ consecutive_failures: 0, opened_at: null })).execute();
+    // Only a breaker that counted failures is written: a success of a healthy runbook takes no
+    // row lock, so that runs of one runbook end in parallel instead of queueing on its row.
+    await trx.updateTable('runbook_breakers').set({ consecutive_failures: 0, opened_at: null })
+      .where('runbook', '=', run.runbook)
+      .where((eb) => eb.or([eb('consecutive_failures', '>', 0), eb('opened_at', 'is not', null)]))
+      .execute();
   } else if (s.breaker === 'count') {
     const k = s.breakerFailures ?? Number.MAX_SAFE_INTEGER;
     await trx.insertInto('runbook_breakers')
@@ -116,6 +119,8 @@ export async function settleRun(trx: Trx, run: Pick<RunRow, 'id' | 'runbook' | '
     },
     ...(s.events ?? []),
   ]);
+  // No lock: runs of one runbook end in parallel. A claim that counted this run busy and
+  // records "waiting" after the read below is woken by wakeWaitingRuns instead.
   await releaseSlot(trx, run.runbook, run.id);
 }
 
@@ -124,6 +129,26 @@ export async function settleRun(trx: Trx, run: Pick<RunRow, 'id' | 'runbook' | '
  * run waiting for a slot is handed to the queue again; each checks the count anew under the
  * runbook's lock, and those that find no slot wait again. Call with the runbook's lock held.
  */
+/** How long a run may wait for a slot before the periodic wake-up hands it to the queue again. */
+const WAKE_AFTER_SECONDS = 5;
+
+/**
+ * Hands every run that has waited for a slot for a while to the queue again (each checks anew).
+ * The liveness backstop of the slot hand-over: run by every worker periodically; job ids per
+ * run and time step, so several workers waking the same run make one job.
+ */
+export async function wakeWaitingRuns(db: Db): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const waiting = await trx.selectFrom('runbook_runs').select('id')
+      .where('status', '=', 'queued').where('status_reason', 'like', `${WAITING_FOR_SLOT}%`)
+      .where('updated_at', '<', sql<Date>`now() - make_interval(secs => ${WAKE_AFTER_SECONDS})`)
+      .orderBy('id').limit(100).execute();
+    const step = Math.floor(Date.now() / (WAKE_AFTER_SECONDS * 1000));
+    for (const w of waiting) await enqueueRun(trx, w.id, `run-${w.id}-wake-${step}`);
+    return waiting.length;
+  });
+}
+
 export async function releaseSlot(trx: Trx, runbook: string, freedBy: number): Promise<void> {
   const waiting = await trx.selectFrom('runbook_runs').select('id')
     .where('runbook', '=', runbook).where('status', '=', 'queued').where('status_reason', 'like', `${WAITING_FOR_SLOT}%`)
