@@ -417,6 +417,33 @@ interface QuellResult {
   readonly incidents: number;
   readonly queue: Record<string, number>;
   readonly processes: { name: string; exit: number | string; warnings: number; sample: string[] }[];
+  /** Per pipeline stage, summed over the workers: jobs (stage runs) and mean ms per run. */
+  readonly stages: { stage: string; runs: number; meanMs: number; totalS: number }[];
+}
+
+/**
+ * The workers' `quell_pipeline_stage_seconds` (sum and count per stage), added up: where a
+ * batch's time goes. A worker that does not answer is left out (said on stdout).
+ */
+async function stageBreakdown(ports: readonly number[]): Promise<QuellResult['stages']> {
+  const sum = new Map<string, number>(), count = new Map<string, number>();
+  for (const port of ports) {
+    let body: string;
+    try {
+      body = (await httpGet(`http://127.0.0.1:${port}/metrics`, 5000)).body;
+    } catch (err) {
+      say(`  metrics of the worker on :${port} not read: ${(err as Error).message}`);
+      continue;
+    }
+    for (const m of body.matchAll(/^quell_pipeline_stage_seconds_(sum|count)\{stage="([^"]+)"\} (\S+)$/gm)) {
+      const into = m[1] === 'sum' ? sum : count;
+      into.set(m[2]!, (into.get(m[2]!) ?? 0) + Number(m[3]));
+    }
+  }
+  return [...sum].map(([stage, s]) => {
+    const runs = count.get(stage) ?? 0;
+    return { stage, runs, meanMs: runs > 0 ? (s / runs) * 1000 : NaN, totalS: s };
+  });
 }
 
 async function adminQuery(statement: string): Promise<void> {
@@ -562,6 +589,7 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
   const queueAtEnd = await queueCounts();
   const endToEndMs = stats.last_linked.getTime() - result.firstSentAt;
 
+  const stages = await stageBreakdown(metricsPorts as number[]);
   // Stop Quell before the peer runs, so that the peer has the machine to itself.
   const procs = [api, ...workers];
   const exits = await Promise.all(procs.map((p) => p.stop()));
@@ -575,6 +603,7 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
     incidents,
     queue: queueAtEnd,
     processes: procs.map((p, i) => ({ name: p.name, exit: exits[i]!, warnings: p.problemCount, sample: p.problems.slice(0, 10) })),
+    stages,
   };
 }
 
@@ -678,6 +707,11 @@ async function main(): Promise<number> {
   say(header);
   say(table(quell, am, storm.groups));
   say('');
+  if (quell.stages.length > 0) {
+    say('pipeline stages (all workers): runs, mean ms per run, total s');
+    for (const st of quell.stages) say(`  ${st.stage.padEnd(12)}${String(st.runs).padStart(8)}${f1(st.meanMs).padStart(9)}${f1(st.totalS).padStart(9)}`);
+    say('');
+  }
   const warned = quell.processes.filter((p) => p.warnings > 0);
   for (const p of warned) {
     say(`${p.name}: ${p.warnings} log lines at warn or above, e.g.:`);
