@@ -7,6 +7,7 @@ import { cmdb } from './migrations/0003-cmdb';
 import { suppression } from './migrations/0004-suppression';
 import { incidentTopology } from './migrations/0006-incident-topology';
 import { windows } from './migrations/0005-windows';
+import { topologyNear } from './migrations/0008-topology-near';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -16,6 +17,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004-suppression': suppression,
   '0005-windows': windows,
   '0006-incident-topology': incidentTopology,
+  '0008-topology-near': topologyNear,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

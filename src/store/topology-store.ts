@@ -1,16 +1,34 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type SqlBool, type Transaction } from 'kysely';
 import type { Database, RootCauseRecord } from './database';
 
 type Trx = Transaction<Database>;
 
+/** Most component locks one transaction takes per rule; past that it locks the whole rule. */
+export const MAX_COMPONENT_LOCKS = 256;
+
 /**
- * Serialises topology decisions per rule across every worker until the transaction ends: which
- * incident a new alert's CI joins depends on the CIs of the rule's open incidents, which a
- * concurrent transaction may be changing. Rules are locked in sorted order (no deadlock).
+ * Serialises topology decisions on related CIs across every worker until the transaction ends:
+ * which incident a new alert's CI joins depends on the incidents of CIs related to it, which a
+ * concurrent transaction may be changing. Related CIs are in one CMDB component (see
+ * Topology.component), so a transaction locks, per rule, the components of its alerts' CIs
+ * (exclusive), under the rule's lock taken shared; one that touches more than
+ * MAX_COMPONENT_LOCKS components (the lock table is bounded) takes the rule's lock exclusive
+ * instead. Workers on different CMDB versions, while a new one is being taken up, may name
+ * components differently. Locks are taken in sorted order, rule by rule (no deadlock).
  */
-export async function lockTopologyRules(trx: Trx, rules: readonly string[]): Promise<void> {
-  for (const rule of [...new Set(rules)].sort()) {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${`quell:topology:${rule}`}, 0))`.execute(trx);
+export async function lockTopologyComponents(trx: Trx, components: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
+  for (const rule of [...components.keys()].sort()) {
+    const ruleKey = `quell:topology:${rule}`;
+    const parts = [...(components.get(rule) ?? [])];
+    if (parts.length > MAX_COMPONENT_LOCKS) {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${ruleKey}, 0))`.execute(trx);
+      continue;
+    }
+    const keys = parts.map((c) => `${ruleKey}:${c}`).sort();
+    // The rule's lock first, then the components: never a component held while waiting on the rule.
+    await sql`select pg_advisory_xact_lock_shared(hashtextextended(${ruleKey}, 0))`.execute(trx);
+    // unnest yields the keys in array order, and the aggregate takes the locks in that order.
+    await sql`select count(pg_advisory_xact_lock(hashtextextended(k, 0))) from unnest(${keys}::text[]) k`.execute(trx);
   }
 }
 
@@ -26,12 +44,17 @@ export interface GroupingIncident {
   readonly freshUntil: number;
 }
 
-/** The incidents of `rules` still taking alerts, with their CIs. */
-export async function groupingIncidentsOf(trx: Trx, rules: readonly string[]): Promise<GroupingIncident[]> {
-  if (rules.length === 0) return [];
+/**
+ * The incidents of `rule` still taking alerts that hold one of `near` among their CIs or as
+ * their root cause (see nearCis), with their CIs. Read through the partial indexes of
+ * migration 0008, not by scanning every grouping incident of the rule.
+ */
+export async function groupingIncidentsNear(trx: Trx, rule: string, near: readonly string[]): Promise<GroupingIncident[]> {
+  if (near.length === 0) return [];
   const rows = await trx.selectFrom('incidents')
     .select(['id', 'rule', 'group_key', 'cis', 'first_alert_at', 'last_alert_at', 'grouping_until', 'group_window_seconds', sql<string | null>`root_cause->>'ci'`.as('root')])
-    .where('rule', '=', sql<string>`any(${[...rules]}::text[])`).where('grouping_open', '=', true)
+    .where('grouping_open', '=', true).where('rule', '=', rule)
+    .where(sql<SqlBool>`(cis && ${[...near]}::text[] or root_cause->>'ci' = any(${[...near]}::text[]))`)
     .execute();
   return rows.map((r) => ({
     id: r.id, rule: r.rule, groupKey: r.group_key, cis: r.cis, ...(r.root !== null ? { root: r.root } : {}),

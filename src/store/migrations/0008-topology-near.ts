@@ -1,0 +1,19 @@
+import { sql, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+
+/**
+ * The topology stage reads only the grouping incidents that hold a CI near its alerts' CIs,
+ * among their CIs or as their root cause (topology-store.ts, groupingIncidentsNear): partial
+ * indexes on both, so that the read stays small however many incidents are grouping.
+ */
+export const topologyNear: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await sql`create index incidents_grouping_cis on incidents using gin (cis) where grouping_open`.execute(db);
+    await sql`create index incidents_grouping_root on incidents ((root_cause->>'ci')) where grouping_open`.execute(db);
+  },
+
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropIndex('incidents_grouping_root').execute();
+    await db.schema.dropIndex('incidents_grouping_cis').execute();
+  },
+};
