@@ -3,6 +3,17 @@ import type { Database, RootCauseRecord } from './database';
 
 type Trx = Transaction<Database>;
 
+/**
+ * Serialises topology decisions per rule across every worker until the transaction ends: which
+ * incident a new alert's CI joins depends on the CIs of the rule's open incidents, which a
+ * concurrent transaction may be changing. Rules are locked in sorted order (no deadlock).
+ */
+export async function lockTopologyRules(trx: Trx, rules: readonly string[]): Promise<void> {
+  for (const rule of [...new Set(rules)].sort()) {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`quell:topology:${rule}`}, 0))`.execute(trx);
+  }
+}
+
 /** Most component locks one transaction takes per rule; past that it locks the whole rule. */
 export const MAX_COMPONENT_LOCKS = 256;
 
