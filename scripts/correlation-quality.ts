@@ -17,6 +17,7 @@
  *   --parallel 2       runs at once, each with its own Quell, database and queue [QUALITY_PARALLEL]
  *   --rules DIR        a rule set to measure (repeatable; default: the shipped rules/)
  *   --json FILE        also write the results as JSON                     [QUALITY_OUT]
+ *   --explain          also print, per run, the worst wrong merges and splits   [QUALITY_EXPLAIN=1]
  *   QUALITY_DATABASE_URL  admin URL of PostgreSQL   postgres://postgres@127.0.0.1:5432/postgres
  *   QUALITY_REDIS_URL     Redis                     redis://127.0.0.1:6379
  *   Any other QUELL_* variable reaches Quell (QUELL_WORKER_CONCURRENCY is 1 unless set).
@@ -30,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from '../test/support/quell-process';
-import { kindTable, scoreTable } from '../test/quality/quality-report';
+import { errorReport, kindTable, scoreTable } from '../test/quality/quality-report';
 import { measureRun, webhookBodies, type RuleSetUnderTest, type RunResult } from '../test/quality/quality-run';
 import { generateStorm, STORM_DEFAULTS } from '../test/quality/storm-generator';
 
@@ -38,7 +39,7 @@ const { values: argv } = parseArgs({
   options: {
     seeds: { type: 'string' }, racks: { type: 'string' }, faults: { type: 'string' }, noise: { type: 'string' },
     span: { type: 'string' }, tick: { type: 'string' }, parallel: { type: 'string' },
-    rules: { type: 'string', multiple: true }, json: { type: 'string' },
+    rules: { type: 'string', multiple: true }, json: { type: 'string' }, explain: { type: 'boolean' },
   },
 });
 
@@ -64,6 +65,7 @@ const S = {
   tickMs: intSetting(argv.tick, 'QUALITY_TICK_SECONDS', 60) * 1000,
   parallel: intSetting(argv.parallel, 'QUALITY_PARALLEL', 2),
   out: argv.json ?? (process.env['QUALITY_OUT'] || undefined),
+  explain: argv.explain ?? process.env['QUALITY_EXPLAIN'] === '1',
 };
 
 const BASELINE = 'group_by [alertname]';
@@ -163,6 +165,15 @@ async function main(): Promise<number> {
   say(scoreTable(storms, ruleSets, results));
   say();
   say(kindTable(storms, ruleSets, results));
+  if (S.explain) {
+    for (const storm of storms) {
+      for (const r of results.filter((x) => x.seed === storm.options.seed && x.configuration !== BASELINE)) {
+        say();
+        say(`seed ${r.seed} ${r.configuration}: P ${r.score.precision.toFixed(3)} R ${r.score.recall.toFixed(3)}`);
+        for (const line of errorReport(storm, r.incidentOf)) say(line);
+      }
+    }
+  }
   for (const f of failures) say(`FAILED: ${f}`);
   if (S.out) {
     const summary = storms.map((s) => ({

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure what `npm test` talks to is there: Redis and PostgreSQL running on 127.0.0.1, and
-# the real peers' binaries (prometheus-alertmanager, amtool, promtool, redis-server). As root
+# the real peers' binaries (prometheus, promtool, prometheus-alertmanager, amtool, redis-server). As root
 # with apt-get it installs and starts what is missing; otherwise it says what to install.
 set -euo pipefail
 
@@ -8,7 +8,8 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v pg_ctlcluster >/dev/null || command -v pg_isready >/dev/null || missing+=(postgresql)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
-command -v promtool >/dev/null || missing+=(prometheus)
+# Debian's `prometheus` package has both the server (closed-loop e2e test) and promtool.
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test-services: installing ${missing[*]} (Debian packages)"

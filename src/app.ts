@@ -7,6 +7,8 @@ import { cmdbRouter } from './api/cmdb-router';
 import { healthRouter } from './api/health-router';
 import { incidentsRouter, type ReadLimits } from './api/incidents-router';
 import { readGate } from './api/read-gate';
+import { changesRouter } from './api/changes-router';
+import { runbookRunsRouter } from './api/runbook-runs-router';
 import { silencesRouter } from './api/silences-router';
 import { bodyParserErrors, sendError } from './api/errors';
 import type { CmdbLoader } from './cmdb/cmdb-loader';
@@ -17,8 +19,10 @@ import type { Logger } from './log';
 import type { ReadinessCheck } from './readiness';
 import type { PipelineMetrics } from './pipeline/pipeline-metrics';
 import type { IngestQueue } from './queue/ingest-queue';
+import { RunAborts } from './runbooks/run-aborts';
 import { isConnectionError } from './store/pg-errors';
 import type { Database } from './store/database';
+import type { IncidentEventsDeps } from './store/incident-events-commit';
 
 export interface AppDeps {
   readonly db: Kysely<Database>;
@@ -34,9 +38,16 @@ export interface AppDeps {
   readonly log: Logger;
   /** The CMDB's loader and QUELL_CMDB_MAX_BYTES. */
   readonly cmdb: { readonly loader: CmdbLoader; readonly maxBytes: number };
+  /**
+   * Runbook runs: the runs executing in this process (shared with its executor, so that a
+   * cancel aborts a step at once) and QUELL_RUNBOOKS_ENABLED. @defaultValue none here, enabled
+   */
+  readonly runbooks?: { readonly aborts: RunAborts; readonly envEnabled: boolean };
+  /** Runbooks that acknowledge/resolve trigger, and the outbox relay. @defaultValue none: the timeline only */
+  readonly incidentEvents?: IncidentEventsDeps;
 }
 
-/** The HTTP API: health and metrics, ingest, incidents, silences, alerts, CMDB. */
+/** The HTTP API: health and metrics, ingest, incidents, silences, alerts, runbook runs and changes, CMDB. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -58,10 +69,15 @@ export function createApp(deps: AppDeps): Express {
   const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
   app.use(incidentsRouter({
     db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved,
-    reads: deps.reads, gate,
+    reads: deps.reads, gate, ...(deps.incidentEvents ? { incidentEvents: deps.incidentEvents } : {}),
   }));
   app.use(silencesRouter({ db: deps.db, apiToken: deps.tokens.api, gate, maxBytes }));
   app.use(alertsRouter({ db: deps.db, gate, maxBytes }));
+  app.use(runbookRunsRouter({
+    db: deps.db, apiToken: deps.tokens.api, gate, maxBytes,
+    aborts: deps.runbooks?.aborts ?? new RunAborts(), envEnabled: deps.runbooks?.envEnabled ?? true,
+  }));
+  app.use(changesRouter({ db: deps.db, apiToken: deps.tokens.api, gate, maxBytes }));
   app.use(cmdbRouter({ db: deps.db, apiToken: deps.tokens.api, ...deps.cmdb }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   // Every route's errors end here: the database being down is one answer for all of them,

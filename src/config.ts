@@ -10,6 +10,11 @@ import { DEFAULT_ALIAS_LABELS, DEFAULT_BIND_LABELS } from './domain/ci-binding';
  */
 const int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 const empty = (v: unknown) => (v === '' ? undefined : v);
+const flag = (def: boolean) => z.preprocess((v) => (v === undefined || v === '' ? undefined : String(v).toLowerCase()),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional()).transform((v) => (v === undefined ? def : ['true', '1', 'yes'].includes(v)));
+/** A comma-separated list, spaces trimmed, empty items dropped. */
+const nameList = (def: string) => z.preprocess((v) => (Array.isArray(v) ? v.join(',') : v), z.string().default(def))
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
 /** Comma-separated label names (a YAML list in the config file): `ci,instance,host`. '' is none. */
 const labelList = (def: string) => z.preprocess((v) => (Array.isArray(v) ? v.join(',') : v), z.string().default(def))
   .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
@@ -43,6 +48,22 @@ export const configSchema = z.object({
   QUELL_WORKER_CONCURRENCY: int(32),
   /** Database transactions one worker process runs at once; jobs waiting meanwhile share the next one. */
   QUELL_WORKER_TRANSACTIONS: int(2),
+  /** Runbook runs one worker process executes at once (jobs of the runbook queue). */
+  QUELL_RUNBOOK_CONCURRENCY: int(4),
+  /** `false`: no runbook runs (a kill switch beside the API's, PUT /api/v1/runbooks/kill-switch). */
+  QUELL_RUNBOOKS_ENABLED: flag(true),
+  /** `true`: every runbook run only renders and records its steps; nothing runs. */
+  QUELL_RUNBOOKS_DRY_RUN: flag(false),
+  /** Hosts, host:port or CIDRs runbook HTTP steps may call although private, loopback or link-local (comma-separated). */
+  QUELL_HTTP_ALLOW: nameList(''),
+  /** Environment variables an exec step may pass to its program (comma-separated names). */
+  QUELL_EXEC_ENV_ALLOW: nameList(''),
+  /** A directory of secret files (`{{ secret.NAME }}` reads `<dir>/NAME` when QUELL_SECRET_NAME is unset). */
+  QUELL_SECRETS_DIR: z.preprocess(empty, z.string().optional()),
+  /** Prometheus base URL for runbook `wait_for: { query }` steps. */
+  QUELL_PROMETHEUS_URL: z.preprocess(empty, z.string().url().optional()),
+  /** Most bytes of output kept per runbook step (stdout, stderr, bodies). */
+  QUELL_RUNBOOK_MAX_OUTPUT_BYTES: int(16 * 1024, 256),
   /** How long a dead worker's job stays locked before another worker takes it (ms). */
   QUELL_LOCK_DURATION_MS: int(30_000, 1000),
   /** Port of `quell worker`'s /healthz, /readyz and /metrics. */

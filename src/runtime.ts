@@ -17,10 +17,25 @@ import type { Logger } from './log';
 import type { ReadinessCheck } from './readiness';
 import { buildPipeline } from './pipeline/pipeline';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/pipeline-metrics';
-import { BullmqIngestConsumer, BullmqIngestQueue } from './queue/bullmq-queue';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { BullmqConsumer, BullmqIngestConsumer, BullmqIngestQueue, BullmqQueue, runbookQueueName } from './queue/bullmq-queue';
 import { EmbeddedQueue } from './queue/embedded-queue';
 import { PermanentJobError, type IngestConsumer, type IngestQueue } from './queue/ingest-queue';
+import type { JobConsumer, JobQueue } from './queue/job-queue';
+import type { RuleBundle } from './rules/rule-bundle';
 import { RulesHolder } from './rules/rules-holder';
+import type { RunbookSet } from './runbooks/runbook';
+import { RUNBOOK_QUEUE, runbookJobHandler, type RunbookJob } from './runbooks/runbook-queue';
+import type { RunExecutor } from './runbooks/run-executor-port';
+import { createRunExecutor } from './runbooks/run-executor';
+import { RunAborts } from './runbooks/run-aborts';
+import { createRunbookMetrics, type RunbookMetrics } from './runbooks/runbook-metrics';
+import { createSecretStore } from './runbooks/secret-store';
+import { createTemplateRenderer } from './runbooks/template-renderer';
+import { actionByName } from './runbooks/actions/action-registry';
+import { runbooksKind } from './rules/kinds/runbooks-kind';
+import { createStillFiringCheck } from './runbooks/still-firing-check';
+import type { IncidentEventsDeps } from './store/incident-events-commit';
 import { connectDatabase } from './store/connect';
 import type { Database } from './store/database';
 import { migrateToLatest } from './store/migrate';
@@ -31,12 +46,21 @@ import { scheduleRelease } from './worker/suppression-release';
 
 export type Role = 'start' | 'api' | 'worker';
 
+/** How often each worker looks for incidents that crossed a still_firing trigger's age. */
+const STILL_FIRING_INTERVAL_MS = 5000;
+
 /** Everything a Quell process holds, built once from the configuration. */
 export interface Runtime {
   readonly config: Config;
   readonly log: Logger;
   readonly db: Kysely<Database>;
   readonly queue: IngestQueue;
+  /** The runbook queue's producer (the outbox relay hands runs to it). */
+  readonly runbookQueue: JobQueue<RunbookJob>;
+  /** Hands outbox rows to their queues after commit; every worker also sweeps what was left. */
+  readonly outbox: OutboxRelay;
+  /** What incident events need: the runbooks in force and the relay (record stage, API changes). */
+  readonly incidentEvents: IncidentEventsDeps;
   readonly registry: Registry;
   readonly pipelineMetrics: PipelineMetrics;
   /** The rules in force, reloaded when the files change or on SIGHUP. */
@@ -46,6 +70,9 @@ export interface Runtime {
   readonly topology: TopologyHolder;
   /** Stores CMDB documents (the file, PUT /api/v1/cmdb). */
   readonly cmdb: CmdbLoader;
+  /** Runs executing in this process: `quell start`'s API cancels its worker's steps at once. */
+  readonly runAborts: RunAborts;
+  readonly runbookMetrics: RunbookMetrics;
   close(): Promise<void>;
 }
 
@@ -54,7 +81,12 @@ export interface Runtime {
  * embedded queue), applies migrations and loads the rules. `quell api` and `quell worker`
  * are separate processes and so need the shared servers; `quell start` runs on either.
  */
-export async function openRuntime(config: Config, log: Logger, role: Role): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** The runbooks in force, instead of the rules directory's (tests). */
+  readonly runbooks?: () => RunbookSet;
+}
+
+export async function openRuntime(config: Config, log: Logger, role: Role, opts: RuntimeOptions = {}): Promise<Runtime> {
   if (role !== 'start' && (!config.REDIS_URL || !config.DATABASE_URL)) {
     throw new ConfigError(`quell ${role} runs beside other processes: set REDIS_URL and DATABASE_URL (or use quell start)`);
   }
@@ -68,6 +100,18 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
   const queue: IngestQueue = config.REDIS_URL
     ? new BullmqIngestQueue({ redisUrl: config.REDIS_URL, queueName: config.QUELL_QUEUE_NAME })
     : new EmbeddedQueue(db, { onError: (err, job) => log.error({ err: err.message, job: job.id, permanent: err instanceof PermanentJobError }, 'job failed') });
+  const runbookQueue: JobQueue<RunbookJob> = config.REDIS_URL
+    ? new BullmqQueue<RunbookJob>({ redisUrl: config.REDIS_URL, queueName: runbookQueueName(config.QUELL_QUEUE_NAME), jobName: RUNBOOK_QUEUE })
+    : new EmbeddedQueue<RunbookJob>(db, {
+      queue: RUNBOOK_QUEUE,
+      onError: (err, job) => log.error({ err: err.message, job: job.id, permanent: err instanceof PermanentJobError }, 'runbook job failed'),
+    });
+  const outbox = new OutboxRelay(db, { [RUNBOOK_QUEUE]: runbookQueue }, { log, registry });
+  const incidentEvents: IncidentEventsDeps = {
+    runbooks: opts.runbooks ?? (() => runbooksOf(rules.current())),
+    rulesVersion: () => rules.current().version,
+    relay: (rows) => outbox.relayLater(rows),
+  };
   const embedded = kind === 'pglite' || queue.kind === 'embedded';
   log.info({
     role, mode: embedded ? 'embedded' : 'servers', database: kind, queue: queue.kind,
@@ -91,16 +135,48 @@ export async function openRuntime(config: Config, log: Logger, role: Role): Prom
   });
   topology.start();
   return {
-    config, log, db, queue, registry, rules, checks, topology,
+    config, log, db, queue, runbookQueue, outbox, incidentEvents, registry, rules, checks, topology,
+    runAborts: new RunAborts(), runbookMetrics: createRunbookMetrics(registry),
     pipelineMetrics: createPipelineMetrics(registry),
     cmdb: new CmdbLoader({ db, metrics: cmdbMetrics, log, holder: topology }),
     async close() {
       rules.close();
       topology.stop();
       await queue.close();
+      await runbookQueue.close();
       await db.destroy();
     },
   };
+}
+
+/** The runbooks in force: the `Runbooks` documents of the rules directory. */
+function runbooksOf(bundle: RuleBundle): RunbookSet {
+  return bundle.get(runbooksKind);
+}
+
+/** The run executor of a worker: actions from the registry, secrets from the environment and QUELL_SECRETS_DIR. */
+function runExecutorOf(rt: Runtime): RunExecutor {
+  const secrets = createSecretStore({ env: process.env, ...(rt.config.QUELL_SECRETS_DIR ? { dir: rt.config.QUELL_SECRETS_DIR } : {}) });
+  return createRunExecutor({
+    db: rt.db,
+    runbooks: rt.incidentEvents.runbooks,
+    actions: actionByName,
+    renderer: (scope) => createTemplateRenderer(scope, secrets),
+    settings: {
+      enabled: rt.config.QUELL_RUNBOOKS_ENABLED,
+      dryRun: rt.config.QUELL_RUNBOOKS_DRY_RUN,
+      actions: {
+        httpAllow: rt.config.QUELL_HTTP_ALLOW,
+        execEnvAllow: rt.config.QUELL_EXEC_ENV_ALLOW,
+        maxOutputBytes: rt.config.QUELL_RUNBOOK_MAX_OUTPUT_BYTES,
+        ...(rt.config.QUELL_PROMETHEUS_URL ? { prometheusUrl: rt.config.QUELL_PROMETHEUS_URL } : {}),
+      },
+    },
+    metrics: rt.runbookMetrics,
+    log: rt.log,
+    aborts: rt.runAborts,
+    incidentEvents: rt.incidentEvents,
+  });
 }
 
 /** Serves the API; resolves once listening. */
@@ -114,6 +190,8 @@ export async function startApi(rt: Runtime): Promise<Server> {
     checks: rt.checks, log: rt.log,
     reads: { maxBytes: rt.config.QUELL_MAX_RESPONSE_BYTES, concurrency: rt.config.QUELL_API_READ_CONCURRENCY },
     cmdb: { loader: rt.cmdb, maxBytes: rt.config.QUELL_CMDB_MAX_BYTES },
+    incidentEvents: rt.incidentEvents,
+    runbooks: { aborts: rt.runAborts, envEnabled: rt.config.QUELL_RUNBOOKS_ENABLED },
   });
   // The API processes apply the CMDB file (several store it once: same hash); workers follow the stored version.
   const file = rt.config.QUELL_CMDB_FILE;
@@ -124,9 +202,19 @@ export async function startApi(rt: Runtime): Promise<Server> {
   return server;
 }
 
-/** Starts applying queued jobs, the pipeline's ticks and the hourly housekeeping; `close` finishes the jobs in hand. */
-export function startWorker(rt: Runtime): { close(): Promise<void> } {
-  const stages = buildPipeline({ rules: () => rt.rules.current(), metrics: rt.pipelineMetrics, topology: () => rt.topology.current() });
+export interface WorkerOptions {
+  /** Executes runbook runs. @defaultValue the runtime's (createRunExecutor) */
+  readonly executor?: RunExecutor;
+}
+
+/**
+ * Starts applying queued jobs (ingest and runbook runs), the pipeline's ticks, the outbox
+ * sweeper, the still-firing check and the hourly housekeeping; `close` finishes the jobs in hand.
+ */
+export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): Promise<void> } {
+  const stages = buildPipeline({
+    rules: () => rt.rules.current(), metrics: rt.pipelineMetrics, topology: () => rt.topology.current(), incidentEvents: rt.incidentEvents,
+  });
   const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics, { transactions: rt.config.QUELL_WORKER_TRANSACTIONS });
   const consumer: IngestConsumer = rt.queue instanceof EmbeddedQueue
     ? rt.queue
@@ -146,16 +234,39 @@ export function startWorker(rt: Runtime): { close(): Promise<void> } {
       onResume: (dependency) => rt.log.info(`${dependency} reachable again: the worker takes jobs`),
     });
   consumer.start(handler);
+  const runbookConsumer: JobConsumer<RunbookJob> = rt.runbookQueue instanceof EmbeddedQueue
+    ? rt.runbookQueue
+    : new BullmqConsumer<RunbookJob>({
+      redisUrl: rt.config.REDIS_URL as string,
+      queueName: runbookQueueName(rt.config.QUELL_QUEUE_NAME),
+      concurrency: rt.config.QUELL_RUNBOOK_CONCURRENCY,
+      lockDurationMs: rt.config.QUELL_LOCK_DURATION_MS,
+      onError: (err) => rt.log.error({ err }, 'runbook worker error'),
+      onFailed: (job, err, final) => (final
+        ? rt.log.error({ job, err: err.message }, 'runbook job failed for good; kept in the failed set')
+        : rt.log.warn({ job, err: err.message }, 'runbook job failed; will retry')),
+    });
+  runbookConsumer.start(runbookJobHandler(opts.executor ?? runExecutorOf(rt)));
   const maintenance = scheduleMaintenance(rt.db, rt.log);
   const release = scheduleRelease(rt.db, stages, rt.pipelineMetrics, rt.log);
   const ticks = scheduleTicks(createPipelineTick(rt.db, stages), rt.log);
-  rt.log.info({ concurrency: rt.config.QUELL_WORKER_CONCURRENCY, transactions: rt.config.QUELL_WORKER_TRANSACTIONS }, 'worker started');
+  const sweeper = rt.outbox.schedule();
+  const stillFiring = createStillFiringCheck(rt.db, rt.incidentEvents);
+  const stillFiringTicks = scheduleTicks(async () => { await stillFiring(); }, rt.log, STILL_FIRING_INTERVAL_MS);
+  rt.log.info({
+    concurrency: rt.config.QUELL_WORKER_CONCURRENCY, transactions: rt.config.QUELL_WORKER_TRANSACTIONS,
+    runbook_concurrency: rt.config.QUELL_RUNBOOK_CONCURRENCY,
+  }, 'worker started');
   return {
     async close() {
       maintenance.stop();
       release.stop();
       await consumer.close();
       await ticks.stop();
+      await stillFiringTicks.stop();
+      await sweeper.stop();
+      // The embedded mode's runbook queue is the runtime's (closed with it).
+      if (!(rt.runbookQueue instanceof EmbeddedQueue)) await runbookConsumer.close();
     },
   };
 }

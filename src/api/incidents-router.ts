@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../domain/incident-lifecycle';
 import type { Database } from '../store/database';
 import type { KeysetSource } from '../store/keyset';
+import type { IncidentEventsDeps } from '../store/incident-events-commit';
 import { changeIncident, type ManualChange } from '../store/incident-store';
 import { alertsOfIncident, findIncident, incidentsInOrder, timelineOfIncident } from '../store/incident-queries';
 import { requireBearer } from './auth';
@@ -22,6 +23,8 @@ export interface IncidentsRouterDeps {
   readonly reads: ReadLimits;
   /** The read gate, when the app shares one among its routers. @defaultValue one of its own, from `reads` */
   readonly gate?: RequestHandler;
+  /** Runbooks that acknowledge/resolve trigger, and the outbox relay. @defaultValue none: the timeline only */
+  readonly incidentEvents?: IncidentEventsDeps;
 }
 
 /** How much reading the API does at once. */
@@ -110,7 +113,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
     const body = changeBody.safeParse(req.body ?? {});
     if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
-    const outcome = await changeIncident(deps.db, id, kind, body.data.by ?? 'api', body.data.comment);
+    const outcome = await changeIncident(deps.db, id, kind, body.data.by ?? 'api', body.data.comment, deps.incidentEvents);
     if (!outcome.ok) {
       return outcome.reason === 'not_found'
         ? sendError(res, 'not_found', `no incident ${id}`)
@@ -125,7 +128,8 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
   return router;
 }
 
-function parseId(text: string): number | undefined {
+/** A path's id: a positive integer that fits PostgreSQL's integer. */
+export function parseId(text: string): number | undefined {
   if (!/^[1-9][0-9]{0,9}$/.test(text)) return undefined;
   const n = Number(text);
   return n <= 2_147_483_647 ? n : undefined;

@@ -3,6 +3,7 @@ import { findUnstorableText } from '../connectors/storable-text';
 import type { AlertListKey } from '../store/alert-queries';
 import type { AlertKey, EventKey, IncidentKey } from '../store/incident-queries';
 import type { SilenceKey } from '../store/silence-store';
+import type { ChangeKey, RunKey } from '../runbooks/run-records';
 
 /**
  * A list's cursor: opaque to clients, who pass back what `next` gave them. It is base64url of
@@ -62,3 +63,6 @@ export const silenceCursor = cursorCodec<SilenceKey>('silences',
 /** Every stored alert (`GET /api/v1/alerts`), in fingerprint order; `alerts` is an incident's. */
 export const alertListCursor = cursorCodec<AlertListKey>('alert-list',
   z.tuple([z.string().min(1).max(256)]).readonly());
+/** Runbook runs (`GET /api/v1/runbook-runs`) and changes (`GET /api/v1/changes`), newest first. */
+export const runCursor = cursorCodec<RunKey>('runbook-runs', z.tuple([z.number().int().min(1).max(2_147_483_647)]).readonly());
+export const changeCursor = cursorCodec<ChangeKey>('changes', z.tuple([z.number().int().min(1).max(2_147_483_647)]).readonly());

@@ -5,8 +5,9 @@
  * applies their decisions.
  *
  * Windows are measured on the alerts' own start times (the source's clock), so that delivery
- * delays never change which alerts share an incident. Reopening and flapping are about what
- * Quell did and when, so they are measured on Quell's clock (the stage context's `now`).
+ * delays never change which alerts share an incident; so are flapping's state changes (a
+ * firing's start, a resolve's end: flapping.ts). Reopening is about what Quell did and when,
+ * so it is measured on Quell's clock (the stage context's `now`).
  */
 export interface GroupingPolicy {
   /**

@@ -35,7 +35,25 @@ export type IncidentEvent =
     readonly changes: number; readonly windowMs: number;
   }
   /** A flapping alert of it has not changed for a whole window. */
-  | { readonly kind: 'settled'; readonly incidentId: number; readonly fingerprint: string };
+  | { readonly kind: 'settled'; readonly incidentId: number; readonly fingerprint: string }
+  | {
+    readonly kind: 'priority_changed'; readonly incidentId: number; readonly by: string;
+    readonly priority: number; readonly previous: number;
+  }
+  | { readonly kind: 'commented'; readonly incidentId: number; readonly by: string; readonly comment: string }
+  /** Someone (a runbook that did not fix it, an escalation policy) asked for the next level. */
+  | { readonly kind: 'escalated'; readonly incidentId: number; readonly by: string; readonly reason: string }
+  /** A runbook run of the incident changed status (triggered, awaiting approval, running, finished...). */
+  | {
+    readonly kind: 'runbook'; readonly incidentId: number; readonly by: string; readonly runId: number;
+    readonly runbook: string; readonly status: string; readonly reason?: string;
+  }
+  /** A step of a run started or ended (its output truncated, secrets masked). */
+  | {
+    readonly kind: 'runbook_step'; readonly incidentId: number; readonly runId: number; readonly runbook: string;
+    readonly step: string; readonly action: string; readonly status: string;
+    readonly durationMs?: number; readonly output?: Readonly<Record<string, unknown>>; readonly error?: string;
+  };
 
 export type IncidentEventKind = IncidentEvent['kind'];
 
@@ -86,5 +104,23 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
     }
     case 'settled':
       return { incidentId, kind, actor: QUELL_ACTOR, detail: { fingerprint: event.fingerprint } };
+    case 'priority_changed':
+      return { incidentId, kind, actor: event.by, detail: { priority: event.priority, previous: event.previous } };
+    case 'commented':
+      return { incidentId, kind, actor: event.by, detail: { comment: event.comment } };
+    case 'escalated':
+      return { incidentId, kind, actor: event.by, detail: { reason: event.reason } };
+    case 'runbook': {
+      const { runId, runbook, status, reason } = event;
+      return { incidentId, kind, actor: event.by, detail: { run_id: runId, runbook, status, ...(reason !== undefined ? { reason } : {}) } };
+    }
+    case 'runbook_step': {
+      const { runId, runbook, step, action, status, durationMs, output, error } = event;
+      const detail: Record<string, unknown> = { run_id: runId, runbook, step, action, status };
+      if (durationMs !== undefined) detail['duration_ms'] = durationMs;
+      if (output !== undefined) detail['output'] = output;
+      if (error !== undefined) detail['error'] = error;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail };
+    }
   }
 }

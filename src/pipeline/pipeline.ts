@@ -1,5 +1,6 @@
 import { Topology } from '../domain/topology';
 import type { RuleBundle } from '../rules/rule-bundle';
+import type { IncidentEventsDeps } from '../store/incident-events-commit';
 import type { PipelineMetrics } from './pipeline-metrics';
 import type { Stage, StageContext, StagedAlert } from './stage';
 import { correlateStage } from './stages/correlate';
@@ -16,7 +17,7 @@ import { topologyStage } from './stages/topology';
  *
  *   ingest      connectors/<id> through the connector framework (src/connectors): auth, size
  *               limit, validate, normalize to CanonicalAlert, fingerprint, enqueue: 2xx once queued
- *   -- ingest queue (BullMQ, or the embedded queue): the only queue; runbooks will get their own --
+ *   -- ingest queue (BullMQ, or the embedded queue); runbook runs have their own queue --
  *   dedup       fold into the fingerprint's stored state; only new episodes and resolves go on
  *   suppress    hold back new episodes that a silence, a maintenance window or an inhibiting alert
  *               suppresses (stored with why; taken up again when that ends: releaseStages)
@@ -30,8 +31,9 @@ import { topologyStage } from './stages/topology';
  *               incident; resolve an incident when all alerts resolved and none is flapping;
  *               each change is a typed incident event (ctx.events)
  *   root-cause  the incident's CIs and root-cause candidate (most upstream CI with an alert)
- *               (problem and runbook-trigger stages will follow, reading ctx.events)
- *   record      write the transaction's incident events to the timelines
+ *               (a problem stage will follow, reading ctx.events)
+ *   record      write the transaction's incident events to the timelines, and start the runbooks
+ *               they trigger (runs + outbox rows; relayed to the runbook queue after commit)
  *
  * The stages run in one database transaction for the jobs a worker applies together
  * (src/worker/job-processor.ts: group commit); a job is applied whole or not at all.
@@ -45,6 +47,8 @@ export interface PipelineDeps {
    * batch). @defaultValue none: no alert binds to a CI, topology rules take nothing
    */
   readonly topology?: () => Topology;
+  /** Runbooks the incident events trigger, and the outbox relay. @defaultValue none: the timeline only */
+  readonly incidentEvents?: IncidentEventsDeps;
 }
 
 const NO_TOPOLOGY = Topology.empty();
@@ -59,7 +63,7 @@ export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
     topologyStage(topology),
     incidentStage(deps.metrics),
     rootCauseStage(topology),
-    recordStage(),
+    recordStage(deps.incidentEvents),
   ];
 }
 

@@ -1,13 +1,16 @@
 import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import IORedis, { type RedisOptions } from 'ioredis';
-import type { IngestConsumer, IngestJob, IngestQueue, JobHandler, QueueDepth } from './ingest-queue';
-import { DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError } from './ingest-queue';
+import type { IngestJob } from './ingest-queue';
+import type { JobConsumer, JobQueue, QueueDepth, QueueHandler, QueuedJob } from './job-queue';
+import { DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError } from './job-queue';
 import { NotReadyError } from '../readiness';
 
 export interface BullmqOptions {
   readonly redisUrl: string;
-  /** @defaultValue quell-ingest */
+  /** The BullMQ queue (Redis keys `bull:<name>:*`). @defaultValue quell-ingest */
   readonly queueName?: string;
+  /** The kind of job, in BullMQ's job name and in errors. @defaultValue ingest */
+  readonly jobName?: string;
 }
 
 export interface BullmqWorkerOptions extends BullmqOptions {
@@ -35,16 +38,23 @@ const JOB_OPTIONS: JobsOptions = {
 
 export const DEFAULT_QUEUE_NAME = 'quell-ingest';
 
+/** The runbook queue's name beside an ingest queue named `ingestName` (quell-ingest -> quell-runbook). */
+export function runbookQueueName(ingestName: string = DEFAULT_QUEUE_NAME): string {
+  return ingestName.endsWith('-ingest') ? `${ingestName.slice(0, -'-ingest'.length)}-runbook` : `${ingestName}-runbook`;
+}
+
 /** Longest an ingest request waits on Redis before answering 503. */
 const ADD_TIMEOUT_MS = 900;
 
-/** BullMQ on Redis. The producer fails fast: no offline queue, 1 s per command. */
-export class BullmqIngestQueue implements IngestQueue {
+/** BullMQ on Redis, any queue. The producer fails fast: no offline queue, 1 s per command. */
+export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
   readonly kind = 'bullmq';
   private readonly redis: IORedis;
   private readonly queue: Queue;
+  private readonly jobName: string;
 
   constructor(opts: BullmqOptions) {
+    this.jobName = opts.jobName ?? 'ingest';
     const redisOpts: RedisOptions = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -60,19 +70,19 @@ export class BullmqIngestQueue implements IngestQueue {
     this.queue.on('error', () => { /* same */ });
   }
 
-  async add(job: IngestJob): Promise<void> {
+  async add(job: T): Promise<void> {
     // BullMQ waits for a connection before sending; answer at once instead, so the sender retries.
-    if (this.redis.status !== 'ready') throw new QueueUnavailableError(`redis connection is ${this.redis.status}`);
+    if (this.redis.status !== 'ready') throw new QueueUnavailableError(`redis connection is ${this.redis.status}`, undefined, this.jobName);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer from redis within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
     });
     try {
       // BullMQ's addJob ignores an id that is already in the queue: a resend is a no-op.
-      await Promise.race([this.queue.add('ingest', job, { ...JOB_OPTIONS, jobId: job.id }), timeout]);
+      await Promise.race([this.queue.add(this.jobName, job, { ...JOB_OPTIONS, jobId: job.id }), timeout]);
     } catch (err) {
       // The command was written to Redis: whether it ran is unknown (it may land after we give up).
-      throw new QueueOutcomeUnknownError(job.id, (err as Error).message, { cause: err });
+      throw new QueueOutcomeUnknownError(job.id, (err as Error).message, { cause: err }, this.jobName);
     } finally {
       clearTimeout(timer);
     }
@@ -108,13 +118,16 @@ const FIRST_PAUSE_MS = 1000;
 /** ...up to this, so that the worker notices soon that the dependency is back. */
 const LONGEST_PAUSE_MS = 10_000;
 
+/** The ingest queue on BullMQ (quell-ingest unless `queueName` says otherwise). */
+export class BullmqIngestQueue extends BullmqQueue<IngestJob> {}
+
 /**
  * A BullMQ worker. Jobs of a worker that dies are handed to another after `lockDurationMs`.
  * While the database is unreachable, a job that fails for it goes back to waiting without
  * spending an attempt (BullMQ's manual rate limit), and the worker takes no job for a pause
  * that doubles while the database stays down; a job applied ends the outage.
  */
-export class BullmqIngestConsumer implements IngestConsumer {
+export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
   private worker?: Worker;
   private readonly redis: IORedis;
   private pausedUntil = 0;
@@ -125,9 +138,9 @@ export class BullmqIngestConsumer implements IngestConsumer {
     this.redis = new IORedis(opts.redisUrl, { maxRetriesPerRequest: null });
   }
 
-  start(handler: JobHandler): void {
+  start(handler: QueueHandler<T>): void {
     const lockDuration = this.opts.lockDurationMs ?? 30_000;
-    this.worker = new Worker<IngestJob>(
+    this.worker = new Worker<T>(
       this.opts.queueName ?? DEFAULT_QUEUE_NAME,
       async (job) => {
         try {
@@ -184,3 +197,6 @@ export class BullmqIngestConsumer implements IngestConsumer {
     this.redis.disconnect();
   }
 }
+
+/** The ingest queue's BullMQ worker. */
+export class BullmqIngestConsumer extends BullmqConsumer<IngestJob> {}

@@ -1,4 +1,10 @@
 import type { CanonicalAlert } from '../domain/alert';
+import type { JobConsumer, JobQueue, QueueHandler } from './job-queue';
+
+export {
+  DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError,
+  type QueueDepth,
+} from './job-queue';
 
 /** One accepted webhook request: all its alerts travel as one job (never one job per alert). */
 export interface IngestJob {
@@ -10,83 +16,9 @@ export interface IngestJob {
   readonly alerts: readonly CanonicalAlert[];
 }
 
-export interface QueueDepth {
-  readonly waiting: number;
-  readonly active: number;
-  readonly delayed: number;
-  readonly failed: number;
-}
-
-/** The producer side: API processes hold one. */
-export interface IngestQueue {
-  readonly kind: 'bullmq' | 'embedded';
-  /**
-   * Resolves once the job is durably stored. Rejects with {@link QueueUnavailableError} when it
-   * was not stored, or {@link QueueOutcomeUnknownError} when it may have been. Adding a job whose
-   * id is already queued or applied changes nothing (a resend after an unknown outcome).
-   */
-  add(job: IngestJob): Promise<void>;
-  depth(): Promise<QueueDepth>;
-  /** Throws with the reason when the queue cannot be trusted to keep jobs. */
-  checkReady(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * Applies one job. Throwing makes the queue retry it later, unless the error is a
- * {@link PermanentJobError}: then the job is kept as failed, not retried; or a
- * {@link DependencyUnavailableError}: then it waits, its attempts untouched.
- */
-export type JobHandler = (job: IngestJob) => Promise<void>;
-
-/** A job that cannot succeed however often it is retried (its data is wrong). */
-export class PermanentJobError extends Error {
-  readonly retryable = false;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PermanentJobError';
-  }
-}
-
-/**
- * The job cannot be applied now because a server it needs is unreachable (the database is
- * restarting): not the job's fault. The queue puts it back without spending an attempt and
- * pauses before taking jobs again.
- */
-export class DependencyUnavailableError extends Error {
-  readonly retryable = true;
-  constructor(readonly dependency: 'database', reason: string, options?: { cause?: unknown }) {
-    super(`${dependency} unavailable: ${reason}`, options);
-    this.name = 'DependencyUnavailableError';
-  }
-}
-
-/** The consumer side: worker processes hold one. */
-export interface IngestConsumer {
-  start(handler: JobHandler): void;
-  close(): Promise<void>;
-}
-
-/**
- * The queue did not take the job, and certainly did not store it: it was never sent (no
- * connection). The sender should retry (HTTP 503).
- */
-export class QueueUnavailableError extends Error {
-  readonly retryable = true;
-  constructor(reason: string, options?: { cause?: unknown }) {
-    super(`ingest queue unavailable: ${reason}`, options);
-    this.name = 'QueueUnavailableError';
-  }
-}
-
-/**
- * The job was sent but the queue did not confirm it in time (Redis paused, connection lost
- * mid-command): it may or may not be stored. No client can know better, so the answer must
- * name `jobId`, and a resend must carry the same id, which makes it a no-op if the first landed.
- */
-export class QueueOutcomeUnknownError extends QueueUnavailableError {
-  constructor(readonly jobId: string, reason: string, options?: { cause?: unknown }) {
-    super(reason, options);
-    this.name = 'QueueOutcomeUnknownError';
-  }
-}
+/** The ingest queue's producer side: API processes hold one. */
+export type IngestQueue = JobQueue<IngestJob>;
+/** The ingest queue's consumer side: worker processes hold one. */
+export type IngestConsumer = JobConsumer<IngestJob>;
+/** Applies one ingest job (see {@link QueueHandler}). */
+export type JobHandler = QueueHandler<IngestJob>;

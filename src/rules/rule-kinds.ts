@@ -2,6 +2,7 @@ import { correlationRulesKind } from './kinds/correlation-rules-kind';
 import { inhibitRulesKind } from './kinds/inhibit-rules-kind';
 import { maintenanceWindowsKind } from './kinds/maintenance-windows-kind';
 import { priorityMatrixKind } from './kinds/priority-matrix-kind';
+import { runbooksKind } from './kinds/runbooks-kind';
 import type { AnyRuleKind } from './rule-kind';
 
 /**
@@ -13,4 +14,5 @@ export const RULE_KINDS: readonly AnyRuleKind[] = [
   maintenanceWindowsKind,
   inhibitRulesKind,
   priorityMatrixKind,
+  runbooksKind,
 ];

@@ -112,6 +112,104 @@ export interface QueueJobsTable {
   attempts: Generated<number>;
   available_at: Generated<Date>;
   last_error: string | null;
+  /** Which queue the job is in (`ingest`, `runbook`, ...). */
+  queue: Generated<string>;
+}
+
+/** Jobs recorded in the transaction that decided them; the relay hands them to `queue` after commit. */
+export interface OutboxTable {
+  id: Generated<string>;
+  queue: string;
+  /** The job's id in its queue: handing it over twice is a no-op. */
+  job_id: string;
+  payload: Json<unknown>;
+  created_at: Generated<Date>;
+  relayed_at: Timestamp | null;
+}
+
+export type RunbookRunStatus =
+  /** Recorded, waiting for a runbook worker. */
+  | 'queued'
+  /** Its approval (a normal change, a rate limit, an open breaker, an unknown step) is awaited. */
+  | 'awaiting_approval'
+  | 'running'
+  /** Steps done; the post-check waits for the incident's alerts to resolve. */
+  | 'verifying'
+  | 'succeeded' | 'failed'
+  /** Its steps ran, but the post-check found the alerts still firing: "did not fix". */
+  | 'ineffective'
+  | 'cancelled' | 'rejected';
+
+export interface RunbookRunsTable {
+  id: Generated<number>;
+  runbook: string;
+  incident_id: number;
+  trigger: string;
+  trigger_key: string;
+  /** What rate limits count it against (a CI, group key, incident id or the runbook itself). */
+  target: string;
+  status: RunbookRunStatus;
+  status_reason: string | null;
+  dry_run: Generated<boolean>;
+  rules_version: string | null;
+  cancel_requested: Generated<boolean>;
+  approved_by: string | null;
+  approved_at: Timestamp | null;
+  created_at: Generated<Date>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  updated_at: Generated<Date>;
+}
+
+export type RunbookStepStatus =
+  | 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'dry_run'
+  /** Its action started and the process died before its end was recorded. */
+  | 'unknown';
+
+export interface RunbookStepsTable {
+  run_id: number;
+  idx: number;
+  name: string;
+  action: string;
+  status: RunbookStepStatus;
+  attempts: Generated<number>;
+  params: Json<unknown> | null;
+  output: Json<unknown> | null;
+  error: string | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+/** An ITIL change: a run that changes something. `standard` is pre-approved; `normal` waits for approval. */
+export interface ChangesTable {
+  id: Generated<number>;
+  run_id: number;
+  incident_id: number;
+  runbook: string;
+  type: 'standard' | 'normal';
+  status: 'awaiting_approval' | 'approved' | 'rejected' | 'implemented' | 'failed' | 'cancelled';
+  /** successful, unsuccessful, did_not_fix */
+  outcome: string | null;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+  decision_comment: string | null;
+  review_note: string | null;
+  created_at: Generated<Date>;
+  closed_at: Timestamp | null;
+}
+
+export interface RunbookBreakersTable {
+  runbook: string;
+  consecutive_failures: Generated<number>;
+  opened_at: Timestamp | null;
+}
+
+/** Settings changed at run time through the API (the runbook kill switch), shared by every process. */
+export interface QuellSettingsTable {
+  key: string;
+  value: Json<unknown>;
+  updated_by: string | null;
+  updated_at: Generated<Date>;
 }
 
 /** The CIs of the topology in force; `ord` keeps the document's order. */
@@ -200,12 +298,15 @@ export interface PendingAlertsTable {
   expired: Generated<boolean>;
 }
 
-/** A tracked alert's state changes (firings and resolves, at Quell's clock): the flapping history. */
+/** A tracked alert's state changes (firings and resolves): the flapping history. */
 export interface AlertStateChangesTable {
   id: Generated<string>;
   fingerprint: string;
   status: AlertStatus;
+  /** When Quell applied it (Quell's clock): retention prunes by it. */
   at: Timestamp;
+  /** When it happened (the alert's clock: a firing's start, a resolve's end): flapping counts these. */
+  event_at: Timestamp;
 }
 
 /** Flapping state of each alert whose rule detects flapping. */
@@ -216,8 +317,11 @@ export interface AlertFlappingTable {
   window_ms: number;
   flapping: boolean;
   flapping_since: Timestamp | null;
+  /** When Quell applied its latest change (Quell's clock). */
   last_change_at: Timestamp;
-  /** While flapping: when it settles unless it changes again. */
+  /** When its latest change happened (the alert's clock). */
+  last_event_at: Timestamp;
+  /** While flapping (Quell's clock, for the tick): when it settles unless it changes again. */
   settles_at: Timestamp | null;
   /** Its latest episode: the incident that holds it is the one flapping holds open. */
   episode_starts_at: Timestamp;
@@ -233,6 +337,12 @@ export interface Database {
   alert_flapping: AlertFlappingTable;
   processed_jobs: ProcessedJobsTable;
   queue_jobs: QueueJobsTable;
+  outbox: OutboxTable;
+  runbook_runs: RunbookRunsTable;
+  runbook_steps: RunbookStepsTable;
+  changes: ChangesTable;
+  runbook_breakers: RunbookBreakersTable;
+  quell_settings: QuellSettingsTable;
   cmdb_cis: CmdbCisTable;
   cmdb_relations: CmdbRelationsTable;
   cmdb_meta: CmdbMetaTable;

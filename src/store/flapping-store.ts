@@ -17,7 +17,10 @@ export interface TrackedAlert {
   readonly flapping: boolean;
   /** When it started flapping (ISO 8601), while it is. */
   readonly flappingSince: string | null;
+  /** When Quell applied its latest change (epoch ms, Quell's clock). */
   readonly lastChangeAt: number;
+  /** When its latest change happened (epoch ms, the alert's clock). */
+  readonly lastEventAt: number;
   readonly episodeStartsAt: string;
   /** The incident its latest episode belongs to, if any. */
   readonly incident?: {
@@ -34,7 +37,7 @@ function tracked(trx: Trx) {
       .onRef('ia.starts_at', '=', 'f.episode_starts_at'))
     .leftJoin('incidents as i', 'i.id', 'ia.incident_id')
     .select(['f.fingerprint', 'f.changes', 'f.window_ms', 'f.flapping', 'f.flapping_since', 'f.last_change_at',
-      'f.episode_starts_at', 'i.id as incident_id', 'i.status', 'i.resolved_at', 'i.resolved_by']);
+      'f.last_event_at', 'f.episode_starts_at', 'i.id as incident_id', 'i.status', 'i.resolved_at', 'i.resolved_by']);
 }
 
 type TrackedRow = Awaited<ReturnType<ReturnType<typeof tracked>['execute']>>[number];
@@ -43,7 +46,7 @@ function toTracked(r: TrackedRow): TrackedAlert {
   const base = {
     fingerprint: r.fingerprint, policy: { changes: r.changes, windowMs: r.window_ms }, flapping: r.flapping,
     flappingSince: r.flapping_since?.toISOString() ?? null,
-    lastChangeAt: r.last_change_at.getTime(), episodeStartsAt: r.episode_starts_at.toISOString(),
+    lastChangeAt: r.last_change_at.getTime(), lastEventAt: r.last_event_at.getTime(), episodeStartsAt: r.episode_starts_at.toISOString(),
   };
   if (r.incident_id === null || r.status === null) return base;
   const auto = r.status === 'resolved' && r.resolved_by === 'auto' && r.resolved_at !== null;
@@ -60,7 +63,8 @@ export async function lockTrackedAlerts(trx: Trx, fingerprints: readonly string[
 }
 
 /**
- * Flapping alerts due to settle by `now`, oldest first, locked; those another transaction
+ * Flapping alerts due to settle by `now` (Quell's clock: quiet for their window since Quell
+ * applied their latest change), oldest first, locked; those another transaction
  * holds are skipped (it settles them, or they are due again at the next look).
  */
 export async function lockSettlingAlerts(trx: Trx, now: Date, limit: number): Promise<TrackedAlert[]> {
@@ -69,28 +73,33 @@ export async function lockSettlingAlerts(trx: Trx, now: Date, limit: number): Pr
   return rows.map(toTracked);
 }
 
-/** Times (epoch ms) of the alerts' state changes since `since`. */
+/** Event times (epoch ms) of the alerts' state changes that happened after `since`. */
 export async function readStateChanges(
   trx: Trx, fingerprints: readonly string[], since: Date,
 ): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>();
   if (fingerprints.length === 0) return out;
-  const rows = await trx.selectFrom('alert_state_changes').select(['fingerprint', 'at'])
-    .where('fingerprint', '=', sql<string>`any(${[...fingerprints]}::text[])`).where('at', '>', since).execute();
-  for (const r of rows) out.set(r.fingerprint, [...(out.get(r.fingerprint) ?? []), r.at.getTime()]);
+  const rows = await trx.selectFrom('alert_state_changes').select(['fingerprint', 'event_at'])
+    .where('fingerprint', '=', sql<string>`any(${[...fingerprints]}::text[])`).where('event_at', '>', since).execute();
+  for (const r of rows) out.set(r.fingerprint, [...(out.get(r.fingerprint) ?? []), r.event_at.getTime()]);
   return out;
 }
 
 export interface StateChange {
   readonly fingerprint: string;
   readonly status: AlertStatus;
+  /** When Quell applied it. */
   readonly at: string;
+  /** When it happened (the alert's clock). */
+  readonly eventAt: string;
 }
 
 export async function recordStateChanges(trx: Trx, changes: readonly StateChange[]): Promise<void> {
   if (changes.length === 0) return;
-  await trx.insertInto('alert_state_changes').columns(['fingerprint', 'status', 'at'])
-    .expression(unnest(changes, [['fingerprint', 'text'], ['status', 'text'], ['at', 'timestamptz']])).execute();
+  await trx.insertInto('alert_state_changes').columns(['fingerprint', 'status', 'at', 'event_at'])
+    .expression(unnest(changes, [
+      ['fingerprint', 'text'], ['status', 'text'], ['at', 'timestamptz'], ['eventAt', 'timestamptz'],
+    ])).execute();
 }
 
 /** A tracked alert's state after a batch. */
@@ -100,7 +109,11 @@ export interface Tracking {
   readonly windowMs: number;
   readonly flapping: boolean;
   readonly flappingSince: string | null;
+  /** Quell's clock. */
   readonly lastChangeAt: string;
+  /** The alert's clock. */
+  readonly lastEventAt: string;
+  /** Quell's clock: when the tick settles it unless it changes again. */
   readonly settlesAt: string | null;
   readonly episodeStartsAt: string;
 }
@@ -109,17 +122,19 @@ export async function saveTracking(trx: Trx, rows: readonly Tracking[]): Promise
   if (rows.length === 0) return;
   const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
   await trx.insertInto('alert_flapping')
-    .columns(['fingerprint', 'changes', 'window_ms', 'flapping', 'flapping_since', 'last_change_at', 'settles_at',
-      'episode_starts_at'])
+    .columns(['fingerprint', 'changes', 'window_ms', 'flapping', 'flapping_since', 'last_change_at', 'last_event_at',
+      'settles_at', 'episode_starts_at'])
     .expression(unnest(sorted, [
       ['fingerprint', 'text'], ['changes', 'integer'], ['windowMs', 'integer'], ['flapping', 'boolean'],
-      ['flappingSince', 'timestamptz'], ['lastChangeAt', 'timestamptz'], ['settlesAt', 'timestamptz'],
+      ['flappingSince', 'timestamptz'], ['lastChangeAt', 'timestamptz'], ['lastEventAt', 'timestamptz'],
+      ['settlesAt', 'timestamptz'],
       ['episodeStartsAt', 'timestamptz'],
     ]))
     .onConflict((oc) => oc.column('fingerprint').doUpdateSet((eb) => ({
       changes: eb.ref('excluded.changes'), window_ms: eb.ref('excluded.window_ms'),
       flapping: eb.ref('excluded.flapping'),
       flapping_since: eb.ref('excluded.flapping_since'), last_change_at: eb.ref('excluded.last_change_at'),
+      last_event_at: eb.ref('excluded.last_event_at'),
       settles_at: eb.ref('excluded.settles_at'), episode_starts_at: eb.ref('excluded.episode_starts_at'),
     })))
     .execute();

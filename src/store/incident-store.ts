@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { timelineEntryOf, type IncidentEvent } from '../domain/incident-event';
 import { nextStatus, type IncidentAction } from '../domain/incident-lifecycle';
 import type { Database, IncidentRow, IncidentStatus } from './database';
+import { commitIncidentEvents, TIMELINE_ONLY, type IncidentEventsDeps } from './incident-events-commit';
 import { unnest } from './unnest';
 
 type Trx = Transaction<Database>;
@@ -70,15 +71,24 @@ export async function resolveIncidentsWithoutFiringAlerts(
   return rows.map((r) => r.id);
 }
 
-/** Writes events to their incidents' timelines, in order (one statement for all). */
-export async function appendTimeline(db: Trx | Kysely<Database>, events: readonly IncidentEvent[]): Promise<void> {
-  if (events.length === 0) return;
+/**
+ * Writes events to their incidents' timelines, in order (one statement for all). With
+ * `ids`, returns each event's row id (in the events' order), else nothing.
+ */
+export async function appendTimeline(db: Trx | Kysely<Database>, events: readonly IncidentEvent[], opts: { ids?: boolean } = {}): Promise<string[]> {
+  if (events.length === 0) return [];
   const entries = events.map(timelineEntryOf);
-  await db.insertInto('incident_events').columns(['incident_id', 'kind', 'actor', 'detail'])
+  const insert = db.insertInto('incident_events').columns(['incident_id', 'kind', 'actor', 'detail'])
     .expression(unnest(entries.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })), [
       ['incidentId', 'integer'], ['kind', 'text'], ['actor', 'text'], ['detail', 'jsonb'],
-    ]))
-    .execute();
+    ]));
+  if (opts.ids !== true) {
+    await insert.execute();
+    return [];
+  }
+  // The sequence numbers the rows in the order unnest gives them, which is the events' order.
+  const rows = await insert.returning('id').execute();
+  return rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
 }
 
 /** A change an operator asks for through the API (reopening is Quell's, when its group fires again). */
@@ -90,12 +100,15 @@ export type ChangeOutcome =
 
 /**
  * Acknowledges or resolves an incident by hand, as the lifecycle allows, with its event on
- * the timeline, in one transaction.
+ * the timeline and the runbooks it triggers, in one transaction (their jobs are relayed after
+ * it commits).
  */
 export async function changeIncident(
   db: Kysely<Database>, id: number, change: ManualChange, actor: string, comment?: string,
+  events: IncidentEventsDeps = TIMELINE_ONLY,
 ): Promise<ChangeOutcome> {
-  return db.transaction().execute(async (trx) => {
+  let outbox: Awaited<ReturnType<typeof commitIncidentEvents>> = [];
+  const outcome = await db.transaction().execute(async (trx): Promise<ChangeOutcome> => {
     const current = await trx.selectFrom('incidents').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     if (current === undefined) return { ok: false, reason: 'not_found' };
     const next = nextStatus(current.status, change);
@@ -111,7 +124,9 @@ export async function changeIncident(
     const event: IncidentEvent = change === 'acknowledge'
       ? { kind: 'acknowledged', incidentId: id, by: actor, ...said }
       : { kind: 'resolved', incidentId: id, by: actor, ...said };
-    await appendTimeline(trx, [event]);
+    outbox = await commitIncidentEvents(trx, [event], events);
     return { ok: true, incident, event };
   });
+  events.relay(outbox);
+  return outcome;
 }

@@ -5,9 +5,11 @@ import { initial } from './migrations/0001-initial';
 import { readKeysets } from './migrations/0002-read-keysets';
 import { cmdb } from './migrations/0003-cmdb';
 import { suppression } from './migrations/0004-suppression';
-import { incidentTopology } from './migrations/0006-incident-topology';
 import { windows } from './migrations/0005-windows';
+import { incidentTopology } from './migrations/0006-incident-topology';
+import { flappingEventTime } from './migrations/0007-flapping-event-time';
 import { topologyNear } from './migrations/0008-topology-near';
+import { runbooks } from './migrations/0009-runbooks';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -17,7 +19,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004-suppression': suppression,
   '0005-windows': windows,
   '0006-incident-topology': incidentTopology,
+  '0007-flapping-event-time': flappingEventTime,
   '0008-topology-near': topologyNear,
+  '0009-runbooks': runbooks,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

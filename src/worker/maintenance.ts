@@ -5,6 +5,7 @@ import type { Database } from '../store/database';
 import { pruneExpiredSilences } from '../store/silence-store';
 import { pruneFlappingHistory } from '../store/flapping-store';
 import { prunePendingAlerts } from '../store/pending-alert-store';
+import { pruneOutbox } from '../outbox/outbox-store';
 
 /**
  * How long a processed job's id is remembered. A redelivery can only come from a job still
@@ -22,7 +23,7 @@ export async function pruneProcessedJobs(db: Kysely<Database>, retentionHours = 
 
 /**
  * Hourly housekeeping in every worker process (deletes are idempotent, so several may run it):
- * forgets processed job ids and silences expired past their retention.
+ * forgets processed job ids, silences expired past their retention, relayed outbox rows.
  */
 export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop(): void } {
   const task = cron.schedule('17 * * * *', async () => {
@@ -35,6 +36,8 @@ export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop()
       if (changes > 0) log.info({ pruned: changes }, 'pruned alert state changes (flapping history)');
       const pending = await prunePendingAlerts(db);
       if (pending > 0) log.info({ pruned: pending }, 'pruned pending alerts that resolved or fired anew');
+      const outbox = await pruneOutbox(db);
+      if (outbox > 0) log.info({ pruned: outbox }, 'pruned outbox rows relayed past their retention');
     } catch (err) {
       log.warn({ err }, 'maintenance failed; will try next hour');
     }

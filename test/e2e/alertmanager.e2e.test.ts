@@ -7,8 +7,7 @@
  * Needs: `npm run build` first (dist/src/cli.js), PostgreSQL and Redis (see test/support),
  * /usr/bin/prometheus-alertmanager.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -16,10 +15,10 @@ import { startQuell, type QuellProcess } from '../support/quell-process';
 import { obliterateQueue, REDIS_URL, uniqueQueueName } from '../support/redis';
 import { waitFor } from '../support/wait';
 import { freePort } from '../support/net';
+import { quellRouteConfig, startAlertmanager, type AlertmanagerServer } from '../support/alertmanager-server';
 
 jest.setTimeout(120_000);
 
-const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 const INGEST_TOKEN = 'e2e-ingest-token-0123456789';
 const API_TOKEN = 'e2e-api-token-0123456789';
 /** How long Quell has to show what Alertmanager sent (Alertmanager waits group_wait / group_interval = 1 s). */
@@ -42,65 +41,12 @@ interface IncidentDetail extends IncidentSummary {
 }
 
 
-/** The real Alertmanager as a child process, with its output kept for failure messages. */
-interface AlertmanagerProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-function startAlertmanager(dir: string, port: number, quellPort: number): AlertmanagerProcess {
-  const config = [
-    'route:',
-    '  receiver: quell',
-    "  group_by: ['alertname', 'cluster', 'service']",
-    '  group_wait: 1s',
-    '  group_interval: 1s',
-    '  repeat_interval: 1h',
-    'receivers:',
-    '  - name: quell',
-    '    webhook_configs:',
-    `      - url: http://127.0.0.1:${quellPort}/ingest/alertmanager`,
-    '        send_resolved: true',
-    '        http_config:',
-    '          authorization:',
-    '            type: Bearer',
-    `            credentials: ${INGEST_TOKEN}`,
-    '',
-  ].join('\n');
-  writeFileSync(join(dir, 'am.yml'), config);
-  const child = spawn(ALERTMANAGER, [
-    `--config.file=${join(dir, 'am.yml')}`,
-    `--storage.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=',
-    '--log.level=debug',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (chunk: Buffer): void => { out += chunk.toString(); };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  child.on('error', (err) => { out += `\nspawn error: ${err.message}\n`; });
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  return {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    output: () => out,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 let database: TestDatabase;
 let queueName: string;
 let quellDir: string;
-let amDir: string;
 let quell: QuellProcess | undefined;
 let workers: QuellProcess[] = [];
-let am: AlertmanagerProcess | undefined;
+let am: AlertmanagerServer | undefined;
 let quellUrl: string;
 
 /** The end of both processes' output, to make a failed expectation explainable. */
@@ -167,9 +113,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   queueName = uniqueQueueName();
   quellDir = mkdtempSync(join(tmpdir(), 'quell-e2e-'));
-  amDir = mkdtempSync(join(tmpdir(), 'quell-e2e-am-'));
   const quellPort = await freePort();
-  const amPort = await freePort();
   quellUrl = `http://127.0.0.1:${quellPort}`;
 
   // As in production: one `quell api` and two `quell worker` processes on Redis and PostgreSQL.
@@ -188,9 +132,8 @@ beforeAll(async () => {
   workers = [startQuell('worker', env), startQuell('worker', env)];
   await Promise.all([quell.waitForLog('api listening', 30_000), ...workers.map((w) => w.waitForLog('worker started', 30_000))]);
 
-  am = startAlertmanager(amDir, amPort, quellPort);
   try {
-    await waitFor(async () => (await fetch(`${am!.url}/-/ready`)).status === 200, 30_000, 'Alertmanager /-/ready', 200);
+    am = await startAlertmanager(quellRouteConfig({ quellUrl, ingestToken: INGEST_TOKEN, groupBy: ['alertname', 'cluster', 'service'] }));
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${diagnostics()}`);
   }
@@ -201,7 +144,7 @@ afterAll(async () => {
   await Promise.all([quell?.stop(), ...workers.map((w) => w.stop())]);
   await database?.drop();
   if (queueName) await obliterateQueue(queueName);
-  for (const dir of [quellDir, amDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [quellDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('Alertmanager -> Quell, end to end', () => {

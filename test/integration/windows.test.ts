@@ -237,3 +237,46 @@ test('a flapping alert that settles while firing leaves its incident open until 
   await at('10:21', resolved(fire('10:04'), time('10:21')));
   expect((await incidentsOf('flap', 'disk')).map((i) => i.status)).toEqual(['resolved']);
 });
+
+test('flapping counts the alerts\' own times: bounces hours apart, replayed in a minute, are no flapping', async () => {
+  const labels = { scenario: 'flap', service: 'replay', instance: 'h2' };
+  const fire = (hhmm: string) => firing(labels, time(hhmm));
+  // Five hours of bounces two hours apart, all applied at 11:00 (a replay, a backlog).
+  for (const [on, off] of [['02:00', '02:05'], ['04:00', '04:05']] as const) {
+    await at('11:00', fire(on));
+    await at('11:00', resolved(fire(on), time(off)));
+  }
+  await at('11:00', fire('06:00'));
+  const row = await t.db.selectFrom('alert_flapping').select(['flapping', 'last_event_at', 'last_change_at'])
+    .where('fingerprint', '=', fire('02:00').fingerprint).executeTakeFirstOrThrow();
+  expect(row).toEqual({ flapping: false, last_event_at: new Date(time('06:00')), last_change_at: new Date(time('11:00')) });
+  // Each episode its own incident: none came back within the window of the one before.
+  expect((await incidentsOf('flap', 'replay')).map((i) => [i.alert_count, i.status]))
+    .toEqual([[1, 'resolved'], [1, 'resolved'], [1, 'open']]);
+});
+
+test('bounces a minute apart, delivered late and spread out, are flapping; the tick settles on Quell\'s clock', async () => {
+  const labels = { scenario: 'flap', service: 'late', instance: 'h3' };
+  const fire = (hhmm: string) => firing(labels, time(hhmm));
+  // Applied six minutes apart: on Quell's clock only two changes within any 10 minutes.
+  await at('12:00', fire('12:00'));
+  await at('12:06', resolved(fire('12:00'), time('12:01')));
+  await at('12:12', fire('12:02'));
+  await at('12:18', resolved(fire('12:02'), time('12:03')));
+  const flapping = () => t.db.selectFrom('alert_flapping').select(['flapping', 'flapping_since'])
+    .where('fingerprint', '=', fire('12:00').fingerprint).executeTakeFirstOrThrow();
+  expect(await flapping()).toEqual({ flapping: true, flapping_since: new Date(time('12:03')) });
+  const [incident, ...more] = await incidentsOf('flap', 'late');
+  expect(more).toEqual([]);
+  expect(incident).toMatchObject({ status: 'open', alert_count: 2 });
+
+  // No change comes: the tick, which knows no event time, waits a window from 12:18, when
+  // Quell applied the latest change (not from 12:03, when it happened).
+  clock = new Date(time('12:27'));
+  await tick();
+  expect((await flapping()).flapping).toBe(true);
+  clock = new Date(time('12:28'));
+  await tick();
+  expect(await flapping()).toEqual({ flapping: false, flapping_since: null });
+  expect((await incidentsOf('flap', 'late')).map((i) => i.status)).toEqual(['resolved']);
+});

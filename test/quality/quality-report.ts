@@ -75,3 +75,56 @@ export function kindTable(
   }
   return formatTable(4, rules.map((c) => ({ name: c.name, span: 1 })), rows);
 }
+
+/**
+ * Where a run's pairs go wrong, worst first: incidents that hold alerts of several faults
+ * (the wrong pairs they claim: precision) and faults whose alerts are spread over several
+ * incidents or none (the true pairs missed: recall). Each line names the faults, their kinds
+ * and how many alerts each has in each incident, with its alerts' names and the times
+ * (minutes into the storm) they start.
+ */
+export function errorReport(storm: Storm, incidentOf: readonly (number | undefined)[], limit = 8): string[] {
+  const pairs = (n: number): number => (n * (n - 1)) / 2;
+  const kindOf = new Map(storm.faults.map((f) => [f.id, f.kind]));
+  const t0 = storm.options.startMs;
+  const describe = (idx: readonly number[]): string => idx.map((i) => {
+    const a = storm.alerts[i]!;
+    return `${a.labels['alertname']}@${a.labels['instance'] ?? a.labels['service']}+${Math.round((a.startsAtMs - t0) / 60_000)}m`;
+  }).join(' ');
+  const byIncident = new Map<number, number[]>();
+  const byFault = new Map<string, number[]>();
+  storm.alerts.forEach((a, i) => {
+    const inc = incidentOf[i];
+    if (inc !== undefined) byIncident.set(inc, [...(byIncident.get(inc) ?? []), i]);
+    byFault.set(a.fault, [...(byFault.get(a.fault) ?? []), i]);
+  });
+  const groupBy = <K>(idx: readonly number[], key: (i: number) => K): Map<K, number[]> => {
+    const m = new Map<K, number[]>();
+    for (const i of idx) m.set(key(i), [...(m.get(key(i)) ?? []), i]);
+    return m;
+  };
+  const merges = [...byIncident].map(([id, idx]) => {
+    const parts = groupBy(idx, (i) => storm.alerts[i]!.fault);
+    const wrong = pairs(idx.length) - [...parts.values()].reduce((s, p) => s + pairs(p.length), 0);
+    return { id, wrong, parts };
+  }).filter((m) => m.wrong > 0).sort((a, b) => b.wrong - a.wrong);
+  const splits = [...byFault].map(([fault, idx]) => {
+    const parts = groupBy(idx, (i) => incidentOf[i] ?? `none#${i}`);
+    const missed = pairs(idx.length) - [...parts].reduce((s, [k, p]) => s + (typeof k === 'string' ? 0 : pairs(p.length)), 0);
+    return { fault, missed, parts };
+  }).filter((s) => s.missed > 0).sort((a, b) => b.missed - a.missed);
+  const lines: string[] = [];
+  const wrongAll = merges.reduce((s, m) => s + m.wrong, 0);
+  const missedAll = splits.reduce((s, x) => s + x.missed, 0);
+  lines.push(`  merges: ${merges.length} incidents, ${wrongAll} wrong pairs; worst:`);
+  for (const m of merges.slice(0, limit)) {
+    lines.push(`    incident ${m.id}: ${m.wrong} wrong pairs`);
+    for (const [fault, idx] of m.parts) lines.push(`      ${fault} (${kindOf.get(fault)}) x${idx.length}: ${describe(idx.slice(0, 6))}`);
+  }
+  lines.push(`  splits: ${splits.length} faults, ${missedAll} missed pairs; worst:`);
+  for (const s of splits.slice(0, limit)) {
+    lines.push(`    ${s.fault} (${kindOf.get(s.fault)}): ${s.missed} missed pairs`);
+    for (const [inc, idx] of s.parts) lines.push(`      ${typeof inc === 'string' ? 'no incident' : `incident ${inc}`} x${idx.length}: ${describe(idx.slice(0, 6))}`);
+  }
+  return lines;
+}

@@ -49,6 +49,8 @@ export interface RunResult {
   readonly score: PairwiseScore;
   /** Recall within the faults of each kind, and their true pairs: where the pairs are lost. */
   readonly recallByKind: Readonly<Record<string, { readonly recall: number; readonly truePairs: number }>>;
+  /** Each storm alert's incident (by index in the storm's alerts), for the error report. */
+  readonly incidentOf: readonly (number | undefined)[];
   readonly seconds: number;
 }
 
@@ -276,7 +278,7 @@ export async function measureRun(
       seed: storm.options.seed, configuration: rules.name, topology, requests: bodies.length,
       incidents: incidents.length, unlinked: incidentOf.filter((x) => x === undefined).length, unknown, failedJobs,
       score: pairwiseScore(storm.alerts.map((a) => a.fault), incidentOf),
-      recallByKind: recallByKind(storm, incidentOf),
+      recallByKind: recallByKind(storm, incidentOf), incidentOf,
       seconds: (Date.now() - started) / 1000,
     };
   } finally {

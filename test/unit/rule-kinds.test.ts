@@ -52,8 +52,8 @@ describe('rule kinds', () => {
   });
 
   test('an unknown kind or version is an error at its position that lists what is known', () => {
-    expect(messages([{ file: 'r.yaml', text: 'apiVersion: quell/v1\nkind: Runbooks\n' }]))
-      .toEqual([`r.yaml:2:7: kind: unknown kind "Runbooks"; known kinds: ${KNOWN}`]);
+    expect(messages([{ file: 'r.yaml', text: 'apiVersion: quell/v1\nkind: Playbooks\n' }]))
+      .toEqual([`r.yaml:2:7: kind: unknown kind "Playbooks"; known kinds: ${KNOWN}`]);
     expect(messages([{ file: 'r.yaml', text: 'apiVersion: quell/v2\nkind: CorrelationRules\nrules: []\n' }]))
       .toEqual(['r.yaml:1:13: apiVersion: CorrelationRules has no version "quell/v2"; known: quell/v1']);
     expect(messages([{ file: 'r.yaml', text: 'rules: []\n' }]))

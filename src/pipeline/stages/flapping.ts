@@ -1,4 +1,4 @@
-import { flapStep, type FlappingState } from '../../domain/flapping';
+import { changeTime, flapStep, isBounce, type FlappingState } from '../../domain/flapping';
 import type { FlappingPolicy } from '../../domain/grouping-policy';
 import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
 import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
@@ -15,13 +15,16 @@ import type { AlertChange, FlapNote, Stage, StagedAlert } from '../stage';
 const SETTLE_BATCH = 200;
 
 /**
- * Tracks the state changes of alerts whose rule detects flapping (`flapping:`), at Quell's
- * clock (ctx.now): each change is recorded in their history, and a pure step (flapStep)
- * decides whether the alert is flapping; the change goes on with that note (`flap`) for the
- * incident stage, which keeps a flapping alert in one incident. Alerts that have not changed
- * for their window settle (`settled` on the timeline) at their next change or at the next tick
- * (createPipelineTick: every worker, every few seconds), and their incident resolves if
- * nothing else keeps it open.
+ * Tracks the state changes of alerts whose rule detects flapping (`flapping:`), at their event
+ * times (changeTime: a firing's start, a resolve's end, else the receipt), so that alerts
+ * replayed or delivered late flap exactly as they did live: each change is recorded in their
+ * history, and a pure step (flapStep) decides whether the alert is flapping; the change goes
+ * on with that note (`flap`) for the incident stage, which keeps a flapping alert in one
+ * incident. Alerts that have not changed for their window settle (`settled` on the timeline)
+ * at their next change (judged by event times) or at a tick (createPipelineTick: every
+ * worker, every few seconds; it has no event time, so it judges by Quell's clock against the
+ * time Quell applied the latest change), and their incident resolves if nothing else keeps it
+ * open.
  */
 export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics): Stage {
   return {
@@ -54,8 +57,19 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
         if (firingPolicy.has(fp) || rows.has(fp)) byAlert.set(fp, [...(byAlert.get(fp) ?? []), a]);
       }
       const policyOf = (fp: string): FlappingPolicy => firingPolicy.get(fp) ?? (rows.get(fp) as TrackedAlert).policy;
+      // Each change's event time, in order per alert.
+      const timeOf = new Map<AlertChange, number>();
+      for (const [fp, list] of byAlert) {
+        let last = rows.get(fp)?.lastEventAt;
+        for (const change of list) {
+          const received = Date.parse(change.receivedAt);
+          last = changeTime(change.alert, Number.isFinite(received) ? received : at, last);
+          timeOf.set(change, last);
+        }
+      }
       const longest = Math.max(0, ...[...byAlert.keys()].map((fp) => policyOf(fp).windowMs));
-      const history = await readStateChanges(ctx.trx, [...byAlert.keys()], new Date(at - longest));
+      const earliest = Math.min(at, ...timeOf.values());
+      const history = await readStateChanges(ctx.trx, [...byAlert.keys()], new Date(earliest - longest));
 
       const notes = new Map<AlertChange, FlapNote>();
       const records: StateChange[] = [];
@@ -64,33 +78,35 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
         const row = rows.get(fp);
         const swept = settled.has(fp);
         let state: FlappingState = row === undefined ? { flapping: false }
-          : { flapping: row.flapping && !swept, lastChangeAt: row.lastChangeAt };
+          : { flapping: row.flapping && !swept, lastChangeAt: row.lastEventAt };
         let since = state.flapping ? row?.flappingSince ?? null : null;
         let policy = policyOf(fp);
         const earlier = [...(history.get(fp) ?? [])];
         const previous = row?.incident;
         for (const change of list) {
           if (change.event === 'opened') policy = firingPolicy.get(fp) ?? policy;
-          const step = flapStep(state, earlier, policy, at);
+          const t = timeOf.get(change) as number;
+          const step = flapStep(state, earlier, policy, t);
           if (step.settled && row !== undefined) settled.set(fp, row);
           const bounced = change.event === 'opened' && previous?.autoResolvedAt !== undefined
-            && state.lastChangeAt !== undefined && at - state.lastChangeAt < policy.windowMs;
+            && isBounce(state.lastChangeAt, policy, t);
           notes.set(change, {
             flapping: step.flapping, started: step.started, policy,
             ...(previous !== undefined && previous.status !== 'resolved' ? { incidentId: previous.id } : {}),
             ...(bounced ? { rebound: (previous as { id: number }).id } : {}),
           });
-          if (step.started) since = now.toISOString();
+          if (step.started) since = new Date(t).toISOString();
           if (!step.flapping) since = null;
-          state = { flapping: step.flapping, lastChangeAt: at };
-          earlier.push(at);
+          state = { flapping: step.flapping, lastChangeAt: t };
+          earlier.push(t);
           const status = change.event === 'opened' ? 'firing' : 'resolved';
-          records.push({ fingerprint: fp, status, at: now.toISOString() });
+          records.push({ fingerprint: fp, status, at: now.toISOString(), eventAt: new Date(t).toISOString() });
         }
         const { changes: threshold, windowMs } = policy;
         saves.push({
           fingerprint: fp, changes: threshold, windowMs, flapping: state.flapping, flappingSince: since,
-          lastChangeAt: now.toISOString(), settlesAt: state.flapping ? new Date(at + windowMs).toISOString() : null,
+          lastChangeAt: now.toISOString(), lastEventAt: new Date(state.lastChangeAt as number).toISOString(),
+          settlesAt: state.flapping ? new Date(at + windowMs).toISOString() : null,
           episodeStartsAt: (list[list.length - 1] as AlertChange).episodeStartsAt,
         });
       }

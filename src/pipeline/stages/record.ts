@@ -1,15 +1,18 @@
-import { appendTimeline } from '../../store/incident-store';
+import { commitIncidentEvents, TIMELINE_ONLY, type IncidentEventsDeps } from '../../store/incident-events-commit';
 import type { Stage } from '../stage';
 
 /**
- * Writes the transaction's incident events (ctx.events) to their timelines, in one statement.
- * Last in the pipeline, so that every stage's events are in; it passes the alerts on as they are.
+ * Writes the transaction's incident events (ctx.events) to their timelines and starts the
+ * runbooks they trigger (src/store/incident-events-commit.ts); their jobs are relayed after
+ * commit. Last in the pipeline, so that every stage's events are in; it passes the alerts on
+ * as they are.
  */
-export function recordStage(): Stage {
+export function recordStage(events: IncidentEventsDeps = TIMELINE_ONLY): Stage {
   return {
     name: 'record',
     async run(alerts, ctx) {
-      await appendTimeline(ctx.trx, ctx.events.all());
+      const outbox = await commitIncidentEvents(ctx.trx, ctx.events.all(), events);
+      if (outbox.length > 0) ctx.afterCommit(() => events.relay(outbox));
       return alerts;
     },
   };

@@ -1,0 +1,72 @@
+import { Router, type RequestHandler, type Response } from 'express';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { ChangesTable, Database } from '../store/database';
+import { approveRun, changesInOrder, findChange, rejectRun } from '../runbooks/run-records';
+import { requireBearer } from './auth';
+import { boundedPage } from './bounded-page';
+import { sendError, sendValidationError } from './errors';
+import { parseId } from './incidents-router';
+import { jsonBody } from './json-body';
+import { changeCursor } from './page-cursor';
+import { decisionBody, enumList } from './runbook-list-query';
+import { sendRefusal } from './runbook-runs-router';
+
+export interface ChangesRouterDeps {
+  readonly db: Kysely<Database>;
+  readonly apiToken: string;
+  readonly gate: RequestHandler;
+  readonly maxBytes: number;
+}
+
+const CHANGE_STATUSES: readonly ChangesTable['status'][] = ['awaiting_approval', 'approved', 'rejected', 'implemented', 'failed', 'cancelled'];
+const CHANGE_TYPES: readonly ChangesTable['type'][] = ['standard', 'normal'];
+
+const listQuery = z.object({
+  status: enumList('status', CHANGE_STATUSES),
+  type: enumList('type', CHANGE_TYPES),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: changeCursor.param,
+});
+
+/**
+ * ITIL change records of runbook runs: list and read (open, bounded); approve or reject a
+ * normal change (API token, `{by, comment}`): the decision is its run's (approving queues it
+ * again, rejecting ends it `rejected`).
+ */
+export function changesRouter(deps: ChangesRouterDeps): Router {
+  const router = Router();
+  const auth = requireBearer(deps.apiToken, 'quell-api');
+
+  router.get('/api/v1/changes', deps.gate, async (req, res) => {
+    const q = listQuery.safeParse(req.query);
+    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    const page = await boundedPage(changesInOrder(deps.db, { statuses: q.data.status, types: q.data.type }),
+      { after: q.data.cursor, limit: q.data.limit, maxBytes: deps.maxBytes });
+    res.json({ changes: page.items, next: changeCursor.encode(page.next) });
+  });
+
+  router.get('/api/v1/changes/:id', deps.gate, async (req, res) => {
+    const id = parseId(req.params['id'] as string);
+    if (id === undefined) return sendError(res, 'invalid_request', 'change id must be a positive integer');
+    const change = await findChange(deps.db, id);
+    if (change === undefined) return sendError(res, 'not_found', `no change ${id}`);
+    res.json(change);
+  });
+
+  const decide = (decision: typeof approveRun) => async (req: Parameters<RequestHandler>[0], res: Response) => {
+    const id = parseId(req.params['id'] as string);
+    if (id === undefined) return sendError(res, 'invalid_request', 'change id must be a positive integer');
+    const body = decisionBody.safeParse(req.body ?? {});
+    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    const change = await findChange(deps.db, id);
+    if (change === undefined) return sendError(res, 'not_found', `no change ${id}`);
+    if (change.status !== 'awaiting_approval') return sendError(res, 'conflict', `change ${id} is ${change.status}, not awaiting approval`);
+    const outcome = await decision(deps.db, change.run_id, body.data.by, body.data.comment);
+    if (!outcome.ok) return sendRefusal(res, outcome);
+    res.json(await findChange(deps.db, id));
+  };
+  router.post('/api/v1/changes/:id/approve', auth, jsonBody({ limit: '16kb' }), decide(approveRun));
+  router.post('/api/v1/changes/:id/reject', auth, jsonBody({ limit: '16kb' }), decide(rejectRun));
+  return router;
+}

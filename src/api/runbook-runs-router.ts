@@ -1,0 +1,117 @@
+import { Router, type RequestHandler, type Response } from 'express';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { Database, RunbookRunStatus } from '../store/database';
+import type { RunAborts } from '../runbooks/run-aborts';
+import {
+  approveRun, cancelRun, readKillSwitch, rejectRun, runDetail, runsInOrder, setKillSwitch, type Decision,
+} from '../runbooks/run-records';
+import { requireBearer } from './auth';
+import { boundedPage } from './bounded-page';
+import { sendError, sendValidationError } from './errors';
+import { parseId } from './incidents-router';
+import { jsonBody } from './json-body';
+import { runCursor } from './page-cursor';
+import { decisionBody, enumList } from './runbook-list-query';
+
+export interface RunbookRunsRouterDeps {
+  readonly db: Kysely<Database>;
+  readonly apiToken: string;
+  /** Bounds every read (the API's read gate). */
+  readonly gate: RequestHandler;
+  /** An answer's byte budget for its list. */
+  readonly maxBytes: number;
+  /** The runs executing in this process (a cancel aborts their step at once). */
+  readonly aborts: RunAborts;
+  /** QUELL_RUNBOOKS_ENABLED: when false, runbooks are off whatever the API's switch says. */
+  readonly envEnabled: boolean;
+}
+
+const RUN_STATUSES: readonly RunbookRunStatus[] = [
+  'queued', 'awaiting_approval', 'running', 'verifying', 'succeeded', 'failed', 'ineffective', 'cancelled', 'rejected',
+];
+
+const listQuery = z.object({
+  incident: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+  runbook: z.string().min(1).max(200).optional(),
+  status: enumList('status', RUN_STATUSES),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: runCursor.param,
+});
+
+const cancelBody = z.object({ by: z.string().trim().min(1).max(200).optional() }).default({});
+const killSwitchBody = z.object({ enabled: z.boolean(), by: z.string().trim().min(1).max(200) });
+
+/** Answers a refused decision (no such run, or not in a state that allows it). */
+export function sendRefusal(res: Response, outcome: Extract<Decision, { ok: false }>): void {
+  sendError(res, outcome.reason === 'not_found' ? 'not_found' : 'conflict', outcome.message);
+}
+
+/**
+ * Runbook runs: list and read (open, bounded), cancel, approve, reject (API token); and the
+ * runbooks' kill switch. Parameters, outputs and errors are shown as recorded: secrets masked.
+ */
+export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
+  const router = Router();
+  const auth = requireBearer(deps.apiToken, 'quell-api');
+  const smallJson = jsonBody({ limit: '16kb' });
+
+  router.get('/api/v1/runbook-runs', deps.gate, async (req, res) => {
+    const q = listQuery.safeParse(req.query);
+    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    const source = runsInOrder(deps.db, { incidentId: q.data.incident, runbook: q.data.runbook, statuses: q.data.status });
+    const page = await boundedPage(source, { after: q.data.cursor, limit: q.data.limit, maxBytes: deps.maxBytes });
+    res.json({ runs: page.items, next: runCursor.encode(page.next) });
+  });
+
+  router.get('/api/v1/runbook-runs/:id', deps.gate, async (req, res) => {
+    const id = parseId(req.params['id'] as string);
+    if (id === undefined) return sendError(res, 'invalid_request', 'run id must be a positive integer');
+    const run = await runDetail(deps.db, id);
+    if (run === undefined) return sendError(res, 'not_found', `no runbook run ${id}`);
+    res.json(run);
+  });
+
+  router.post('/api/v1/runbook-runs/:id/cancel', auth, smallJson, async (req, res) => {
+    const id = parseId(req.params['id'] as string);
+    if (id === undefined) return sendError(res, 'invalid_request', 'run id must be a positive integer');
+    const body = cancelBody.safeParse(req.body ?? {});
+    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    const by = body.data.by ?? 'api';
+    const outcome = await cancelRun(deps.db, id, by);
+    if (!outcome.ok) return sendRefusal(res, outcome);
+    // Running here: its step is aborted now; elsewhere, its executor sees cancel_requested.
+    if (!outcome.ended) deps.aborts.abort(id, { kind: 'cancel', by });
+    res.status(outcome.ended ? 200 : 202).json(await runDetail(deps.db, id));
+  });
+
+  const decide = (decision: typeof approveRun) => async (req: Parameters<RequestHandler>[0], res: Response) => {
+    const id = parseId(req.params['id'] as string);
+    if (id === undefined) return sendError(res, 'invalid_request', 'run id must be a positive integer');
+    const body = decisionBody.safeParse(req.body ?? {});
+    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    const outcome = await decision(deps.db, id, body.data.by, body.data.comment);
+    if (!outcome.ok) return sendRefusal(res, outcome);
+    res.json(await runDetail(deps.db, id));
+  };
+  router.post('/api/v1/runbook-runs/:id/approve', auth, smallJson, decide(approveRun));
+  router.post('/api/v1/runbook-runs/:id/reject', auth, smallJson, decide(rejectRun));
+
+  const killSwitchJson = async () => {
+    const state = await readKillSwitch(deps.db);
+    return {
+      enabled: deps.envEnabled && state.enabled, api_enabled: state.enabled, env_enabled: deps.envEnabled,
+      updated_by: state.updatedBy, updated_at: state.updatedAt,
+    };
+  };
+  router.get('/api/v1/runbooks/kill-switch', deps.gate, async (_req, res) => {
+    res.json(await killSwitchJson());
+  });
+  router.put('/api/v1/runbooks/kill-switch', auth, smallJson, async (req, res) => {
+    const body = killSwitchBody.safeParse(req.body ?? {});
+    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    await setKillSwitch(deps.db, body.data.enabled, body.data.by);
+    res.json(await killSwitchJson());
+  });
+  return router;
+}
