@@ -174,6 +174,34 @@ export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number
 }
 
 /** Polls `url` until it answers 200; fails early when `proc` exits. */
+/** Per pipeline stage, summed over the workers: runs, mean ms per run, total seconds. */
+export interface StageTime { readonly stage: string; readonly runs: number; readonly meanMs: number; readonly totalS: number }
+
+/**
+ * The workers' `quell_pipeline_stage_seconds` (sum and count per stage), added up: where a
+ * batch's time goes. A worker that does not answer is left out (said on stdout).
+ */
+export async function stageBreakdown(ports: readonly number[]): Promise<StageTime[]> {
+  const sum = new Map<string, number>(), count = new Map<string, number>();
+  for (const port of ports) {
+    let body: string;
+    try {
+      body = (await httpGet(`http://127.0.0.1:${port}/metrics`, 5000)).body;
+    } catch (err) {
+      say(`  metrics of the worker on :${port} not read: ${(err as Error).message}`);
+      continue;
+    }
+    for (const m of body.matchAll(/^quell_pipeline_stage_seconds_(sum|count)\{stage="([^"]+)"\} (\S+)$/gm)) {
+      const into = m[1] === 'sum' ? sum : count;
+      into.set(m[2]!, (into.get(m[2]!) ?? 0) + Number(m[3]));
+    }
+  }
+  return [...sum].map(([stage, s]) => {
+    const runs = count.get(stage) ?? 0;
+    return { stage, runs, meanMs: runs > 0 ? (s / runs) * 1000 : NaN, totalS: s };
+  });
+}
+
 export async function waitReady(url: string, proc: Proc, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited: number | string | undefined;

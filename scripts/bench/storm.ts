@@ -32,8 +32,8 @@ import { Client } from 'pg';
 import { freePort } from '../../test/support/net';
 import { CLI, REPO } from '../../test/support/quell-process';
 import {
-  bounded, buildStorm, prepareQuell, runStorm, hostCluster, httpGet, intEnv, onCleanup, say, sleep, startProcess, STARTUP_TIMEOUT_MS,
-  waitReady, type Storm, type StormResult,
+  bounded, buildStorm, prepareQuell, runStorm, hostCluster, httpGet, intEnv, onCleanup, say, sleep, stageBreakdown, startProcess, STARTUP_TIMEOUT_MS,
+  waitReady, type StageTime, type Storm, type StormResult,
 } from './bench-kit';
 
 // ---------------------------------------------------------------------------------------------
@@ -72,6 +72,8 @@ interface QuellResult {
   readonly incidents: number;
   readonly queue: Record<string, number>;
   readonly processes: { name: string; exit: number | string; warnings: number; sample: string[] }[];
+  /** Per pipeline stage, summed over the workers. */
+  readonly stages: StageTime[];
 }
 
 async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
@@ -165,6 +167,7 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
   const queueAtEnd = await queueCounts();
   const endToEndMs = stats.last_linked.getTime() - result.firstSentAt;
 
+  const stages = await stageBreakdown(metricsPorts);
   // Stop Quell before the peer runs, so that the peer has the machine to itself.
   const procs = [api, ...workers];
   const exits = await Promise.all(procs.map((p) => p.stop()));
@@ -178,6 +181,7 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
     incidents,
     queue: queueAtEnd,
     processes: procs.map((p, i) => ({ name: p.name, exit: exits[i]!, warnings: p.problemCount, sample: p.problems.slice(0, 10) })),
+    stages,
   };
 }
 
@@ -282,6 +286,11 @@ export async function main(): Promise<number> {
   say(header);
   say(table(quell, am, storm.groups));
   say('');
+  if (quell.stages.length > 0) {
+    say('pipeline stages (all workers): runs, mean ms per run, total s');
+    for (const st of quell.stages) say(`  ${st.stage.padEnd(12)}${String(st.runs).padStart(8)}${f1(st.meanMs).padStart(9)}${f1(st.totalS).padStart(9)}`);
+    say('');
+  }
   const warned = quell.processes.filter((p) => p.warnings > 0);
   for (const p of warned) {
     say(`${p.name}: ${p.warnings} log lines at warn or above, e.g.:`);

@@ -1,9 +1,12 @@
 /**
  * What became of a fingerprint's latest episode: why it has an incident, or why it has none.
  * Every alert a stage takes ends with one, written on its `alerts` row in the transaction that
- * decided it, by the stage that decided it; `GET /api/v1/alerts` shows it with its detail.
+ * decided it, by the stage that decided it; `GET /api/v1/alerts` shows it with its detail. A new
+ * episode starts with none (dedup), and so does a held alert taken up again.
  *
- * - `incident`: it joined an incident (incident stage); detail `incident_id`
+ * - `incident`: it joined an incident (incident stage); detail `incident_id`. Not written on the
+ *   row (the stage writes only the episode's incident_alerts link): read from the link
+ *   (src/store/alert-queries.ts), what most alerts become costs no second write
  * - `silenced`: an API silence matched it (suppress); detail `silenced_by` (silence ids), `ends_at`
  * - `maintenance`: a maintenance window of `rules/` was on (suppress); detail `window`, `origin`,
  *   `starts_at`, `ends_at`, `time_zone`

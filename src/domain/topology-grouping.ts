@@ -43,8 +43,9 @@ export interface TopologyMember {
  * new key, from its smallest CI id, which no open incident can hold (that incident's own CI
  * would have been related to it at 0 hops).
  *
- * Pure: the caller serialises decisions per rule (an advisory lock), so that two workers never
- * decide on the same incidents at once.
+ * Pure: the caller serialises decisions on related CIs (an advisory lock per CMDB component), so
+ * that two workers never decide on the same incidents at once. `open` may hold only the incidents
+ * that touch {@link nearCis} of the members' CIs: no other can change a key.
  */
 export function assignTopologyGroups(
   topology: Topology, scope: TopologyScope, members: readonly TopologyMember[], open: readonly OpenTopologyIncident[],
@@ -113,6 +114,20 @@ export function assignTopologyGroups(
     }
   }
   return keys;
+}
+
+/**
+ * The CIs an open incident must hold (among its CIs, or as its root cause) for
+ * assignTopologyGroups to join an alert on one of `cis` to it: each CI and what it reaches
+ * under `scope`. An incident holding none of them is never unioned with a member.
+ */
+export function nearCis(topology: Topology, scope: TopologyScope, cis: Iterable<string>): Set<string> {
+  const near = new Set<string>();
+  for (const ci of new Set(cis)) {
+    near.add(ci);
+    for (const n of reach(topology, ci, scope)) near.add(n);
+  }
+  return near;
 }
 
 /** The CIs related to `ci` under `scope` (itself included): either way, or up and down a chain. */

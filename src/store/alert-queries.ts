@@ -35,6 +35,16 @@ export interface AlertFilters {
   readonly matchers?: readonly Matcher[] | undefined;
 }
 
+/**
+ * An alert's disposition as read: `incident` when its latest episode is linked to one (the
+ * incident stage writes only the link, not the alert's row), unless marked `stale` since; else
+ * what the stages stored. `a` is the alerts row, `ia` its latest episode's incident_alerts row.
+ */
+const DISPOSITION = sql<AlertDisposition | null>`case when ia.incident_id is not null and a.disposition is distinct from 'stale'
+  then 'incident' else a.disposition end`;
+const DISPOSITION_DETAIL = sql<Record<string, unknown> | null>`case when ia.incident_id is not null and a.disposition is distinct from 'stale'
+  then jsonb_build_object('incident_id', ia.incident_id) else a.disposition_detail end`;
+
 /** Rows read per call when filters may leave most of them out. */
 const FILTERED_CHUNK = 500;
 
@@ -51,12 +61,12 @@ export function alertsInOrder(
   const regexes = (f.matchers ?? []).filter((m) => m.op === '=~' || m.op === '!~');
   const equalities = (f.matchers ?? []).filter((m) => m.op === '=' || m.op === '!=');
   const conditions = [
-    ...(f.statuses && f.statuses.length > 0 ? [sql<SqlBool>`status = any(${[...f.statuses]}::text[])`] : []),
+    ...(f.statuses && f.statuses.length > 0 ? [sql<SqlBool>`a.status = any(${[...f.statuses]}::text[])`] : []),
     ...(f.dispositions && f.dispositions.length > 0
-      ? [sql<SqlBool>`disposition = any(${[...f.dispositions]}::text[])`] : []),
+      ? [sql<SqlBool>`${DISPOSITION} = any(${[...f.dispositions]}::text[])`] : []),
     ...equalities.map((m) => {
       const op = sql.raw(m.op === '=' ? '=' : '<>');
-      return sql<SqlBool>`coalesce(labels->>${m.name}, '') ${op} ${m.value}`;
+      return sql<SqlBool>`coalesce(a.labels->>${m.name}, '') ${op} ${m.value}`;
     }),
   ];
   const keep = conditions.length > 0 ? sql.join(conditions, sql` and `) : sql<SqlBool>`true`;
@@ -64,15 +74,18 @@ export function alertsInOrder(
   return async (after, want) => {
     const scan = filtered ? Math.max(want, FILTERED_CHUNK) : want;
     const range = [
-      ...(after ? [sql`fingerprint > ${after[0]}`] : []),
-      ...(f.fingerprints && f.fingerprints.length > 0 ? [sql`fingerprint = any(${[...f.fingerprints]}::text[])`] : []),
+      ...(after ? [sql`a.fingerprint > ${after[0]}`] : []),
+      ...(f.fingerprints && f.fingerprints.length > 0 ? [sql`a.fingerprint = any(${[...f.fingerprints]}::text[])`] : []),
     ];
     const where = range.length > 0 ? sql`where ${sql.join(range, sql` and `)}` : sql``;
     const { rows } = await sql<{ key: string; keep: boolean } & AlertListItem>`
       select c.fingerprint as key, c.keep, a.fingerprint, a.source, a.labels, a.annotations, a.generator_url, a.status,
-        a.starts_at, a.ends_at, a.occurrences, a.first_seen_at, a.last_seen_at, a.disposition, a.disposition_detail,
-        ia.incident_id
-      from (select fingerprint, ${keep} as keep from alerts ${where} order by fingerprint limit ${scan}) c
+        a.starts_at, a.ends_at, a.occurrences, a.first_seen_at, a.last_seen_at, ${DISPOSITION} as disposition,
+        ${DISPOSITION_DETAIL} as disposition_detail, ia.incident_id
+      from (select a.fingerprint, ${keep} as keep from alerts a
+        ${f.dispositions && f.dispositions.length > 0
+          ? sql`left join incident_alerts ia on ia.fingerprint = a.fingerprint and ia.starts_at = a.starts_at` : sql``}
+        ${where} order by a.fingerprint limit ${scan}) c
       left join alerts a on c.keep and a.fingerprint = c.fingerprint
       left join incident_alerts ia on ia.fingerprint = a.fingerprint and ia.starts_at = a.starts_at
       order by c.fingerprint`.execute(db);
@@ -81,4 +94,16 @@ export function alertsInOrder(
       row: kept && matchesAll(regexes, row.labels) ? row : undefined,
     }));
   };
+}
+
+/**
+ * The stored alerts of `fingerprints` as `GET /api/v1/alerts` shows them (its disposition
+ * included, see DISPOSITION), by fingerprint; those not stored are absent.
+ */
+export async function alertsByFingerprint(db: Kysely<Database>, fingerprints: readonly string[]): Promise<Map<string, AlertListItem>> {
+  const out = new Map<string, AlertListItem>();
+  if (fingerprints.length === 0) return out;
+  const rows = await alertsInOrder(db, { fingerprints })(undefined, new Set(fingerprints).size);
+  for (const { row } of rows) if (row !== undefined) out.set(row.fingerprint, row);
+  return out;
 }

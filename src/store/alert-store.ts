@@ -42,24 +42,31 @@ export async function insertNewAlerts(trx: Trx, rows: readonly NewAlertRow[]): P
   return inserted;
 }
 
-/** Writes new states of alerts this transaction has locked. `first_seen_at` is kept. */
-export async function updateAlerts(trx: Trx, rows: readonly NewAlertRow[]): Promise<void> {
+const UPDATE_COLUMNS: readonly (readonly [keyof AlertUpdate & string, PgType])[] = [
+  ...ALERT_COLUMNS.filter(([name]) => name !== 'first_seen_at' && name !== 'source'), ['newEpisode', 'boolean'],
+];
+
+type AlertUpdate = NewAlertRow & { readonly newEpisode: boolean };
+
+/**
+ * Writes new states of alerts this transaction has locked. `first_seen_at` is kept. A row whose
+ * latest episode opened in this batch (`newEpisodes`) forgets what became of the one before
+ * (disposition and release): the later stages decide the new one's.
+ */
+export async function updateAlerts(trx: Trx, rows: readonly NewAlertRow[], newEpisodes: ReadonlySet<string> = new Set()): Promise<void> {
   if (rows.length === 0) return;
-  const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  await trx.insertInto('alerts').columns(ALERT_COLUMN_NAMES).expression(unnest(sorted, ALERT_COLUMNS))
-    .onConflict((oc) => oc.column('fingerprint').doUpdateSet((eb) => ({
-      status: eb.ref('excluded.status'),
-      labels: eb.ref('excluded.labels'),
-      annotations: eb.ref('excluded.annotations'),
-      generator_url: eb.ref('excluded.generator_url'),
-      starts_at: eb.ref('excluded.starts_at'),
-      ends_at: eb.ref('excluded.ends_at'),
-      occurrences: eb.ref('excluded.occurrences'),
-      last_seen_at: eb.ref('excluded.last_seen_at'),
-      // A held alert that resolves is held no more (src/worker/suppression-release.ts).
-      release_at: sql`case when excluded.status = 'resolved' then null else alerts.release_at end`,
-    })))
-    .execute();
+  const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1))
+    .map((r) => ({ ...r, newEpisode: newEpisodes.has(r.fingerprint) }));
+  const names = sql.join(UPDATE_COLUMNS.map(([name]) => sql.ref(name === 'newEpisode' ? 'new_episode' : name)));
+  await sql`update alerts a set status = v.status, labels = v.labels, annotations = v.annotations,
+      generator_url = v.generator_url, starts_at = v.starts_at, ends_at = v.ends_at, occurrences = v.occurrences,
+      last_seen_at = v.last_seen_at,
+      disposition = case when v.new_episode then null else a.disposition end,
+      disposition_detail = case when v.new_episode then null else a.disposition_detail end,
+      -- A held alert that resolves is held no more (src/worker/suppression-release.ts).
+      release_at = case when v.new_episode or v.status = 'resolved' then null else a.release_at end
+    from (${unnest(sorted, UPDATE_COLUMNS)}) as v(${names})
+    where a.fingerprint = v.fingerprint and ${byKey(sorted)}`.execute(trx);
 }
 
 interface DispositionRow {
@@ -103,31 +110,20 @@ export async function setDispositions(trx: Trx, decisions: readonly DispositionD
 
 /**
  * Marks alerts `stale`, keeping what they were in the detail's `previous` (one level: a stale
- * alert marked stale again keeps the disposition from before the first).
+ * alert marked stale again keeps the disposition from before the first), `incident` included,
+ * which is not stored but read from the episode's link (alert-queries.ts).
  */
 export async function markStale(trx: Trx, decisions: readonly DispositionDecision[]): Promise<void> {
   if (decisions.length === 0) return;
   const rows = lastPerFingerprint(decisions);
   await sql`update alerts a set disposition = 'stale', release_at = null,
-      disposition_detail = v.detail || jsonb_build_object('previous', case when a.disposition = 'stale'
-        then a.disposition_detail->'previous'
+      disposition_detail = v.detail || jsonb_build_object('previous', case
+        when a.disposition = 'stale' then a.disposition_detail->'previous'
+        when ia.incident_id is not null
+          then jsonb_build_object('disposition', 'incident', 'detail', jsonb_build_object('incident_id', ia.incident_id))
         else jsonb_build_object('disposition', a.disposition, 'detail', a.disposition_detail) end)
     from (${unnest(rows, DISPOSITION_COLUMNS)}) as v(fingerprint, disposition, detail, release_at)
-    where a.fingerprint = v.fingerprint and ${byKey(rows)}`.execute(trx);
-}
-
-/**
- * Marks alerts as in their incident (`incident`, detail `incident_id`): what most alerts become,
- * so written lean, two arrays and no JSON from here.
- */
-export async function markInIncident(
-  trx: Trx, links: readonly { fingerprint: string; incidentId: number }[],
-): Promise<void> {
-  if (links.length === 0) return;
-  const rows = [...new Map(links.map((l) => [l.fingerprint, l])).values()]
-    .sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  await sql`update alerts a set disposition = 'incident', release_at = null,
-      disposition_detail = jsonb_build_object('incident_id', v.incident_id)
-    from (${unnest(rows, [['fingerprint', 'text'], ['incidentId', 'integer']])}) as v(fingerprint, incident_id)
+      left join incident_alerts ia on ia.fingerprint = v.fingerprint
+        and ia.starts_at = (select a2.starts_at from alerts a2 where a2.fingerprint = v.fingerprint)
     where a.fingerprint = v.fingerprint and ${byKey(rows)}`.execute(trx);
 }

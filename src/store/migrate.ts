@@ -8,6 +8,7 @@ import { suppression } from './migrations/0004-suppression';
 import { windows } from './migrations/0005-windows';
 import { incidentTopology } from './migrations/0006-incident-topology';
 import { flappingEventTime } from './migrations/0007-flapping-event-time';
+import { topologyNear } from './migrations/0008-topology-near';
 import { runbooks } from './migrations/0009-runbooks';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
@@ -19,6 +20,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0005-windows': windows,
   '0006-incident-topology': incidentTopology,
   '0007-flapping-event-time': flappingEventTime,
+  '0008-topology-near': topologyNear,
   '0009-runbooks': runbooks,
 };
 

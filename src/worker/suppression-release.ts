@@ -59,6 +59,10 @@ export async function releaseHeldAlerts(
         order by a.fingerprint limit ${limit}
         for update of a skip locked`.execute(trx);
       if (rows.length === 0) return 0;
+      // Held no more: what becomes of them now is the stages' to decide (an incident is not
+      // written on the row but read from its link, see alert-queries.ts).
+      await sql`update alerts set disposition = null, disposition_detail = null, release_at = null
+        where fingerprint = any(${rows.map((r) => r.fingerprint)}::text[])`.execute(trx);
       const staged: StagedAlert[] = rows.map((r) => {
         const startsAt = r.starts_at.toISOString();
         const alert: CanonicalAlert = {

@@ -9,6 +9,7 @@ import type { IngestJob } from '../../src/queue/ingest-queue';
 import { Topology } from '../../src/domain/topology';
 import type { RuleBundle } from '../../src/rules/rule-bundle';
 import { compileRuleText } from '../../src/rules/rule-loader';
+import { alertsByFingerprint } from '../../src/store/alert-queries';
 import { createSilence, expireSilence } from '../../src/store/silence-store';
 import { createJobProcessor } from '../../src/worker/job-processor';
 import { releaseHeldAlerts } from '../../src/worker/suppression-release';
@@ -84,10 +85,16 @@ const job = (...alerts: CanonicalAlert[]): IngestJob => ({
 });
 const release = () => releaseHeldAlerts(t.db, stages, metrics, now);
 
-/** What became of an alert: its row's disposition, and the incidents its episodes joined. */
+/**
+ * What became of an alert: its disposition as the API reads it (alertsByFingerprint), when it is
+ * released (its row), and the incidents its episodes joined.
+ */
 async function fate(a: CanonicalAlert) {
-  const row = await t.db.selectFrom('alerts').select(['status', 'disposition', 'disposition_detail', 'release_at'])
+  const read = (await alertsByFingerprint(t.db, [a.fingerprint])).get(a.fingerprint);
+  if (read === undefined) throw new Error(`alert ${a.fingerprint} not stored`);
+  const { release_at } = await t.db.selectFrom('alerts').select('release_at')
     .where('fingerprint', '=', a.fingerprint).executeTakeFirstOrThrow();
+  const row = { status: read.status, disposition: read.disposition, disposition_detail: read.disposition_detail, release_at };
   const links = await t.db.selectFrom('incident_alerts').select('incident_id')
     .where('fingerprint', '=', a.fingerprint).execute();
   return { ...row, incidents: links.map((l) => l.incident_id) };

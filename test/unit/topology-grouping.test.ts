@@ -1,5 +1,5 @@
 import { Topology } from '../../src/domain/topology';
-import { assignTopologyGroups, type OpenTopologyIncident, type TopologyScope } from '../../src/domain/topology-grouping';
+import { assignTopologyGroups, nearCis, type OpenTopologyIncident, type TopologyScope } from '../../src/domain/topology-grouping';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import { correlationRulesKind } from '../../src/rules/kinds/correlation-rules-kind';
 
@@ -65,4 +65,22 @@ rules:
     .toMatchObject({ rule: 'topo', ci: 'h1', topology: { maxHops: 2, paths: 'directed' } });
   expect(rules.correlate({ alertname: 'Down', instance: 'elsewhere:9100' }, topology)).toMatchObject({ rule: 'labels' });
   expect(rules.correlate({ alertname: 'Down', instance: 'h1:9100' })).toMatchObject({ rule: 'labels' });
+});
+
+test('nearCis: each CI and what it reaches under the scope, which is all an open incident must hold to matter', () => {
+  expect([...nearCis(topology, directed, ['api'])].sort()).toEqual(['api', 'db', 'h1', 'h3']);
+  expect([...nearCis(topology, directed, ['h2', 'unknown'])].sort()).toEqual(['h2', 'unknown']);
+  // An incident away from every near CI changes no key: the stage reads only the near ones.
+  const far: OpenTopologyIncident = { id: 1, groupKey: 'topo:{}:ci="h2"', cis: ['h2'], root: 'h2', joinableUntil: T0 + 1e6, freshUntil: T0 + 1e6 };
+  expect(assignTopologyGroups(topology, directed, [m('api')], [far])).toEqual(assignTopologyGroups(topology, directed, [m('api')], []));
+});
+
+test('component: related CIs share one, named by its smallest id; unknown ids have none', () => {
+  const two = Topology.build({
+    cis: ['a', 'b', 'c', 'x', 'y'].map((id) => ({ id, type: 'host', labels: {} })),
+    relations: [{ from: 'b', type: 'depends_on', to: 'c' }, { from: 'a', type: 'runs_on', to: 'c' }, { from: 'y', type: 'connected_to', to: 'x' }],
+  });
+  expect(['a', 'b', 'c', 'x', 'y'].map((id) => two.component(id))).toEqual(['a', 'a', 'a', 'x', 'x']);
+  expect(two.component('nope')).toBeUndefined();
+  expect(topology.component('h2')).toBe(topology.component('h3'));
 });

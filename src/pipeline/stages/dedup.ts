@@ -52,7 +52,8 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
           if (d.changed) updates.push(d.row);
         }
       }
-      await updateAlerts(ctx.trx, updates);
+      const opened = new Set(transitions.filter((x) => x.t.kind === 'opened').map((x) => x.t.alert.fingerprint));
+      await updateAlerts(ctx.trx, updates, opened);
 
       const out: StagedAlert[] = [];
       let duplicates = 0;

@@ -1,5 +1,4 @@
 import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
-import { markInIncident } from '../../store/alert-store';
 import { updateIncidents } from '../../store/group-store';
 import {
   linkAlerts, resolveIncidentsWithoutFiringAlerts, resolveLinks, type NewLink,
@@ -36,8 +35,8 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
       events.push(...placement.events);
       links.push(...placement.links);
       for (const [a, id] of placement.incidentOf) incidentOf.set(a, id);
+      // The link is the alerts' disposition `incident` (read so in alert-queries.ts): their rows are not written.
       await linkAlerts(ctx.trx, links);
-      await markInIncident(ctx.trx, links);
 
       const ended = alerts.filter((a): a is AlertChange => a.event === 'resolved');
       let autoResolved = 0;
