@@ -27,6 +27,22 @@ export function intEnv(name: string, def: number, min = 1): number {
   return n;
 }
 
+/** The settings every scenario reads: servers, storm size and shape, processes, limits, output. */
+export function commonSettings() {
+  return {
+    adminUrl: process.env['BENCH_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: process.env['BENCH_REDIS_URL'] || 'redis://127.0.0.1:6379',
+    alerts: intEnv('BENCH_ALERTS', 100_000),
+    batch: intEnv('BENCH_BATCH', 64),
+    clients: intEnv('BENCH_CLIENTS', 32),
+    workers: intEnv('BENCH_WORKERS', 2),
+    concurrency: intEnv('BENCH_CONCURRENCY', 32),
+    dbPoolSize: process.env['BENCH_DB_POOL_SIZE'] ? intEnv('BENCH_DB_POOL_SIZE', 10) : undefined,
+    timeoutS: intEnv('BENCH_TIMEOUT_S', 600),
+    out: process.env['BENCH_OUT'] || undefined,
+  };
+}
+
 export const STARTUP_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const KILL_GRACE_MS = 5_000;

@@ -34,24 +34,16 @@ import { CLI, REPO } from '../../test/support/quell-process';
 import {
   bounded, buildStorm, prepareQuell, runStorm, hostCluster, httpGet, intEnv, onCleanup, say, sleep, stageBreakdown, startProcess, STARTUP_TIMEOUT_MS,
   waitReady, type StageTime, type Storm, type StormResult,
+  commonSettings,
 } from './bench-kit';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
 const S = {
-  adminUrl: process.env['BENCH_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres',
-  redisUrl: process.env['BENCH_REDIS_URL'] || 'redis://127.0.0.1:6379',
-  alerts: intEnv('BENCH_ALERTS', 100_000),
-  batch: intEnv('BENCH_BATCH', 64),
-  clients: intEnv('BENCH_CLIENTS', 32),
-  workers: intEnv('BENCH_WORKERS', 2),
-  concurrency: intEnv('BENCH_CONCURRENCY', 32),
-  dbPoolSize: process.env['BENCH_DB_POOL_SIZE'] ? intEnv('BENCH_DB_POOL_SIZE', 10) : undefined,
-  timeoutS: intEnv('BENCH_TIMEOUT_S', 600),
+  ...commonSettings(),
   topology: process.env['BENCH_TOPOLOGY'] === '1',
   alertmanager: process.env['BENCH_ALERTMANAGER'] ?? '/usr/bin/prometheus-alertmanager',
-  out: process.env['BENCH_OUT'] || undefined,
   seed: intEnv('BENCH_SEED', 1, 0),
 };
 
