@@ -14,6 +14,7 @@ import { BullmqConsumer, BullmqIngestQueue, BullmqQueue, runbookQueueName } from
 import { EmbeddedQueue } from '../../src/queue/embedded-queue';
 import type { IngestJob } from '../../src/queue/ingest-queue';
 import { runbookJobHandler, type RunbookJob } from '../../src/runbooks/runbook-queue';
+import { approveRun } from '../../src/runbooks/run-records';
 import { createRunbookSet } from '../../src/runbooks/runbook-set';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import { createJobsApplier } from '../../src/worker/job-processor';
@@ -169,3 +170,29 @@ test('embedded mode: a run created by the pipeline is handed to the embedded run
     await runbookQueue.close();
   }
 }, 30_000);
+
+test('an approval hands the run to the queue again through the outbox, under its own job id', async () => {
+  await t.db.deleteFrom('outbox').execute();
+  const incident = await t.db.insertInto('incidents').values({
+    title: 'approval', status: 'open', priority: 3, rule: 'r', group_key: `g-${randomUUID()}`, grouping_open: true,
+    group_window_seconds: 300, alert_count: 1, first_alert_at: new Date(), last_alert_at: new Date(),
+  }).returning('id').executeTakeFirstOrThrow();
+  const run = await t.db.insertInto('runbook_runs').values({
+    runbook: 'repair', incident_id: incident.id, trigger: 'opened', trigger_key: `k-${randomUUID()}`, target: 'incident',
+    status: 'awaiting_approval', status_reason: 'approval required (normal change)',
+  }).returning('id').executeTakeFirstOrThrow();
+  expect((await approveRun(t.db, run.id, 'alice')).ok).toBe(true);
+
+  const queue = new EmbeddedQueue<RunbookJob>(t.db, { queue: 'runbook', pollMs: 50 });
+  const executor = recordingExecutor();
+  queue.start(runbookJobHandler(executor));
+  try {
+    expect(await new OutboxRelay(t.db, { runbook: queue }, { sweepAfterMs: 0 }).sweep()).toBe(1);
+    await waitFor(async () => executor.calls.includes(run.id), 10_000, `run ${run.id} executed`);
+    const relayed = await t.db.selectFrom('outbox').select(['job_id', 'payload', 'relayed_at']).execute();
+    expect(relayed).toEqual([expect.objectContaining({ job_id: `run-${run.id}-approved-1`, payload: { id: `run-${run.id}-approved-1`, runId: run.id } })]);
+    expect(relayed[0]?.relayed_at).not.toBeNull();
+  } finally {
+    await queue.close();
+  }
+});
