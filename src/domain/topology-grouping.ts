@@ -43,7 +43,7 @@ export interface TopologyMember {
  * new key, from its smallest CI id, which no open incident can hold (that incident's own CI
  * would have been related to it at 0 hops).
  *
- * Pure: the caller serialises decisions on related CIs (an advisory lock per CMDB component), so
+ * Pure: the caller serialises decisions on related CIs (the topology stage's per-rule lock), so
  * that two workers never decide on the same incidents at once. `open` may hold only the incidents
  * that touch {@link nearCis} of the members' CIs: no other can change a key.
  */

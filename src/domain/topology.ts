@@ -67,7 +67,6 @@ export class Topology {
   private readonly aliases = new Map<string, number>();
   private readonly bindLabels: readonly string[];
   private readonly graph: Graph;
-  private components: string[] | undefined;
 
   private constructor(
     private readonly doc: CmdbDocument, readonly info: TopologyInfo, binding: BindingOptions,
@@ -138,19 +137,6 @@ export class Topology {
     return i === AMBIGUOUS ? undefined : i;
   }
 
-  /**
-   * The connected component of CI `id` (any relation, either way, however many hops), named by
-   * its smallest CI id; undefined for an unknown id. CIs related under any scope are in one
-   * component: what the topology stage locks on (src/store/topology-store.ts). Computed once
-   * per snapshot, on first use.
-   */
-  component(id: string): string | undefined {
-    const i = this.index.get(id);
-    if (i === undefined) return undefined;
-    this.components ??= componentNames(this.graph, this.doc.cis.map((ci) => ci.id));
-    return this.components[i];
-  }
-
   /** The relations of CI `id` going `direction` (upstream: those whose other end is upstream of it). */
   relationsOf(id: string, opts: Omit<WithinOptions, 'maxHops'> = {}): Relation[] {
     const i = this.index.get(id);
@@ -211,24 +197,3 @@ export class Topology {
   }
 }
 
-/** Each node's component (over edges either way), named by the smallest id in it. */
-function componentNames(graph: Graph, ids: readonly string[]): string[] {
-  const parent = Int32Array.from({ length: graph.size }, (_, i) => i);
-  const find = (x: number): number => {
-    while (parent[x] !== x) { parent[x] = parent[parent[x]!]!; x = parent[x]!; }
-    return x;
-  };
-  for (let n = 0; n < graph.size; n++) {
-    for (let e = graph.up.start[n]!; e < graph.up.start[n + 1]!; e++) {
-      const a = find(n), b = find(graph.up.target[e]!);
-      if (a !== b) parent[a] = b;
-    }
-  }
-  const name = new Map<number, string>();
-  ids.forEach((id, n) => {
-    const root = find(n);
-    const s = name.get(root);
-    if (s === undefined || id < s) name.set(root, id);
-  });
-  return ids.map((_, n) => name.get(find(n)) as string);
-}

@@ -14,34 +14,6 @@ export async function lockTopologyRules(trx: Trx, rules: readonly string[]): Pro
   }
 }
 
-/** Most component locks one transaction takes per rule; past that it locks the whole rule. */
-export const MAX_COMPONENT_LOCKS = 256;
-
-/**
- * Serialises topology decisions on related CIs across every worker until the transaction ends:
- * which incident a new alert's CI joins depends on the incidents of CIs related to it, which a
- * concurrent transaction may be changing. Related CIs are in one CMDB component (see
- * Topology.component), so a transaction locks, per rule, the components of its alerts' CIs
- * (exclusive), under the rule's lock taken shared; one that touches more than
- * MAX_COMPONENT_LOCKS components (the lock table is bounded) takes the rule's lock exclusive
- * instead. Workers on different CMDB versions, while a new one is being taken up, may name
- * components differently. Locks are taken in sorted order, rule by rule (no deadlock).
- */
-export async function lockTopologyComponents(trx: Trx, components: ReadonlyMap<string, ReadonlySet<string>>): Promise<void> {
-  for (const rule of [...components.keys()].sort()) {
-    const ruleKey = `quell:topology:${rule}`;
-    const parts = [...(components.get(rule) ?? [])];
-    if (parts.length > MAX_COMPONENT_LOCKS) {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${ruleKey}, 0))`.execute(trx);
-      continue;
-    }
-    const keys = parts.map((c) => `${ruleKey}:${c}`).sort();
-    // The rule's lock first, then the components: never a component held while waiting on the rule.
-    await sql`select pg_advisory_xact_lock_shared(hashtextextended(${ruleKey}, 0))`.execute(trx);
-    // unnest yields the keys in array order, and the aggregate takes the locks in that order.
-    await sql`select count(pg_advisory_xact_lock(hashtextextended(k, 0))) from unnest(${keys}::text[]) k`.execute(trx);
-  }
-}
 
 export interface GroupingIncident {
   readonly id: number;

@@ -75,12 +75,3 @@ test('nearCis: each CI and what it reaches under the scope, which is all an open
   expect(assignTopologyGroups(topology, directed, [m('api')], [far])).toEqual(assignTopologyGroups(topology, directed, [m('api')], []));
 });
 
-test('component: related CIs share one, named by its smallest id; unknown ids have none', () => {
-  const two = Topology.build({
-    cis: ['a', 'b', 'c', 'x', 'y'].map((id) => ({ id, type: 'host', labels: {} })),
-    relations: [{ from: 'b', type: 'depends_on', to: 'c' }, { from: 'a', type: 'runs_on', to: 'c' }, { from: 'y', type: 'connected_to', to: 'x' }],
-  });
-  expect(['a', 'b', 'c', 'x', 'y'].map((id) => two.component(id))).toEqual(['a', 'a', 'a', 'x', 'x']);
-  expect(two.component('nope')).toBeUndefined();
-  expect(topology.component('h2')).toBe(topology.component('h3'));
-});

@@ -8,8 +8,7 @@ import { isCorrelated, type CorrelatedAlert, type Stage, type StagedAlert } from
  * or to the CIs of an incident still grouping, share its key (see assignTopologyGroups). The
  * decision reads the grouping incidents near the alerts' CIs (index lookups: milliseconds), so it
  * is taken under a per-rule lock held to the commit: two workers never place related alerts in
- * two new incidents. (A lock per CMDB component, lockTopologyComponents, stalled the 100k
- * storm: not in use until that is understood.) Other alerts pass as they came.
+ * two new incidents. Other alerts pass as they came.
  */
 export function topologyStage(topology: () => Topology): Stage {
   return {
