@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { sendError } from './errors';
+import { API_TOKEN_PRINCIPAL, setPrincipal } from './principal';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 const BEARER = /^Bearer\s+(.+)$/i;
@@ -14,11 +15,11 @@ export function bearerMatches(token: string): (req: Request) => boolean {
   };
 }
 
-/** Requires `Authorization: Bearer <token>`. */
+/** Requires `Authorization: Bearer <token>`; the request's principal is then the API token's. */
 export function requireBearer(token: string, realm: string): RequestHandler {
   const matches = bearerMatches(token);
   return (req, res, next) => {
-    if (matches(req)) return next();
+    if (matches(req)) { setPrincipal(res, API_TOKEN_PRINCIPAL); return next(); }
     res.setHeader('WWW-Authenticate', `Bearer realm="${realm}"`);
     const sent = BEARER.test(req.headers.authorization ?? '');
     sendError(res, 'unauthorized', sent ? 'wrong bearer token'
