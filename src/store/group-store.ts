@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { GroupingIncident, LatestIncident } from '../domain/group-window';
 import type { WindowKind } from '../domain/grouping-policy';
-import { ACTIVE_STATUSES, nextStatus, statusesAllowing } from '../domain/incident-lifecycle';
+import { ACTIVE_STATUSES, nextStatus, OPENED, statusesAllowing } from '../domain/incident-lifecycle';
 import type { Database } from './database';
 import { unnest } from './unnest';
 
@@ -172,7 +172,7 @@ const NEW_INCIDENT_COLUMNS = ['title', 'status', 'priority', 'rule', 'group_key'
   'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at', 'grouping_until'] as const;
 
 function newIncidents(incidents: readonly NewIncident[]) {
-  return unnest(incidents.map((g) => ({ ...g, status: 'open' })), [
+  return unnest(incidents.map((g) => ({ ...g, status: OPENED })), [
     ['title', 'text'], ['status', 'text'], ['priority', 'smallint'], ['rule', 'text'], ['groupKey', 'text'],
     ['groupingOpen', 'boolean'], ['window', 'text'], ['windowSeconds', 'integer'], ['count', 'integer'],
     ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'],

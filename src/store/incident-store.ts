@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
 import { timelineEntryOf, type IncidentEvent } from '../domain/incident-event';
 import {
-  nextStatus, pauseAfter, statusesAllowing, transition, type HoldState, type LifecycleStep,
+  pauseAfter, RESOLVED, statusesAllowing, transition, type HoldState, type LifecycleStep,
 } from '../domain/incident-lifecycle';
 import type { Database, IncidentRow, IncidentsTable, IncidentStatus } from './database';
 import { TIMELINE_ONLY, workIncident, type IncidentEventsDeps } from './incident-events-commit';
@@ -60,7 +60,7 @@ export async function resolveIncidentsWithoutFiringAlerts(
   // A held incident resolves too (its alerts are gone); its pause ends as pauseAfter() ends one.
   const rows = await trx.updateTable('incidents')
     .set({
-      status: nextStatus('open', 'resolve')!, resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
+      status: RESOLVED, resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
       paused_ms: sql`paused_ms + coalesce(greatest(0, round(extract(epoch from (${at}::timestamptz - paused_at)) * 1000)), 0)::bigint`,
       paused_at: null,
     })
