@@ -2,8 +2,8 @@
 import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
-import { hashToken } from './api/api-tokens';
-import { ROLES } from './api/principal';
+import { hashToken } from './http/api-tokens';
+import { ROLES } from './http/principal';
 import { loadConfig } from './config';
 import { createLogger, type Logger } from './log';
 import type { Connector } from './connectors/connector';

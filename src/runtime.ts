@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { createApp } from './app';
 import { createRegistry } from './metrics-registry';
-import { loadTokensFile, TokenRegistry, TokensFileError, type ApiTokenEntry } from './api/api-tokens';
+import { loadTokensFile, TokenRegistry, TokensFileError, type ApiTokenEntry } from './http/api-tokens';
 import { healthRouter } from './api/health-router';
 import { registerDependencyMetrics, registerStateMetrics } from './api/state-metrics';
 import { CmdbLoader } from './cmdb/cmdb-loader';

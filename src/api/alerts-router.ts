@@ -6,9 +6,9 @@ import { MatcherSyntaxError, parseMatcher, type Matcher } from '../domain/matche
 import { alertsInOrder } from '../store/alert-queries';
 import type { Database } from '../store/database';
 import { boundedPage } from './bounded-page';
-import { sendValidationError } from './errors';
+import { sendValidationError } from '../http/errors';
 import { alertListCursor } from './page-cursor';
-import { requireRole } from './auth';
+import { requireRole } from '../http/auth';
 
 export interface AlertsRouterDeps {
   readonly db: Kysely<Database>;

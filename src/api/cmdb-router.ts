@@ -4,8 +4,8 @@ import { CmdbDocumentError } from '../cmdb/cmdb-document';
 import type { CmdbLoader } from '../cmdb/cmdb-loader';
 import { readCmdbMeta, readCmdbPages, type CmdbMeta } from '../store/cmdb-store';
 import type { Database } from '../store/database';
-import { requireRole } from './auth';
-import { sendError } from './errors';
+import { requireRole } from '../http/auth';
+import { sendError } from '../http/errors';
 
 export interface CmdbRouterDeps {
   readonly db: Kysely<Database>;

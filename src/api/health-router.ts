@@ -1,8 +1,8 @@
 import { Router, type Request } from 'express';
 import type { Registry } from 'prom-client';
 import { runChecks, type CheckFailure, type ReadinessCheck } from '../readiness';
-import type { TokenRegistry } from './api-tokens';
-import { bearerOf, hasRole } from './auth';
+import type { TokenRegistry } from '../http/api-tokens';
+import { bearerOf, hasRole } from '../http/auth';
 
 export interface HealthRouterOptions {
   /** The API's tokens: callers with an admin token also get each failure's `details`. */

@@ -10,13 +10,13 @@ import { TIMELINE_ONLY, type IncidentEventsDeps } from '../store/incident-events
 import { changeIncident, type ManualChange } from '../store/incident-store';
 import { assignIncident, commentIncident, setImpactUrgency } from '../store/incident-work';
 import { alertsOfIncident, findIncident, incidentsInOrder, timelineOfIncident } from '../store/incident-queries';
-import { requireRole } from './auth';
+import { requireRole } from '../http/auth';
 import { boundedPage, ENVELOPE_BYTES } from './bounded-page';
-import { sendError, sendValidationError } from './errors';
-import { jsonBody } from './json-body';
+import { sendError, sendValidationError } from '../http/errors';
+import { jsonBody } from '../http/json-body';
 import { readIncidentDetail } from './incident-detail';
 import { alertCursor, incidentCursor, timelineCursor, type CursorCodec } from './page-cursor';
-import { principalOf } from './principal';
+import { principalOf } from '../http/principal';
 import { readGate } from './read-gate';
 
 export interface IncidentsRouterDeps {

@@ -6,12 +6,12 @@ import type { RunAborts } from '../runbooks/run-aborts';
 import {
   approveRun, cancelRun, readKillSwitch, rejectRun, runDetail, runsInOrder, setKillSwitch, type Decision,
 } from '../runbooks/run-records';
-import { requireRole } from './auth';
+import { requireRole } from '../http/auth';
 import { boundedPage } from './bounded-page';
-import { sendError, sendValidationError } from './errors';
+import { sendError, sendValidationError } from '../http/errors';
 import { parseId } from './incidents-router';
-import { jsonBody } from './json-body';
-import { principalOf } from './principal';
+import { jsonBody } from '../http/json-body';
+import { principalOf } from '../http/principal';
 import { runCursor } from './page-cursor';
 import { decisionBody, enumList } from './runbook-list-query';
 

@@ -7,11 +7,11 @@ import type { Database, SilenceMatcherJson } from '../store/database';
 import {
   createSilence, expireSilence, findSilence, matcherOfJson, silenceJson, silencesInOrder,
 } from '../store/silence-store';
-import { requireRole } from './auth';
+import { requireRole } from '../http/auth';
 import { boundedPage } from './bounded-page';
-import { sendError, sendValidationError } from './errors';
-import { jsonBody } from './json-body';
-import { principalOf } from './principal';
+import { sendError, sendValidationError } from '../http/errors';
+import { jsonBody } from '../http/json-body';
+import { principalOf } from '../http/principal';
 import { silenceCursor } from './page-cursor';
 
 export interface SilencesRouterDeps {

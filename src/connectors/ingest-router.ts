@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
-import { requireBearer } from '../api/auth';
-import { sendError, sendValidationError } from '../api/errors';
-import { jsonBody, rawBodyOf } from '../api/json-body';
+import { requireBearer } from '../http/auth';
+import { sendError, sendValidationError } from '../http/errors';
+import { jsonBody, rawBodyOf } from '../http/json-body';
 import { QueueOutcomeUnknownError, QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
 import { intake } from './connector-intake';

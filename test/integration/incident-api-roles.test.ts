@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { hashToken, loadTokensFile, TokenRegistry, TokensFileError } from '../../src/api/api-tokens';
+import { hashToken, loadTokensFile, TokenRegistry, TokensFileError } from '../../src/http/api-tokens';
 import { DEFAULT_PRIORITY_POLICY, type PriorityPolicy } from '../../src/domain/priority';
 import { buildPipeline } from '../../src/pipeline/pipeline';
 import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
