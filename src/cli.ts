@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { hashToken } from './http/api-tokens';
 import { ROLES } from './http/principal';
 import { loadConfig } from './config';
@@ -58,14 +58,13 @@ tokens.command('hash').argument('[token]', 'the token (default: read from standa
   .description('print the SHA-256 of a token, as the sha256 of a QUELL_TOKENS_FILE entry')
   .action(async (token?: string) => {
     const text = token ?? (await readStdin()).replace(/\r?\n$/, '');
-    if (text === '') throw new Error('no token given (argument or standard input)');
+    if (text === '') tokens.error('quell tokens hash: no token given (argument or standard input)');
     process.stdout.write(`${hashToken(text)}\n`);
   });
 tokens.command('new').requiredOption('--name <name>', 'the name timelines record as the actor')
-  .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+  .addOption(new Option('--role <role>', 'what the token may do').choices(ROLES).makeOptionMandatory())
   .description('make a random token: print it once (hand it to its holder) and its QUELL_TOKENS_FILE entry')
   .action((o: { name: string; role: string }) => {
-    if (!(ROLES as readonly string[]).includes(o.role)) throw new Error(`--role: expected one of ${ROLES.join(', ')}`);
     const token = randomBytes(32).toString('base64url');
     process.stdout.write(`token: ${token}\n# QUELL_TOKENS_FILE entry:\n- name: ${JSON.stringify(o.name)}\n  role: ${o.role}\n  sha256: ${hashToken(token)}\n`);
   });
