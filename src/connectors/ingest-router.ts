@@ -28,7 +28,7 @@ export interface IngestRouterDeps {
  */
 export function ingestRouter(deps: IngestRouterDeps): Router {
   const router = Router();
-  const auth = requireBearer(deps.token, 'quell-ingest');
+  const auth = requireBearer(deps.token, 'quell-ingest', null);
   // keepRaw: each request's raw body, for its identity if Redis leaves its outcome unknown.
   const json = jsonBody({ limit: deps.maxBodyBytes, keepRaw: true });
   const identity = new RequestIdentity();

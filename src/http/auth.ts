@@ -20,11 +20,18 @@ export function bearerMatches(token: string): (req: Request) => boolean {
   };
 }
 
-/** Requires `Authorization: Bearer <token>` (one token: the ingest token); the principal is then the API token's. */
-export function requireBearer(token: string, realm: string): RequestHandler {
+/**
+ * Requires `Authorization: Bearer <token>`, one token (the ingest token; the API's routes use
+ * {@link requireRole}). The request's principal is then `principal`: by default the API token's,
+ * none (`null`) for a token that is not an API token.
+ */
+export function requireBearer(token: string, realm: string, principal: Principal | null = API_TOKEN_PRINCIPAL): RequestHandler {
   const matches = bearerMatches(token);
   return (req, res, next) => {
-    if (matches(req)) { setPrincipal(res, API_TOKEN_PRINCIPAL); return next(); }
+    if (matches(req)) {
+      if (principal !== null) setPrincipal(res, principal);
+      return next();
+    }
     res.setHeader('WWW-Authenticate', `Bearer realm="${realm}"`);
     const sent = BEARER.test(req.headers.authorization ?? '');
     sendError(res, 'unauthorized', sent ? 'wrong bearer token'
