@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import type { Server } from 'node:http';
-import { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { Command, Option } from 'commander';
+import { hashToken } from './http/api-tokens';
+import { ROLES } from './http/principal';
 import { loadConfig } from './config';
 import { createLogger, type Logger } from './log';
 import type { Connector } from './connectors/connector';
@@ -48,6 +51,22 @@ rules.command('test').argument('[paths...]', 'rule test files (*.test.yaml), or 
     process.exitCode = await testRules(paths.length > 0 ? paths : [config.QUELL_RULES_DIR], lines(), {
       connector: alertmanagerConnector(), maxClockSkewSeconds: config.QUELL_MAX_CLOCK_SKEW_SECONDS,
     });
+  });
+
+const tokens = program.command('tokens').description('API tokens for QUELL_TOKENS_FILE (the file holds their SHA-256 only)');
+tokens.command('hash').argument('[token]', 'the token (default: read from standard input, so that it stays out of shell history)')
+  .description('print the SHA-256 of a token, as the sha256 of a QUELL_TOKENS_FILE entry')
+  .action(async (token?: string) => {
+    const text = token ?? (await readStdin()).replace(/\r?\n$/, '');
+    if (text === '') tokens.error('quell tokens hash: no token given (argument or standard input)');
+    process.stdout.write(`${hashToken(text)}\n`);
+  });
+tokens.command('new').requiredOption('--name <name>', 'the name timelines record as the actor')
+  .addOption(new Option('--role <role>', 'what the token may do').choices(ROLES).makeOptionMandatory())
+  .description('make a random token: print it once (hand it to its holder) and its QUELL_TOKENS_FILE entry')
+  .action((o: { name: string; role: string }) => {
+    const token = randomBytes(32).toString('base64url');
+    process.stdout.write(`token: ${token}\n# QUELL_TOKENS_FILE entry:\n- name: ${JSON.stringify(o.name)}\n  role: ${o.role}\n  sha256: ${hashToken(token)}\n`);
   });
 
 program.command('replay').argument('<recording>', 'recorded webhook payloads, one JSON per line: '
@@ -127,3 +146,9 @@ program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`quell: ${userError ? e.message : e.stack ?? e.message}\n`);
   process.exit(userError ? 2 : 1);
 });
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

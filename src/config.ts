@@ -33,8 +33,15 @@ export const configSchema = z.object({
   QUELL_DATA_DIR: z.string().default('./data'),
   /** Secret. Bearer token connectors must send to /ingest/*; generated into QUELL_DATA_DIR when unset. */
   QUELL_INGEST_TOKEN: z.preprocess(empty, z.string().min(16, 'use at least 16 characters').optional()),
-  /** Secret. Bearer token for API calls that change state (acknowledge, resolve); generated when unset. */
+  /** Secret. An admin bearer token for the API (named `api-token` on timelines); generated when unset. */
   QUELL_API_TOKEN: z.preprocess(empty, z.string().min(16, 'use at least 16 characters').optional()),
+  /**
+   * A YAML list of API tokens, `{name, role, sha256}` (role viewer, operator or admin; sha256
+   * the token's hash: `quell tokens hash`). Read at start. QUELL_API_TOKEN stays an admin token.
+   */
+  QUELL_TOKENS_FILE: z.preprocess(empty, z.string().optional()),
+  /** `true`: API reads (incidents, alerts, silences, runs, changes) need no token; changes always do. */
+  QUELL_OPEN_READS: flag(false),
   /** Largest ingest request body accepted; larger ones get 413. */
   QUELL_MAX_BODY_BYTES: int(5 * 1024 * 1024),
   /** How far a source's clock may run ahead of Quell's: alert times later than that are refused (400). */

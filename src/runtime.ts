@@ -5,6 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { createApp } from './app';
 import { createRegistry } from './metrics-registry';
+import { loadTokensFile, TokenRegistry, TokensFileError, type ApiTokenEntry } from './http/api-tokens';
 import { healthRouter } from './api/health-router';
 import { registerDependencyMetrics, registerStateMetrics } from './api/state-metrics';
 import { CmdbLoader } from './cmdb/cmdb-loader';
@@ -34,6 +35,7 @@ import { createRunbookMetrics, type RunbookMetrics } from './runbooks/runbook-me
 import { createSecretStore } from './runbooks/secret-store';
 import { createTemplateRenderer } from './runbooks/template-renderer';
 import { actionByName } from './runbooks/actions/action-registry';
+import { priorityMatrixKind } from './rules/kinds/priority-matrix-kind';
 import { runbooksKind } from './rules/kinds/runbooks-kind';
 import { createStillFiringCheck } from './runbooks/still-firing-check';
 import type { IncidentEventsDeps } from './store/incident-events-commit';
@@ -180,6 +182,21 @@ function runExecutorOf(rt: Runtime): RunExecutor {
   });
 }
 
+/** The tokens of QUELL_TOKENS_FILE (none when unset); a bad file stops the start, naming the entry. */
+function apiTokensOf(rt: Runtime): ApiTokenEntry[] {
+  const file = rt.config.QUELL_TOKENS_FILE;
+  if (file === undefined) return [];
+  let tokens: ApiTokenEntry[];
+  try {
+    tokens = loadTokensFile(file);
+  } catch (err) {
+    if (err instanceof TokensFileError) throw new ConfigError(`QUELL_TOKENS_FILE: ${err.message}`);
+    throw err;
+  }
+  rt.log.info({ file, tokens: tokens.length }, 'API tokens read');
+  return tokens;
+}
+
 /** Serves the API; resolves once listening. */
 export async function startApi(rt: Runtime): Promise<Server> {
   const tokens = resolveTokens(rt.config);
@@ -187,7 +204,9 @@ export async function startApi(rt: Runtime): Promise<Server> {
   registerStateMetrics(rt.registry, rt.db, rt.queue);
   const app = createApp({
     db: rt.db, queue: rt.queue, connectors: loadConnectors(), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,
-    tokens, maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, maxClockSkewSeconds: rt.config.QUELL_MAX_CLOCK_SKEW_SECONDS,
+    tokens: { ...tokens, apiTokens: apiTokensOf(rt) }, openReads: rt.config.QUELL_OPEN_READS,
+    priorityPolicy: () => rt.rules.current().get(priorityMatrixKind),
+    maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, maxClockSkewSeconds: rt.config.QUELL_MAX_CLOCK_SKEW_SECONDS,
     checks: rt.checks, log: rt.log,
     reads: { maxBytes: rt.config.QUELL_MAX_RESPONSE_BYTES, concurrency: rt.config.QUELL_API_READ_CONCURRENCY },
     cmdb: { loader: rt.cmdb, maxBytes: rt.config.QUELL_CMDB_MAX_BYTES },
@@ -277,7 +296,7 @@ export async function startWorkerMetrics(rt: Runtime): Promise<Server> {
   const app = express();
   // The API token only if configured: a worker does not generate tokens, so without it the details stay in the log.
   app.use(healthRouter(rt.registry, rt.checks, {
-    ...(rt.config.QUELL_API_TOKEN ? { apiToken: rt.config.QUELL_API_TOKEN } : {}),
+    tokens: new TokenRegistry(rt.config.QUELL_API_TOKEN, apiTokensOf(rt)),
     onNotReady: (details) => rt.log.warn({ reasons: details }, 'not ready'),
   }));
   return listen(app, rt.config.QUELL_METRICS_PORT, rt.config.QUELL_HOST, rt.log, 'worker metrics');

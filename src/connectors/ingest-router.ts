@@ -1,7 +1,7 @@
 import { Router, type RequestHandler } from 'express';
-import { requireBearer } from '../api/auth';
-import { sendError, sendValidationError } from '../api/errors';
-import { jsonBody, rawBodyOf } from '../api/json-body';
+import { requireBearer } from '../http/auth';
+import { sendError, sendValidationError } from '../http/errors';
+import { jsonBody, rawBodyOf } from '../http/json-body';
 import { QueueOutcomeUnknownError, QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
 import { intake } from './connector-intake';
@@ -28,7 +28,7 @@ export interface IngestRouterDeps {
  */
 export function ingestRouter(deps: IngestRouterDeps): Router {
   const router = Router();
-  const auth = requireBearer(deps.token, 'quell-ingest');
+  const auth = requireBearer(deps.token, 'quell-ingest', null);
   // keepRaw: each request's raw body, for its identity if Redis leaves its outcome unknown.
   const json = jsonBody({ limit: deps.maxBodyBytes, keepRaw: true });
   const identity = new RequestIdentity();

@@ -1,10 +1,10 @@
 import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
 import { timelineEntryOf, type IncidentEvent } from '../domain/incident-event';
 import {
-  nextStatus, pauseAfter, statusesAllowing, transition, type HoldState, type LifecycleStep,
+  pauseAfter, RESOLVED, statusesAllowing, transition, type HoldState, type LifecycleStep,
 } from '../domain/incident-lifecycle';
 import type { Database, IncidentRow, IncidentsTable, IncidentStatus } from './database';
-import { commitIncidentEvents, TIMELINE_ONLY, type IncidentEventsDeps } from './incident-events-commit';
+import { TIMELINE_ONLY, workIncident, type IncidentEventsDeps } from './incident-events-commit';
 import { unnest } from './unnest';
 
 type Trx = Transaction<Database>;
@@ -60,7 +60,7 @@ export async function resolveIncidentsWithoutFiringAlerts(
   // A held incident resolves too (its alerts are gone); its pause ends as pauseAfter() ends one.
   const rows = await trx.updateTable('incidents')
     .set({
-      status: nextStatus('open', 'resolve')!, resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
+      status: RESOLVED, resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
       paused_ms: sql`paused_ms + coalesce(greatest(0, round(extract(epoch from (${at}::timestamptz - paused_at)) * 1000)), 0)::bigint`,
       paused_at: null,
     })
@@ -122,35 +122,27 @@ export async function changeIncident(
   db: Kysely<Database>, id: number, change: ManualChange, actor: string, comment?: string,
   events: IncidentEventsDeps = TIMELINE_ONLY,
 ): Promise<ChangeOutcome> {
-  let outbox: Awaited<ReturnType<typeof commitIncidentEvents>> = [];
   const step: LifecycleStep = typeof change === 'string' ? { action: change } : { action: 'hold', state: change.state };
-  const outcome = await db.transaction().execute(async (trx): Promise<ChangeOutcome> => {
-    const current = await trx.selectFrom('incidents').selectAll()
-      .select([sql<Date>`now()`.as('now'), sql<number>`paused_ms::float8`.as('paused_total')])
-      .where('id', '=', id).forUpdate().executeTakeFirst();
-    if (current === undefined) return { ok: false, reason: 'not_found' };
+  const outcome = await workIncident(db, id, (current) => {
     const next = transition({ status: current.status, acknowledged: current.acknowledged_at !== null }, step);
-    if (next === undefined) return { ok: false, reason: 'conflict', status: current.status };
+    if (next === undefined) return { conflict: true };
     const at = current.now;
     const before = { pausedAt: current.paused_at, pausedMs: current.paused_total };
     const pause = pauseAfter(before, current.status, next, at);
     const set: Updateable<IncidentsTable> = {
-      status: next, updated_at: at, paused_at: pause.pausedAt, paused_ms: pause.pausedMs,
+      status: next, paused_at: pause.pausedAt, paused_ms: pause.pausedMs,
       ...(next === 'acknowledged' && current.acknowledged_at === null ? { acknowledged_at: at } : {}),
       ...(next === 'resolved' ? { resolved_at: at, resolved_by: 'manual', grouping_open: false } : {}),
     };
-    const incident = await trx.updateTable('incidents').where('id', '=', id).set(set).returningAll().executeTakeFirstOrThrow();
     const said = comment !== undefined && comment !== '' ? { comment } : {};
     const by = { incidentId: id, by: actor, ...said };
     const event: IncidentEvent = step.action === 'acknowledge' ? { kind: 'acknowledged', ...by }
       : step.action === 'resolve' ? { kind: 'resolved', ...by }
         : step.action === 'hold' ? { kind: 'held', ...by, state: step.state, ...reasonOf(change) }
           : { kind: 'resumed', ...by, status: next, heldMs: pause.pausedMs - before.pausedMs };
-    outbox = await commitIncidentEvents(trx, [event], events);
-    return { ok: true, incident, event };
-  });
-  events.relay(outbox);
-  return outcome;
+    return { set, events: [event] };
+  }, events);
+  return outcome.ok ? { ok: true, incident: outcome.incident, event: outcome.events[0]! } : outcome;
 }
 
 const reasonOf = (change: ManualChange): { reason?: string } =>

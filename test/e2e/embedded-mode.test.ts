@@ -21,7 +21,8 @@ afterAll(async () => {
 
 test('accepted alerts survive a SIGKILL of the embedded engine', async () => {
   const port = await freePort();
-  const env = { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1' };
+  // Not about auth: reads open.
+  const env = { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1', QUELL_OPEN_READS: 'true' };
   quell = startQuell('start', env, dir);
   await quell.waitForLog('api listening', 60_000);
   expect(quell.output()).toContain('"mode":"embedded"');

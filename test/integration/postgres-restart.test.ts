@@ -51,6 +51,7 @@ beforeAll(async () => {
   const env = {
     REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, QUELL_HOST: '127.0.0.1', QUELL_PORT: String(apiPort),
     QUELL_METRICS_PORT: String(metricsPort), QUELL_INGEST_TOKEN: INGEST_TOKEN, QUELL_API_TOKEN: API_TOKEN,
+    QUELL_OPEN_READS: 'true', // not about auth
   };
   api = startQuell('api', env);
   await api.waitForLog('api listening');

@@ -8,6 +8,7 @@ import { fieldPath } from '../domain/field-path';
  */
 export const API_ERRORS = {
   unauthorized: { status: 401, retry: false, summary: 'missing or wrong bearer token' },
+  forbidden: { status: 403, retry: false, summary: 'the token\'s role may not do this; `role_needed` names the role that may' },
   invalid_json: { status: 400, retry: false, summary: 'the body is not JSON' },
   invalid_payload: { status: 400, retry: false, summary: 'the body is JSON but a field is wrong; `field` names it' },
   invalid_request: { status: 400, retry: false, summary: 'a path or query parameter is wrong' },
