@@ -18,7 +18,7 @@ export function createPipelineMetrics(registry: Registry) {
     deduplicated: new Counter({ name: 'quell_alerts_deduplicated_total', help: 'Alerts that repeated a known state (re-sends).', registers }),
     fingerprintLabelChanges: new Counter({
       name: 'quell_fingerprint_label_changes_total',
-      help: 'Alerts re-sent under a known fingerprint with other labels, by source: a fingerprint that may merge different alerts.',
+      help: 'Firing alerts re-sent firing under their fingerprint with other labels, by source: a fingerprint that may merge different alerts.',
       labelNames: ['source'] as const, registers,
     }),
     stale: new Counter({ name: 'quell_alerts_stale_total', help: 'Alerts older than the known state (out-of-order delivery), ignored.', registers }),

@@ -61,8 +61,10 @@ export async function updateAlerts(
   const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1))
     .map((r) => ({ ...r, newEpisode: newEpisodes.has(r.fingerprint) }));
   const names = sql.join(UPDATE_COLUMNS.map(([name]) => sql.ref(name === 'newEpisode' ? 'new_episode' : name)));
-  // `o` is the row as it was before this statement: labels that differ under one fingerprint
-  // are counted (quell_fingerprint_label_changes_total), a measure of the fingerprint's quality.
+  // `o` is the row as it was before this statement: a firing alert re-sent firing with other
+  // labels is counted (quell_fingerprint_label_changes_total), a measure of the fingerprint's
+  // quality (two alerts merged flip its labels). Not across a resolve: many sources send a
+  // recovery with its own severity, and the next episode with the firing one again.
   const { rows: updated } = await sql<{ source: string; labels_changed: boolean }>`update alerts a set status = v.status, labels = v.labels,
       annotations = v.annotations,
       generator_url = v.generator_url, starts_at = v.starts_at, ends_at = v.ends_at, occurrences = v.occurrences,
@@ -75,7 +77,7 @@ export async function updateAlerts(
       release_at = case when v.new_episode or v.status = 'resolved' then null else a.release_at end
     from (${unnest(sorted, UPDATE_COLUMNS)}) as v(${names}), alerts o
     where a.fingerprint = v.fingerprint and o.fingerprint = v.fingerprint and ${byKey(sorted)}
-    returning a.source, o.labels is distinct from a.labels as labels_changed`.execute(trx);
+    returning a.source, o.status = 'firing' and a.status = 'firing' and o.labels is distinct from a.labels as labels_changed`.execute(trx);
   for (const { source, labels_changed } of updated) if (labels_changed) changes.set(source, (changes.get(source) ?? 0) + 1);
   return changes;
 }
