@@ -61,6 +61,9 @@ export const connector = defineConnector({
   },
 });
 
+/** Grafana's own Alertmanager's alert list (Grafana-managed alerts). */
+export const GRAFANA_ALERTS_PATH = '/api/alertmanager/grafana/api/v2/alerts';
+
 /** One alert of Alertmanager's `GET /api/v2/alerts` (gettableAlert); only its labels are read. */
 const apiAlerts = z.array(z.object({
   labels: labelSet,
@@ -71,7 +74,8 @@ const apiAlerts = z.array(z.object({
  * A `poll` for any Alertmanager-compatible API: `GET <url><path>` lists the alerts it holds
  * unresolved (active, silenced, inhibited, unprocessed: all still fire). Grafana serves the
  * same at `/api/alertmanager/grafana/api/v2/alerts` (its own alertmanager), Mimir and Cortex at
- * `/alertmanager/api/v2/alerts`. The token, if any, goes as a bearer token.
+ * `/alertmanager/api/v2/alerts`. The token, if any, goes as a bearer token (a Grafana service
+ * account token). A `grafana` connector polls with `alertmanagerApiPoll(GRAFANA_ALERTS_PATH)`.
  */
 export function alertmanagerApiPoll(path = '/api/v2/alerts') {
   return async (target: PollTarget): Promise<PollAnswer> => {
@@ -80,6 +84,7 @@ export function alertmanagerApiPoll(path = '/api/v2/alerts') {
     const body = await target.fetchJson(`${target.url}${path}?${query}`, headers ? { headers } : {});
     const parsed = apiAlerts.safeParse(body);
     if (!parsed.success) throw new Error(`${path}: not an Alertmanager alert list: ${parsed.error.issues[0]?.message ?? ''}`);
-    return { firing: parsed.data.map((a) => ({ labels: a.labels })) };
+    // Labels starting with `__` are internal (Grafana's `__alert_rule_uid__`): no notification carries them.
+    return { firing: parsed.data.map((a) => ({ labels: Object.fromEntries(Object.entries(a.labels).filter(([name]) => !name.startsWith('__'))) })) };
   };
 }
