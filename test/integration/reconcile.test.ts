@@ -1,6 +1,10 @@
 import { sql } from 'kysely';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { connector as alertmanager } from '../../connectors/alertmanager';
+import { connector as zabbix } from '../../connectors/zabbix';
+import { intake } from '../../src/connectors/connector-intake';
 import { pollTarget } from '../../src/connectors/poll-target';
 import { buildPipeline } from '../../src/pipeline/pipeline';
 import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
@@ -37,6 +41,7 @@ let t: TestDatabase;
 let app: TestApp;
 let queue: EmbeddedQueue;
 let stages: readonly Stage[];
+let apply: ReturnType<typeof createJobsApplier>;
 let proxy: RecordingServer;
 let am: AlertmanagerServer;
 const dropped: string[] = [];
@@ -46,7 +51,7 @@ beforeAll(async () => {
   const metrics = createPipelineMetrics(new Registry());
   const rules = compileRuleText('rules.yaml', RULES);
   stages = buildPipeline({ rules: () => rules, metrics });
-  const apply = createJobsApplier(t.db, stages, metrics);
+  apply = createJobsApplier(t.db, stages, metrics);
   queue = new EmbeddedQueue(t.db, { pollMs: 50 });
   queue.start((job) => apply([job]));
   app = await serveTestApp({ db: t.db, queue, pipelineMetrics: metrics });
@@ -163,3 +168,38 @@ test('an alert listed again is no longer missing; a poll that fails resolves not
   expect(await t.db.selectFrom('reconcile_runs').selectAll().execute()).toEqual([]);
   expect((await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', row.fingerprint).executeTakeFirstOrThrow()).status).toBe('firing');
 }, 60_000);
+
+test('several processes at once: one polls, the others skip', async () => {
+  await t.db.deleteFrom('reconcile_runs').execute();
+  const source: ReconcileSource = { connector: alertmanager, target: pollTarget({ url: am.url }) };
+  const now = new Date();
+  const results = await Promise.all([1, 2, 3, 4].map(() => reconcileSource(t.db, stages, source, opts, now)));
+  expect(results.filter((r) => r.ran)).toHaveLength(1);
+  expect(results.filter((r) => !r.ran)).toHaveLength(3);
+}, 30_000);
+
+test('Zabbix: problems problem.get no longer lists resolve by their event id, whatever their labels', async () => {
+  const problem = JSON.parse(readFileSync(join(__dirname, '../../connectors/zabbix/fixtures/problem.json'), 'utf8')) as Record<string, unknown>;
+  const now = new Date();
+  const open = (eventId: string, host: string) => {
+    const taken = intake(zabbix, { ...problem, event_id: eventId, host, started_at: new Date(now.getTime() - 60_000).toISOString() }, now, 3600);
+    if (!taken.ok) throw new Error('refused');
+    return taken.alerts[0]!;
+  };
+  const [gone, still] = [open('500001', 'zbx-a'), open('500002', 'zbx-b')];
+  await apply([{ id: `zbx-${Date.now()}`, connector: 'zabbix', receivedAt: new Date(now.getTime() - 1000).toISOString(), alerts: [gone, still] }]);
+  const api = await startRecordingServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ jsonrpc: '2.0', result: [{ eventid: '500002', name: 'renamed since' }], id: 1 }));
+  });
+  try {
+    const source: ReconcileSource = { connector: zabbix, target: pollTarget({ url: api.base, token: 'zbx' }) };
+    expect(await reconcileSource(t.db, stages, source, { ...opts, graceMs: 0 }, now)).toEqual({ ran: true, firing: 1, missing: 1, resolved: 1 });
+    const read = await alertsByFingerprint(t.db, [gone.fingerprint, still.fingerprint]);
+    expect(read.get(gone.fingerprint)).toEqual(expect.objectContaining({ status: 'resolved', disposition: 'reconciled' }));
+    expect(read.get(still.fingerprint)?.status).toBe('firing');
+    expect(api.requests[0]?.headers.authorization).toBe('Bearer zbx');
+  } finally {
+    await api.close();
+  }
+}, 30_000);
