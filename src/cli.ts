@@ -75,7 +75,8 @@ program.command('replay').argument('<recording>', 'recorded webhook payloads, on
   });
 
 const connectors = program.command('connectors').description('look at connectors before a source is pointed at Quell');
-connectors.command('preview').argument('<id>', 'the connector, e.g. zabbix').argument('<payloads...>', 'payload files (JSON), as the source would post them')
+connectors.command('preview').argument('<id>', 'the connector, e.g. zabbix')
+  .argument('<payloads...>', 'payload files (JSON), as the source would post them')
   .description('print the normalized alerts and fingerprints the payloads would become (no server), and fingerprints '
     + 'that several label sets share')
   .option('--json', 'print JSON')

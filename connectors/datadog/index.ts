@@ -42,7 +42,9 @@ const payloadSchema = z.object({
   link: text(4096).optional(),
   org_id: text(64).optional(),
   org_name: text(255).optional(),
-}).refine((p) => p.alert_cycle_key || p.alert_id, { path: ['alert_id'], message: 'expected $ALERT_CYCLE_KEY or $ALERT_ID: the alert has no identity' });
+}).refine((p) => p.alert_cycle_key || p.alert_id, {
+  path: ['alert_id'], message: 'expected $ALERT_CYCLE_KEY or $ALERT_ID: the alert has no identity',
+});
 
 type Payload = z.infer<typeof payloadSchema>;
 

@@ -24,12 +24,14 @@ const NOTIFICATION_TYPES = [
 ] as const;
 
 const HOST_STATES = ['UP', 'DOWN', 'UNREACHABLE'] as const;
+/** Icinga 2 and some Nagios add-ons send `Problem`, `critical`: compared upper-cased. */
+const upper = z.string().transform((s) => s.toUpperCase());
 const SERVICE_STATES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
 const payloadSchema = z.object({
   source: z.enum(['nagios', 'icinga2']).default('nagios'),
   kind: z.enum(['host', 'service']),
-  notification_type: z.string().transform((s) => s.toUpperCase()).pipe(z.enum(NOTIFICATION_TYPES, { message: `expected one of ${NOTIFICATION_TYPES.join(', ')}` })),
+  notification_type: upper.pipe(z.enum(NOTIFICATION_TYPES, { message: `expected one of ${NOTIFICATION_TYPES.join(', ')}` })),
   host: text(255).min(1, 'expected the host name ($HOSTNAME$)'),
   host_display_name: text(255).optional(),
   host_address: text(255).optional(),
@@ -37,7 +39,7 @@ const payloadSchema = z.object({
   service: text(1024).optional(),
   service_display_name: text(1024).optional(),
   service_groups: text(4096).optional(),
-  state: z.string().transform((s) => s.toUpperCase()).pipe(z.enum([...HOST_STATES, ...SERVICE_STATES], { message: 'expected a host or service state' })),
+  state: upper.pipe(z.enum([...HOST_STATES, ...SERVICE_STATES], { message: 'expected a host or service state' })),
   state_type: text(16).optional(),
   output: text(MAX_LABEL_VALUE_LENGTH).optional(),
   long_output: text(MAX_LABEL_VALUE_LENGTH).optional(),
@@ -48,7 +50,9 @@ const payloadSchema = z.object({
   author: text(255).optional(),
   comment: text(MAX_LABEL_VALUE_LENGTH).optional(),
 }).superRefine((p, ctx) => {
-  if (p.kind === 'service' && !p.service) ctx.addIssue({ code: 'custom', path: ['service'], message: 'a service notification needs the service ($SERVICEDESC$)' });
+  if (p.kind === 'service' && !p.service) {
+    ctx.addIssue({ code: 'custom', path: ['service'], message: 'a service notification needs the service ($SERVICEDESC$)' });
+  }
   const states: readonly string[] = p.kind === 'host' ? HOST_STATES : SERVICE_STATES;
   if (!states.includes(p.state)) ctx.addIssue({ code: 'custom', path: ['state'], message: `expected a ${p.kind} state: ${states.join(', ')}` });
 });
@@ -83,7 +87,10 @@ export const connector = defineConnector({
   id: 'nagios',
   description: 'Nagios Core and Icinga 2 host and service notifications (quell-notify.sh)',
   schema: payloadSchema,
-  identity: (labels) => (Object.hasOwn(labels, 'host') ? identityOf(labels['host']!, Object.hasOwn(labels, 'service') ? labels['service'] : undefined) : undefined),
+  identity: (labels) => {
+    if (!Object.hasOwn(labels, 'host')) return undefined;
+    return identityOf(labels['host']!, Object.hasOwn(labels, 'service') ? labels['service'] : undefined);
+  },
   normalize(p, receivedAt) {
     const service = p.kind === 'service' ? p.service : undefined;
     const labels: Record<string, string> = {

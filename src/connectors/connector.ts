@@ -55,7 +55,15 @@ export interface PollTarget {
   /** Secret: its API token, if it wants one (sent as the source expects). */
   readonly token?: string;
   /** GETs or POSTs JSON with the framework's timeout and size limit; throws on a non-2xx. */
-  fetchJson(url: string, init?: { readonly method?: 'GET' | 'POST'; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown }): Promise<unknown>;
+  fetchJson(url: string, init?: PollRequest): Promise<unknown>;
+}
+
+export interface PollRequest {
+  /** @defaultValue GET */
+  readonly method?: 'GET' | 'POST';
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Sent as JSON. */
+  readonly body?: unknown;
 }
 
 /** What the source still fires: each as the labels its connector would have normalized it to. */

@@ -65,8 +65,8 @@ export async function updateAlerts(
   // labels is counted (quell_fingerprint_label_changes_total), a measure of the fingerprint's
   // quality (two alerts merged flip its labels). Not across a resolve: many sources send a
   // recovery with its own severity, and the next episode with the firing one again.
-  const { rows: updated } = await sql<{ source: string; labels_changed: boolean }>`update alerts a set status = v.status, labels = v.labels,
-      annotations = v.annotations,
+  const { rows: updated } = await sql<{ source: string; labels_changed: boolean }>`update alerts a
+    set status = v.status, labels = v.labels, annotations = v.annotations,
       generator_url = v.generator_url, starts_at = v.starts_at, ends_at = v.ends_at, occurrences = v.occurrences,
       last_seen_at = v.last_seen_at, expires_at = v.expires_at,
       -- Sent again: the source fires it (src/worker/reconcile.ts).
@@ -77,7 +77,8 @@ export async function updateAlerts(
       release_at = case when v.new_episode or v.status = 'resolved' then null else a.release_at end
     from (${unnest(sorted, UPDATE_COLUMNS)}) as v(${names}), alerts o
     where a.fingerprint = v.fingerprint and o.fingerprint = v.fingerprint and ${byKey(sorted)}
-    returning a.source, o.status = 'firing' and a.status = 'firing' and o.labels is distinct from a.labels as labels_changed`.execute(trx);
+    returning a.source,
+      o.status = 'firing' and a.status = 'firing' and o.labels is distinct from a.labels as labels_changed`.execute(trx);
   for (const { source, labels_changed } of updated) if (labels_changed) changes.set(source, (changes.get(source) ?? 0) + 1);
   return changes;
 }
