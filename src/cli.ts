@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './log';
 import type { Connector } from './connectors/connector';
 import { loadConnectors } from './connectors/connector-registry';
 import { lintRules, type LintOutput } from './rules/rules-lint';
+import { previewConnector } from './tooling/connector-preview';
 import { replay } from './tooling/replay-command';
 import { testRules } from './tooling/rules-test-command';
 import { openRuntime, startApi, startWorker, startWorkerMetrics, type Role } from './runtime';
@@ -89,6 +90,18 @@ program.command('replay').argument('<recording>', 'recorded webhook payloads, on
       connector: alertmanagerConnector(),
       maxClockSkewSeconds: config.QUELL_MAX_CLOCK_SKEW_SECONDS,
       progress: process.stderr,
+    });
+  });
+
+const connectors = program.command('connectors').description('look at connectors before a source is pointed at Quell');
+connectors.command('preview').argument('<id>', 'the connector, e.g. zabbix')
+  .argument('<payloads...>', 'payload files (JSON), as the source would post them')
+  .description('print the normalized alerts and fingerprints the payloads would become (no server), and fingerprints '
+    + 'that several label sets share')
+  .option('--json', 'print JSON')
+  .action((id: string, payloads: string[], o: { json?: boolean }) => {
+    process.exitCode = previewConnector(loadConnectors(), id, payloads, lines(), {
+      json: o.json === true, maxClockSkewSeconds: loadConfig().QUELL_MAX_CLOCK_SKEW_SECONDS,
     });
   });
 

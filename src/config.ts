@@ -84,12 +84,31 @@ export const configSchema = z.object({
   QUELL_CMDB_BIND_LABELS: labelList(DEFAULT_BIND_LABELS.join(',')),
   /** CI labels whose values name the CI too, besides its id (a name several CIs share names none). */
   QUELL_CMDB_ALIAS_LABELS: labelList(DEFAULT_ALIAS_LABELS.join(',')),
+  /** Seconds between reconciliation polls of each source with a URL below; 0: no reconciliation. */
+  QUELL_RECONCILE_INTERVAL_SECONDS: int(60, 0),
+  /** How long an alert stays missing from its source's answers before reconciliation resolves it. */
+  QUELL_RECONCILE_GRACE_SECONDS: int(300, 0),
+  /** Alertmanager (or Mimir/Cortex alertmanager) base URL polled at /api/v2/alerts for reconciliation. */
+  QUELL_RECONCILE_ALERTMANAGER_URL: z.preprocess(empty, z.string().url().optional()),
+  /** Secret. Bearer token for QUELL_RECONCILE_ALERTMANAGER_URL. */
+  QUELL_RECONCILE_ALERTMANAGER_TOKEN: z.preprocess(empty, z.string().optional()),
+  /** Grafana base URL polled at /api/alertmanager/grafana/api/v2/alerts (the `grafana` connector). */
+  QUELL_RECONCILE_GRAFANA_URL: z.preprocess(empty, z.string().url().optional()),
+  /** Secret. Grafana service account token for QUELL_RECONCILE_GRAFANA_URL. */
+  QUELL_RECONCILE_GRAFANA_TOKEN: z.preprocess(empty, z.string().optional()),
+  /** Zabbix frontend URL whose api_jsonrpc.php answers problem.get (the `zabbix` connector). */
+  QUELL_RECONCILE_ZABBIX_URL: z.preprocess(empty, z.string().url().optional()),
+  /** Secret. Zabbix API token for QUELL_RECONCILE_ZABBIX_URL. */
+  QUELL_RECONCILE_ZABBIX_TOKEN: z.preprocess(empty, z.string().optional()),
   QUELL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
-export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['QUELL_INGEST_TOKEN', 'QUELL_API_TOKEN', 'DATABASE_URL', 'REDIS_URL']);
+export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set([
+  'QUELL_INGEST_TOKEN', 'QUELL_API_TOKEN', 'DATABASE_URL', 'REDIS_URL',
+  'QUELL_RECONCILE_ALERTMANAGER_TOKEN', 'QUELL_RECONCILE_GRAFANA_TOKEN', 'QUELL_RECONCILE_ZABBIX_TOKEN',
+]);
 
 /** A configuration that cannot work; the message names the variable. Not retryable. */
 export class ConfigError extends Error {

@@ -46,6 +46,10 @@ import { resolveTokens } from './tokens';
 import { createJobProcessor, createPipelineTick } from './worker/job-processor';
 import { scheduleMaintenance, scheduleTicks } from './worker/maintenance';
 import { scheduleRelease } from './worker/suppression-release';
+import { scheduleExpiry } from './worker/alert-expiry';
+import { createLapseMetrics } from './worker/lapse-metrics';
+import { scheduleReconcile } from './worker/reconcile';
+import { reconcileSourcesOf } from './worker/reconcile-sources';
 
 export type Role = 'start' | 'api' | 'worker';
 
@@ -270,6 +274,14 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
   const maintenance = scheduleMaintenance(rt.db, rt.log);
   const release = scheduleRelease(rt.db, stages, rt.pipelineMetrics, rt.log);
   const ticks = scheduleTicks(createPipelineTick(rt.db, stages), rt.log);
+  const lapseMetrics = { pipeline: rt.pipelineMetrics, lapse: createLapseMetrics(rt.registry) };
+  const expiry = scheduleExpiry(rt.db, stages, lapseMetrics, rt.log);
+  const sources = reconcileSourcesOf(rt.config, loadConnectors());
+  const reconcile = rt.config.QUELL_RECONCILE_INTERVAL_SECONDS > 0 && sources.length > 0
+    ? scheduleReconcile(rt.db, stages, sources, {
+      intervalMs: rt.config.QUELL_RECONCILE_INTERVAL_SECONDS * 1000, graceMs: rt.config.QUELL_RECONCILE_GRACE_SECONDS * 1000,
+    }, lapseMetrics, rt.log)
+    : undefined;
   const sweeper = rt.outbox.schedule();
   const stillFiring = createStillFiringCheck(rt.db, rt.incidentEvents);
   const stillFiringTicks = scheduleTicks(async () => { await stillFiring(); await wakeWaitingRuns(rt.db); }, rt.log, STILL_FIRING_INTERVAL_MS);
@@ -283,6 +295,8 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
       release.stop();
       await consumer.close();
       await ticks.stop();
+      await expiry.stop();
+      await reconcile?.stop();
       await stillFiringTicks.stop();
       await sweeper.stop();
       // The embedded mode's runbook queue is the runtime's (closed with it).

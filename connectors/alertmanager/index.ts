@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineConnector } from '../../src/connectors/connector';
+import { defineConnector, type PollAnswer, type PollTarget } from '../../src/connectors/connector';
 import { labelSet } from '../../src/connectors/label-set';
 
 /**
@@ -44,6 +44,8 @@ export const connector = defineConnector({
   schema: payloadSchema,
   // Alertmanager identifies an alert by its full label set; so does Quell (the default).
   truncated: (payload) => payload.truncatedAlerts ?? 0,
+  // Reconciliation: what its API still lists (QUELL_RECONCILE_ALERTMANAGER_URL).
+  poll: (target) => alertmanagerApiPoll()(target),
   normalize(payload, receivedAt) {
     return payload.alerts.map((a) => {
       const ends = a.endsAt !== undefined && new Date(a.endsAt).getUTCFullYear() > GO_ZERO_YEAR ? iso(a.endsAt) : null;
@@ -58,3 +60,31 @@ export const connector = defineConnector({
     });
   },
 });
+
+/** Grafana's own Alertmanager's alert list (Grafana-managed alerts). */
+export const GRAFANA_ALERTS_PATH = '/api/alertmanager/grafana/api/v2/alerts';
+
+/** One alert of Alertmanager's `GET /api/v2/alerts` (gettableAlert); only its labels are read. */
+const apiAlerts = z.array(z.object({
+  labels: labelSet,
+  status: z.object({ state: z.string() }).partial().optional(),
+}).passthrough());
+
+/**
+ * A `poll` for any Alertmanager-compatible API: `GET <url><path>` lists the alerts it holds
+ * unresolved (active, silenced, inhibited, unprocessed: all still fire). Grafana serves the
+ * same at `/api/alertmanager/grafana/api/v2/alerts` (its own alertmanager), Mimir and Cortex at
+ * `/alertmanager/api/v2/alerts`. The token, if any, goes as a bearer token (a Grafana service
+ * account token). A `grafana` connector polls with `alertmanagerApiPoll(GRAFANA_ALERTS_PATH)`.
+ */
+export function alertmanagerApiPoll(path = '/api/v2/alerts') {
+  return async (target: PollTarget): Promise<PollAnswer> => {
+    const query = 'active=true&silenced=true&inhibited=true&unprocessed=true';
+    const headers = target.token !== undefined ? { authorization: `Bearer ${target.token}` } : undefined;
+    const body = await target.fetchJson(`${target.url}${path}?${query}`, headers ? { headers } : {});
+    const parsed = apiAlerts.safeParse(body);
+    if (!parsed.success) throw new Error(`${path}: not an Alertmanager alert list: ${parsed.error.issues[0]?.message ?? ''}`);
+    // Labels starting with `__` are internal (Grafana's `__alert_rule_uid__`): no notification carries them.
+    return { firing: parsed.data.map((a) => ({ labels: Object.fromEntries(Object.entries(a.labels).filter(([name]) => !name.startsWith('__'))) })) };
+  };
+}

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CanonicalAlert } from '../domain/alert';
-import { fingerprint } from '../domain/fingerprint';
+import type { Labels } from '../domain/alert';
+import { fingerprint, identityFingerprint } from '../domain/fingerprint';
 import type { Connector } from './connector';
 import { storableAlerts, type AlertIssue } from './storable-alert';
 
@@ -27,7 +28,18 @@ export function intake<Payload>(
   const alerts = storable.alerts.map((a) => ({
     ...a,
     source: connector.id,
-    fingerprint: fingerprint(connector.id, a.labels, connector.fingerprintLabels),
+    fingerprint: fingerprintOf(connector, a.labels),
   }));
   return { ok: true, payload: parsed.data, alerts };
+}
+
+/**
+ * An alert's fingerprint as its connector identifies it: the source's own key when the
+ * connector's `identity` answers one, else its identifying labels. Ingest, reconciliation and
+ * `quell connectors preview` all fingerprint through here.
+ */
+export function fingerprintOf(connector: Pick<Connector, 'id' | 'identity' | 'fingerprintLabels'>, labels: Labels): string {
+  const key = connector.identity?.(labels);
+  if (key !== undefined && key !== '') return identityFingerprint(connector.id, key);
+  return fingerprint(connector.id, labels, connector.fingerprintLabels);
 }

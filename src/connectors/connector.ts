@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { SourceAlert } from '../domain/alert';
+import type { Labels, SourceAlert } from '../domain/alert';
 
 /**
  * A monitoring system's way in: `connectors/<id>/index.ts` exports `connector`, and the
@@ -25,6 +25,50 @@ export interface Connector<Payload = unknown> {
    * @defaultValue none
    */
   truncated?(payload: Payload): number;
+  /**
+   * The source's own identity of an alert (Zabbix problem event id, Datadog alert cycle key,
+   * Nagios `host!service`), read from its normalized labels; when it answers a key, the
+   * fingerprint is that key's ({@link identityFingerprint}) instead of the labels'. A resolve must
+   * answer the same key as its firing. Undefined or empty: the labels decide, as without the hook.
+   * Pure. @defaultValue none: the labels (fingerprintLabels)
+   */
+  identity?(labels: Labels): string | undefined;
+  /**
+   * Reconciliation (src/worker/reconcile.ts): asks the source which alerts it still fires.
+   * The framework fingerprints the answer as it fingerprints ingested alerts (labels, identity)
+   * and resolves what Quell holds firing from this connector that the source no longer lists.
+   * Throws when the source cannot say (unreachable, an answer it cannot read): nothing is resolved.
+   * @defaultValue none: the connector is not reconciled
+   */
+  poll?(target: PollTarget): Promise<PollAnswer>;
+  /**
+   * Further `POST` paths the connector is served at, for senders whose path is fixed (Prometheus
+   * posts to `<alertmanager>/api/v2/alerts`). @defaultValue only `/ingest/<id>`
+   */
+  readonly paths?: readonly string[];
+}
+
+/** Where a connector polls its source, from settings (QUELL_RECONCILE_* in README). */
+export interface PollTarget {
+  /** The source's API base URL, e.g. `http://alertmanager:9093`. */
+  readonly url: string;
+  /** Secret: its API token, if it wants one (sent as the source expects). */
+  readonly token?: string;
+  /** GETs or POSTs JSON with the framework's timeout and size limit; throws on a non-2xx. */
+  fetchJson(url: string, init?: PollRequest): Promise<unknown>;
+}
+
+export interface PollRequest {
+  /** @defaultValue GET */
+  readonly method?: 'GET' | 'POST';
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Sent as JSON. */
+  readonly body?: unknown;
+}
+
+/** What the source still fires: each as the labels its connector would have normalized it to. */
+export interface PollAnswer {
+  readonly firing: readonly { readonly labels: Labels }[];
 }
 
 /** Typing helper for connector modules. */

@@ -39,7 +39,7 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       res.on('finish', () => { stop(); deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) }); });
       next();
     };
-    router.post(path, count, auth, json, handle(connector, deps, identity));
+    for (const at of [path, ...(connector.paths ?? [])]) router.post(at, count, auth, json, handle(connector, deps, identity));
   }
   return router;
 }

@@ -13,6 +13,15 @@ export type IncidentEvent =
   }
   | { readonly kind: 'alerts_linked'; readonly incidentId: number; readonly fingerprints: readonly string[] }
   | { readonly kind: 'alerts_resolved'; readonly incidentId: number; readonly fingerprints: readonly string[] }
+  /**
+   * Quell resolved these alerts of it on its own side, no resolve having come: its source no
+   * longer fires them (`reconciliation`) or stopped re-sending them (`expiry`). The usual
+   * `alerts_resolved` (and `resolved`, if none fires any more) follow.
+   */
+  | {
+    readonly kind: 'alerts_lapsed'; readonly incidentId: number; readonly fingerprints: readonly string[];
+    readonly by: 'reconciliation' | 'expiry'; readonly reason: string;
+  }
   | { readonly kind: 'grouping_closed'; readonly incidentId: number; readonly reason: string }
   | {
     /** The root-cause candidate was found, or moved (an alert further upstream joined). */
@@ -102,6 +111,10 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
     case 'alerts_linked':
     case 'alerts_resolved':
       return { incidentId, kind, actor: QUELL_ACTOR, detail: { fingerprints: event.fingerprints } };
+    case 'alerts_lapsed': {
+      const { fingerprints, by, reason } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { fingerprints, by, reason } };
+    }
     case 'grouping_closed':
       return { incidentId, kind, actor: QUELL_ACTOR, detail: { reason: event.reason } };
     case 'root_cause': {

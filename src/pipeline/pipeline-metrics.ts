@@ -16,6 +16,11 @@ export function createPipelineMetrics(registry: Registry) {
   return {
     suppressed,
     deduplicated: new Counter({ name: 'quell_alerts_deduplicated_total', help: 'Alerts that repeated a known state (re-sends).', registers }),
+    fingerprintLabelChanges: new Counter({
+      name: 'quell_fingerprint_label_changes_total',
+      help: 'Firing alerts re-sent firing under their fingerprint with other labels, by source: a fingerprint that may merge different alerts.',
+      labelNames: ['source'] as const, registers,
+    }),
     stale: new Counter({ name: 'quell_alerts_stale_total', help: 'Alerts older than the known state (out-of-order delivery), ignored.', registers }),
     uncorrelated: new Counter({ name: 'quell_alerts_uncorrelated_total', help: 'Firing alerts that no correlation rule took.', registers }),
     incidentsCreated: new Counter({ name: 'quell_incidents_created_total', help: 'Incidents opened.', labelNames: ['rule'] as const, registers }),

@@ -32,6 +32,10 @@ export interface AlertsTable {
   disposition_detail: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   /** When a held (suppressed) alert that still fires is taken up again. */
   release_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** A firing alert not re-sent by then resolves (src/worker/alert-expiry.ts); null: it never expires. */
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Reconciliation first found its source no longer firing it (src/worker/reconcile.ts). */
+  missing_since: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface IncidentsTable {
@@ -106,6 +110,12 @@ export interface IncidentEventsTable {
   kind: string;
   actor: string;
   detail: Json<Record<string, unknown>>;
+}
+
+/** When each polled connector was last reconciled (src/worker/reconcile.ts). */
+export interface ReconcileRunsTable {
+  connector: string;
+  ran_at: Timestamp;
 }
 
 /** Ingest jobs already applied: makes a redelivered job (after a crash) a no-op. */
@@ -360,6 +370,7 @@ export interface Database {
   silences_version: SilencesVersionTable;
   inhibit_sources: InhibitSourcesTable;
   inhibit_source_scans: InhibitSourceScansTable;
+  reconcile_runs: ReconcileRunsTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;

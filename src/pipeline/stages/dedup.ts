@@ -53,7 +53,7 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
         }
       }
       const opened = new Set(transitions.filter((x) => x.t.kind === 'opened').map((x) => x.t.alert.fingerprint));
-      await updateAlerts(ctx.trx, updates, opened);
+      const labelChanges = await updateAlerts(ctx.trx, updates, opened);
 
       const out: StagedAlert[] = [];
       let duplicates = 0;
@@ -66,7 +66,11 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
       const ends = dispositionsOfEnds(transitions, inserted);
       await markStale(ctx.trx, ends.stale);
       await setDispositions(ctx.trx, ends.resolved);
-      ctx.afterCommit(() => { metrics.deduplicated.inc(duplicates); metrics.stale.inc(stale); });
+      ctx.afterCommit(() => {
+        metrics.deduplicated.inc(duplicates);
+        metrics.stale.inc(stale);
+        for (const [source, n] of labelChanges) metrics.fingerprintLabelChanges.inc({ source }, n);
+      });
       return out;
     },
   };
@@ -85,6 +89,7 @@ function toRow(alert: CanonicalAlert, state: AlertState, firstSeenAt: string, la
     occurrences: state.occurrences,
     first_seen_at: firstSeenAt,
     last_seen_at: lastSeenAt,
+    expires_at: state.status === 'firing' ? alert.expiresAt ?? null : null,
   };
 }
 
