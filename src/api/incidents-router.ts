@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Counter } from 'prom-client';
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../domain/incident-lifecycle';
+import type { ServiceLevelPolicy } from '../domain/service-level';
 import type { Database } from '../store/database';
 import type { KeysetSource } from '../store/keyset';
 import type { IncidentEventsDeps } from '../store/incident-events-commit';
@@ -25,6 +26,8 @@ export interface IncidentsRouterDeps {
   readonly gate?: RequestHandler;
   /** Runbooks that acknowledge/resolve trigger, and the outbox relay. @defaultValue none: the timeline only */
   readonly incidentEvents?: IncidentEventsDeps;
+  /** The service levels in force, for the clocks in an incident's detail. @defaultValue none (no clocks) */
+  readonly serviceLevels?: () => ServiceLevelPolicy;
 }
 
 /** How much reading the API does at once. */
@@ -71,6 +74,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
   // Reading is open to anyone: every read is bounded in rows, bytes and concurrency.
   const gate = deps.gate ?? readGate({ concurrency: deps.reads.concurrency, maxWaiting: 4 * deps.reads.concurrency });
   const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
+  const sla = () => (deps.serviceLevels ? { serviceLevels: deps.serviceLevels(), now: new Date() } : {});
 
   router.get('/api/v1/incidents', gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
@@ -86,7 +90,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     const q = detailQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     const incident = await readIncidentDetail(deps.db, id,
-      { alerts: q.data.alerts_limit, timeline: q.data.timeline_limit, maxBytes: deps.reads.maxBytes });
+      { alerts: q.data.alerts_limit, timeline: q.data.timeline_limit, maxBytes: deps.reads.maxBytes, ...sla() });
     if (incident === undefined) return sendError(res, 'not_found', `no incident ${id}`);
     res.json(incident);
   });
@@ -120,7 +124,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
         : sendError(res, 'conflict', `incident ${id} is ${outcome.status}; cannot ${kind}`);
     }
     if (kind === 'resolve') deps.resolvedCounter.inc({ by: 'manual' });
-    res.json(await readIncidentDetail(deps.db, id, { maxBytes: deps.reads.maxBytes }));
+    res.json(await readIncidentDetail(deps.db, id, { maxBytes: deps.reads.maxBytes, ...sla() }));
   };
   const smallJson = jsonBody({ limit: '16kb' });
   router.post('/api/v1/incidents/:id/acknowledge', auth, smallJson, change('acknowledge'));

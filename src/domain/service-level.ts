@@ -30,8 +30,8 @@ export interface ServiceLevelPolicy {
   readonly notify: readonly string[];
 }
 
-/** No service levels: no clock has a target. */
-export const NO_SERVICE_LEVELS: ServiceLevelPolicy = Object.freeze({ targets: {}, pauseIn: [], warnAt: 0.8, notify: [] });
+/** No service levels: no clock has a target (escalation still pauses in the waiting states). */
+export const NO_SERVICE_LEVELS: ServiceLevelPolicy = Object.freeze({ targets: {}, pauseIn: ['on_hold', 'awaiting_change'], warnAt: 0.8, notify: [] });
 
 /** A time the incident spent in a pausing status (`to` absent: it still is). */
 export interface PauseInterval {

@@ -1,0 +1,77 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { INCIDENT_STATUSES, isActive } from '../domain/incident-lifecycle';
+import { pausesOf, type ClockFacts, type PauseInterval } from '../domain/service-level';
+import type { Database } from '../store/database';
+import { unnest } from '../store/unnest';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** An incident the sweep looks at, with what its clocks are computed from. */
+export interface SweptIncident extends ClockFacts {
+  readonly id: number;
+  readonly title: string;
+  readonly status: string;
+}
+
+/** One decision of the sweep, once per incident, clock and level. */
+export interface SlaFlag {
+  readonly incidentId: number;
+  readonly clock: string;
+  readonly level: string;
+}
+
+export const flagKey = (f: SlaFlag): string => `${f.incidentId}\u0000${f.clock}\u0000${f.level}`;
+
+/**
+ * The incidents whose clocks may still move or have just stopped: every active one (the
+ * statuses index), and those resolved since `resolvedSince` (their final times, for the metrics).
+ */
+export async function readSweptIncidents(trx: Db, resolvedSince: Date): Promise<SweptIncident[]> {
+  const active = INCIDENT_STATUSES.filter(isActive);
+  const columns = ['id', 'title', 'status', 'priority', 'opened_at', 'acknowledged_at', 'resolved_at'] as const;
+  const rows = await trx.selectFrom('incidents').select([...columns]).where('status', 'in', active)
+    .union(trx.selectFrom('incidents').select([...columns]).where('resolved_at', '>=', resolvedSince))
+    .execute();
+  const pauses = await readPauses(trx, rows.map((r) => r.id));
+  return rows.sort((a, b) => a.id - b.id).map((r) => ({
+    id: r.id, title: r.title, status: r.status, priority: r.priority,
+    openedAt: r.opened_at, acknowledgedAt: r.acknowledged_at, resolvedAt: r.resolved_at, pauses: pauses.get(r.id) ?? [],
+  }));
+}
+
+/** Each incident's pauses, from its timeline's `held` and `resumed` entries. */
+export async function readPauses(db: Db, ids: readonly number[]): Promise<Map<number, PauseInterval[]>> {
+  const out = new Map<number, PauseInterval[]>();
+  if (ids.length === 0) return out;
+  const rows = await db.selectFrom('incident_events')
+    .select(['incident_id', 'kind', 'at', sql<string | null>`detail->>'state'`.as('state')])
+    .where('incident_id', 'in', [...new Set(ids)]).where('kind', 'in', ['held', 'resumed'])
+    .orderBy('incident_id').orderBy('id').execute();
+  const byIncident = new Map<number, typeof rows>();
+  for (const r of rows) byIncident.set(r.incident_id, [...(byIncident.get(r.incident_id) ?? []), r]);
+  for (const [id, entries] of byIncident) out.set(id, pausesOf(entries));
+  return out;
+}
+
+/** The flags already set for these incidents. */
+export async function readFlags(trx: Db, ids: readonly number[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await trx.selectFrom('sla_flags').select(['incident_id', 'clock', 'level'])
+    .where('incident_id', 'in', [...new Set(ids)]).execute();
+  return new Set(rows.map((r) => flagKey({ incidentId: r.incident_id, clock: r.clock, level: r.level })));
+}
+
+/**
+ * Sets flags; returns the keys of those this call set (a flag another sweep set first is not
+ * returned). Key order: two transactions setting the same flags lock them in one order.
+ */
+export async function insertFlags(trx: Transaction<Database>, flags: readonly SlaFlag[]): Promise<Set<string>> {
+  if (flags.length === 0) return new Set();
+  const sorted = [...new Map(flags.map((f) => [flagKey(f), f])).values()]
+    .sort((a, b) => a.incidentId - b.incidentId || (a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.level < b.level ? -1 : 1));
+  const rows = await trx.insertInto('sla_flags').columns(['incident_id', 'clock', 'level'])
+    .expression(unnest(sorted, [['incidentId', 'integer'], ['clock', 'text'], ['level', 'text']]))
+    .onConflict((oc) => oc.columns(['incident_id', 'clock', 'level']).doNothing())
+    .returning(['incident_id', 'clock', 'level']).execute();
+  return new Set(rows.map((r) => flagKey({ incidentId: r.incident_id, clock: r.clock, level: r.level })));
+}
