@@ -63,9 +63,9 @@ export const escalationPoliciesKind = defineRuleKind({
         }
       });
       const repeat = p.repeat !== undefined ? { times: p.repeat.times, intervalMs: parseDuration(p.repeat.interval) as number } : undefined;
-      const last = levels[levels.length - 1];
-      if (repeat !== undefined && last !== undefined && repeat.intervalMs <= last.afterMs) {
-        doc.error(['policies', i, 'repeat', 'interval'], 'the interval is longer than the last level\'s `after` (a round ends before the next begins)');
+      const longest = Math.max(...levels.map((l) => l.afterMs));
+      if (repeat !== undefined && repeat.intervalMs <= longest) {
+        doc.error(['policies', i, 'repeat', 'interval'], 'expected an interval longer than the last level\'s `after` (a round ends before the next begins)');
       }
       if (matchers === undefined) return;
       out.push({
