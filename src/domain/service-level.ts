@@ -91,13 +91,15 @@ export function slaClocks(policy: ServiceLevelPolicy, facts: ClockFacts, now: Da
     const targetMs = targets[clock];
     if (targetMs === undefined) continue;
     const stop = clockStop(clock, facts);
-    const end = stop !== null && stop < now ? stop : now;
+    // A stop after `now` (a sweep of a past minute) has not happened yet.
+    const stopped = stop !== null && stop <= now;
+    const end = stopped ? stop : now;
     const elapsedMs = businessElapsedMs(facts.openedAt, end, facts.pauses, policy.pauseIn);
     const breached = elapsedMs >= targetMs;
-    const paused = stop === null && facts.pauses.some((p) => p.to === undefined && policy.pauseIn.includes(p.state));
+    const paused = !stopped && facts.pauses.some((p) => p.from <= now && (p.to === undefined || p.to > now) && policy.pauseIn.includes(p.state));
     out.push({
       clock, targetMs, elapsedMs, remainingMs: targetMs - elapsedMs, breached,
-      near: !breached && elapsedMs >= policy.warnAt * targetMs, stopped: stop !== null, paused,
+      near: !breached && elapsedMs >= policy.warnAt * targetMs, stopped, paused,
     });
   }
   return out;

@@ -67,7 +67,8 @@ export async function sweepServiceLevels(deps: SlaSweepDeps, now: Date): Promise
     if (lock.rows[0]?.ok !== true) return { leader: false, events: 0, notifications: 0 };
     const incidents = await readSweptIncidents(trx, new Date(now.getTime() - RESOLVED_LOOKBACK_MS));
     const flags = await readFlags(trx, incidents.map((i) => i.id));
-    const unacknowledged = incidents.filter((i) => i.acknowledgedAt === null && i.resolvedAt === null && i.openedAt <= now);
+    const before = (d: Date | null) => d !== null && d <= now;
+    const unacknowledged = incidents.filter((i) => !before(i.acknowledgedAt) && !before(i.resolvedAt) && i.openedAt <= now);
     const facts = policies.length === 0 ? new Map()
       : await readIncidentFacts(trx, unacknowledged.map((i) => i.id), { alerts: policies.some((p) => p.matchers.length > 0), cis: false });
 
@@ -121,7 +122,8 @@ function clockDecisions(levels: ServiceLevelPolicy, incident: SweptIncident, now
     else if (clock.near && !clock.stopped) out.push({ incident, clock, notify, flag: flag(clock.clock, 'warning') });
   }
   for (const clock of SLA_CLOCKS) {
-    if (clockStop(clock, incident) !== null) out.push({ incident, notify: [], flag: flag(clock, 'stopped') });
+    const stop = clockStop(clock, incident);
+    if (stop !== null && stop <= now) out.push({ incident, notify: [], flag: flag(clock, 'stopped') });
   }
   return out;
 }
