@@ -105,9 +105,12 @@ export function slaClocks(policy: ServiceLevelPolicy, facts: ClockFacts, now: Da
   return out;
 }
 
+/** The timeline kinds a pause is read from: `held` starts one (or changes its state), the others end it. */
+export const PAUSE_KINDS = ['held', 'resumed', 'resolved'] as const;
+
 /**
- * The pause intervals of a timeline's `held` (with its state) and `resumed` entries, in order.
- * A resolve or reopen does not end a pause here: the clock's stop bounds it.
+ * The pause intervals of a timeline's `held` (with its state), `resumed` and `resolved` entries,
+ * in order: a held incident resolved is no longer held (reopened, it runs again).
  */
 export function pausesOf(entries: readonly { readonly kind: string; readonly at: Date; readonly state?: string | null }[]): PauseInterval[] {
   const out: PauseInterval[] = [];
@@ -116,7 +119,7 @@ export function pausesOf(entries: readonly { readonly kind: string; readonly at:
     if (e.kind === 'held') {
       if (open !== undefined) out.push({ ...open, to: e.at });
       open = { state: e.state ?? 'on_hold', from: e.at };
-    } else if (e.kind === 'resumed' && open !== undefined) {
+    } else if ((e.kind === 'resumed' || e.kind === 'resolved') && open !== undefined) {
       out.push({ ...open, to: e.at });
       open = undefined;
     }

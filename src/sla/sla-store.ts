@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { INCIDENT_STATUSES, isActive } from '../domain/incident-lifecycle';
-import { pausesOf, type ClockFacts, type PauseInterval } from '../domain/service-level';
+import { PAUSE_KINDS, pausesOf, type ClockFacts, type PauseInterval } from '../domain/service-level';
 import type { Database } from '../store/database';
 import { unnest } from '../store/unnest';
 
@@ -39,13 +39,13 @@ export async function readSweptIncidents(trx: Db, resolvedSince: Date): Promise<
   }));
 }
 
-/** Each incident's pauses, from its timeline's `held` and `resumed` entries. */
+/** Each incident's pauses, from its timeline (see pausesOf). */
 export async function readPauses(db: Db, ids: readonly number[]): Promise<Map<number, PauseInterval[]>> {
   const out = new Map<number, PauseInterval[]>();
   if (ids.length === 0) return out;
   const rows = await db.selectFrom('incident_events')
     .select(['incident_id', 'kind', 'at', sql<string | null>`detail->>'state'`.as('state')])
-    .where('incident_id', 'in', [...new Set(ids)]).where('kind', 'in', ['held', 'resumed'])
+    .where('incident_id', 'in', [...new Set(ids)]).where('kind', 'in', [...PAUSE_KINDS])
     .orderBy('incident_id').orderBy('id').execute();
   const byIncident = new Map<number, typeof rows>();
   for (const r of rows) byIncident.set(r.incident_id, [...(byIncident.get(r.incident_id) ?? []), r]);

@@ -59,14 +59,16 @@ describe('service-level clocks', () => {
     expect(slaClocks(policy, facts({ priority: 3 }), at(60)).map((c) => c.clock)).toEqual(['ttr']);
   });
 
-  test('pauses from the timeline: held (with its state) to resumed; a second hold without resume ends the first', () => {
+  test('pauses from the timeline: held (with its state) to resumed or resolved; a second hold ends the first', () => {
     expect(pausesOf([
       { kind: 'held', at: at(1), state: 'awaiting_change' }, { kind: 'resumed', at: at(3) },
       { kind: 'commented', at: at(4) }, { kind: 'held', at: at(5), state: null }, { kind: 'held', at: at(6), state: 'awaiting_change' },
+      { kind: 'resolved', at: at(8) }, { kind: 'held', at: at(9), state: 'on_hold' },
     ])).toEqual([
       { state: 'awaiting_change', from: at(1), to: at(3) },
       { state: 'on_hold', from: at(5), to: at(6) },
-      { state: 'awaiting_change', from: at(6) },
+      { state: 'awaiting_change', from: at(6), to: at(8) },
+      { state: 'on_hold', from: at(9) },
     ]);
     expect(businessElapsedMs(T0, at(10), [{ state: 'on_hold', from: at(-5), to: at(2) }], ['on_hold'])).toBe(8 * MIN);
   });
