@@ -1,3 +1,5 @@
+import { CLOCK_PAUSING_STATUSES } from './incident-lifecycle';
+
 /**
  * Service-level clocks of an incident, pure (no I/O): the API's detail, the sweep and the
  * escalation all compute them here, at a `now` they pass in.
@@ -30,8 +32,8 @@ export interface ServiceLevelPolicy {
   readonly notify: readonly string[];
 }
 
-/** No service levels: no clock has a target (escalation still pauses in the waiting states). */
-export const NO_SERVICE_LEVELS: ServiceLevelPolicy = Object.freeze({ targets: {}, pauseIn: ['on_hold', 'awaiting_change'], warnAt: 0.8, notify: [] });
+/** No service levels: no clock has a target (escalation still pauses in the lifecycle's pausing states). */
+export const NO_SERVICE_LEVELS: ServiceLevelPolicy = Object.freeze({ targets: {}, pauseIn: CLOCK_PAUSING_STATUSES, warnAt: 0.8, notify: [] });
 
 /** A time the incident spent in a pausing status (`to` absent: it still is). */
 export interface PauseInterval {

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { INCIDENT_STATUSES, isActive } from '../domain/incident-lifecycle';
+import { ACTIVE_STATUSES } from '../domain/incident-lifecycle';
 import { PAUSE_KINDS, pausesOf, type ClockFacts, type PauseInterval } from '../domain/service-level';
 import type { Database } from '../store/database';
 import { unnest } from '../store/unnest';
@@ -27,9 +27,8 @@ export const flagKey = (f: SlaFlag): string => `${f.incidentId}\u0000${f.clock}\
  * statuses index), and those resolved since `resolvedSince` (their final times, for the metrics).
  */
 export async function readSweptIncidents(trx: Db, resolvedSince: Date): Promise<SweptIncident[]> {
-  const active = INCIDENT_STATUSES.filter(isActive);
   const columns = ['id', 'title', 'status', 'priority', 'opened_at', 'acknowledged_at', 'resolved_at'] as const;
-  const rows = await trx.selectFrom('incidents').select([...columns]).where('status', 'in', active)
+  const rows = await trx.selectFrom('incidents').select([...columns]).where('status', 'in', [...ACTIVE_STATUSES])
     .union(trx.selectFrom('incidents').select([...columns]).where('resolved_at', '>=', resolvedSince))
     .execute();
   const pauses = await readPauses(trx, rows.map((r) => r.id));

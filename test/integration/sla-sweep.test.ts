@@ -139,6 +139,27 @@ test('escalation stops on acknowledge', async () => {
   expect(await metricSum([registry], 'quell_incident_tta_seconds_count', { priority: 'P1' })).toBe(1);
 });
 
+test('on hold (the lifecycle\'s hold and resume) stands the escalation and the clocks still', async () => {
+  const now = new Date();
+  const id = await insertIncident(t.db, new Date(now.getTime() - 3 * MIN), { priority: 1 });
+  const deps = sweeper(t.db, createSlaMetrics(new Registry()));
+  expect(await changeIncident(t.db, id, { action: 'hold', state: 'awaiting_change', reason: 'CHG0042' }, 'alice')).toMatchObject({ ok: true });
+  const later = new Date(now.getTime() + 30 * MIN);
+  await sweepServiceLevels(deps, later);
+  expect(await timeline(t.db, id)).toEqual([]);
+  const held = await readIncidentDetail(t.db, id, { maxBytes: 1 << 20, serviceLevels: LEVELS, now: later });
+  expect(held?.service_levels.map((c) => [c.clock, c.paused, Math.round(c.elapsed_seconds / 60)])).toEqual([['tta', true, 3], ['ttr', true, 3]]);
+
+  expect(await changeIncident(t.db, id, 'resume', 'alice')).toMatchObject({ ok: true });
+  await sweepServiceLevels(deps, later);
+  // Resumed: 33 minutes unacknowledged, both levels due; one sweep posts the latest only.
+  const kinds = (await timeline(t.db, id)).map((e) => [e.kind, (e.detail as Record<string, unknown>)['level'] ?? (e.detail as Record<string, unknown>)['clock']]);
+  expect(kinds).toEqual([['sla_breached', 'tta'], ['escalated', 1], ['escalated', 2]]);
+  const jobs = await t.db.selectFrom('outbox').select('payload').where('queue', '=', NOTIFY_QUEUE).execute();
+  expect(jobs.map((j) => j.payload as NotifyJob).filter((j) => j.incidentId === id).map((j) => j.about).sort())
+    .toEqual(['escalation:p1:L2R0', 'escalation:p1:L2R0', 'sla_breached:tta']);
+});
+
 test('the incident detail shows each clock: elapsed, remaining, breached, near, paused', async () => {
   const t0 = new Date('2026-03-03T10:00:00Z');
   const id = await insertIncident(t.db, t0, { acknowledgedAt: new Date(t0.getTime() + 20 * MIN) });

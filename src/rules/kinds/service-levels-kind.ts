@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../../domain/duration';
+import { CLOCK_PAUSING_STATUSES, HOLD_STATES } from '../../domain/incident-lifecycle';
 import { NO_SERVICE_LEVELS, type ServiceLevelPolicy, type ServiceLevelTargets } from '../../domain/service-level';
 import { defineRuleKind, type SourcePosition } from '../rule-kind';
 import { durationField, ruleNameField } from '../rule-fields';
@@ -11,9 +12,6 @@ const targetsV1 = z.strictObject({
   time_to_acknowledge: positiveDuration.optional(),
   time_to_resolve: positiveDuration.optional(),
 });
-
-/** The statuses clocks may pause in (the incident lifecycle's waiting states). */
-export const PAUSING_STATUSES = ['on_hold', 'awaiting_change'] as const;
 
 /**
  * `kind: ServiceLevels`: time-to-acknowledge and time-to-resolve targets per priority, the
@@ -36,7 +34,7 @@ export const serviceLevelsKind = defineRuleKind({
   versions: {
     'quell/v1': z.strictObject({
       /** Statuses in which every clock stands still. @defaultValue [on_hold, awaiting_change] */
-      pause_in: z.array(z.enum(PAUSING_STATUSES)).default([...PAUSING_STATUSES]),
+      pause_in: z.array(z.enum(HOLD_STATES)).default([...CLOCK_PAUSING_STATUSES] as typeof HOLD_STATES[number][]),
       /** From which share of its target a clock is near its breach (1% to 99%). @defaultValue 80% */
       warn_at: z.string().regex(/^([1-9]|[1-9][0-9])%$/, 'expected a percentage from 1% to 99%, such as 80%').default('80%'),
       /** Notification targets (kind NotificationTargets) told of near-breaches and breaches. @defaultValue [] */
