@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { Counter, type Registry } from 'prom-client';
 import type { IncidentEvent } from '../domain/incident-event';
 import type { Logger } from '../log';
-import type { QueueHandler } from '../queue/job-queue';
+import { DependencyUnavailableError, type QueueHandler } from '../queue/job-queue';
 import { retryableStatus } from '../runbooks/actions/action-params';
 import type { GuardedHttp } from '../runbooks/guarded-http';
 import { StepError } from '../runbooks/runbook-action';
@@ -10,6 +10,7 @@ import type { SecretStore } from '../runbooks/secret-store';
 import { createTemplateRenderer } from '../runbooks/template-renderer';
 import type { NotificationTargets } from '../rules/kinds/notification-targets-kind';
 import type { Database } from '../store/database';
+import { isConnectionError } from '../store/pg-errors';
 import { commitIncidentEvents, TIMELINE_ONLY, type IncidentEventsDeps } from '../store/incident-events-commit';
 import type { NotifyJob } from './notify-job';
 import { webhookPayload } from './webhook-shapes';
@@ -68,7 +69,7 @@ export function notifySender(deps: NotifySenderDeps): QueueHandler<NotifyJob> {
     if (status === 'failed') deps.log?.warn({ job: job.id, target: job.target, about: job.about, attempts, err: error }, 'notification failed');
   };
 
-  return async (job) => {
+  const send = async (job: NotifyJob): Promise<void> => {
     const claimed = await deps.db.insertInto('notify_deliveries')
       .values({ job_id: job.id, incident_id: job.incidentId, target: job.target, status: 'sending', attempts: 1 })
       .onConflict((oc) => oc.column('job_id').doUpdateSet({ attempts: sql`notify_deliveries.attempts + 1`, updated_at: sql`now()` })
@@ -108,5 +109,15 @@ export function notifySender(deps: NotifySenderDeps): QueueHandler<NotifyJob> {
     await deps.db.updateTable('notify_deliveries').set({ last_error: error, updated_at: sql`now()` }).where('job_id', '=', job.id).execute();
     sent?.inc({ result: 'retried' });
     throw new RetryLater(`notification ${job.id} to ${job.target}: ${error} (attempt ${attempts} of ${maxAttempts})`);
+  };
+
+  return async (job) => {
+    try {
+      await send(job);
+    } catch (err) {
+      // The database down is not the message's fault: it waits, its queue attempts untouched.
+      if (isConnectionError(err)) throw new DependencyUnavailableError('database', (err as Error).message, { cause: err });
+      throw err;
+    }
   };
 }

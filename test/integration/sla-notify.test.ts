@@ -4,6 +4,7 @@ import type { ServiceLevelPolicy } from '../../src/domain/service-level';
 import { NOTIFY_QUEUE, type NotifyJob } from '../../src/notify/notify-job';
 import { notifySender } from '../../src/notify/notify-sender';
 import { OutboxRelay } from '../../src/outbox/outbox-relay';
+import { BullmqConsumer, BullmqQueue } from '../../src/queue/bullmq-queue';
 import { EmbeddedQueue } from '../../src/queue/embedded-queue';
 import { createGuardedHttp } from '../../src/runbooks/guarded-http';
 import { createSecretStore } from '../../src/runbooks/secret-store';
@@ -14,7 +15,9 @@ import { sweepServiceLevels } from '../../src/sla/sla-sweep';
 import type { Database } from '../../src/store/database';
 import { TIMELINE_ONLY, type IncidentEventsDeps } from '../../src/store/incident-events-commit';
 import { startRecordingServer, type RecordingServer } from '../support/http-recorder';
+import { serveTestApp, TEST_API_TOKEN } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { obliterateQueue, REDIS_URL, uniqueQueueName } from '../support/redis';
 import { waitFor } from '../support/wait';
 
 /**
@@ -29,22 +32,26 @@ let t: TestDatabase;
 let hooks: RecordingServer;
 let queue: EmbeddedQueue<NotifyJob>;
 let events: IncidentEventsDeps;
+let targets: ReturnType<typeof notificationTargetsKind.combine>;
 const registry = new Registry();
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  let flaky = 0;
+  const seen = new Map<string, number>();
   hooks = await startRecordingServer((req, res) => {
-    if (req.url === '/flaky' && flaky++ === 0) { res.statusCode = 500; res.end('busy'); return; }
+    const n = (seen.get(req.url) ?? 0) + 1;
+    seen.set(req.url, n);
+    if (req.url.startsWith('/flaky') && n === 1) { res.statusCode = 500; res.end('busy'); return; }
     if (req.url === '/broken') { res.statusCode = 503; res.end('down'); return; }
     res.end('ok');
   });
-  const targets = compileRuleText('targets.yaml', `apiVersion: quell/v1
+  targets = compileRuleText('targets.yaml', `apiVersion: quell/v1
 kind: NotificationTargets
 targets:
   - { name: oncall, format: slack, url: '{{ secret.ONCALL_HOOK }}' }
   - { name: manager, format: teams, url: '${hooks.base}/teams' }
   - { name: broken, url: '${hooks.base}/broken' }
+  - { name: bull, url: '${hooks.base}/flaky-bull' }
 `).get(notificationTargetsKind);
   queue = new EmbeddedQueue<NotifyJob>(t.db, { queue: NOTIFY_QUEUE, pollMs: 50 });
   const relay = new OutboxRelay(t.db, { [NOTIFY_QUEUE]: queue });
@@ -111,4 +118,49 @@ test('a job delivered already sends nothing when it comes again; an unknown targ
   await waitFor(async () => (await notified(id)).length === 2, 10_000, 'the unknown target failed');
   expect(hooks.requests.length - before).toBe(1);
   expect((await notified(id))[1]).toEqual({ target: 'nobody', about: 'test', status: 'failed', attempts: 1, error: 'no notification target "nobody" in the rules' });
+});
+
+test('server mode: the notify queue on BullMQ retries a 500 with its backoff, then delivers', async () => {
+  const name = uniqueQueueName();
+  const bull = new BullmqQueue<NotifyJob>({ redisUrl: REDIS_URL, queueName: name, jobName: NOTIFY_QUEUE });
+  const consumer = new BullmqConsumer<NotifyJob>({ redisUrl: REDIS_URL, queueName: name, jobName: NOTIFY_QUEUE });
+  consumer.start(notifySender({
+    db: t.db, targets: () => targets, secrets: createSecretStore({ env: {} }), incidentEvents: TIMELINE_ONLY,
+    http: createGuardedHttp({ allow: ['127.0.0.1'], maxBodyBytes: 65_536 }),
+  }));
+  const relay = new OutboxRelay(t.db, { [NOTIFY_QUEUE]: bull });
+  try {
+    const now = new Date();
+    const id = await insertIncident(t.db, new Date(now.getTime() - 40 * MIN), 'bull');
+    const levels: ServiceLevelPolicy = { targets: { 1: { ttr: 30 * MIN } }, pauseIn: [], warnAt: 0.8, notify: ['bull'] };
+    const before = await t.db.selectFrom('outbox').select('id').where('queue', '=', NOTIFY_QUEUE).execute();
+    await sweepServiceLevels({
+      db: t.db, serviceLevels: () => levels, escalationPolicies: () => [], incidentEvents: { ...TIMELINE_ONLY, relay: (rows) => relay.relayLater(rows) },
+    }, now);
+    const done = await waitFor(async () => { const n = await notified(id); return n.length === 1 && n; }, 20_000, 'delivered through BullMQ');
+    expect(done[0]).toEqual({ target: 'bull', about: 'sla_breached:ttr', status: 'delivered', attempts: 2 });
+    expect(hooks.requests.filter((r) => r.url === '/flaky-bull')).toHaveLength(2);
+    const after = await t.db.selectFrom('outbox').select(['id', 'relayed_at']).where('queue', '=', NOTIFY_QUEUE).execute();
+    expect(after.length - before.length).toBe(1);
+  } finally {
+    await consumer.close();
+    await bull.close();
+    await obliterateQueue(name);
+  }
+});
+
+test('GET /api/v1/incidents/{id} shows the clocks of the service levels in force', async () => {
+  const id = await insertIncident(t.db, new Date(Date.now() - 20 * MIN), 'api');
+  const app = await serveTestApp({
+    db: t.db, queue: new EmbeddedQueue(t.db),
+    serviceLevels: () => ({ targets: { 1: { tta: 15 * MIN, ttr: 240 * MIN } }, pauseIn: [], warnAt: 0.8, notify: [] }),
+  });
+  try {
+    const res = await fetch(`${app.base}/api/v1/incidents/${id}`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
+    const body = await res.json() as { service_levels: { clock: string; breached: boolean; near: boolean; remaining_seconds: number }[] };
+    expect(body.service_levels.map((c) => [c.clock, c.breached, c.near])).toEqual([['tta', true, false], ['ttr', false, false]]);
+    expect(body.service_levels[0]!.remaining_seconds).toBeLessThanOrEqual(-300);
+  } finally {
+    app.close();
+  }
 });
