@@ -96,3 +96,12 @@ describe('webhook shapes', () => {
     expect(JSON.stringify(webhookPayload('teams', m))).toContain('"type":"AdaptiveCard"');
   });
 });
+
+test('the example pack rules/packs/service-levels loads', () => {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  const { join } = require('node:path') as typeof import('node:path');
+  const file = join(__dirname, '../../rules/packs/service-levels/50-service-levels.yaml');
+  const report = compileRuleSources([{ file: 'pack.yaml', text: readFileSync(file, 'utf8') }]);
+  expect(report.errors.map(formatProblem)).toEqual([]);
+  expect(report.bundle!.counts).toMatchObject({ ServiceLevels: 4, EscalationPolicies: 1, NotificationTargets: 2 });
+});
