@@ -11,6 +11,8 @@ export interface SweptIncident extends ClockFacts {
   readonly id: number;
   readonly title: string;
   readonly status: string;
+  /** It was ever held (the lifecycle's `paused_at` / `paused_ms`): only then are its pauses read. */
+  readonly everHeld: boolean;
 }
 
 /** One decision of the sweep, once per incident, clock and level. */
@@ -28,14 +30,20 @@ export const flagKey = (f: SlaFlag): string => `${f.incidentId}\u0000${f.clock}\
  */
 export async function readSweptIncidents(trx: Db, resolvedSince: Date): Promise<SweptIncident[]> {
   const columns = ['id', 'title', 'status', 'priority', 'opened_at', 'acknowledged_at', 'resolved_at'] as const;
-  const rows = await trx.selectFrom('incidents').select([...columns]).where('status', 'in', [...ACTIVE_STATUSES])
-    .union(trx.selectFrom('incidents').select([...columns]).where('resolved_at', '>=', resolvedSince))
+  const held = sql<boolean>`paused_at is not null or paused_ms > 0`.as('ever_held');
+  const rows = await trx.selectFrom('incidents').select([...columns, held]).where('status', 'in', [...ACTIVE_STATUSES])
+    .union(trx.selectFrom('incidents').select([...columns, held]).where('resolved_at', '>=', resolvedSince))
     .execute();
-  const pauses = await readPauses(trx, rows.map((r) => r.id));
   return rows.sort((a, b) => a.id - b.id).map((r) => ({
-    id: r.id, title: r.title, status: r.status, priority: r.priority,
-    openedAt: r.opened_at, acknowledgedAt: r.acknowledged_at, resolvedAt: r.resolved_at, pauses: pauses.get(r.id) ?? [],
+    id: r.id, title: r.title, status: r.status, priority: r.priority, everHeld: r.ever_held,
+    openedAt: r.opened_at, acknowledgedAt: r.acknowledged_at, resolvedAt: r.resolved_at, pauses: [],
   }));
+}
+
+/** The incidents with the pauses of those ever held read from their timelines (one statement). */
+export async function withPauses(db: Db, incidents: readonly SweptIncident[]): Promise<SweptIncident[]> {
+  const pauses = await readPauses(db, incidents.filter((i) => i.everHeld).map((i) => i.id));
+  return incidents.map((i) => ({ ...i, pauses: pauses.get(i.id) ?? [] }));
 }
 
 /** Each incident's pauses, from its timeline (see pausesOf). */
@@ -44,7 +52,7 @@ export async function readPauses(db: Db, ids: readonly number[]): Promise<Map<nu
   if (ids.length === 0) return out;
   const rows = await db.selectFrom('incident_events')
     .select(['incident_id', 'kind', 'at', sql<string | null>`detail->>'state'`.as('state')])
-    .where('incident_id', 'in', [...new Set(ids)]).where('kind', 'in', [...PAUSE_KINDS])
+    .where('incident_id', '=', anyId(ids)).where('kind', 'in', [...PAUSE_KINDS])
     .orderBy('incident_id').orderBy('id').execute();
   const byIncident = new Map<number, typeof rows>();
   for (const r of rows) byIncident.set(r.incident_id, [...(byIncident.get(r.incident_id) ?? []), r]);
@@ -56,7 +64,7 @@ export async function readPauses(db: Db, ids: readonly number[]): Promise<Map<nu
 export async function readFlags(trx: Db, ids: readonly number[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await trx.selectFrom('sla_flags').select(['incident_id', 'clock', 'level'])
-    .where('incident_id', 'in', [...new Set(ids)]).execute();
+    .where('incident_id', '=', anyId(ids)).execute();
   return new Set(rows.map((r) => flagKey({ incidentId: r.incident_id, clock: r.clock, level: r.level })));
 }
 
@@ -73,4 +81,9 @@ export async function insertFlags(trx: Transaction<Database>, flags: readonly Sl
     .onConflict((oc) => oc.columns(['incident_id', 'clock', 'level']).doNothing())
     .returning(['incident_id', 'clock', 'level']).execute();
   return new Set(rows.map((r) => flagKey({ incidentId: r.incident_id, clock: r.clock, level: r.level })));
+}
+
+/** `= any($1::integer[])`: one parameter however many ids (an `in` list stops at 65535). */
+function anyId(ids: readonly number[]) {
+  return sql<number>`any(${[...new Set(ids)]}::integer[])`;
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { formatDuration } from '../domain/duration';
 import { dueSteps, policyFor, stepKey, type EscalationPolicy, type EscalationStep } from '../domain/escalation';
 import { QUELL_ACTOR, type IncidentEvent } from '../domain/incident-event';
@@ -10,13 +10,16 @@ import { readIncidentFacts } from '../runbooks/runbook-run-store';
 import type { Database } from '../store/database';
 import { commitIncidentEvents, type IncidentEventsDeps } from '../store/incident-events-commit';
 import type { SlaMetrics } from './sla-metrics';
-import { flagKey, insertFlags, readFlags, readSweptIncidents, type SlaFlag, type SweptIncident } from './sla-store';
+import { flagKey, insertFlags, readFlags, readSweptIncidents, withPauses, type SlaFlag, type SweptIncident } from './sla-store';
 
 /** The advisory lock whose holder sweeps: one sweep at a time across every process. */
 export const SLA_SWEEP_LOCK = 7_265_731_001;
 
 /** How far back the sweep looks for resolved incidents (their stopped clocks, for the metrics). */
 export const RESOLVED_LOOKBACK_MS = 3_600_000;
+
+/** Incidents read together (their pauses, flags, alert labels): bounded statements on a large backlog. */
+const SWEEP_BATCH = 1000;
 
 export interface SlaSweepDeps {
   readonly db: Kysely<Database>;
@@ -65,28 +68,17 @@ export async function sweepServiceLevels(deps: SlaSweepDeps, now: Date): Promise
   const outcome = await deps.db.transaction().execute(async (trx): Promise<SweepOutcome> => {
     const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${SLA_SWEEP_LOCK}::bigint) as ok`.execute(trx);
     if (lock.rows[0]?.ok !== true) return { leader: false, events: 0, notifications: 0 };
-    const incidents = await readSweptIncidents(trx, new Date(now.getTime() - RESOLVED_LOOKBACK_MS));
-    const flags = await readFlags(trx, incidents.map((i) => i.id));
-    const before = (d: Date | null) => d !== null && d <= now;
-    const unacknowledged = incidents.filter((i) => !before(i.acknowledgedAt) && !before(i.resolvedAt) && i.openedAt <= now);
-    const facts = policies.length === 0 ? new Map()
-      : await readIncidentFacts(trx, unacknowledged.map((i) => i.id), { alerts: policies.some((p) => p.matchers.length > 0), cis: false });
-
-    const decisions: Decision[] = [];
-    for (const incident of incidents) {
-      decisions.push(...clockDecisions(levels, incident, now));
-      const f = facts.get(incident.id);
-      if (f === undefined) continue;
-      const policy = policyFor(policies, incident.priority, f.alertLabels);
-      if (policy === undefined) continue;
-      const elapsed = businessElapsedMs(incident.openedAt, now, incident.pauses, levels.pauseIn);
-      const due = dueSteps(policy, elapsed);
-      // At most one step per sweep notifies: the latest due (after downtime, not every missed one).
-      due.forEach((step, i) => decisions.push({
-        incident, step, notify: i === due.length - 1 ? step.notify : [], flag: { incidentId: incident.id, clock: `escalation:${policy.name}`, level: stepKey(step) },
-      }));
+    const all = await readSweptIncidents(trx, new Date(now.getTime() - RESOLVED_LOOKBACK_MS));
+    const fresh: Decision[] = [];
+    for (let i = 0; i < all.length; i += SWEEP_BATCH) {
+      const incidents = await withPauses(trx, all.slice(i, i + SWEEP_BATCH));
+      const flags = await readFlags(trx, incidents.map((x) => x.id));
+      const decisions = [
+        ...incidents.flatMap((incident) => clockDecisions(levels, incident, now)),
+        ...await escalationDecisions(trx, policies, levels, incidents, now),
+      ];
+      fresh.push(...decisions.filter((d) => !flags.has(flagKey(d.flag))));
     }
-    const fresh = decisions.filter((d) => !flags.has(flagKey(d.flag)));
     const set = await insertFlags(trx, fresh.map((d) => d.flag));
     taken = fresh.filter((d) => set.has(flagKey(d.flag)));
 
@@ -110,6 +102,31 @@ export async function sweepServiceLevels(deps: SlaSweepDeps, now: Date): Promise
   deps.metrics?.sweepSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   if (outcome.events > 0) deps.log?.info(outcome, 'service levels: recorded warnings, breaches and escalations');
   return outcome;
+}
+
+/** The escalation steps due for those of `incidents` not acknowledged nor resolved as of `now`. */
+async function escalationDecisions(
+  trx: Transaction<Database>, policies: readonly EscalationPolicy[], levels: ServiceLevelPolicy, incidents: readonly SweptIncident[], now: Date,
+): Promise<Decision[]> {
+  if (policies.length === 0) return [];
+  const before = (d: Date | null) => d !== null && d <= now;
+  const waiting = incidents.filter((i) => !before(i.acknowledgedAt) && !before(i.resolvedAt) && i.openedAt <= now);
+  if (waiting.length === 0) return [];
+  // Alert labels only when a policy has matchers (else the priority decides).
+  const facts = policies.some((p) => p.matchers.length > 0)
+    ? await readIncidentFacts(trx, waiting.map((i) => i.id), { alerts: true, cis: false }) : undefined;
+  const out: Decision[] = [];
+  for (const incident of waiting) {
+    const policy = policyFor(policies, incident.priority, facts?.get(incident.id)?.alertLabels ?? []);
+    if (policy === undefined) continue;
+    const due = dueSteps(policy, businessElapsedMs(incident.openedAt, now, incident.pauses, levels.pauseIn));
+    // At most one step per sweep notifies: the latest due (after downtime, not every missed one).
+    due.forEach((step, i) => out.push({
+      incident, step, notify: i === due.length - 1 ? step.notify : [],
+      flag: { incidentId: incident.id, clock: `escalation:${policy.name}`, level: stepKey(step) },
+    }));
+  }
+  return out;
 }
 
 /** The flags an incident's clocks call for now: near, breached, stopped (observed once in the metrics). */
