@@ -66,7 +66,8 @@ export type IncidentEvent =
   }
   /**
    * Someone (a runbook that did not fix it, an escalation policy) asked for the next level; an
-   * escalation policy's step names itself (policy, level from 1, round from 0) and whom it notifies.
+   * escalation policy's step names itself (policy, level from 1, round from 0) and whom it notified (none for a step
+   * passed over because a later one was due at the same sweep).
    */
   | {
     readonly kind: 'escalated'; readonly incidentId: number; readonly by: string; readonly reason: string;

@@ -153,7 +153,7 @@ function eventOf(d: Decision): { event: IncidentEvent; about: string; title: str
     const { step } = d;
     const reason = `escalation policy ${step.policy}: level ${step.level}${step.round > 0 ? ` (round ${step.round + 1})` : ''}, not acknowledged for ${formatDuration(step.dueMs)}`;
     return {
-      event: { kind: 'escalated', incidentId: incident.id, by: QUELL_ACTOR, reason, step: { policy: step.policy, level: step.level, round: step.round, notify: step.notify } },
+      event: { kind: 'escalated', incidentId: incident.id, by: QUELL_ACTOR, reason, step: { policy: step.policy, level: step.level, round: step.round, notify: d.notify } },
       about: `escalation:${step.policy}:${stepKey(step)}`,
       title: `Escalation: ${p} incident #${incident.id} not acknowledged`,
       text: `${incident.title}\n${reason}`,
