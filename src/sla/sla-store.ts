@@ -87,3 +87,21 @@ export async function insertFlags(trx: Transaction<Database>, flags: readonly Sl
 function anyId(ids: readonly number[]) {
   return sql<number>`any(${[...new Set(ids)]}::integer[])`;
 }
+
+/** How long the flags of a resolved incident, and notification outcomes, are kept. */
+export const SLA_RETENTION_DAYS = 30;
+
+/**
+ * Forgets the flags of incidents resolved more than the retention ago (one reopened after that
+ * would be flagged, and observed in the metrics, again) and notification outcomes as old;
+ * returns how many rows went.
+ */
+export async function pruneSlaRecords(db: Kysely<Database>, retentionDays = SLA_RETENTION_DAYS): Promise<number> {
+  const cutoff = sql<Date>`now() - make_interval(days => ${retentionDays})`;
+  const flags = await db.deleteFrom('sla_flags')
+    .where('incident_id', 'in', (eb) => eb.selectFrom('incidents').select('id').where('resolved_at', '<', cutoff))
+    .executeTakeFirst();
+  const deliveries = await db.deleteFrom('notify_deliveries').where('updated_at', '<', cutoff).where('status', '!=', 'sending')
+    .executeTakeFirst();
+  return Number(flags.numDeletedRows) + Number(deliveries.numDeletedRows);
+}

@@ -7,6 +7,7 @@ import { NOTIFY_QUEUE, type NotifyJob } from '../../src/notify/notify-job';
 import { OutboxRelay } from '../../src/outbox/outbox-relay';
 import { EmbeddedQueue } from '../../src/queue/embedded-queue';
 import { createSlaMetrics, type SlaMetrics } from '../../src/sla/sla-metrics';
+import { pruneSlaRecords } from '../../src/sla/sla-store';
 import { sweepServiceLevels, type SlaSweepDeps } from '../../src/sla/sla-sweep';
 import { connectDatabase } from '../../src/store/connect';
 import type { Database } from '../../src/store/database';
@@ -190,4 +191,18 @@ test('a second sweep at the same minute records and notifies nothing again', asy
   expect((await timeline(t.db, id)).map((e) => e.kind)).toEqual(['sla_breached']);
   const jobs = await t.db.selectFrom('outbox').select('payload').where('queue', '=', NOTIFY_QUEUE).execute();
   expect(jobs.map((j) => j.payload as NotifyJob).filter((j) => j.incidentId === id).map((j) => j.about)).toEqual(['sla_breached:ttr']);
+});
+
+test('housekeeping forgets the flags of incidents resolved past the retention, and old notification outcomes', async () => {
+  const old = await insertIncident(t.db, new Date(Date.now() - 41 * 86_400_000), { resolvedAt: new Date(Date.now() - 40 * 86_400_000) });
+  const recent = await insertIncident(t.db, new Date(Date.now() - 2 * 86_400_000), { resolvedAt: new Date(Date.now() - 86_400_000) });
+  await t.db.insertInto('sla_flags').values([old, recent].map((id) => ({ incident_id: id, clock: 'ttr', level: 'stopped' }))).execute();
+  await t.db.insertInto('notify_deliveries').values([
+    { job_id: 'old', incident_id: old, target: 'x', status: 'delivered', attempts: 1, updated_at: new Date(Date.now() - 40 * 86_400_000) },
+    { job_id: 'new', incident_id: recent, target: 'x', status: 'delivered', attempts: 1 },
+  ] as never).execute();
+  // (The earlier tests' incidents resolved in March go too.)
+  expect(await pruneSlaRecords(t.db)).toBeGreaterThanOrEqual(2);
+  expect(await t.db.selectFrom('sla_flags').select('incident_id').where('incident_id', 'in', [old, recent]).execute()).toEqual([{ incident_id: recent }]);
+  expect((await t.db.selectFrom('notify_deliveries').select('job_id').execute()).map((r) => r.job_id)).toEqual(['new']);
 });
