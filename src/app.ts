@@ -26,6 +26,7 @@ import { RunAborts } from './runbooks/run-aborts';
 import { isConnectionError } from './store/pg-errors';
 import type { Database } from './store/database';
 import type { IncidentEventsDeps } from './store/incident-events-commit';
+import type { ServiceLevelPolicy } from './domain/service-level';
 
 export interface AppDeps {
   readonly db: Kysely<Database>;
@@ -56,6 +57,8 @@ export interface AppDeps {
   readonly runbooks?: { readonly aborts: RunAborts; readonly envEnabled: boolean };
   /** Runbooks that acknowledge/resolve trigger, and the outbox relay. @defaultValue none: the timeline only */
   readonly incidentEvents?: IncidentEventsDeps;
+  /** The service levels in force: an incident's detail shows its clocks. @defaultValue none */
+  readonly serviceLevels?: () => ServiceLevelPolicy;
 }
 
 /** The HTTP API: health and metrics, ingest, incidents, silences, alerts, runbook runs and changes, CMDB. */
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
     db: deps.db, resolvedCounter: deps.pipelineMetrics.incidentsResolved,
     reads: deps.reads, gate, ...(deps.incidentEvents ? { incidentEvents: deps.incidentEvents } : {}),
     ...(deps.priorityPolicy ? { priorityPolicy: deps.priorityPolicy } : {}),
+    ...(deps.serviceLevels ? { serviceLevels: deps.serviceLevels } : {}),
   }));
   app.use(silencesRouter({ db: deps.db, gate, maxBytes }));
   app.use(alertsRouter({ db: deps.db, gate, maxBytes }));

@@ -19,7 +19,7 @@ import type { ReadinessCheck } from './readiness';
 import { buildPipeline } from './pipeline/pipeline';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/pipeline-metrics';
 import { OutboxRelay } from './outbox/outbox-relay';
-import { BullmqConsumer, BullmqIngestConsumer, BullmqIngestQueue, BullmqQueue, runbookQueueName } from './queue/bullmq-queue';
+import { BullmqConsumer, BullmqIngestConsumer, BullmqIngestQueue, BullmqQueue, notifyQueueName, runbookQueueName } from './queue/bullmq-queue';
 import { EmbeddedQueue } from './queue/embedded-queue';
 import { PermanentJobError, type IngestConsumer, type IngestQueue } from './queue/ingest-queue';
 import type { JobConsumer, JobQueue } from './queue/job-queue';
@@ -32,11 +32,20 @@ import { createRunExecutor } from './runbooks/run-executor';
 import { RunAborts } from './runbooks/run-aborts';
 import { wakeWaitingRuns } from './runbooks/run-records';
 import { createRunbookMetrics, type RunbookMetrics } from './runbooks/runbook-metrics';
-import { createSecretStore } from './runbooks/secret-store';
+import { createSecretStore, type SecretStore } from './runbooks/secret-store';
+import { createGuardedHttp } from './runbooks/guarded-http';
 import { createTemplateRenderer } from './runbooks/template-renderer';
 import { actionByName } from './runbooks/actions/action-registry';
 import { priorityMatrixKind } from './rules/kinds/priority-matrix-kind';
 import { runbooksKind } from './rules/kinds/runbooks-kind';
+import { escalationPoliciesKind } from './rules/kinds/escalation-policies-kind';
+import { notificationTargetsKind } from './rules/kinds/notification-targets-kind';
+import { serviceLevelsKind } from './rules/kinds/service-levels-kind';
+import { NOTIFY_QUEUE, type NotifyJob } from './notify/notify-job';
+import { notifySender } from './notify/notify-sender';
+import { createSlaMetrics, type SlaMetrics } from './sla/sla-metrics';
+import { scheduleSlaSweep } from './sla/sla-schedule';
+import { sweepServiceLevels } from './sla/sla-sweep';
 import { createStillFiringCheck } from './runbooks/still-firing-check';
 import type { IncidentEventsDeps } from './store/incident-events-commit';
 import { connectDatabase } from './store/connect';
@@ -56,6 +65,9 @@ export type Role = 'start' | 'api' | 'worker';
 /** How often each worker looks for incidents that crossed a still_firing trigger's age. */
 const STILL_FIRING_INTERVAL_MS = 5000;
 
+/** Notifications a worker sends at once (each waits on a webhook). */
+const NOTIFY_CONCURRENCY = 4;
+
 /** Everything a Quell process holds, built once from the configuration. */
 export interface Runtime {
   readonly config: Config;
@@ -64,6 +76,9 @@ export interface Runtime {
   readonly queue: IngestQueue;
   /** The runbook queue's producer (the outbox relay hands runs to it). */
   readonly runbookQueue: JobQueue<RunbookJob>;
+  /** The notification queue's producer (service-level and escalation messages, through the outbox). */
+  readonly notifyQueue: JobQueue<NotifyJob>;
+  readonly slaMetrics: SlaMetrics;
   /** Hands outbox rows to their queues after commit; every worker also sweeps what was left. */
   readonly outbox: OutboxRelay;
   /** What incident events need: the runbooks in force and the relay (record stage, API changes). */
@@ -113,7 +128,13 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
       queue: RUNBOOK_QUEUE,
       onError: (err, job) => log.error({ err: err.message, job: job.id, permanent: err instanceof PermanentJobError }, 'runbook job failed'),
     });
-  const outbox = new OutboxRelay(db, { [RUNBOOK_QUEUE]: runbookQueue }, { log, registry });
+  const notifyQueue: JobQueue<NotifyJob> = config.REDIS_URL
+    ? new BullmqQueue<NotifyJob>({ redisUrl: config.REDIS_URL, queueName: notifyQueueName(config.QUELL_QUEUE_NAME), jobName: NOTIFY_QUEUE })
+    : new EmbeddedQueue<NotifyJob>(db, {
+      queue: NOTIFY_QUEUE,
+      onError: (err, job) => log.warn({ err: err.message, job: job.id }, 'notification job failed; it is retried'),
+    });
+  const outbox = new OutboxRelay(db, { [RUNBOOK_QUEUE]: runbookQueue, [NOTIFY_QUEUE]: notifyQueue }, { log, registry });
   const incidentEvents: IncidentEventsDeps = {
     runbooks: opts.runbooks ?? (() => runbooksOf(rules.current())),
     rulesVersion: () => rules.current().version,
@@ -142,7 +163,8 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
   });
   topology.start();
   return {
-    config, log, db, queue, runbookQueue, outbox, incidentEvents, registry, rules, checks, topology,
+    config, log, db, queue, runbookQueue, notifyQueue, outbox, incidentEvents, registry, rules, checks, topology,
+    slaMetrics: createSlaMetrics(registry),
     runAborts: new RunAborts(), runbookMetrics: createRunbookMetrics(registry),
     pipelineMetrics: createPipelineMetrics(registry),
     cmdb: new CmdbLoader({ db, metrics: cmdbMetrics, log, holder: topology }),
@@ -151,6 +173,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
       topology.stop();
       await queue.close();
       await runbookQueue.close();
+      await notifyQueue.close();
       await db.destroy();
     },
   };
@@ -161,9 +184,14 @@ function runbooksOf(bundle: RuleBundle): RunbookSet {
   return bundle.get(runbooksKind);
 }
 
+/** Secrets (`{{ secret.NAME }}`) from the environment and QUELL_SECRETS_DIR. */
+function secretStoreOf(rt: Runtime): SecretStore {
+  return createSecretStore({ env: process.env, ...(rt.config.QUELL_SECRETS_DIR ? { dir: rt.config.QUELL_SECRETS_DIR } : {}) });
+}
+
 /** The run executor of a worker: actions from the registry, secrets from the environment and QUELL_SECRETS_DIR. */
 function runExecutorOf(rt: Runtime): RunExecutor {
-  const secrets = createSecretStore({ env: process.env, ...(rt.config.QUELL_SECRETS_DIR ? { dir: rt.config.QUELL_SECRETS_DIR } : {}) });
+  const secrets = secretStoreOf(rt);
   return createRunExecutor({
     db: rt.db,
     runbooks: rt.incidentEvents.runbooks,
@@ -216,6 +244,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
     cmdb: { loader: rt.cmdb, maxBytes: rt.config.QUELL_CMDB_MAX_BYTES },
     incidentEvents: rt.incidentEvents,
     runbooks: { aborts: rt.runAborts, envEnabled: rt.config.QUELL_RUNBOOKS_ENABLED },
+    serviceLevels: () => rt.rules.current().get(serviceLevelsKind),
   });
   // The API processes apply the CMDB file (several store it once: same hash); workers follow the stored version.
   const file = rt.config.QUELL_CMDB_FILE;
@@ -271,6 +300,28 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
         : rt.log.warn({ job, err: err.message }, 'runbook job failed; will retry')),
     });
   runbookConsumer.start(runbookJobHandler(opts.executor ?? runExecutorOf(rt)));
+  const notifyConsumer: JobConsumer<NotifyJob> = rt.notifyQueue instanceof EmbeddedQueue
+    ? rt.notifyQueue
+    : new BullmqConsumer<NotifyJob>({
+      redisUrl: rt.config.REDIS_URL as string,
+      queueName: notifyQueueName(rt.config.QUELL_QUEUE_NAME),
+      concurrency: NOTIFY_CONCURRENCY,
+      lockDurationMs: rt.config.QUELL_LOCK_DURATION_MS,
+      onError: (err) => rt.log.error({ err }, 'notify worker error'),
+      onFailed: (job, err, final) => (final
+        ? rt.log.error({ job, err: err.message }, 'notification job failed for good; kept in the failed set')
+        : rt.log.info({ job, err: err.message }, 'notification job failed; will retry')),
+    });
+  notifyConsumer.start(notifySender({
+    db: rt.db, targets: () => rt.rules.current().get(notificationTargetsKind), secrets: secretStoreOf(rt),
+    http: createGuardedHttp({ allow: rt.config.QUELL_HTTP_ALLOW, maxBodyBytes: 64 * 1024 }),
+    incidentEvents: rt.incidentEvents, registry: rt.registry, log: rt.log,
+  }));
+  const slaSweep = scheduleSlaSweep((now) => sweepServiceLevels({
+    db: rt.db, incidentEvents: rt.incidentEvents, metrics: rt.slaMetrics, log: rt.log,
+    serviceLevels: () => rt.rules.current().get(serviceLevelsKind),
+    escalationPolicies: () => rt.rules.current().get(escalationPoliciesKind),
+  }, now), rt.log);
   const maintenance = scheduleMaintenance(rt.db, rt.log);
   const release = scheduleRelease(rt.db, stages, rt.pipelineMetrics, rt.log);
   const ticks = scheduleTicks(createPipelineTick(rt.db, stages), rt.log);
@@ -293,6 +344,7 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
     async close() {
       maintenance.stop();
       release.stop();
+      slaSweep.stop();
       await consumer.close();
       await ticks.stop();
       await expiry.stop();
@@ -301,6 +353,7 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
       await sweeper.stop();
       // The embedded mode's runbook queue is the runtime's (closed with it).
       if (!(rt.runbookQueue instanceof EmbeddedQueue)) await runbookConsumer.close();
+      if (!(rt.notifyQueue instanceof EmbeddedQueue)) await notifyConsumer.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Counter } from 'prom-client';
 import { z } from 'zod';
 import { HOLD_STATES, INCIDENT_STATUSES, type IncidentStatus } from '../domain/incident-lifecycle';
 import { DEFAULT_PRIORITY_POLICY, levelOfNumber, type PriorityPolicy } from '../domain/priority';
+import type { ServiceLevelPolicy } from '../domain/service-level';
 import type { Database } from '../store/database';
 import type { KeysetSource } from '../store/keyset';
 import { TIMELINE_ONLY, type IncidentEventsDeps } from '../store/incident-events-commit';
@@ -29,6 +30,8 @@ export interface IncidentsRouterDeps {
   readonly incidentEvents?: IncidentEventsDeps;
   /** The rules' PriorityMatrix in force (impact x urgency). @defaultValue the ITIL default */
   readonly priorityPolicy?: () => PriorityPolicy;
+  /** The service levels in force, for the clocks in an incident's detail. @defaultValue none (no clocks) */
+  readonly serviceLevels?: () => ServiceLevelPolicy;
 }
 
 /** How much reading the API does at once. */
@@ -98,6 +101,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
   // Every read is bounded in rows, bytes and concurrency.
   const gate = deps.gate ?? readGate({ concurrency: deps.reads.concurrency, maxWaiting: 4 * deps.reads.concurrency });
   const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
+  const sla = () => (deps.serviceLevels ? { serviceLevels: deps.serviceLevels(), now: new Date() } : {});
 
   router.get('/api/v1/incidents', read, gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
@@ -113,7 +117,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     const q = detailQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     const incident = await readIncidentDetail(deps.db, id,
-      { alerts: q.data.alerts_limit, timeline: q.data.timeline_limit, maxBytes: deps.reads.maxBytes });
+      { alerts: q.data.alerts_limit, timeline: q.data.timeline_limit, maxBytes: deps.reads.maxBytes, ...sla() });
     if (incident === undefined) return sendError(res, 'not_found', `no incident ${id}`);
     res.json(incident);
   });
@@ -155,7 +159,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
       }
       return sendError(res, 'conflict', `incident ${id} is ${outcome.status}; cannot ${what}`, { status: outcome.status });
     }
-    res.json(await readIncidentDetail(deps.db, id, { maxBytes: deps.reads.maxBytes }));
+    res.json(await readIncidentDetail(deps.db, id, { maxBytes: deps.reads.maxBytes, ...sla() }));
   };
   const lifecycle = <B extends { readonly comment?: string | undefined }>(changeOf: (b: B) => ManualChange) =>
     async (id: number, b: B, actor: string) => {

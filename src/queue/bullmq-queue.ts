@@ -40,7 +40,16 @@ export const DEFAULT_QUEUE_NAME = 'quell-ingest';
 
 /** The runbook queue's name beside an ingest queue named `ingestName` (quell-ingest -> quell-runbook). */
 export function runbookQueueName(ingestName: string = DEFAULT_QUEUE_NAME): string {
-  return ingestName.endsWith('-ingest') ? `${ingestName.slice(0, -'-ingest'.length)}-runbook` : `${ingestName}-runbook`;
+  return siblingQueueName(ingestName, 'runbook');
+}
+
+/** The notification queue's BullMQ name beside the ingest queue's (`quell-ingest` -> `quell-notify`). */
+export function notifyQueueName(ingestName: string = DEFAULT_QUEUE_NAME): string {
+  return siblingQueueName(ingestName, 'notify');
+}
+
+function siblingQueueName(ingestName: string, kind: string): string {
+  return ingestName.endsWith('-ingest') ? `${ingestName.slice(0, -'-ingest'.length)}-${kind}` : `${ingestName}-${kind}`;
 }
 
 /** Longest an ingest request waits on Redis before answering 503. */

@@ -347,6 +347,27 @@ export interface AlertFlappingTable {
   episode_starts_at: Timestamp;
 }
 
+/** What the SLA sweep decided, once per incident, clock and level (see migration 0012). */
+export interface SlaFlagsTable {
+  incident_id: number;
+  /** `tta`, `ttr`, or `escalation:<policy>`. */
+  clock: string;
+  /** `warning`, `breached`, `stopped`, or an escalation step `L<level>R<round>`. */
+  level: string;
+  at: Generated<Date>;
+}
+
+/** A notification job's attempts and outcome. */
+export interface NotifyDeliveriesTable {
+  job_id: string;
+  incident_id: number;
+  target: string;
+  status: 'sending' | 'delivered' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
   alerts: AlertsTable;
   incidents: IncidentsTable;
@@ -371,6 +392,8 @@ export interface Database {
   inhibit_sources: InhibitSourcesTable;
   inhibit_source_scans: InhibitSourceScansTable;
   reconcile_runs: ReconcileRunsTable;
+  sla_flags: SlaFlagsTable;
+  notify_deliveries: NotifyDeliveriesTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;

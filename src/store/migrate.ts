@@ -11,6 +11,7 @@ import { flappingEventTime } from './migrations/0007-flapping-event-time';
 import { topologyNear } from './migrations/0008-topology-near';
 import { runbooks } from './migrations/0009-runbooks';
 import { incidentLifecycle } from './migrations/0010-incident-lifecycle';
+import { serviceLevels } from './migrations/0012-service-levels';
 import { alertExpiry } from './migrations/0015-alert-expiry';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
@@ -25,6 +26,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0008-topology-near': topologyNear,
   '0009-runbooks': runbooks,
   '0010-incident-lifecycle': incidentLifecycle,
+  '0012-service-levels': serviceLevels,
   '0015-alert-expiry': alertExpiry,
 };
 
