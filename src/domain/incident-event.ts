@@ -41,6 +41,14 @@ export type IncidentEvent =
     readonly priority: number; readonly previous: number;
   }
   | { readonly kind: 'commented'; readonly incidentId: number; readonly by: string; readonly comment: string }
+  /**
+   * It matches a problem marked a known error: it got the problem's workaround (on its record
+   * too), and the named runbook, if any, is triggered for it (once per incident).
+   */
+  | {
+    readonly kind: 'known_error'; readonly incidentId: number; readonly problemId: number;
+    readonly workaround: string; readonly runbook?: string;
+  }
   /** Someone (a runbook that did not fix it, an escalation policy) asked for the next level. */
   | { readonly kind: 'escalated'; readonly incidentId: number; readonly by: string; readonly reason: string }
   /** A runbook run of the incident changed status (triggered, awaiting approval, running, finished...). */
@@ -110,6 +118,10 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
       return { incidentId, kind, actor: event.by, detail: { comment: event.comment } };
     case 'escalated':
       return { incidentId, kind, actor: event.by, detail: { reason: event.reason } };
+    case 'known_error': {
+      const { problemId, workaround, runbook } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { problem_id: problemId, workaround, ...(runbook !== undefined ? { runbook } : {}) } };
+    }
     case 'runbook': {
       const { runId, runbook, status, reason } = event;
       return { incidentId, kind, actor: event.by, detail: { run_id: runId, runbook, status, ...(reason !== undefined ? { reason } : {}) } };

@@ -2,6 +2,7 @@ import { correlationRulesKind } from './kinds/correlation-rules-kind';
 import { inhibitRulesKind } from './kinds/inhibit-rules-kind';
 import { maintenanceWindowsKind } from './kinds/maintenance-windows-kind';
 import { priorityMatrixKind } from './kinds/priority-matrix-kind';
+import { problemRulesKind } from './kinds/problem-rules-kind';
 import { runbooksKind } from './kinds/runbooks-kind';
 import type { AnyRuleKind } from './rule-kind';
 
@@ -15,4 +16,5 @@ export const RULE_KINDS: readonly AnyRuleKind[] = [
   inhibitRulesKind,
   priorityMatrixKind,
   runbooksKind,
+  problemRulesKind,
 ];

@@ -8,6 +8,7 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
 import type { IncidentStatus } from '../domain/incident-lifecycle';
+import type { ProblemStatus } from '../domain/problem-lifecycle';
 
 export type { IncidentStatus };
 
@@ -65,6 +66,9 @@ export interface IncidentsTable {
   cis: Generated<string[]>;
   /** Its root-cause candidate among `cis`: see RootCauseRecord. */
   root_cause: Json<RootCauseRecord> | null;
+  /** The known-error problem whose workaround it got when it opened (or was linked). */
+  known_error_problem_id: ColumnType<number | null, number | null | undefined, number | null>;
+  workaround: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An incident's root-cause candidate as stored and shown (`root_cause` in the API). */
@@ -327,6 +331,58 @@ export interface AlertFlappingTable {
   episode_starts_at: Timestamp;
 }
 
+/** An ITIL problem: the cause of recurring incidents (src/domain/problem-lifecycle.ts). */
+export interface ProblemsTable {
+  id: Generated<number>;
+  title: string;
+  status: ColumnType<ProblemStatus, ProblemStatus | undefined, ProblemStatus>;
+  /** What its incidents share; at most one active (open, known_error) problem per signature. */
+  signature: string | null;
+  /** The ProblemRules rule that opened it; null when opened by hand. */
+  rule: string | null;
+  root_cause: string | null;
+  workaround: string | null;
+  /** A runbook that new incidents of a known error trigger. */
+  workaround_runbook: string | null;
+  opened_by: string;
+  opened_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  known_error_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ProblemIncidentsTable {
+  problem_id: number;
+  incident_id: number;
+  incident_opened_at: Timestamp;
+  linked_by: string;
+  linked_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ProblemChangesTable {
+  problem_id: number;
+  change_id: number;
+  linked_by: string;
+  linked_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ProblemEventsTable {
+  id: Generated<string>;
+  problem_id: number;
+  at: ColumnType<Date, Date | string | undefined, Date | string>;
+  kind: string;
+  actor: string;
+  detail: Json<Record<string, unknown>>;
+}
+
+/** Each incident of a signature once, when it opened or reopened: what recurrence counts. */
+export interface ProblemOccurrencesTable {
+  signature: string;
+  incident_id: number;
+  at: Timestamp;
+}
+
 export interface Database {
   alerts: AlertsTable;
   incidents: IncidentsTable;
@@ -350,6 +406,11 @@ export interface Database {
   silences_version: SilencesVersionTable;
   inhibit_sources: InhibitSourcesTable;
   inhibit_source_scans: InhibitSourceScansTable;
+  problems: ProblemsTable;
+  problem_incidents: ProblemIncidentsTable;
+  problem_changes: ProblemChangesTable;
+  problem_events: ProblemEventsTable;
+  problem_occurrences: ProblemOccurrencesTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;

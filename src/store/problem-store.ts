@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { problemTimelineEntryOf, type ProblemEvent } from '../domain/problem-event';
+import type { Database } from './database';
+import { unnest } from './unnest';
+
+type Trx = Transaction<Database>;
+
+/** The first key of the problem-signature locks (`pg_advisory_xact_lock(class, bucket)`): "QPRB". */
+const PROBLEM_LOCK_CLASS = 0x5150_5242;
+/** Signatures are locked per bucket, as group keys are (see GROUP_LOCK_BUCKETS): a storm's many signatures take few lock slots. */
+const PROBLEM_LOCK_BUCKETS = 128;
+
+const bucketOf = (signature: string): number =>
+  createHash('sha256').update(signature).digest().readUInt32BE(0) % PROBLEM_LOCK_BUCKETS;
+
+/**
+ * Takes the locks of these signatures until the transaction ends: one transaction at a time
+ * counts a signature's recurrence and opens its problem, over what the ones before committed
+ * (under READ COMMITTED each later statement sees them). One statement, sorted buckets: no
+ * deadlock between batches. The partial unique index `problems_one_active_per_signature`
+ * stays the final word.
+ */
+export async function lockSignatures(trx: Trx, signatures: readonly string[]): Promise<void> {
+  if (signatures.length === 0) return;
+  const buckets = [...new Set(signatures.map(bucketOf))].sort((a, b) => a - b);
+  await sql`select pg_advisory_xact_lock(${PROBLEM_LOCK_CLASS}::int4, b) from unnest(${buckets}::int4[]) as t(b)`.execute(trx);
+}
+
+/** Writes problem events to their timelines, in order, in one statement. */
+export async function appendProblemEvents(db: Trx | Kysely<Database>, events: readonly ProblemEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const entries = events.map(problemTimelineEntryOf);
+  await db.insertInto('problem_events').columns(['problem_id', 'kind', 'actor', 'detail'])
+    .expression(unnest(entries.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })), [
+      ['problemId', 'integer'], ['kind', 'text'], ['actor', 'text'], ['detail', 'jsonb'],
+    ]))
+    .execute();
+}
+
+/**
+ * Links incidents to problems (each pair once), with the incident's opened_at; returns the
+ * pairs it linked (those linked already are not). Incidents that do not exist are skipped.
+ */
+export async function linkIncidents(
+  trx: Trx | Kysely<Database>, links: readonly { readonly problemId: number; readonly incidentId: number }[], by: string,
+): Promise<{ problemId: number; incidentId: number }[]> {
+  if (links.length === 0) return [];
+  const sorted = [...links].sort((a, b) => a.problemId - b.problemId || a.incidentId - b.incidentId);
+  const rows = await sql<{ problem_id: number; incident_id: number }>`
+    insert into problem_incidents (problem_id, incident_id, incident_opened_at, linked_by)
+    select u.p, u.i, inc.opened_at, ${by}
+      from unnest(${sorted.map((l) => l.problemId)}::int4[], ${sorted.map((l) => l.incidentId)}::int4[]) as u(p, i)
+      join incidents inc on inc.id = u.i
+    on conflict do nothing
+    returning problem_id, incident_id`.execute(trx);
+  return rows.rows.map((r) => ({ problemId: r.problem_id, incidentId: r.incident_id }));
+}
+
+/** What a known error gives each new incident of it. */
+export interface KnownErrorApplied {
+  readonly incidentId: number;
+  readonly problemId: number;
+  readonly workaround: string;
+  readonly runbook?: string;
+}
+
+/**
+ * Puts the known errors' workarounds on incidents that have none yet (an incident keeps the first
+ * it got); returns those it put.
+ */
+export async function applyWorkarounds(trx: Trx | Kysely<Database>, applied: readonly KnownErrorApplied[]): Promise<KnownErrorApplied[]> {
+  if (applied.length === 0) return [];
+  const sorted = [...applied].sort((a, b) => a.incidentId - b.incidentId);
+  const rows = await sql<{ id: number }>`
+    update incidents set known_error_problem_id = u.p, workaround = u.w, updated_at = now()
+      from unnest(${sorted.map((a) => a.incidentId)}::int4[], ${sorted.map((a) => a.problemId)}::int4[],
+                  ${sorted.map((a) => a.workaround)}::text[]) as u(i, p, w)
+     where incidents.id = u.i and incidents.known_error_problem_id is null
+    returning incidents.id`.execute(trx);
+  const done = new Set(rows.rows.map((r) => r.id));
+  return sorted.filter((a) => done.has(a.incidentId));
+}
