@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { IncidentEvent } from '../domain/incident-event';
 import { problemTimelineEntryOf, type ProblemEvent } from '../domain/problem-event';
 import type { Database } from './database';
 import { unnest } from './unnest';
@@ -80,4 +81,12 @@ export async function applyWorkarounds(trx: Trx | Kysely<Database>, applied: rea
     returning incidents.id`.execute(trx);
   const done = new Set(rows.rows.map((r) => r.id));
   return sorted.filter((a) => done.has(a.incidentId));
+}
+
+/** The incident event of a workaround given to an incident. */
+export function knownErrorEvent(a: KnownErrorApplied): IncidentEvent {
+  return {
+    kind: 'known_error', incidentId: a.incidentId, problemId: a.problemId, workaround: a.workaround,
+    ...(a.runbook !== undefined ? { runbook: a.runbook } : {}),
+  };
 }

@@ -4,6 +4,7 @@ import { signatureOf } from '../../domain/problem-recurrence';
 import { problemRulesKind } from '../../rules/kinds/problem-rules-kind';
 import type { RuleBundle } from '../../rules/rule-bundle';
 import { detectProblems, type ProblemHit } from '../../store/problem-detection';
+import { knownErrorEvent } from '../../store/problem-store';
 import type { AlertChange, Stage } from '../stage';
 
 /**
@@ -55,10 +56,7 @@ export function problemStage(rules: () => RuleBundle): Stage {
         hits.push({ incidentId: e.incidentId, signature, rule, title: title.length > 300 ? `${title.slice(0, 299)}…` : title });
       }
       const applied = await detectProblems(ctx.trx, hits, ctx.now());
-      ctx.events.emit(...applied.map((a): IncidentEvent => ({
-        kind: 'known_error', incidentId: a.incidentId, problemId: a.problemId, workaround: a.workaround,
-        ...(a.runbook !== undefined ? { runbook: a.runbook } : {}),
-      })));
+      ctx.events.emit(...applied.map(knownErrorEvent));
       return alerts;
     },
   };
