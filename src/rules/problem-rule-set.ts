@@ -16,15 +16,16 @@ export interface ProblemRule extends RecurrencePolicy {
 
 /**
  * The problem rules in force, in file-name order then file order: the first rule whose matchers
- * hold for an incident decides its signature and recurrence. Empty: problem detection does nothing
- * (and reads nothing).
+ * hold for an incident, and that gives it a signature, decides its signature and recurrence (an
+ * incident without the rule's signature, e.g. no CI for `ci`, falls through to later rules).
+ * Empty: problem detection does nothing (and reads nothing).
  */
 export class ProblemRuleSet {
   constructor(readonly rules: readonly ProblemRule[]) {}
 
-  /** The first rule for an incident whose alerts (in the deciding batch) have these labels. */
-  ruleFor(labels: readonly Labels[]): ProblemRule | undefined {
-    return this.rules.find((r) => r.matchers.length === 0 || labels.some((l) => matchesAll(r.matchers, l)));
+  /** The rules for an incident whose alerts (in the deciding batch) have these labels, in order. */
+  rulesFor(labels: readonly Labels[]): ProblemRule[] {
+    return this.rules.filter((r) => r.matchers.length === 0 || labels.some((l) => matchesAll(r.matchers, l)));
   }
 
   /** The rule of this name (problems record the rule that opened them). */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { timelineEntryOf } from '../../src/domain/incident-event';
 import { problemTimelineEntryOf } from '../../src/domain/problem-event';
 import { isActiveProblem, nextProblemStatus, PROBLEM_STATUSES } from '../../src/domain/problem-lifecycle';
@@ -115,11 +117,11 @@ describe('ProblemRules kind', () => {
     expect(errors(doc('  - name: r1\n    signature: ci\n  - name: r1\n    signature: ci\n'))[0]).toMatch(/already used at p\.yaml:4/);
   });
 
-  test('the first rule whose matchers hold (on any of the incident\'s alerts) decides', () => {
+  test('the rules whose matchers hold (on any of the incident\'s alerts), in order', () => {
     const set = compileRuleText('p.yaml', doc(`  - name: db\n    matchers: ['service="db"']\n    signature: ci\n  - name: rest\n    signature: group_key\n`))
       .get(problemRulesKind);
-    expect(set.ruleFor([{ service: 'web' }, { service: 'db' }])?.name).toBe('db');
-    expect(set.ruleFor([{ service: 'web' }])?.name).toBe('rest');
+    expect(set.rulesFor([{ service: 'web' }, { service: 'db' }]).map((r) => r.name)).toEqual(['db', 'rest']);
+    expect(set.rulesFor([{ service: 'web' }]).map((r) => r.name)).toEqual(['rest']);
   });
 });
 
@@ -139,4 +141,12 @@ describe('problem stage', () => {
     quiet.emit({ kind: 'alerts_linked', incidentId: 1, fingerprints: ['f'] });
     await expect(problemStage(() => some).run([], ctx(quiet))).resolves.toEqual([]);
   });
+});
+
+test('the example pack rules/packs/problems loads', () => {
+  const file = join(__dirname, '../../rules/packs/problems/50-problems.yaml');
+  const report = compileRuleSources([{ file, text: readFileSync(file, 'utf8') }]);
+  expect(report.errors.map(formatProblem)).toEqual([]);
+  expect(report.warnings).toEqual([]);
+  expect(report.bundle!.get(problemRulesKind).rules.map((r) => r.name)).toEqual(['recurring-database', 'flapping-groups', 'same-alert-same-service']);
 });

@@ -43,15 +43,15 @@ export function problemStage(rules: () => RuleBundle): Stage {
         const own = e.fingerprints.map((f) => byFingerprint.get(f))
           .filter((a): a is AlertChange => a?.incidentId === e.incidentId);
         const labels: Labels[] = own.map((a) => a.alert.labels);
-        const rule = set.ruleFor(labels);
-        if (rule === undefined) continue;
         const first = own[0];
-        const signature = signatureOf(rule.signature, {
+        const facts = {
           groupKey: e.kind === 'opened' ? e.groupKey : first?.correlation?.groupKey,
           ci: rootCi.get(e.incidentId) ?? own.find((a) => a.correlation?.ci !== undefined)?.correlation?.ci,
           labels,
-        });
-        if (signature === undefined) continue;
+        };
+        let signature: string | undefined;
+        const rule = set.rulesFor(labels).find((r) => (signature = signatureOf(r.signature, facts)) !== undefined);
+        if (rule === undefined || signature === undefined) continue;
         const title = rule.title ?? `Recurring: ${e.kind === 'opened' ? e.title : signature}`;
         hits.push({ incidentId: e.incidentId, signature, rule, title: title.length > 300 ? `${title.slice(0, 299)}…` : title });
       }
