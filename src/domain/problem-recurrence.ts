@@ -48,6 +48,9 @@ export function signatureOf(kind: SignatureKind, facts: SignatureFacts): string 
   return `${kind}:sha256="${createHash('sha256').update(text).digest('hex')}"`;
 }
 
+/** The longest recurrence window a rule may have: occurrences are kept this long. */
+export const MAX_PROBLEM_WINDOW_MS = 90 * 86_400_000;
+
 /** A rule's recurrence threshold: at least `minIncidents` of one signature within `windowMs`. */
 export interface RecurrencePolicy {
   readonly minIncidents: number;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { IncidentEvent } from '../domain/incident-event';
 import { problemTimelineEntryOf, type ProblemEvent } from '../domain/problem-event';
+import { MAX_PROBLEM_WINDOW_MS } from '../domain/problem-recurrence';
 import type { Database } from './database';
 import { unnest } from './unnest';
 
@@ -89,4 +90,11 @@ export function knownErrorEvent(a: KnownErrorApplied): IncidentEvent {
     kind: 'known_error', incidentId: a.incidentId, problemId: a.problemId, workaround: a.workaround,
     ...(a.runbook !== undefined ? { runbook: a.runbook } : {}),
   };
+}
+
+/** Forgets occurrences older than the longest window a rule may have (they count for nothing); returns how many. */
+export async function pruneProblemOccurrences(db: Kysely<Database>, now = new Date()): Promise<number> {
+  const result = await db.deleteFrom('problem_occurrences').where('at', '<', new Date(now.getTime() - MAX_PROBLEM_WINDOW_MS))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -6,6 +6,7 @@ import { pruneExpiredSilences } from '../store/silence-store';
 import { pruneFlappingHistory } from '../store/flapping-store';
 import { prunePendingAlerts } from '../store/pending-alert-store';
 import { pruneOutbox } from '../outbox/outbox-store';
+import { pruneProblemOccurrences } from '../store/problem-store';
 
 /**
  * How long a processed job's id is remembered. A redelivery can only come from a job still
@@ -23,7 +24,8 @@ export async function pruneProcessedJobs(db: Kysely<Database>, retentionHours = 
 
 /**
  * Hourly housekeeping in every worker process (deletes are idempotent, so several may run it):
- * forgets processed job ids, silences expired past their retention, relayed outbox rows.
+ * forgets processed job ids, silences expired past their retention, relayed outbox rows,
+ * problem occurrences past the longest recurrence window.
  */
 export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop(): void } {
   const task = cron.schedule('17 * * * *', async () => {
@@ -38,6 +40,8 @@ export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop()
       if (pending > 0) log.info({ pruned: pending }, 'pruned pending alerts that resolved or fired anew');
       const outbox = await pruneOutbox(db);
       if (outbox > 0) log.info({ pruned: outbox }, 'pruned outbox rows relayed past their retention');
+      const occurrences = await pruneProblemOccurrences(db);
+      if (occurrences > 0) log.info({ pruned: occurrences }, 'pruned problem occurrences past the longest window');
     } catch (err) {
       log.warn({ err }, 'maintenance failed; will try next hour');
     }

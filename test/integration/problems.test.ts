@@ -11,6 +11,8 @@ import { createRunbookSet } from '../../src/runbooks/runbook-set';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import type { IncidentEventsDeps } from '../../src/store/incident-events-commit';
 import { changeProblemStatus } from '../../src/store/problem-changes';
+import { topRecurringProblems } from '../../src/store/problem-queries';
+import { linkIncidents, pruneProblemOccurrences } from '../../src/store/problem-store';
 import { createJobsApplier } from '../../src/worker/job-processor';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { testRunbook } from '../support/runbooks';
@@ -147,4 +149,36 @@ test('four workers applying at once open exactly one problem per signature, link
     expect(problems).toHaveLength(1);
     expect(await linksOf(problems[0]!.id)).toHaveLength(40);
   }
+});
+
+test('topRecurringProblems: problems by their incidents opened in the period, most first', async () => {
+  const from = new Date('2030-01-01T00:00:00Z');
+  const inc = async (openedAt: string) => (await t.db.insertInto('incidents').values({
+    title: 't', status: 'open', priority: 3, rule: 'r', group_key: randomUUID(), grouping_open: false, group_window_seconds: 60,
+    alert_count: 1, first_alert_at: openedAt, last_alert_at: openedAt, opened_at: new Date(openedAt),
+  }).returning('id').executeTakeFirstOrThrow()).id;
+  const problem = async (title: string) => (await t.db.insertInto('problems').values({ title, opened_by: 'quell' })
+    .returning('id').executeTakeFirstOrThrow()).id;
+  const [p1, p2, p3] = [await problem('one'), await problem('two'), await problem('three')];
+  const link = async (p: number, at: string) => { await linkIncidents(t.db, [{ problemId: p, incidentId: await inc(at) }], 'quell'); };
+  await link(p1, '2030-01-02T00:00:00Z');
+  for (const d of ['03', '04', '05']) await link(p2, `2030-01-${d}T00:00:00Z`);
+  await link(p2, '2029-12-31T23:59:59Z'); // before the period
+  await link(p3, '2030-01-06T00:00:00Z');
+  await link(p3, '2030-02-01T00:00:00Z'); // the period's end is excluded
+  const top = await topRecurringProblems(t.db, { from, to: new Date('2030-02-01T00:00:00Z') });
+  expect(top.map((p) => [p.title, p.incident_count])).toEqual([['two', 3], ['one', 1], ['three', 1]]);
+  expect(await topRecurringProblems(t.db, { from, to: new Date('2030-02-01T00:00:00Z'), limit: 1 })).toEqual([
+    { id: p2, title: 'two', status: 'open', signature: null, incident_count: 3 },
+  ]);
+  expect(p1).toBeLessThan(p3);
+});
+
+test('occurrences older than the longest window are pruned', async () => {
+  await t.db.insertInto('problem_occurrences').values([
+    { signature: 'prune-me', incident_id: 1, at: new Date(Date.now() - 91 * 86_400_000) },
+    { signature: 'prune-me', incident_id: 2, at: new Date(Date.now() - 89 * 86_400_000) },
+  ]).execute();
+  expect(await pruneProblemOccurrences(t.db)).toBe(1);
+  expect(await t.db.selectFrom('problem_occurrences').select('incident_id').where('signature', '=', 'prune-me').execute()).toEqual([{ incident_id: 2 }]);
 });

@@ -1,12 +1,9 @@
 import { z } from 'zod';
 import { parseDuration } from '../../domain/duration';
-import { SIGNATURE_KINDS } from '../../domain/problem-recurrence';
+import { MAX_PROBLEM_WINDOW_MS, SIGNATURE_KINDS } from '../../domain/problem-recurrence';
 import { defineRuleKind, type SourcePosition } from '../rule-kind';
 import { compileMatchers, durationField, ruleNameField } from '../rule-fields';
 import { ProblemRuleSet, type ProblemRule } from '../problem-rule-set';
-
-/** The longest recurrence window: occurrences are kept this long. */
-export const MAX_PROBLEM_WINDOW_MS = 90 * 86_400_000;
 
 export const problemRuleV1 = z.strictObject({
   /** Unique across all rule files; the problems it opens name it. */
