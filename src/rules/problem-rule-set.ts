@@ -27,11 +27,4 @@ export class ProblemRuleSet {
   rulesFor(labels: readonly Labels[]): ProblemRule[] {
     return this.rules.filter((r) => r.matchers.length === 0 || labels.some((l) => matchesAll(r.matchers, l)));
   }
-
-  /** The rule of this name (problems record the rule that opened them). */
-  byName(name: string): ProblemRule | undefined {
-    return this.rules.find((r) => r.name === name);
-  }
 }
-
-export const NO_PROBLEM_RULES = new ProblemRuleSet([]);

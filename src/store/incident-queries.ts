@@ -46,11 +46,12 @@ export async function listIncidents(db: Kysely<Database>, opts: ListOptions = {}
 
 /**
  * The incident's own fields, or undefined; with its root-cause candidate (`root_cause`: the CI,
- * its labels, the paths to it) and how many CIs its alerts are bound to.
+ * its labels, the paths to it), how many CIs its alerts are bound to, and the known error whose
+ * workaround it got (`workaround`, `known_error_problem_id`).
  */
 export async function findIncident(db: Kysely<Database>, id: number) {
   return db.selectFrom('incidents')
-    .select([...SUMMARY, 'root_cause', sql<number>`cardinality(cis)`.as('ci_count')])
+    .select([...SUMMARY, 'root_cause', sql<number>`cardinality(cis)`.as('ci_count'), 'workaround', 'known_error_problem_id'])
     .where('id', '=', id).executeTakeFirst();
 }
 

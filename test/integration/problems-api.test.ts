@@ -157,3 +157,11 @@ test('list: filters by status, signature and since; pages with a cursor', async 
   const r = await call('POST', `/api/v1/problems/${old}/reopen`);
   expect([r.status, r.body.error.code]).toEqual([409, 'conflict']);
 });
+
+test('an incident shows the workaround a known error gave it', async () => {
+  const a = await seedIncident(t.db);
+  const { body: p } = await call('POST', '/api/v1/problems', { title: 'shown', incident_ids: [] });
+  await call('POST', `/api/v1/problems/${p.id}/known-error`, { workaround: 'flush the cache' });
+  await call('POST', `/api/v1/problems/${p.id}/incidents`, { incident_id: a });
+  expect((await get(`/api/v1/incidents/${a}`)).body).toMatchObject({ workaround: 'flush the cache', known_error_problem_id: p.id });
+});
