@@ -376,6 +376,12 @@ export interface ProblemEventsTable {
   detail: Json<Record<string, unknown>>;
 }
 
+/** A signature seen: its row is what detection locks (see lockSignatures). */
+export interface ProblemSignaturesTable {
+  signature: string;
+  last_seen_at: Timestamp;
+}
+
 /** Each incident of a signature once, when it opened or reopened: what recurrence counts. */
 export interface ProblemOccurrencesTable {
   signature: string;
@@ -411,6 +417,7 @@ export interface Database {
   problem_changes: ProblemChangesTable;
   problem_events: ProblemEventsTable;
   problem_occurrences: ProblemOccurrencesTable;
+  problem_signatures: ProblemSignaturesTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;

@@ -39,7 +39,8 @@ async function withProblem(
 ): Promise<ProblemOutcome> {
   let outbox: RecordedOutbox[] = [];
   const outcome = await db.transaction().execute(async (trx) => {
-    const p = await trx.selectFrom('problems').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    // NO KEY UPDATE: detection linking incidents to it (a foreign key's KEY SHARE) is not held up.
+    const p = await trx.selectFrom('problems').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
     if (p === undefined) return missing(`no problem ${id}`);
     const r = await fn(trx, p);
     outbox = r.outbox ?? [];
@@ -58,7 +59,7 @@ export async function changeProblemStatus(
     if (next === undefined) return { outcome: conflict(`problem ${id} is ${p.status}; cannot ${action.replace(/_/g, ' ')}`) };
     if (action === 'reopen' && p.signature !== null) {
       // Detection holds this lock while it opens problems: no active one can appear meanwhile.
-      await lockSignatures(trx, [p.signature]);
+      await lockSignatures(trx, [p.signature], new Date());
       const other = await trx.selectFrom('problems').select('id').where('signature', '=', p.signature)
         .where('status', 'in', ['open', 'known_error']).executeTakeFirst();
       if (other !== undefined) return { outcome: conflict(`problem ${other.id} is already active for this signature`) };

@@ -40,7 +40,7 @@ export async function detectProblems(trx: Trx, hits: readonly ProblemHit[], now:
     if (list === undefined) bySignature.set(h.signature, [h]); else list.push(h);
   }
   const signatures = [...bySignature.keys()].sort();
-  await lockSignatures(trx, signatures);
+  await lockSignatures(trx, signatures, now);
 
   await trx.insertInto('problem_occurrences').columns(['signature', 'incident_id', 'at'])
     .expression(unnest(hits.map((h) => ({ signature: h.signature, incidentId: h.incidentId, at: now.toISOString() })),

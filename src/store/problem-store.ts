@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { IncidentEvent } from '../domain/incident-event';
 import { problemTimelineEntryOf, type ProblemEvent } from '../domain/problem-event';
@@ -8,25 +7,21 @@ import { unnest } from './unnest';
 
 type Trx = Transaction<Database>;
 
-/** The first key of the problem-signature locks (`pg_advisory_xact_lock(class, bucket)`): "QPRB". */
-const PROBLEM_LOCK_CLASS = 0x5150_5242;
-/** Signatures are locked per bucket, as group keys are (see GROUP_LOCK_BUCKETS): a storm's many signatures take few lock slots. */
-const PROBLEM_LOCK_BUCKETS = 128;
-
-const bucketOf = (signature: string): number =>
-  createHash('sha256').update(signature).digest().readUInt32BE(0) % PROBLEM_LOCK_BUCKETS;
-
 /**
- * Takes the locks of these signatures until the transaction ends: one transaction at a time
- * counts a signature's recurrence and opens its problem, over what the ones before committed
- * (under READ COMMITTED each later statement sees them). One statement, sorted buckets: no
- * deadlock between batches. The partial unique index `problems_one_active_per_signature`
+ * Locks these signatures until the transaction ends: one transaction at a time counts a
+ * signature's recurrence and opens or joins its problem, over what the ones before committed
+ * (under READ COMMITTED each later statement sees them). The lock is the signature's row in
+ * `problem_signatures`, upserted in signature order (no deadlock between batches); batches wait
+ * only for those sharing a signature. The partial unique index `problems_one_active_per_signature`
  * stays the final word.
  */
-export async function lockSignatures(trx: Trx, signatures: readonly string[]): Promise<void> {
+export async function lockSignatures(trx: Trx, signatures: readonly string[], at: Date): Promise<void> {
   if (signatures.length === 0) return;
-  const buckets = [...new Set(signatures.map(bucketOf))].sort((a, b) => a - b);
-  await sql`select pg_advisory_xact_lock(${PROBLEM_LOCK_CLASS}::int4, b) from unnest(${buckets}::int4[]) as t(b)`.execute(trx);
+  const sorted = [...new Set(signatures)].sort();
+  await sql`insert into problem_signatures (signature, last_seen_at)
+    select s, ${at.toISOString()}::timestamptz from unnest(${sorted}::text[]) as t(s)
+    on conflict (signature) do update set last_seen_at = greatest(problem_signatures.last_seen_at, excluded.last_seen_at)`
+    .execute(trx);
 }
 
 /** Writes problem events to their timelines, in order, in one statement. */
@@ -92,9 +87,13 @@ export function knownErrorEvent(a: KnownErrorApplied): IncidentEvent {
   };
 }
 
-/** Forgets occurrences older than the longest window a rule may have (they count for nothing); returns how many. */
+/**
+ * Forgets occurrences, and signatures, not seen for longer than the longest window a rule may
+ * have (they count for nothing); returns how many occurrences.
+ */
 export async function pruneProblemOccurrences(db: Kysely<Database>, now = new Date()): Promise<number> {
-  const result = await db.deleteFrom('problem_occurrences').where('at', '<', new Date(now.getTime() - MAX_PROBLEM_WINDOW_MS))
-    .executeTakeFirst();
+  const before = new Date(now.getTime() - MAX_PROBLEM_WINDOW_MS);
+  const result = await db.deleteFrom('problem_occurrences').where('at', '<', before).executeTakeFirst();
+  await db.deleteFrom('problem_signatures').where('last_seen_at', '<', before).execute();
   return Number(result.numDeletedRows);
 }

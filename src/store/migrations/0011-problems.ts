@@ -60,6 +60,16 @@ export const problems: Migration = {
       .execute();
     await db.schema.createIndex('problem_events_problem').on('problem_events').columns(['problem_id', 'id']).execute();
 
+    /**
+     * One row per signature seen: detection locks a batch's signatures' rows (an upsert, in
+     * signature order) from counting to commit. Row locks, not advisory ones: they take no slot
+     * of the shared lock table, and batches wait only for those sharing a signature.
+     */
+    await db.schema.createTable('problem_signatures')
+      .addColumn('signature', 'text', (c) => c.primaryKey())
+      .addColumn('last_seen_at', 'timestamptz', (c) => c.notNull())
+      .execute();
+
     /** Each incident of a signature, once: what recurrence counts (pruned past the longest window). */
     await db.schema.createTable('problem_occurrences')
       .addColumn('signature', 'text', (c) => c.notNull())
@@ -77,7 +87,7 @@ export const problems: Migration = {
 
   async down(db: Kysely<any>): Promise<void> {
     await db.schema.alterTable('incidents').dropColumn('known_error_problem_id').dropColumn('workaround').execute();
-    for (const table of ['problem_occurrences', 'problem_events', 'problem_changes', 'problem_incidents', 'problems']) {
+    for (const table of ['problem_occurrences', 'problem_signatures', 'problem_events', 'problem_changes', 'problem_incidents', 'problems']) {
       await db.schema.dropTable(table).execute();
     }
   },
