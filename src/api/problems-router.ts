@@ -78,6 +78,13 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
   const smallJson = jsonBody({ limit: '64kb' });
   const { db, gate, maxBytes } = deps;
 
+  /** Whether a runbook named in a body is one of the rules in force; else a 400 naming the field is sent. */
+  const knownRunbook = (res: Response, field: string, name: string | null | undefined): boolean => {
+    if (name === undefined || name === null || events.runbooks().byName(name) !== undefined) return true;
+    sendError(res, 'invalid_payload', `${field}: no runbook ${JSON.stringify(name)} in the rules in force`, { field });
+    return false;
+  };
+
   router.get('/api/v1/problems', gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
@@ -144,6 +151,7 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
     if (problemId === undefined) return;
     const body = updateBody.safeParse(req.body ?? {});
     if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!knownRunbook(res, 'workaround_runbook', body.data.workaround_runbook)) return;
     await answer(res, problemId, await updateProblem(db, problemId, body.data, principalOf(res).name));
   });
 
@@ -152,10 +160,7 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
     if (problemId === undefined) return;
     const body = knownErrorBody.safeParse(req.body ?? {});
     if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
-    const { runbook } = body.data;
-    if (runbook !== undefined && events.runbooks().byName(runbook) === undefined) {
-      return sendError(res, 'invalid_payload', `runbook: no runbook ${JSON.stringify(runbook)} in the rules in force`, { field: 'runbook' });
-    }
+    if (!knownRunbook(res, 'runbook', body.data.runbook)) return;
     await answer(res, problemId, await changeProblemStatus(db, problemId, 'mark_known_error', principalOf(res).name, body.data));
   });
 

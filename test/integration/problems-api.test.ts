@@ -113,6 +113,7 @@ test('bad bodies and ids are 400 naming the field, unknown problems 404; nothing
     ['POST', `/api/v1/problems/${p.id}/known-error`, { workaround: 'w', runbook: 'nope' }, 'runbook'],
     ['PATCH', `/api/v1/problems/${p.id}`, { status: 'closed' }, ''],
     ['PATCH', `/api/v1/problems/${p.id}`, { root_cause: 42 }, 'root_cause'],
+    ['PATCH', `/api/v1/problems/${p.id}`, { workaround_runbook: 'nope' }, 'workaround_runbook'],
     ['POST', `/api/v1/problems/${p.id}/incidents`, { incident_id: 'x' }, 'incident_id'],
   ];
   for (const [method, path, body, field] of cases) {
