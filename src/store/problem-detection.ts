@@ -1,7 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { QUELL_ACTOR } from '../domain/incident-event';
 import type { ProblemEvent } from '../domain/problem-event';
-import { ACTIVE_PROBLEM_STATUSES } from '../domain/problem-lifecycle';
 import { recurrence, type Occurrence } from '../domain/problem-recurrence';
 import type { ProblemRule } from '../rules/problem-rule-set';
 import type { Database } from './database';
@@ -26,11 +25,13 @@ export interface ProblemHit {
 
 /**
  * Problem detection for one batch, in the batch's transaction, in a few statements whatever the
- * batch's size: records each hit as an occurrence of its signature; a signature with an active
- * problem links its incidents to it; any other whose occurrences in its rule's window reach
- * `min_incidents` opens a problem linking them all. New incidents of a known error get its
- * workaround (returned: the caller emits their `known_error` incident events). Exactly once
- * under concurrent batches: the signatures' locks are held from counting to commit.
+ * batch's size. A signature with an active problem links its incidents to it (no lock: the
+ * problem is committed). Any other is counted under its lock: its incidents become occurrences,
+ * and when those in the rule's window reach `min_incidents` a problem opens linking them all (the
+ * occurrences are then used up: once it is resolved or closed, counting starts afresh). New
+ * incidents of a known error get its workaround (returned: the caller emits their `known_error`
+ * incident events). Exactly once under concurrent batches: a signature's lock is held from
+ * counting to commit, and whoever waited for it looks for the active problem again.
  */
 export async function detectProblems(trx: Trx, hits: readonly ProblemHit[], now: Date): Promise<KnownErrorApplied[]> {
   if (hits.length === 0) return [];
@@ -39,27 +40,29 @@ export async function detectProblems(trx: Trx, hits: readonly ProblemHit[], now:
     const list = bySignature.get(h.signature);
     if (list === undefined) bySignature.set(h.signature, [h]); else list.push(h);
   }
-  const signatures = [...bySignature.keys()].sort();
-  await lockSignatures(trx, signatures, now);
-
-  await trx.insertInto('problem_occurrences').columns(['signature', 'incident_id', 'at'])
-    .expression(unnest(hits.map((h) => ({ signature: h.signature, incidentId: h.incidentId, at: now.toISOString() })),
-      [['signature', 'text'], ['incidentId', 'integer'], ['at', 'timestamptz']]))
-    .onConflict((oc) => oc.columns(['signature', 'incident_id']).doNothing())
-    .execute();
-
-  const active = new Map((await trx.selectFrom('problems')
-    .select(['id', 'signature', 'status', 'workaround', 'workaround_runbook'])
-    .where('signature', 'in', signatures).where('status', 'in', [...ACTIVE_PROBLEM_STATUSES])
-    .execute()).map((p) => [p.signature as string, p]));
+  const active = await activeProblems(trx, [...bySignature.keys()]);
+  let quiet = [...bySignature.keys()].filter((s) => !active.has(s)).sort();
+  let opened: OpenedProblem[] = [];
+  if (quiet.length > 0) {
+    await lockSignatures(trx, quiet, now);
+    for (const [signature, p] of await activeProblems(trx, quiet)) active.set(signature, p); // opened while we waited
+    quiet = quiet.filter((s) => !active.has(s));
+    const counted = quiet.flatMap((s) => bySignature.get(s)!);
+    if (counted.length > 0) {
+      await trx.insertInto('problem_occurrences').columns(['signature', 'incident_id', 'at'])
+        .expression(unnest(counted.map((h) => ({ signature: h.signature, incidentId: h.incidentId, at: now.toISOString() })),
+          [['signature', 'text'], ['incidentId', 'integer'], ['at', 'timestamptz']]))
+        .onConflict((oc) => oc.columns(['signature', 'incident_id']).doNothing())
+        .execute();
+      opened = await openRecurring(trx, quiet.map((s) => bySignature.get(s)![0]!), now);
+    }
+  }
 
   const events: ProblemEvent[] = [];
   const links: { problemId: number; incidentId: number }[] = [];
   const knownErrors: KnownErrorApplied[] = [];
-  for (const [signature, list] of bySignature) {
-    const p = active.get(signature);
-    if (p === undefined) continue;
-    for (const h of list) {
+  for (const [signature, p] of active) {
+    for (const h of bySignature.get(signature)!) {
       links.push({ problemId: p.id, incidentId: h.incidentId });
       if (p.status === 'known_error' && p.workaround !== null) {
         knownErrors.push({
@@ -69,9 +72,6 @@ export async function detectProblems(trx: Trx, hits: readonly ProblemHit[], now:
       }
     }
   }
-
-  const quiet = signatures.filter((s) => !active.has(s));
-  const opened = await openRecurring(trx, quiet.map((s) => bySignature.get(s)![0]!), now);
   for (const o of opened) {
     links.push(...o.incidentIds.map((incidentId) => ({ problemId: o.problemId, incidentId })));
     events.push({ kind: 'opened', problemId: o.problemId, by: QUELL_ACTOR, signature: o.signature, rule: o.rule, incidentIds: o.incidentIds });
@@ -79,24 +79,33 @@ export async function detectProblems(trx: Trx, hits: readonly ProblemHit[], now:
 
   const linked = await linkIncidents(trx, links, QUELL_ACTOR);
   const openedIds = new Set(opened.map((o) => o.problemId));
-  const newly = new Map<number, number[]>();
-  for (const l of linked) {
-    if (openedIds.has(l.problemId)) continue;
-    const list = newly.get(l.problemId);
-    if (list === undefined) newly.set(l.problemId, [l.incidentId]); else list.push(l.incidentId);
+  for (const [problemId, incidentIds] of byProblem(linked.filter((l) => !openedIds.has(l.problemId)))) {
+    events.push({ kind: 'incidents_linked', problemId, by: QUELL_ACTOR, incidentIds });
   }
-  for (const [problemId, incidentIds] of newly) events.push({ kind: 'incidents_linked', problemId, by: QUELL_ACTOR, incidentIds });
-
   const fresh = new Set(linked.map((l) => `${l.problemId}:${l.incidentId}`));
   const applied = await applyWorkarounds(trx, knownErrors.filter((k) => fresh.has(`${k.problemId}:${k.incidentId}`)));
-  const appliedBy = new Map<number, number[]>();
-  for (const a of applied) {
-    const list = appliedBy.get(a.problemId);
-    if (list === undefined) appliedBy.set(a.problemId, [a.incidentId]); else list.push(a.incidentId);
-  }
-  for (const [problemId, incidentIds] of appliedBy) events.push({ kind: 'workaround_applied', problemId, incidentIds });
+  for (const [problemId, incidentIds] of byProblem(applied)) events.push({ kind: 'workaround_applied', problemId, incidentIds });
   await appendProblemEvents(trx, events);
   return applied;
+}
+
+type ActiveProblem = { id: number; status: string; workaround: string | null; workaround_runbook: string | null };
+
+/** The active problems of these signatures, by signature. */
+async function activeProblems(trx: Trx, signatures: readonly string[]): Promise<Map<string, ActiveProblem>> {
+  const rows = await trx.selectFrom('problems').select(['id', 'signature', 'status', 'workaround', 'workaround_runbook'])
+    .where('signature', 'in', [...signatures]).where(ACTIVE_PREDICATE).execute();
+  return new Map(rows.map(({ signature, ...p }) => [signature as string, p]));
+}
+
+/** Incident ids grouped by problem, in the order given. */
+function byProblem(pairs: readonly { readonly problemId: number; readonly incidentId: number }[]): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const { problemId, incidentId } of pairs) {
+    const list = out.get(problemId);
+    if (list === undefined) out.set(problemId, [incidentId]); else list.push(incidentId);
+  }
+  return out;
 }
 
 interface OpenedProblem {
@@ -134,6 +143,10 @@ async function openRecurring(trx: Trx, firsts: readonly ProblemHit[], now: Date)
     // The index is the final word; under the signature's lock no other detection can conflict.
     .onConflict((oc) => oc.column('signature').where(ACTIVE_PREDICATE).doNothing())
     .returning(['id', 'signature']).execute();
+  // Its incidents are in the problem now: they count toward no later one.
+  if (inserted.length > 0) {
+    await trx.deleteFrom('problem_occurrences').where('signature', 'in', inserted.map((p) => p.signature as string)).execute();
+  }
   const bySig = new Map(toOpen.map((t) => [t.hit.signature, t]));
   return inserted.map((p) => {
     const t = bySig.get(p.signature as string)!;

@@ -104,6 +104,20 @@ test('incidents older than the window do not count (the clock is injected)', asy
   expect(await linksOf(problem!.id)).toEqual(ids);
 });
 
+test('once a problem is resolved, counting starts afresh: its incidents open no second problem', async () => {
+  for (const i of ['a', 'b', 'c']) { later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again', instance: i }))]); }
+  const [first] = await problemsOf('again');
+  expect(await changeProblemStatus(t.db, first!.id, 'resolve', 'alice')).toEqual({ ok: true });
+  for (const i of ['d', 'e']) { later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again', instance: i }))]); }
+  expect((await problemsOf('again')).map((p) => p.status)).toEqual(['resolved']);
+  later(60_000);
+  await apply([job(alert({ alertname: 'Err', service: 'again', instance: 'f' }))]);
+  const [, second] = await problemsOf('again');
+  const ids = await Promise.all(['d', 'e', 'f'].map(async (i) => (await incidentOf('again', i)).id));
+  expect(second).toMatchObject({ status: 'open' });
+  expect(await linksOf(second!.id)).toEqual(ids);
+});
+
 test('a known error gives each new incident its workaround, on record and timeline, and triggers its runbook once', async () => {
   runbooks = [testRunbook('restart-pay', [{ event: 'resolved' }], { matchers: ['service="kn"'] })];
   for (const i of ['a', 'b', 'c']) { later(60_000); await apply([job(alert({ alertname: 'Err', service: 'kn', instance: i }))]); }
