@@ -10,6 +10,7 @@ import { healthRouter } from './api/health-router';
 import { incidentsRouter, type ReadLimits } from './api/incidents-router';
 import { readGate } from './api/read-gate';
 import { changesRouter } from './api/changes-router';
+import { problemsRouter } from './api/problems-router';
 import { runbookRunsRouter } from './api/runbook-runs-router';
 import { silencesRouter } from './api/silences-router';
 import { bodyParserErrors, sendError } from './http/errors';
@@ -97,6 +98,9 @@ export function createApp(deps: AppDeps): Express {
     aborts: deps.runbooks?.aborts ?? new RunAborts(), envEnabled: deps.runbooks?.envEnabled ?? true,
   }));
   app.use(changesRouter({ db: deps.db, gate, maxBytes }));
+  app.use(problemsRouter({
+    db: deps.db, gate, maxBytes, ...(deps.incidentEvents ? { incidentEvents: deps.incidentEvents } : {}),
+  }));
   app.use(cmdbRouter({ db: deps.db, ...deps.cmdb }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   // Every route's errors end here: the database being down is one answer for all of them,

@@ -92,6 +92,15 @@ export type IncidentEvent =
     readonly kind: 'notified'; readonly incidentId: number; readonly target: string; readonly about: string;
     readonly status: 'delivered' | 'failed'; readonly attempts: number; readonly error?: string;
   }
+  /**
+   * It matches a problem marked a known error: it got the problem's workaround (on its record
+   * too), and the named runbook, if any, is triggered for it (once per incident).
+   */
+  | {
+    readonly kind: 'known_error'; readonly incidentId: number; readonly problemId: number;
+    readonly workaround: string; readonly runbook?: string;
+  }
+  /** Someone (a runbook that did not fix it, an escalation policy) asked for the next level. */
   /** A runbook run of the incident changed status (triggered, awaiting approval, running, finished...). */
   | {
     readonly kind: 'runbook'; readonly incidentId: number; readonly by: string; readonly runId: number;
@@ -187,6 +196,10 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
     case 'notified': {
       const { target, about, status, attempts, error } = event;
       return { incidentId, kind, actor: QUELL_ACTOR, detail: { target, about, status, attempts, ...(error !== undefined ? { error } : {}) } };
+    }
+    case 'known_error': {
+      const { problemId, workaround, runbook } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { problem_id: problemId, workaround, ...(runbook !== undefined ? { runbook } : {}) } };
     }
     case 'runbook': {
       const { runId, runbook, status, reason } = event;

@@ -12,8 +12,8 @@ export const API_ERRORS = {
   invalid_json: { status: 400, retry: false, summary: 'the body is not JSON' },
   invalid_payload: { status: 400, retry: false, summary: 'the body is JSON but a field is wrong; `field` names it' },
   invalid_request: { status: 400, retry: false, summary: 'a path or query parameter is wrong' },
-  not_found: { status: 404, retry: false, summary: 'no such incident, silence, runbook run, change or route' },
-  conflict: { status: 409, retry: false, summary: 'the incident, runbook run or change is not in a state that allows the change' },
+  not_found: { status: 404, retry: false, summary: 'no such incident, problem, silence, runbook run, change or route' },
+  conflict: { status: 409, retry: false, summary: 'the incident, problem, runbook run or change is not in a state that allows the change' },
   payload_too_large: {
     status: 413, retry: false, summary: 'the body is over QUELL_MAX_BODY_BYTES (QUELL_CMDB_MAX_BYTES for the CMDB)',
   },

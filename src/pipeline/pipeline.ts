@@ -7,6 +7,7 @@ import { correlateStage } from './stages/correlate';
 import { dedupStage } from './stages/dedup';
 import { flappingStage } from './stages/flapping';
 import { incidentStage } from './stages/incident';
+import { problemStage } from './stages/problem';
 import { recordStage } from './stages/record';
 import { rootCauseStage } from './stages/root-cause';
 import { suppressStage } from './stages/suppress';
@@ -31,7 +32,9 @@ import { topologyStage } from './stages/topology';
  *               incident; resolve an incident when all alerts resolved and none is flapping;
  *               each change is a typed incident event (ctx.events)
  *   root-cause  the incident's CIs and root-cause candidate (most upstream CI with an alert)
- *               (a problem stage will follow, reading ctx.events)
+ *   problem     incidents that opened or reopened (ctx.events) count toward their signature's
+ *               recurrence (ProblemRules): open a problem, or join the active one; a known
+ *               error's workaround goes to the new incident (a `known_error` event)
  *   record      write the transaction's incident events to the timelines, and start the runbooks
  *               they trigger (runs + outbox rows; relayed to the runbook queue after commit)
  *
@@ -63,6 +66,7 @@ export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
     topologyStage(topology),
     incidentStage(deps.metrics),
     rootCauseStage(topology),
+    problemStage(deps.rules),
     recordStage(deps.incidentEvents),
   ];
 }

@@ -4,6 +4,7 @@ import { inhibitRulesKind } from './kinds/inhibit-rules-kind';
 import { maintenanceWindowsKind } from './kinds/maintenance-windows-kind';
 import { notificationTargetsKind } from './kinds/notification-targets-kind';
 import { priorityMatrixKind } from './kinds/priority-matrix-kind';
+import { problemRulesKind } from './kinds/problem-rules-kind';
 import { runbooksKind } from './kinds/runbooks-kind';
 import { serviceLevelsKind } from './kinds/service-levels-kind';
 import type { AnyRuleKind } from './rule-kind';
@@ -21,4 +22,5 @@ export const RULE_KINDS: readonly AnyRuleKind[] = [
   serviceLevelsKind,
   escalationPoliciesKind,
   notificationTargetsKind,
+  problemRulesKind,
 ];

@@ -8,6 +8,7 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
 import type { IncidentStatus } from '../domain/incident-lifecycle';
+import type { ProblemStatus } from '../domain/problem-lifecycle';
 
 export type { IncidentStatus };
 
@@ -79,6 +80,9 @@ export interface IncidentsTable {
   paused_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** Milliseconds it was held before `paused_at` (a bigint: text from pg; read it as `paused_ms::float8`). */
   paused_ms: ColumnType<string | number, string | number | undefined, string | number>;
+  /** The known-error problem whose workaround it got when it opened (or was linked). */
+  known_error_problem_id: ColumnType<number | null, number | null | undefined, number | null>;
+  workaround: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An incident's root-cause candidate as stored and shown (`root_cause` in the API). */
@@ -368,6 +372,64 @@ export interface NotifyDeliveriesTable {
   updated_at: Generated<Date>;
 }
 
+/** An ITIL problem: the cause of recurring incidents (src/domain/problem-lifecycle.ts). */
+export interface ProblemsTable {
+  id: Generated<number>;
+  title: string;
+  status: ColumnType<ProblemStatus, ProblemStatus | undefined, ProblemStatus>;
+  /** What its incidents share; at most one active (open, known_error) problem per signature. */
+  signature: string | null;
+  /** The ProblemRules rule that opened it; null when opened by hand. */
+  rule: string | null;
+  root_cause: string | null;
+  workaround: string | null;
+  /** A runbook that new incidents of a known error trigger. */
+  workaround_runbook: string | null;
+  opened_by: string;
+  opened_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  known_error_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ProblemIncidentsTable {
+  problem_id: number;
+  incident_id: number;
+  incident_opened_at: Timestamp;
+  linked_by: string;
+  linked_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ProblemChangesTable {
+  problem_id: number;
+  change_id: number;
+  linked_by: string;
+  linked_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ProblemEventsTable {
+  id: Generated<string>;
+  problem_id: number;
+  at: ColumnType<Date, Date | string | undefined, Date | string>;
+  kind: string;
+  actor: string;
+  detail: Json<Record<string, unknown>>;
+}
+
+/** A signature seen: its row is what detection locks (see lockSignatures). */
+export interface ProblemSignaturesTable {
+  signature: string;
+  last_seen_at: Timestamp;
+}
+
+/** Each incident of a signature once, when it opened or reopened: what recurrence counts. */
+export interface ProblemOccurrencesTable {
+  signature: string;
+  incident_id: number;
+  at: Timestamp;
+}
+
 export interface Database {
   alerts: AlertsTable;
   incidents: IncidentsTable;
@@ -394,6 +456,12 @@ export interface Database {
   reconcile_runs: ReconcileRunsTable;
   sla_flags: SlaFlagsTable;
   notify_deliveries: NotifyDeliveriesTable;
+  problems: ProblemsTable;
+  problem_incidents: ProblemIncidentsTable;
+  problem_changes: ProblemChangesTable;
+  problem_events: ProblemEventsTable;
+  problem_occurrences: ProblemOccurrencesTable;
+  problem_signatures: ProblemSignaturesTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;

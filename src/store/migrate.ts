@@ -11,6 +11,7 @@ import { flappingEventTime } from './migrations/0007-flapping-event-time';
 import { topologyNear } from './migrations/0008-topology-near';
 import { runbooks } from './migrations/0009-runbooks';
 import { incidentLifecycle } from './migrations/0010-incident-lifecycle';
+import { problems } from './migrations/0011-problems';
 import { serviceLevels } from './migrations/0012-service-levels';
 import { alertExpiry } from './migrations/0015-alert-expiry';
 
@@ -26,6 +27,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0008-topology-near': topologyNear,
   '0009-runbooks': runbooks,
   '0010-incident-lifecycle': incidentLifecycle,
+  '0011-problems': problems,
   '0012-service-levels': serviceLevels,
   '0015-alert-expiry': alertExpiry,
 };

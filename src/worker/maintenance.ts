@@ -7,6 +7,7 @@ import { pruneFlappingHistory } from '../store/flapping-store';
 import { prunePendingAlerts } from '../store/pending-alert-store';
 import { pruneOutbox } from '../outbox/outbox-store';
 import { pruneSlaRecords } from '../sla/sla-store';
+import { pruneProblemOccurrences } from '../store/problem-store';
 
 /**
  * How long a processed job's id is remembered. A redelivery can only come from a job still
@@ -25,7 +26,8 @@ export async function pruneProcessedJobs(db: Kysely<Database>, retentionHours = 
 /**
  * Hourly housekeeping in every worker process (deletes are idempotent, so several may run it):
  * forgets processed job ids, silences expired past their retention, relayed outbox rows,
- * service-level flags of incidents resolved long ago.
+ * service-level flags of incidents resolved long ago, problem occurrences past the longest
+ * recurrence window.
  */
 export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop(): void } {
   const task = cron.schedule('17 * * * *', async () => {
@@ -42,6 +44,8 @@ export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop()
       if (outbox > 0) log.info({ pruned: outbox }, 'pruned outbox rows relayed past their retention');
       const sla = await pruneSlaRecords(db);
       if (sla > 0) log.info({ pruned: sla }, 'pruned service-level flags and notification outcomes past their retention');
+      const occurrences = await pruneProblemOccurrences(db);
+      if (occurrences > 0) log.info({ pruned: occurrences }, 'pruned problem occurrences past the longest window');
     } catch (err) {
       log.warn({ err }, 'maintenance failed; will try next hour');
     }
