@@ -18,7 +18,7 @@ const incidentEvents: IncidentEventsDeps = {
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  app = await serveTestApp({ db: t.db, queue: new EmbeddedQueue(t.db), incidentEvents });
+  app = await serveTestApp({ db: t.db, queue: new EmbeddedQueue(t.db), incidentEvents, openReads: true });
 });
 afterAll(async () => {
   app.close();
