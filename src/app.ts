@@ -8,11 +8,13 @@ import { healthRouter } from './api/health-router';
 import { incidentsRouter, type ReadLimits } from './api/incidents-router';
 import { readGate } from './api/read-gate';
 import { changesRouter } from './api/changes-router';
+import { reportsRouter } from './api/reports-router';
 import { runbookRunsRouter } from './api/runbook-runs-router';
 import { silencesRouter } from './api/silences-router';
 import { bodyParserErrors, sendError } from './api/errors';
 import type { CmdbLoader } from './cmdb/cmdb-loader';
 import type { Connector } from './connectors/connector';
+import type { ReportContext } from './reports/report';
 import { createIngestMetrics } from './connectors/ingest-metrics';
 import { ingestRouter } from './connectors/ingest-router';
 import type { Logger } from './log';
@@ -45,6 +47,8 @@ export interface AppDeps {
   readonly runbooks?: { readonly aborts: RunAborts; readonly envEnabled: boolean };
   /** Runbooks that acknowledge/resolve trigger, and the outbox relay. @defaultValue none: the timeline only */
   readonly incidentEvents?: IncidentEventsDeps;
+  /** Sources the KPI reports plug in (SLA compliance, top problems). @defaultValue none */
+  readonly reports?: Omit<ReportContext, 'db'>;
 }
 
 /** The HTTP API: health and metrics, ingest, incidents, silences, alerts, runbook runs and changes, CMDB. */
@@ -79,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
   }));
   app.use(changesRouter({ db: deps.db, apiToken: deps.tokens.api, gate, maxBytes }));
   app.use(cmdbRouter({ db: deps.db, apiToken: deps.tokens.api, ...deps.cmdb }));
+  app.use(reportsRouter({ db: deps.db, gate, ...deps.reports }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   // Every route's errors end here: the database being down is one answer for all of them,
   // logged at most every 10 s with the count, not once per request of a busy dashboard.

@@ -77,6 +77,8 @@ export const configSchema = z.object({
   QUELL_CMDB_BIND_LABELS: labelList(DEFAULT_BIND_LABELS.join(',')),
   /** CI labels whose values name the CI too, besides its id (a name several CIs share names none). */
   QUELL_CMDB_ALIAS_LABELS: labelList(DEFAULT_ALIAS_LABELS.join(',')),
+  /** Closed days the hourly report roll-up computes again, for incidents of theirs that still changed (alerts joined, priority moved). */
+  QUELL_REPORTS_SETTLE_DAYS: int(7, 0),
   QUELL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

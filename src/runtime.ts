@@ -248,7 +248,7 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
         : rt.log.warn({ job, err: err.message }, 'runbook job failed; will retry')),
     });
   runbookConsumer.start(runbookJobHandler(opts.executor ?? runExecutorOf(rt)));
-  const maintenance = scheduleMaintenance(rt.db, rt.log);
+  const maintenance = scheduleMaintenance(rt.db, rt.log, rt.config.QUELL_REPORTS_SETTLE_DAYS);
   const release = scheduleRelease(rt.db, stages, rt.pipelineMetrics, rt.log);
   const ticks = scheduleTicks(createPipelineTick(rt.db, stages), rt.log);
   const sweeper = rt.outbox.schedule();

@@ -65,6 +65,8 @@ export interface IncidentsTable {
   cis: Generated<string[]>;
   /** Its root-cause candidate among `cis`: see RootCauseRecord. */
   root_cause: Json<RootCauseRecord> | null;
+  /** Its service: the `service` label of the alerts that opened it, else of its root-cause CI (set once). */
+  service: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An incident's root-cause candidate as stored and shown (`root_cause` in the API). */
@@ -327,6 +329,40 @@ export interface AlertFlappingTable {
   episode_starts_at: Timestamp;
 }
 
+/** Per UTC day, priority and service ('' for none): what the KPI reports sum (migration 0013-reports). */
+export interface IncidentDailyTable {
+  day: ColumnType<string, string, string>;
+  priority: number;
+  service: string;
+  /** Incidents opened that day, and their alerts. */
+  opened: number;
+  alerts: ColumnType<string, number | string, number | string>;
+  /** Incidents acknowledged that day, and the sum of their times to acknowledge. */
+  acknowledged: number;
+  tta_seconds: number;
+  /** Incidents resolved that day, and the sum of their times to resolve. */
+  resolved: number;
+  ttr_seconds: number;
+  /** `reopened` timeline events that day. */
+  reopened: number;
+}
+
+/** Per UTC day and priority: how many times to acknowledge (`tta`) or resolve (`ttr`) fell in each bucket. */
+export interface IncidentDurationsDailyTable {
+  day: ColumnType<string, string, string>;
+  priority: number;
+  measure: 'tta' | 'ttr';
+  bucket: number;
+  n: number;
+}
+
+/** One row: the days before `rolled_until` are in the roll-up tables. */
+export interface ReportRollupTable {
+  one: Generated<boolean>;
+  rolled_until: ColumnType<string, string, string>;
+  rolled_at: Timestamp;
+}
+
 export interface Database {
   alerts: AlertsTable;
   incidents: IncidentsTable;
@@ -350,6 +386,9 @@ export interface Database {
   silences_version: SilencesVersionTable;
   inhibit_sources: InhibitSourcesTable;
   inhibit_source_scans: InhibitSourceScansTable;
+  incident_daily: IncidentDailyTable;
+  incident_durations_daily: IncidentDurationsDailyTable;
+  report_rollup: ReportRollupTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;

@@ -50,7 +50,7 @@ export async function listIncidents(db: Kysely<Database>, opts: ListOptions = {}
  */
 export async function findIncident(db: Kysely<Database>, id: number) {
   return db.selectFrom('incidents')
-    .select([...SUMMARY, 'root_cause', sql<number>`cardinality(cis)`.as('ci_count')])
+    .select([...SUMMARY, 'root_cause', 'service', sql<number>`cardinality(cis)`.as('ci_count')])
     .where('id', '=', id).executeTakeFirst();
 }
 

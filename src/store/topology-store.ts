@@ -86,7 +86,8 @@ export async function setRootCauses(trx: Trx, causes: ReadonlyMap<number, RootCa
   if (causes.size === 0) return;
   const ids = [...causes.keys()].sort((a, b) => a - b);
   await sql`
-    update incidents i set root_cause = v.rc, updated_at = now()
+    update incidents i set root_cause = v.rc, updated_at = now(),
+      service = coalesce(i.service, nullif(v.rc -> 'labels' ->> 'service', ''))
     from (select * from unnest(${ids}::integer[], ${ids.map((id) => JSON.stringify(causes.get(id)))}::jsonb[])) as v(id, rc)
     where i.id = v.id`.execute(trx);
 }

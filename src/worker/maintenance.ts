@@ -6,6 +6,7 @@ import { pruneExpiredSilences } from '../store/silence-store';
 import { pruneFlappingHistory } from '../store/flapping-store';
 import { prunePendingAlerts } from '../store/pending-alert-store';
 import { pruneOutbox } from '../outbox/outbox-store';
+import { rollUpReports } from '../reports/report-rollup';
 
 /**
  * How long a processed job's id is remembered. A redelivery can only come from a job still
@@ -23,9 +24,10 @@ export async function pruneProcessedJobs(db: Kysely<Database>, retentionHours = 
 
 /**
  * Hourly housekeeping in every worker process (deletes are idempotent, so several may run it):
- * forgets processed job ids, silences expired past their retention, relayed outbox rows.
+ * forgets processed job ids, silences expired past their retention, relayed outbox rows; rolls up
+ * the closed days for the KPI reports (one process at a time; QUELL_REPORTS_SETTLE_DAYS).
  */
-export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop(): void } {
+export function scheduleMaintenance(db: Kysely<Database>, log: Logger, reportSettleDays = 7): { stop(): void } {
   const task = cron.schedule('17 * * * *', async () => {
     try {
       const pruned = await pruneProcessedJobs(db);
@@ -38,6 +40,8 @@ export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop()
       if (pending > 0) log.info({ pruned: pending }, 'pruned pending alerts that resolved or fired anew');
       const outbox = await pruneOutbox(db);
       if (outbox > 0) log.info({ pruned: outbox }, 'pruned outbox rows relayed past their retention');
+      const rolled = await rollUpReports(db, new Date(), reportSettleDays);
+      if (rolled !== undefined) log.debug(rolled, 'rolled up closed days for the reports');
     } catch (err) {
       log.warn({ err }, 'maintenance failed; will try next hour');
     }
