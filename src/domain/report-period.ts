@@ -19,7 +19,7 @@ export function parsePeriod(query: Readonly<Record<string, unknown>>): ReportPer
   for (const field of ['from', 'to'] as const) {
     const raw = query[field];
     if (raw === undefined) return { field, message: `${field} is required (an ISO 8601 time, e.g. 2026-01-01T00:00:00Z)` };
-    if (typeof raw !== 'string' || !ISO_TIME.test(raw) || Number.isNaN(Date.parse(raw))) {
+    if (typeof raw !== 'string' || !ISO_TIME.test(raw) || !isRealTime(raw)) {
       return { field, message: `${field} must be one ISO 8601 time with a zone, e.g. 2026-01-01T00:00:00Z` };
     }
     times[field] = new Date(raw);
@@ -27,6 +27,13 @@ export function parsePeriod(query: Readonly<Record<string, unknown>>): ReportPer
   const { from, to } = times as Record<'from' | 'to', Date>;
   if (from.getTime() >= to.getTime()) return { field: 'to', message: 'to must be after from' };
   return { from, to };
+}
+
+/** Whether an ISO_TIME names a real day and time (JavaScript reads 2026-02-30 as March 2nd). */
+function isRealTime(text: string): boolean {
+  const [y, m, d, hh, mm] = text.split(/[-T:]/).map((x) => Number.parseInt(x, 10)) as [number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth && hh <= 23 && mm <= 59 && !Number.isNaN(Date.parse(text));
 }
 
 export const isPeriodError = (p: ReportPeriod | PeriodError): p is PeriodError => 'field' in p;
