@@ -13,7 +13,8 @@ export interface ReportColumn {
 
 /**
  * One SLA compliance figure: of the incidents whose clock (`tta` or `ttr`) stopped in the
- * period, how many met the priority's target.
+ * period, how many met the priority's target. (Rows are type aliases, not interfaces: a
+ * ReportRow needs an index signature.)
  */
 export type SlaComplianceRow = {
   readonly priority: number;

@@ -38,16 +38,22 @@ export async function complianceFromTimestamps(
       .map(([p, t]) => [Number(p), measure === 'tta' ? t.ttaSeconds : t.ttrSeconds] as const)
       .filter((e): e is readonly [number, number] => e[1] !== undefined);
     if (set.length === 0) continue;
-    const { rows: found } = await sql<{ priority: number; target: number; incidents: number; met: number }>`
-      select t.priority, t.target, count(i.id)::int as incidents,
-        (count(i.id) filter (where extract(epoch from i.${col} - i.opened_at) <= t.target))::int as met
-      from unnest(${set.map((e) => e[0])}::smallint[], ${set.map((e) => e[1])}::float8[]) as t(priority, target)
-      left join incidents i on i.priority = t.priority and i.${col} >= ${period.from} and i.${col} < ${period.to}
-      group by t.priority, t.target order by t.priority`.execute(db);
-    for (const f of found) {
+    // One scan of the period's incidents (the small target list hashed), not one per priority.
+    const { rows: found } = await sql<{ priority: number; incidents: number; met: number }>`
+      select i.priority, count(*)::int as incidents,
+        (count(*) filter (where extract(epoch from i.${col} - i.opened_at) <= t.target))::int as met
+      from incidents i
+      join unnest(${set.map((e) => e[0])}::smallint[], ${set.map((e) => e[1])}::float8[]) as t(priority, target)
+        on t.priority = i.priority
+      where i.${col} >= ${period.from} and i.${col} < ${period.to}
+      group by i.priority`.execute(db);
+    const byPriority = new Map(found.map((f) => [f.priority, f]));
+    for (const [priority, target] of set) {
+      const incidents = byPriority.get(priority)?.incidents ?? 0;
+      const met = byPriority.get(priority)?.met ?? 0;
       rows.push({
-        priority: f.priority, measure, target_seconds: f.target, incidents: f.incidents, met: f.met,
-        breached: f.incidents - f.met, compliance_percent: f.incidents === 0 ? null : round((100 * f.met) / f.incidents, 2),
+        priority, measure, target_seconds: target, incidents, met, breached: incidents - met,
+        compliance_percent: incidents === 0 ? null : round((100 * met) / incidents, 2),
       });
     }
   }
