@@ -65,3 +65,29 @@ export function planPeriod(period: ReportPeriod, rolledUntil: Date | undefined):
 
 /** `YYYY-MM-DD` of a UTC midnight. */
 export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** Rolled days split into whole calendar months (read from the monthly roll-up) and the days around them. */
+export interface RolledSplit {
+  /** `[fromMonth, toMonth)`, first days of months (`YYYY-MM-01`). */
+  readonly months?: { readonly fromMonth: string; readonly toMonth: string };
+  /** `[fromDay, toDay)` ranges of days outside those months. */
+  readonly days: readonly { readonly fromDay: string; readonly toDay: string }[];
+}
+
+/** Splits days `[fromDay, toDay)` (`YYYY-MM-DD`) into the whole months inside them and the rest. */
+export function splitMonths(fromDay: string, toDay: string): RolledSplit {
+  const firstMonth = fromDay.endsWith('-01') ? fromDay : nextMonth(fromDay);
+  const endMonth = `${toDay.slice(0, 7)}-01`;
+  if (firstMonth >= endMonth) return { days: [{ fromDay, toDay }] };
+  const days = [];
+  if (fromDay < firstMonth) days.push({ fromDay, toDay: firstMonth });
+  if (endMonth < toDay) days.push({ fromDay: endMonth, toDay });
+  return { months: { fromMonth: firstMonth, toMonth: endMonth }, days };
+}
+
+/** The first day of the month after the one of `day`. */
+function nextMonth(day: string): string {
+  const d = new Date(`${day.slice(0, 7)}-01T00:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() + 1);
+  return dayOf(d.getTime());
+}

@@ -1,11 +1,11 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { addTo, bucketSql, type Histogram } from '../domain/duration-histogram';
-import { planPeriod, type ReportPeriod } from '../domain/report-period';
+import { planPeriod, splitMonths, type PeriodPlan, type ReportPeriod } from '../domain/report-period';
 import type { Database } from '../store/database';
 
 /**
  * What the KPI reports are computed from, per priority and service, for a period: the roll-up of
- * the whole days it covers (src/reports/report-rollup.ts) plus a live read of `incidents` for the
+ * the whole days it covers (src/reports/report-rollup.ts; whole months from the monthly one) plus a live read of `incidents` for the
  * rest (today, the partial days at its ends). Each figure belongs to the time its event happened:
  *
  * - opened, alerts: incidents whose `opened_at` is in the period, and their `alert_count`;
@@ -78,6 +78,23 @@ export function durationsQuery(from: Time, to: Time, byDay: boolean, measures: r
     from (${sql.join(parts, sql` union all `)}) x group by ${day}priority, measure, bucket`;
 }
 
+/** A range of a roll-up table: `daily` (by `day`) or `monthly` (by `month`), `[from, to)` as dates. */
+interface RolledRange {
+  readonly table: 'daily' | 'monthly';
+  readonly key: 'day' | 'month';
+  readonly from: string;
+  readonly to: string;
+}
+
+/** The rolled days of a plan: their whole months from the monthly tables, the other days from the daily ones. */
+function rolledRanges(plan: PeriodPlan): RolledRange[] {
+  if (plan.rolled === undefined) return [];
+  const split = splitMonths(plan.rolled.fromDay, plan.rolled.toDay);
+  const ranges: RolledRange[] = split.days.map((d) => ({ table: 'daily', key: 'day', from: d.fromDay, to: d.toDay }));
+  if (split.months) ranges.push({ table: 'monthly', key: 'month', from: split.months.fromMonth, to: split.months.toMonth });
+  return ranges;
+}
+
 /** The roll-up's end (a UTC midnight), or undefined when nothing is rolled up. */
 export async function rolledUntil(db: Db): Promise<Date | undefined> {
   const row = await db.selectFrom('report_rollup').select(sql<string>`rolled_until::text`.as('day')).executeTakeFirst();
@@ -93,12 +110,12 @@ interface StatsDbRow {
 export async function readStats(db: Db, period: ReportPeriod): Promise<IncidentStats[]> {
   const plan = planPeriod(period, await rolledUntil(db));
   const parts: Promise<{ rows: StatsDbRow[] }>[] = plan.live.map((p) => statsQuery(p.from, p.to, false).execute(db) as Promise<{ rows: StatsDbRow[] }>);
-  if (plan.rolled) {
-    const { fromDay, toDay } = plan.rolled;
+  for (const r of rolledRanges(plan)) {
     parts.push(sql<StatsDbRow>`select priority, service, sum(opened)::int as opened, sum(alerts)::bigint as alerts,
         sum(acknowledged)::int as acknowledged, sum(tta_seconds)::float8 as tta_seconds, sum(resolved)::int as resolved,
         sum(ttr_seconds)::float8 as ttr_seconds, sum(reopened)::int as reopened
-      from incident_daily where day >= ${fromDay}::date and day < ${toDay}::date group by priority, service`.execute(db));
+      from ${sql.table(`incident_${r.table}`)} where ${sql.ref(r.key)} >= ${r.from}::date and ${sql.ref(r.key)} < ${r.to}::date
+      group by priority, service`.execute(db));
   }
   const merged = new Map<string, IncidentStats>();
   for (const { rows } of await Promise.all(parts)) {
@@ -122,10 +139,10 @@ export async function readDurations(db: Db, period: ReportPeriod, measure: Durat
   type Row = { priority: number; bucket: number; n: number };
   const plan = planPeriod(period, await rolledUntil(db));
   const parts: Promise<{ rows: Row[] }>[] = plan.live.map((p) => durationsQuery(p.from, p.to, false, [measure]).execute(db) as Promise<{ rows: Row[] }>);
-  if (plan.rolled) {
-    const { fromDay, toDay } = plan.rolled;
-    parts.push(sql<Row>`select priority, bucket, sum(n)::int as n from incident_durations_daily
-      where measure = ${measure} and day >= ${fromDay}::date and day < ${toDay}::date group by priority, bucket`.execute(db));
+  for (const r of rolledRanges(plan)) {
+    parts.push(sql<Row>`select priority, bucket, sum(n)::int as n from ${sql.table(`incident_durations_${r.table}`)}
+      where measure = ${measure} and ${sql.ref(r.key)} >= ${r.from}::date and ${sql.ref(r.key)} < ${r.to}::date
+      group by priority, bucket`.execute(db));
   }
   const out = new Map<number, Map<number, number>>();
   for (const { rows } of await Promise.all(parts)) {

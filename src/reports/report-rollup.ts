@@ -15,7 +15,7 @@ export interface RollupResult {
 
 /**
  * Rolls up the closed UTC days (before `now`'s day) into `incident_daily` and
- * `incident_durations_daily`: the days not rolled yet, and again the last `settleDays` rolled
+ * `incident_durations_daily`, and their months into the monthly tables: the days not rolled yet, and again the last `settleDays` rolled
  * ones, since an incident opened then may still change (alerts join it, its priority moves, a
  * reopening clears its resolve). A closed day's acknowledgements and resolves do not move: only
  * those attributes of its incidents do. Idempotent (each day's rows are replaced), in one
@@ -45,6 +45,18 @@ export async function rollUpReports(db: Kysely<Database>, now: Date, settleDays:
           ttr_seconds, reopened) ${statsQuery(from, to, true)}`.execute(trx);
       await sql`insert into incident_durations_daily (day, priority, measure, bucket, n)
         ${durationsQuery(from, to, true, ['tta', 'ttr'])}`.execute(trx);
+      // The months those days are in, summed again from all their rolled days.
+      const fromMonth = `${fromDay.slice(0, 7)}-01`;
+      await trx.deleteFrom('incident_monthly').where(sql<boolean>`month >= ${fromMonth}::date and month < ${toDay}::date`).execute();
+      await trx.deleteFrom('incident_durations_monthly').where(sql<boolean>`month >= ${fromMonth}::date and month < ${toDay}::date`).execute();
+      await sql`insert into incident_monthly (month, priority, service, opened, alerts, acknowledged, tta_seconds, resolved,
+          ttr_seconds, reopened)
+        select date_trunc('month', day)::date, priority, service, sum(opened), sum(alerts), sum(acknowledged),
+          sum(tta_seconds), sum(resolved), sum(ttr_seconds), sum(reopened)
+        from incident_daily where day >= ${fromMonth}::date and day < ${toDay}::date group by 1, 2, 3`.execute(trx);
+      await sql`insert into incident_durations_monthly (month, priority, measure, bucket, n)
+        select date_trunc('month', day)::date, priority, measure, bucket, sum(n)
+        from incident_durations_daily where day >= ${fromMonth}::date and day < ${toDay}::date group by 1, 2, 3, 4`.execute(trx);
     }
     await trx.insertInto('report_rollup').values({ one: true, rolled_until: toDay, rolled_at: now })
       .onConflict((oc) => oc.column('one').doUpdateSet({ rolled_until: toDay, rolled_at: now })).execute();

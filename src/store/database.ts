@@ -356,6 +356,15 @@ export interface IncidentDurationsDailyTable {
   n: number;
 }
 
+/** IncidentDailyTable summed per calendar month (`month`: its first day). */
+export interface IncidentMonthlyTable extends Omit<IncidentDailyTable, 'day'> {
+  month: ColumnType<string, string, string>;
+}
+
+export interface IncidentDurationsMonthlyTable extends Omit<IncidentDurationsDailyTable, 'day'> {
+  month: ColumnType<string, string, string>;
+}
+
 /** One row: the days before `rolled_until` are in the roll-up tables. */
 export interface ReportRollupTable {
   one: Generated<boolean>;
@@ -388,6 +397,8 @@ export interface Database {
   inhibit_source_scans: InhibitSourceScansTable;
   incident_daily: IncidentDailyTable;
   incident_durations_daily: IncidentDurationsDailyTable;
+  incident_monthly: IncidentMonthlyTable;
+  incident_durations_monthly: IncidentDurationsMonthlyTable;
   report_rollup: ReportRollupTable;
 }
 

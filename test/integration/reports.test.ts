@@ -113,12 +113,16 @@ async function expectAll(): Promise<void> {
   ]);
 }
 
+/** Whole months: February and March. */
+const WIDE = 'from=2026-02-01T00:00:00Z&to=2026-04-01T00:00:00Z';
+
 /** A period with partial days at both ends: from 11:00 on the 1st to 12:00 on the 3rd. */
 const PARTIAL = 'from=2026-03-01T11:00:00Z&to=2026-03-03T12:00:00Z';
 
 test('each report has its known figures, read live, partly rolled up, then wholly rolled up', async () => {
   await expectAll();
   const partialLive = await Promise.all(NAMES.map((n) => rowsOf(n, PARTIAL)));
+  const wideLive = await Promise.all(NAMES.map((n) => rowsOf(n, WIDE)));
   expect(partialLive[NAMES.indexOf('incidents-by-priority')]).toEqual([
     { priority: 1, opened: 2, resolved: 2 }, { priority: 2, opened: 1, resolved: 0 }, { priority: 3, opened: 0, resolved: 0 },
     { priority: 4, opened: 0, resolved: 0 }, { priority: 5, opened: 0, resolved: 0 },
@@ -135,6 +139,12 @@ test('each report has its known figures, read live, partly rolled up, then wholl
   expect(rows[0]?.n).toBeGreaterThan(0);
   await expectAll();
   expect(await Promise.all(NAMES.map((n) => rowsOf(n, PARTIAL)))).toEqual(partialLive);
+  // Rolled past March: February and March come from the monthly roll-up.
+  await rollUpReports(t.db, new Date('2026-04-10T00:30:00Z'), 7);
+  const { rows: months } = await sql<{ month: string }>`select distinct month::text from incident_monthly order by 1`.execute(t.db);
+  expect(months.map((m) => m.month)).toEqual(['2026-02-01', '2026-03-01']);
+  expect(await Promise.all(NAMES.map((n) => rowsOf(n, WIDE)))).toEqual(wideLive);
+  await expectAll();
   // And the period after, with the incident opened on the 4th (live: today).
   expect(await rowsOf('mtta', 'from=2026-03-04T00:00:00Z&to=2026-03-06T00:00:00Z')).toContainEqual(
     { priority: 1, acknowledged: 1, mean_seconds: 60, p50_seconds: 60, p90_seconds: 60, p95_seconds: 60 });

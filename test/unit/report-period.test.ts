@@ -1,5 +1,5 @@
 import { bucketOf, bucketValue, percentile, RELATIVE_ERROR } from '../../src/domain/duration-histogram';
-import { isPeriodError, parsePeriod, planPeriod, type ReportPeriod } from '../../src/domain/report-period';
+import { isPeriodError, parsePeriod, planPeriod, splitMonths, type ReportPeriod } from '../../src/domain/report-period';
 import { toCsv } from '../../src/reports/report-csv';
 
 const period = (from: string, to: string): ReportPeriod => ({ from: new Date(from), to: new Date(to) });
@@ -50,4 +50,14 @@ test('CSV quotes what needs it and defuses formulas', () => {
   const columns = [{ name: 'a', description: '' }, { name: 'b,c', description: '' }];
   expect(toCsv(columns, [{ a: 'x\ny', 'b,c': -1.5 }, { a: '+1', 'b,c': null }, { a: '@x', 'b,c': 'plain' }]))
     .toBe('a,"b,c"\r\n"x\ny",-1.5\r\n\'+1,\r\n\'@x,plain\r\n');
+});
+
+test('rolled days split into whole months and the days around them', () => {
+  expect(splitMonths('2026-01-15', '2026-04-03')).toEqual({
+    months: { fromMonth: '2026-02-01', toMonth: '2026-04-01' },
+    days: [{ fromDay: '2026-01-15', toDay: '2026-02-01' }, { fromDay: '2026-04-01', toDay: '2026-04-03' }],
+  });
+  expect(splitMonths('2026-01-01', '2027-01-01')).toEqual({ months: { fromMonth: '2026-01-01', toMonth: '2027-01-01' }, days: [] });
+  expect(splitMonths('2026-12-02', '2027-01-01')).toEqual({ days: [{ fromDay: '2026-12-02', toDay: '2027-01-01' }] });
+  expect(splitMonths('2026-03-01', '2026-03-04')).toEqual({ days: [{ fromDay: '2026-03-01', toDay: '2026-03-04' }] });
 });

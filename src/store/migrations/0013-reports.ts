@@ -8,7 +8,8 @@ import type { Migration } from 'kysely/migration';
  * opened that day (and their alerts), acknowledged and resolved that day (with the sums of their
  * times to acknowledge and resolve), and reopenings. `incident_durations_daily` holds, per day
  * and priority, the log-scale histogram of those times (src/domain/duration-histogram.ts), from
- * which percentiles are read. `report_rollup` says up to which day they are rolled: later times
+ * which percentiles are read. `incident_monthly` and `incident_durations_monthly` sum them per
+ * calendar month. `report_rollup` says up to which day they are rolled: later times
  * are read live from `incidents`, through the indexes below (partial, so that an incident not yet
  * acknowledged or resolved costs them nothing; covering, so that reads skip the table). The write
  * path does not touch the roll-up.
@@ -46,6 +47,28 @@ export const reports: Migration = {
       .addColumn('n', 'integer', (c) => c.notNull())
       .addPrimaryKeyConstraint('incident_durations_daily_pk', ['day', 'priority', 'measure', 'bucket'])
       .execute();
+    // The same, summed per calendar month (the first day of the month): a year reads twelve of them.
+    await db.schema.createTable('incident_monthly')
+      .addColumn('month', 'date', (c) => c.notNull())
+      .addColumn('priority', 'smallint', (c) => c.notNull())
+      .addColumn('service', 'text', (c) => c.notNull())
+      .addColumn('opened', 'integer', (c) => c.notNull())
+      .addColumn('alerts', 'bigint', (c) => c.notNull())
+      .addColumn('acknowledged', 'integer', (c) => c.notNull())
+      .addColumn('tta_seconds', 'float8', (c) => c.notNull())
+      .addColumn('resolved', 'integer', (c) => c.notNull())
+      .addColumn('ttr_seconds', 'float8', (c) => c.notNull())
+      .addColumn('reopened', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('incident_monthly_pk', ['month', 'priority', 'service'])
+      .execute();
+    await db.schema.createTable('incident_durations_monthly')
+      .addColumn('month', 'date', (c) => c.notNull())
+      .addColumn('priority', 'smallint', (c) => c.notNull())
+      .addColumn('measure', 'text', (c) => c.notNull())
+      .addColumn('bucket', 'smallint', (c) => c.notNull())
+      .addColumn('n', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('incident_durations_monthly_pk', ['month', 'priority', 'measure', 'bucket'])
+      .execute();
     await db.schema.createTable('report_rollup')
       .addColumn('one', 'boolean', (c) => c.primaryKey().defaultTo(true).check(sql`one`))
       .addColumn('rolled_until', 'date', (c) => c.notNull())
@@ -54,7 +77,7 @@ export const reports: Migration = {
   },
 
   async down(db: Kysely<any>): Promise<void> {
-    for (const t of ['report_rollup', 'incident_durations_daily', 'incident_daily']) await db.schema.dropTable(t).execute();
+    for (const t of ['report_rollup', 'incident_durations_monthly', 'incident_monthly', 'incident_durations_daily', 'incident_daily']) await db.schema.dropTable(t).execute();
     for (const i of ['incident_events_reopened_at', 'incidents_resolved_at', 'incidents_acknowledged_at', 'incidents_opened_at']) {
       await db.schema.dropIndex(i).execute();
     }
