@@ -11,12 +11,14 @@ import { incidentsRouter, type ReadLimits } from './api/incidents-router';
 import { readGate } from './api/read-gate';
 import { changesRouter } from './api/changes-router';
 import { problemsRouter } from './api/problems-router';
+import { reportsRouter } from './api/reports-router';
 import { runbookRunsRouter } from './api/runbook-runs-router';
 import { silencesRouter } from './api/silences-router';
 import { bodyParserErrors, sendError } from './http/errors';
 import type { CmdbLoader } from './cmdb/cmdb-loader';
 import type { Connector } from './connectors/connector';
 import type { PriorityPolicy } from './domain/priority';
+import type { ReportContext } from './reports/report';
 import { createIngestMetrics } from './connectors/ingest-metrics';
 import { ingestRouter } from './connectors/ingest-router';
 import type { Logger } from './log';
@@ -60,6 +62,8 @@ export interface AppDeps {
   readonly incidentEvents?: IncidentEventsDeps;
   /** The service levels in force: an incident's detail shows its clocks. @defaultValue none */
   readonly serviceLevels?: () => ServiceLevelPolicy;
+  /** Sources the KPI reports plug in (SLA compliance, top problems). @defaultValue none */
+  readonly reports?: Omit<ReportContext, 'db'>;
 }
 
 /** The HTTP API: health and metrics, ingest, incidents, silences, alerts, runbook runs and changes, CMDB. */
@@ -102,6 +106,7 @@ export function createApp(deps: AppDeps): Express {
     db: deps.db, gate, maxBytes, ...(deps.incidentEvents ? { incidentEvents: deps.incidentEvents } : {}),
   }));
   app.use(cmdbRouter({ db: deps.db, ...deps.cmdb }));
+  app.use(reportsRouter({ db: deps.db, gate, ...deps.reports }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   // Every route's errors end here: the database being down is one answer for all of them,
   // logged at most every 10 s with the count, not once per request of a busy dashboard.

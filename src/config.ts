@@ -100,6 +100,8 @@ export const configSchema = z.object({
   QUELL_RECONCILE_ZABBIX_URL: z.preprocess(empty, z.string().url().optional()),
   /** Secret. Zabbix API token for QUELL_RECONCILE_ZABBIX_URL. */
   QUELL_RECONCILE_ZABBIX_TOKEN: z.preprocess(empty, z.string().optional()),
+  /** Closed days the hourly report roll-up computes again, for incidents of theirs that still changed (alerts joined, priority moved). */
+  QUELL_REPORTS_SETTLE_DAYS: int(7, 0),
   QUELL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

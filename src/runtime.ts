@@ -41,6 +41,7 @@ import { runbooksKind } from './rules/kinds/runbooks-kind';
 import { escalationPoliciesKind } from './rules/kinds/escalation-policies-kind';
 import { notificationTargetsKind } from './rules/kinds/notification-targets-kind';
 import { serviceLevelsKind } from './rules/kinds/service-levels-kind';
+import { reportSources } from './reports/report-sources';
 import { NOTIFY_QUEUE, type NotifyJob } from './notify/notify-job';
 import { notifySender } from './notify/notify-sender';
 import { createSlaMetrics, type SlaMetrics } from './sla/sla-metrics';
@@ -244,6 +245,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
     cmdb: { loader: rt.cmdb, maxBytes: rt.config.QUELL_CMDB_MAX_BYTES },
     incidentEvents: rt.incidentEvents,
     runbooks: { aborts: rt.runAborts, envEnabled: rt.config.QUELL_RUNBOOKS_ENABLED },
+    reports: reportSources(rt.db, () => rt.rules.current().get(serviceLevelsKind)),
     serviceLevels: () => rt.rules.current().get(serviceLevelsKind),
   });
   // The API processes apply the CMDB file (several store it once: same hash); workers follow the stored version.
@@ -322,7 +324,7 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
     serviceLevels: () => rt.rules.current().get(serviceLevelsKind),
     escalationPolicies: () => rt.rules.current().get(escalationPoliciesKind),
   }, now), rt.log);
-  const maintenance = scheduleMaintenance(rt.db, rt.log);
+  const maintenance = scheduleMaintenance(rt.db, rt.log, rt.config.QUELL_REPORTS_SETTLE_DAYS);
   const release = scheduleRelease(rt.db, stages, rt.pipelineMetrics, rt.log);
   const ticks = scheduleTicks(createPipelineTick(rt.db, stages), rt.log);
   const lapseMetrics = { pipeline: rt.pipelineMetrics, lapse: createLapseMetrics(rt.registry) };

@@ -5,6 +5,7 @@
  *              Alertmanager, side by side (scripts/bench/storm.ts)
  *   runbooks   runbook trigger latency during a storm, and no-op runs per second
  *              (scripts/bench/runbooks.ts)
+ *   reports    the KPI reports over a year of one million incidents (scripts/bench/reports.ts)
  *
  * Settings are BENCH_* environment variables, described at the top of each scenario's file.
  */
@@ -14,6 +15,7 @@ import { runMain } from './bench-kit';
 const SCENARIOS: Record<string, () => { main(): Promise<number> }> = {
   storm: () => require('./storm') as typeof import('./storm'),
   runbooks: () => require('./runbooks') as typeof import('./runbooks'),
+  reports: () => require('./reports') as typeof import('./reports'),
 };
 
 const name = process.argv[2] ?? 'storm';

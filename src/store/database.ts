@@ -83,6 +83,8 @@ export interface IncidentsTable {
   /** The known-error problem whose workaround it got when it opened (or was linked). */
   known_error_problem_id: ColumnType<number | null, number | null | undefined, number | null>;
   workaround: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Its service: the `service` label of the alerts that opened it, else of its root-cause CI (set once). */
+  service: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An incident's root-cause candidate as stored and shown (`root_cause` in the API). */
@@ -430,6 +432,49 @@ export interface ProblemOccurrencesTable {
   at: Timestamp;
 }
 
+/** Per UTC day, priority and service ('' for none): what the KPI reports sum (migration 0013-reports). */
+export interface IncidentDailyTable {
+  day: ColumnType<string, string, string>;
+  priority: number;
+  service: string;
+  /** Incidents opened that day, and their alerts. */
+  opened: number;
+  alerts: ColumnType<string, number | string, number | string>;
+  /** Incidents acknowledged that day, and the sum of their times to acknowledge. */
+  acknowledged: number;
+  tta_seconds: number;
+  /** Incidents resolved that day, and the sum of their times to resolve. */
+  resolved: number;
+  ttr_seconds: number;
+  /** `reopened` timeline events that day. */
+  reopened: number;
+}
+
+/** Per UTC day and priority: how many times to acknowledge (`tta`) or resolve (`ttr`) fell in each bucket. */
+export interface IncidentDurationsDailyTable {
+  day: ColumnType<string, string, string>;
+  priority: number;
+  measure: 'tta' | 'ttr';
+  bucket: number;
+  n: number;
+}
+
+/** IncidentDailyTable summed per calendar month (`month`: its first day). */
+export interface IncidentMonthlyTable extends Omit<IncidentDailyTable, 'day'> {
+  month: ColumnType<string, string, string>;
+}
+
+export interface IncidentDurationsMonthlyTable extends Omit<IncidentDurationsDailyTable, 'day'> {
+  month: ColumnType<string, string, string>;
+}
+
+/** One row: the days before `rolled_until` are in the roll-up tables. */
+export interface ReportRollupTable {
+  one: Generated<boolean>;
+  rolled_until: ColumnType<string, string, string>;
+  rolled_at: Timestamp;
+}
+
 export interface Database {
   alerts: AlertsTable;
   incidents: IncidentsTable;
@@ -462,6 +507,11 @@ export interface Database {
   problem_events: ProblemEventsTable;
   problem_occurrences: ProblemOccurrencesTable;
   problem_signatures: ProblemSignaturesTable;
+  incident_daily: IncidentDailyTable;
+  incident_durations_daily: IncidentDurationsDailyTable;
+  incident_monthly: IncidentMonthlyTable;
+  incident_durations_monthly: IncidentDurationsMonthlyTable;
+  report_rollup: ReportRollupTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;

@@ -166,16 +166,18 @@ export interface NewIncident {
   readonly firstAlertAt: string;
   readonly lastAlertAt: string;
   readonly groupingUntil: string;
+  /** The `service` label of its alerts, if any has one. */
+  readonly service: string | null;
 }
 
 const NEW_INCIDENT_COLUMNS = ['title', 'status', 'priority', 'rule', 'group_key', 'grouping_open', 'window_kind',
-  'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at', 'grouping_until'] as const;
+  'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at', 'grouping_until', 'service'] as const;
 
 function newIncidents(incidents: readonly NewIncident[]) {
   return unnest(incidents.map((g) => ({ ...g, status: OPENED })), [
     ['title', 'text'], ['status', 'text'], ['priority', 'smallint'], ['rule', 'text'], ['groupKey', 'text'],
     ['groupingOpen', 'boolean'], ['window', 'text'], ['windowSeconds', 'integer'], ['count', 'integer'],
-    ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'],
+    ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'], ['service', 'text'],
   ]);
 }
 

@@ -13,6 +13,7 @@ import { runbooks } from './migrations/0009-runbooks';
 import { incidentLifecycle } from './migrations/0010-incident-lifecycle';
 import { problems } from './migrations/0011-problems';
 import { serviceLevels } from './migrations/0012-service-levels';
+import { reports } from './migrations/0013-reports';
 import { alertExpiry } from './migrations/0015-alert-expiry';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
@@ -29,6 +30,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0010-incident-lifecycle': incidentLifecycle,
   '0011-problems': problems,
   '0012-service-levels': serviceLevels,
+  '0013-reports': reports,
   '0015-alert-expiry': alertExpiry,
 };
 
