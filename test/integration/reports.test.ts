@@ -41,8 +41,9 @@ const NAMES = ['mtta', 'mttr', 'incidents-by-priority', 'incidents-by-service', 
 beforeAll(async () => {
   t = await createTestDatabase();
   const queue = new EmbeddedQueue(t.db);
-  app = await serveTestApp({ db: t.db, queue });
+  app = await serveTestApp({ db: t.db, queue, openReads: true });
   withTargets = await serveTestApp({
+    openReads: true,
     db: t.db, queue,
     reports: { slaTargets: () => ({ 1: { ttaSeconds: 100, ttrSeconds: 1800 }, 2: { ttaSeconds: 1000 } }) },
   });
@@ -200,6 +201,7 @@ test('a missing or wrong period is 400 naming the parameter; an unknown report 4
 
 test('top-problems and sla-compliance take the functions plugged in', async () => {
   const plugged = await serveTestApp({
+    openReads: true,
     db: t.db, queue: new EmbeddedQueue(t.db),
     reports: {
       topProblems: async (p) => [{ problem_id: 7, title: `since ${p.from.toISOString()}`, status: 'open', incidents: 12 }],
