@@ -13,6 +13,7 @@ import { silencesRouter } from './api/silences-router';
 import { bodyParserErrors, sendError } from './api/errors';
 import type { CmdbLoader } from './cmdb/cmdb-loader';
 import type { Connector } from './connectors/connector';
+import type { ConnectorSetup } from './connectors/connector-settings';
 import { createIngestMetrics } from './connectors/ingest-metrics';
 import { ingestRouter } from './connectors/ingest-router';
 import type { Logger } from './log';
@@ -27,7 +28,8 @@ import type { IncidentEventsDeps } from './store/incident-events-commit';
 export interface AppDeps {
   readonly db: Kysely<Database>;
   readonly queue: IngestQueue;
-  readonly connectors: readonly Connector[];
+  /** The connectors, with their settings (connector-settings.ts); a bare connector has none. */
+  readonly connectors: readonly (Connector | ConnectorSetup)[];
   readonly registry: Registry;
   readonly pipelineMetrics: PipelineMetrics;
   readonly tokens: { readonly ingest: string; readonly api: string };

@@ -109,24 +109,36 @@ export async function changeIncident(
 ): Promise<ChangeOutcome> {
   let outbox: Awaited<ReturnType<typeof commitIncidentEvents>> = [];
   const outcome = await db.transaction().execute(async (trx): Promise<ChangeOutcome> => {
-    const current = await trx.selectFrom('incidents').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-    if (current === undefined) return { ok: false, reason: 'not_found' };
-    const next = nextStatus(current.status, change);
-    if (next === undefined) return { ok: false, reason: 'conflict', status: current.status };
-    const incident = await trx.updateTable('incidents').where('id', '=', id)
-      .set(next === 'acknowledged'
-        ? { status: next, acknowledged_at: sql`now()`, updated_at: sql`now()` }
-        : {
-          status: next, resolved_at: sql`now()`, resolved_by: 'manual', grouping_open: false, updated_at: sql`now()`,
-        })
-      .returningAll().executeTakeFirstOrThrow();
-    const said = comment !== undefined && comment !== '' ? { comment } : {};
-    const event: IncidentEvent = change === 'acknowledge'
-      ? { kind: 'acknowledged', incidentId: id, by: actor, ...said }
-      : { kind: 'resolved', incidentId: id, by: actor, ...said };
-    outbox = await commitIncidentEvents(trx, [event], events);
-    return { ok: true, incident, event };
+    const changed = await changeIncidentIn(trx, id, change, actor, comment);
+    if (changed.ok) outbox = await commitIncidentEvents(trx, [changed.event], events);
+    return changed;
   });
   events.relay(outbox);
   return outcome;
+}
+
+/**
+ * The change itself, inside `trx`: locks the incident, applies the lifecycle and returns the
+ * event, which the caller commits through the one path for incident events (the API above;
+ * the pipeline's acknowledge stage emits it to the transaction's event log).
+ */
+export async function changeIncidentIn(
+  trx: Trx, id: number, change: ManualChange, actor: string, comment?: string,
+): Promise<ChangeOutcome> {
+  const current = await trx.selectFrom('incidents').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  if (current === undefined) return { ok: false, reason: 'not_found' };
+  const next = nextStatus(current.status, change);
+  if (next === undefined) return { ok: false, reason: 'conflict', status: current.status };
+  const incident = await trx.updateTable('incidents').where('id', '=', id)
+    .set(next === 'acknowledged'
+      ? { status: next, acknowledged_at: sql`now()`, updated_at: sql`now()` }
+      : {
+        status: next, resolved_at: sql`now()`, resolved_by: 'manual', grouping_open: false, updated_at: sql`now()`,
+      })
+    .returningAll().executeTakeFirstOrThrow();
+  const said = comment !== undefined && comment !== '' ? { comment } : {};
+  const event: IncidentEvent = change === 'acknowledge'
+    ? { kind: 'acknowledged', incidentId: id, by: actor, ...said }
+    : { kind: 'resolved', incidentId: id, by: actor, ...said };
+  return { ok: true, incident, event };
 }
