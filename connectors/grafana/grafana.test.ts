@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { intake } from '../../src/connectors/connector-intake';
 import { connectorSetups } from '../../src/connectors/connector-settings';
 import { signHmac } from '../../src/connectors/hmac-signature';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres';
@@ -41,8 +42,7 @@ describe('normalize (pure)', () => {
     expect([a!.status, a!.endsAt]).toEqual(['resolved', '2026-11-25T08:20:03.157Z']);
   });
 
-  test('the same alert in two orgs is two alerts; two label sets of one rule are two alerts', async () => {
-    const { intake } = await import('../../src/connectors/connector-intake');
+  test('the same alert in two orgs is two alerts; two label sets of one rule are two alerts', () => {
     const take = (payload: object) => {
       const t = intake(connector, payload, new Date('2026-11-25T09:00:00Z'), 3600);
       if (!t.ok) throw new Error('refused');

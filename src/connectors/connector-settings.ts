@@ -23,8 +23,11 @@ export interface ConnectorAuth {
 
 const secret = z.string().min(16, 'use at least 16 characters');
 const SENDER = /^[A-Za-z0-9_.-]{1,64}$/;
-/** `name=token,name=token` in the environment, a mapping in the config file. */
-const senderTokens = z.union([
+/**
+ * Secrets by name: `name=secret,name=secret` in the environment, a mapping in the config file.
+ * For connector settings too (PagerDuty's `routing_keys`).
+ */
+export const namedSecrets = z.union([
   z.string().transform((s, ctx) => {
     const out: Record<string, string> = {};
     for (const pair of s.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
@@ -41,7 +44,7 @@ const frameworkSchema = z.object({
   /** A token for this connector alone (bearer, or the password of basic auth). */
   token: secret.optional(),
   /** Per-sender tokens: the sender's name is logged with what it sends. */
-  tokens: senderTokens.optional(),
+  tokens: namedSecrets.optional(),
   hmac_secret: secret.optional(),
   hmac_header: z.string().regex(/^[A-Za-z0-9-]+$/).optional(),
   hmac_timestamp_header: z.string().regex(/^[A-Za-z0-9-]*$/).optional(),
