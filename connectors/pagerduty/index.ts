@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineConnector } from '../../src/connectors/connector';
 import { boundedJson } from '../../src/connectors/bounded-json';
 import { namedSecrets } from '../../src/connectors/connector-settings';
+import { sourceTimestamp } from '../../src/connectors/source-timestamp';
 import type { Labels, SourceAlert } from '../../src/domain/alert';
 
 /**
@@ -22,23 +23,13 @@ import type { Labels, SourceAlert } from '../../src/domain/alert';
 const MAX_DETAILS = 16_384;
 const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 
-/** RFC 3339, or ISO 8601 with a `+0000` offset as PagerDuty's own examples write it. */
-const pdTimestamp = z.string().max(64).transform((s, ctx) => {
-  const text = s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
-  if (!z.iso.datetime({ offset: true }).safeParse(text).success) {
-    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 timestamp' });
-    return z.NEVER;
-  }
-  return text;
-});
-
 const text = (max: number) => z.string().max(max, `longer than ${max} characters`);
 
 const eventPayload = z.object({
   summary: text(1024).min(1),
   source: text(255).min(1),
   severity: z.enum(SEVERITIES),
-  timestamp: pdTimestamp.optional(),
+  timestamp: sourceTimestamp.optional(),
   component: text(255).optional(),
   group: text(255).optional(),
   class: text(255).optional(),

@@ -24,7 +24,7 @@ export type Intake<Payload = unknown> =
  */
 export function intake<Payload>(
   connector: Connector<Payload, any>, body: unknown, receivedAt: Date, maxClockSkewSeconds: number,
-  request: RequestFacts = { id: `replay-${receivedAt.getTime()}` },
+  request: RequestFacts<any> = { id: `replay-${receivedAt.getTime()}` },
 ): Intake<Payload> {
   const parsed = connector.schema.safeParse(body);
   if (!parsed.success) return { ok: false, schemaError: parsed.error };

@@ -27,10 +27,11 @@ export interface Connector<Payload = unknown, Settings = unknown> {
   /**
    * Maps a valid payload to alerts. Pure: no I/O. `receivedAt` fills times the source left out;
    * `request.id` is the request's job id (the same for every resend with one `Idempotency-Key`),
+   * `request.settings` the connector's settings;
    * for a source whose alerts need an identity made up on receipt (PagerDuty's `dedup_key`);
    * the framework always passes it (optional for tests calling normalize directly).
    */
-  normalize(payload: Payload, receivedAt: Date, request?: RequestFacts): readonly SourceAlert[];
+  normalize(payload: Payload, receivedAt: Date, request?: RequestFacts<Settings>): readonly SourceAlert[];
   /**
    * How many alerts the source says it left out of this payload (Alertmanager's
    * `truncatedAlerts` under `max_alerts`); counted in `quell_alerts_truncated_total`.
@@ -65,20 +66,23 @@ export interface Connector<Payload = unknown, Settings = unknown> {
    * request's queue job; the worker acknowledges the open incident holding that alert,
    * through the one path for incident events. Pure. @defaultValue none
    */
-  acknowledge?(payload: Payload, receivedAt: Date, request?: RequestFacts): readonly SourceAcknowledgement[];
+  acknowledge?(payload: Payload, receivedAt: Date, request?: RequestFacts<Settings>): readonly SourceAcknowledgement[];
   /**
    * The connector's own answer once the request is accepted (its job durably queued, if it had
    * alerts or acknowledgements): PagerDuty's `{status, message, dedup_key}`, the SNS
-   * subscription handshake (which may do I/O, e.g. confirm the subscription).
+   * subscription handshake (which may do I/O, e.g. confirm the subscription); undefined for
+   * the default. Throwing VerificationUnavailableError answers 503 (the source retries).
    * @defaultValue `202 {"status":"queued","job_id","alerts"}`
    */
-  respond?(accepted: Accepted<Payload>, settings: Settings): ConnectorAnswer | Promise<ConnectorAnswer>;
+  respond?(accepted: Accepted<Payload>, settings: Settings): ConnectorAnswer | undefined | Promise<ConnectorAnswer | undefined>;
 }
 
 /** What the framework knows of a request when a connector maps it. */
-export interface RequestFacts {
+export interface RequestFacts<Settings = unknown> {
   /** The request's queue job id. */
   readonly id: string;
+  /** The connector's settings; undefined where none were read (replays, tools). */
+  readonly settings?: Settings;
 }
 
 /** A request as `authenticate` sees it. */

@@ -107,7 +107,7 @@ function handle(setup: ConnectorSetup, deps: IngestRouterDeps, identity: Request
       if (!await verified(setup, req, res, receivedAt)) return;
       const body = rawBodyOf(req);
       const jobId = identity.jobIdFor(connector.id, body, idempotencyKey);
-      const taken = intake(connector, req.body, receivedAt, deps.maxClockSkewSeconds, { id: jobId });
+      const taken = intake(connector, req.body, receivedAt, deps.maxClockSkewSeconds, { id: jobId, settings: setup.settings });
       if (!taken.ok) {
         if ('schemaError' in taken) return sendValidationError(res, 'invalid_payload', taken.schemaError);
         const { field, message } = taken.issue;
