@@ -148,7 +148,11 @@ export function createCloudwatchConnector(options: CloudwatchOptions = {}): Conn
       } catch (err) {
         throw new VerificationUnavailableError(`SubscribeURL: the subscription could not be confirmed: ${(err as Error).message}`);
       }
-      if (res.status !== 200) throw new VerificationUnavailableError(`SubscribeURL: the subscription could not be confirmed (HTTP ${res.status})`);
+      if (res.status >= 500) throw new VerificationUnavailableError(`SubscribeURL: the subscription could not be confirmed (HTTP ${res.status})`);
+      if (res.status !== 200) {
+        const message = `SubscribeURL: SNS refused the confirmation (HTTP ${res.status}); the token may have expired`;
+        return { status: 400, body: { error: { code: 'invalid_payload', field: 'SubscribeURL', message, retryable: false } } };
+      }
       return { status: 200, body: { status: 'confirmed', topic_arn: m.TopicArn } };
     },
   });

@@ -39,7 +39,7 @@ export interface IngestRouterDeps {
 export function ingestRouter(deps: IngestRouterDeps): Router {
   const router = Router();
   // keepRaw: each request's raw body, for signatures and for its identity if Redis leaves its outcome unknown.
-  const json = jsonBody({ limit: deps.maxBodyBytes, keepRaw: true });
+  const json = jsonBody({ limit: deps.maxBodyBytes, keepRaw: true, anyValue: true });
   const identity = new RequestIdentity();
   const setups = deps.connectors.map((c) => ('connector' in c ? c : defaultSetups([c])[0]!));
   for (const setup of setups) {

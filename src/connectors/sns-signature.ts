@@ -34,7 +34,7 @@ export interface SnsVerifierOptions {
 /** The text SNS signed for `message`, or the field that is missing or not text. */
 export function snsStringToSign(message: Readonly<Record<string, unknown>>): { text: string } | { field: string } {
   const type = message['Type'];
-  const fields = typeof type === 'string' ? SIGNED_FIELDS[type] : undefined;
+  const fields = typeof type === 'string' && Object.hasOwn(SIGNED_FIELDS, type) ? SIGNED_FIELDS[type] : undefined;
   if (fields === undefined) return { field: 'Type' };
   let text = '';
   for (const name of fields) {

@@ -25,6 +25,8 @@ export interface SnsSigner {
   readonly fetch: TextFetcher;
   /** The message with SigningCertURL pointing here and its Signature, SignatureVersion as asked. */
   sign(message: Record<string, unknown>, version?: '1' | '2'): Record<string, unknown>;
+  /** The message as it is (fields, version and URL untouched) with the Signature its fields call for, when they are text. */
+  signAsIs(message: Record<string, unknown>): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,12 @@ export async function startSnsSigner(): Promise<SnsSigner> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const signAsIs = (message: Record<string, unknown>): Record<string, unknown> => {
+    const signed = snsStringToSign(message);
+    if ('field' in signed) return message;
+    const algorithm = message['SignatureVersion'] === '2' ? 'RSA-SHA256' : 'RSA-SHA1';
+    return { ...message, Signature: createSign(algorithm).update(signed.text, 'utf8').sign(key, 'base64') };
+  };
   return {
     hostPattern: new RegExp(`^${base.replace(/[.:/]/g, '\\$&')}/`),
     certUrl: `${base}/SimpleNotificationService-test.pem`,
@@ -59,12 +67,9 @@ export async function startSnsSigner(): Promise<SnsSigner> {
       return { status: res.status, body: await res.text() };
     },
     sign(message, version = '1') {
-      const m: Record<string, unknown> = { ...message, SignatureVersion: version, SigningCertURL: `${base}/SimpleNotificationService-test.pem` };
-      const signed = snsStringToSign(m);
-      if ('field' in signed) return m;
-      m['Signature'] = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256').update(signed.text, 'utf8').sign(key, 'base64');
-      return m;
+      return signAsIs({ ...message, SignatureVersion: version, SigningCertURL: `${base}/SimpleNotificationService-test.pem` });
     },
+    signAsIs,
     close: async () => {
       server.closeAllConnections();
       server.close();
