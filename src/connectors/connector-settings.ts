@@ -27,23 +27,21 @@ const SENDER = /^[A-Za-z0-9_.-]{1,64}$/;
  * Secrets by name: `name=secret,name=secret` in the environment, a mapping in the config file.
  * For connector settings too (PagerDuty's `routing_keys`).
  */
-export const namedSecrets = z.union([
-  z.string().transform((s, ctx) => {
-    const out: Record<string, string> = {};
-    for (const pair of s.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
-      const at = pair.indexOf('=');
-      if (at <= 0) { ctx.addIssue({ code: 'custom', message: 'expected name=token pairs, comma-separated' }); return z.NEVER; }
-      out[pair.slice(0, at)] = pair.slice(at + 1);
-    }
-    return out;
-  }),
-  z.record(z.string(), z.string()),
-]).pipe(z.record(z.string().regex(SENDER, 'sender names are letters, digits, _ . -'), secret));
+export const namedSecrets = z.unknown().transform((v, ctx) => {
+  if (typeof v !== 'string') return v;
+  const out: Record<string, string> = {};
+  for (const pair of v.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) { ctx.addIssue({ code: 'custom', message: 'expected name=token pairs, comma-separated' }); return z.NEVER; }
+    out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
+}).pipe(z.record(z.string().regex(SENDER, 'sender names are letters, digits, _ . -'), secret));
 
 const frameworkSchema = z.object({
   /** A token for this connector alone (bearer, or the password of basic auth). */
   token: secret.optional(),
-  /** Per-sender tokens: the sender's name is logged with what it sends. */
+  /** Per-sender tokens: each sender its own, changed or revoked without touching the others. */
   tokens: namedSecrets.optional(),
   hmac_secret: secret.optional(),
   hmac_header: z.string().regex(/^[A-Za-z0-9-]+$/).optional(),
