@@ -11,7 +11,7 @@ import { createCloudwatchConnector } from './index';
  * signature; the alarm inside `Message` is mutated as a structure, then written back as text.
  */
 export async function fuzzHarness(): Promise<FuzzHarness> {
-  const sns = await startSnsSigner();
+  const sns = await startSnsSigner(1024);
   const now = new Date().toISOString();
   const seeds = ['alarm.json', 'ok.json', 'insufficient-data.json', 'subscription-confirmation.json'].map((name) => {
     const m = JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8')) as Record<string, unknown>;
