@@ -58,11 +58,12 @@ describe('POST /ingest/pagerduty', () => {
   let q: TestQueue;
   let app: TestApp;
   let apply: JobHandler;
+  let applyTogether: ReturnType<typeof pipelineWorker>['applyTogether'];
 
   beforeAll(async () => {
     t = await createTestDatabase();
     q = await openTestQueue();
-    apply = pipelineWorker(t.db).apply;
+    ({ apply, applyTogether } = pipelineWorker(t.db));
     const setups = connectorSetups([connector], { QUELL_CONNECTOR_PAGERDUTY_ROUTING_KEYS: `eu-monitoring=${KEY}` });
     app = await serveTestApp({ db: t.db, queue: q.queue, connectors: setups });
   });
@@ -122,6 +123,17 @@ describe('POST /ingest/pagerduty', () => {
     await post({ routing_key: KEY, event_action: 'resolve', dedup_key: key });
     const [resolve] = await applyQueued(q, apply);
     expect(resolve!.alerts[0]!.fingerprint).toBe(job!.alerts[0]!.fingerprint);
+  });
+
+  test('a trigger and its acknowledge applied in one batch (group commit): the new incident is acknowledged', async () => {
+    const trigger = { ...fixture('trigger.json'), dedup_key: 'same-batch', payload: { ...fixture('trigger.json').payload, class: 'same-batch' } };
+    expect((await post(trigger)).status).toBe(202);
+    expect((await post({ ...fixture('acknowledge.json'), dedup_key: 'same-batch' })).status).toBe(202);
+    const jobs = await q.waiting();
+    await q.bull.drain(true);
+    await applyTogether(jobs); // one transaction: every job's alerts go through the stages, then the acknowledgements
+    const [i] = (await listIncidents(t.db)).filter((x) => x.title.includes('same-batch'));
+    expect(i).toMatchObject({ status: 'acknowledged' });
   });
 
   test('an unknown routing key is 401 naming the field, before anything is queued; the bearer token still works', async () => {
