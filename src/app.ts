@@ -19,6 +19,7 @@ import type { CmdbLoader } from './cmdb/cmdb-loader';
 import type { Connector } from './connectors/connector';
 import type { PriorityPolicy } from './domain/priority';
 import type { ReportContext } from './reports/report';
+import type { ConnectorSetup } from './connectors/connector-settings';
 import { createIngestMetrics } from './connectors/ingest-metrics';
 import { ingestRouter } from './connectors/ingest-router';
 import type { Logger } from './log';
@@ -34,7 +35,8 @@ import type { ServiceLevelPolicy } from './domain/service-level';
 export interface AppDeps {
   readonly db: Kysely<Database>;
   readonly queue: IngestQueue;
-  readonly connectors: readonly Connector[];
+  /** The connectors, with their settings (connector-settings.ts); a bare connector has none. */
+  readonly connectors: readonly (Connector | ConnectorSetup)[];
   readonly registry: Registry;
   readonly pipelineMetrics: PipelineMetrics;
   /**

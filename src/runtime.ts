@@ -14,6 +14,7 @@ import { createCmdbMetrics } from './cmdb/cmdb-metrics';
 import { TopologyHolder } from './cmdb/topology-holder';
 import { ConfigError, redacted, type Config } from './config';
 import { loadConnectors } from './connectors/connector-registry';
+import { connectorSetups } from './connectors/connector-settings';
 import type { Logger } from './log';
 import type { ReadinessCheck } from './readiness';
 import { buildPipeline } from './pipeline/pipeline';
@@ -236,7 +237,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
   if (tokens.generatedFile) rt.log.warn({ file: tokens.generatedFile }, 'QUELL_INGEST_TOKEN or QUELL_API_TOKEN unset: the missing one is generated and kept in this file');
   registerStateMetrics(rt.registry, rt.db, rt.queue);
   const app = createApp({
-    db: rt.db, queue: rt.queue, connectors: loadConnectors(), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,
+    db: rt.db, queue: rt.queue, connectors: connectorSetups(loadConnectors()), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,
     tokens: { ...tokens, apiTokens: apiTokensOf(rt) }, openReads: rt.config.QUELL_OPEN_READS,
     priorityPolicy: () => rt.rules.current().get(priorityMatrixKind),
     maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, maxClockSkewSeconds: rt.config.QUELL_MAX_CLOCK_SKEW_SECONDS,

@@ -10,7 +10,8 @@ import { labelSet } from '../../src/connectors/label-set';
  */
 const timestamp = z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' });
 
-const alertSchema = z.object({
+/** One alert of Alertmanager's webhook; Grafana's webhook extends it (connectors/grafana). */
+export const alertSchema = z.object({
   status: z.enum(['firing', 'resolved']),
   labels: labelSet.refine((l) => Object.keys(l).length > 0, 'an alert needs at least one label'),
   annotations: labelSet.default({}),
@@ -20,8 +21,8 @@ const alertSchema = z.object({
   fingerprint: z.string().optional(),
 });
 
-const payloadSchema = z.object({
-  version: z.literal('4', { message: 'expected webhook payload version "4"' }),
+/** The group fields around the alerts, shared with Grafana's webhook. */
+export const groupFields = {
   status: z.enum(['firing', 'resolved']),
   receiver: z.string().optional(),
   groupKey: z.string().optional(),
@@ -31,10 +32,15 @@ const payloadSchema = z.object({
   commonAnnotations: labelSet.optional(),
   externalURL: z.string().optional(),
   alerts: z.array(alertSchema),
+};
+
+const payloadSchema = z.object({
+  version: z.literal('4', { message: 'expected webhook payload version "4"' }),
+  ...groupFields,
 });
 
 /** Alertmanager's "no time" (Go's zero time) for a firing alert's end. */
-const GO_ZERO_YEAR = 1;
+export const GO_ZERO_YEAR = 1;
 
 const iso = (text: string): string => new Date(text).toISOString();
 

@@ -18,6 +18,7 @@ export const API_ERRORS = {
     status: 413, retry: false, summary: 'the body is over QUELL_MAX_BODY_BYTES (QUELL_CMDB_MAX_BYTES for the CMDB)',
   },
   queue_unavailable: { status: 503, retry: true, summary: 'the ingest queue (Redis) cannot take the alerts now; nothing was stored' },
+  verification_unavailable: { status: 503, retry: true, summary: 'a signature cannot be verified now (the SNS signing certificate cannot be fetched); nothing was queued' },
   database_unavailable: { status: 503, retry: true, summary: 'PostgreSQL cannot be reached now; try again later' },
   busy: { status: 503, retry: true, summary: 'the API is serving as many reads as QUELL_API_READ_CONCURRENCY allows' },
   internal: { status: 500, retry: true, summary: 'an unexpected error; the log has the details' },

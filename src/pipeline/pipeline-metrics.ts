@@ -28,6 +28,11 @@ export function createPipelineMetrics(registry: Registry) {
       name: 'quell_incidents_reopened_total', help: 'Resolved incidents reopened by their group firing again.',
       labelNames: ['rule'] as const, registers,
     }),
+    sourceAcknowledgements: new Counter({
+      name: 'quell_source_acknowledgements_total',
+      help: 'Acknowledgements sent by sources (PagerDuty acknowledge), by result: acknowledged (its incident), unchanged (already acknowledged or resolved), no_incident.',
+      labelNames: ['result'] as const, registers,
+    }),
     incidentsResolved: new Counter({ name: 'quell_incidents_resolved_total', help: 'Incidents resolved.', labelNames: ['by'] as const, registers }),
     processing: new Histogram({
       name: 'quell_alert_processing_seconds',

@@ -3,6 +3,7 @@ import type { RuleBundle } from '../rules/rule-bundle';
 import type { IncidentEventsDeps } from '../store/incident-events-commit';
 import type { PipelineMetrics } from './pipeline-metrics';
 import type { Stage, StageContext, StagedAlert } from './stage';
+import { acknowledgeStage } from './stages/acknowledge';
 import { correlateStage } from './stages/correlate';
 import { dedupStage } from './stages/dedup';
 import { flappingStage } from './stages/flapping';
@@ -31,6 +32,8 @@ import { topologyStage } from './stages/topology';
  *               rule's window, min_alerts, reopen_within); a flapping alert stays in its
  *               incident; resolve an incident when all alerts resolved and none is flapping;
  *               each change is a typed incident event (ctx.events)
+ *   acknowledge acknowledge the open incidents of alerts their source says were acknowledged
+ *               (IngestJob.acknowledgements: PagerDuty's acknowledge), as the API would
  *   root-cause  the incident's CIs and root-cause candidate (most upstream CI with an alert)
  *   problem     incidents that opened or reopened (ctx.events) count toward their signature's
  *               recurrence (ProblemRules): open a problem, or join the active one; a known
@@ -65,6 +68,7 @@ export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
     flappingStage(deps.rules, deps.metrics),
     topologyStage(topology),
     incidentStage(deps.metrics),
+    acknowledgeStage(deps.metrics),
     rootCauseStage(topology),
     problemStage(deps.rules),
     recordStage(deps.incidentEvents),

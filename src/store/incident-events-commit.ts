@@ -65,27 +65,39 @@ export type WorkOutcome =
 export type LockedIncident = IncidentRow & { readonly now: Date; readonly paused_total: number };
 
 /**
- * One change to one incident, as a person or a runbook asks it: locks the row, lets `decide`
- * say what changes (or refuse), writes it and its events through {@link commitIncidentEvents}
- * in the same transaction, and relays the outbox after commit.
+ * One change to one incident inside `trx`: locks the row, lets `decide` say what changes (or
+ * refuse) and writes it. The events are returned, not committed: the caller commits them
+ * through {@link commitIncidentEvents} (workIncident below) or emits them to the pipeline's
+ * event log (the acknowledge stage), so that they reach the timeline exactly once.
+ */
+export async function workIncidentIn(
+  trx: Transaction<Database>, id: number, decide: (current: LockedIncident) => IncidentWork,
+): Promise<WorkOutcome> {
+  const current = await trx.selectFrom('incidents').selectAll()
+    .select((eb) => [eb.fn<Date>('now', []).as('now'), eb.cast<number>('paused_ms', 'double precision').as('paused_total')])
+    .where('id', '=', id).forUpdate().executeTakeFirst();
+  if (current === undefined) return { ok: false, reason: 'not_found' };
+  const work = decide(current);
+  if (work.conflict === true) return { ok: false, reason: 'conflict', status: current.status };
+  const { now: _now, paused_total: _paused, ...row } = current;
+  const incident = work.set === undefined ? row
+    : await trx.updateTable('incidents').where('id', '=', id).set({ ...work.set, updated_at: current.now })
+      .returningAll().executeTakeFirstOrThrow();
+  return { ok: true, incident, events: work.events };
+}
+
+/**
+ * One change to one incident, as a person or a runbook asks it: {@link workIncidentIn} and its
+ * events through {@link commitIncidentEvents} in one transaction; the outbox is relayed after commit.
  */
 export async function workIncident(
   db: Kysely<Database>, id: number, decide: (current: LockedIncident) => IncidentWork, deps: IncidentEventsDeps,
 ): Promise<WorkOutcome> {
   let outbox: RecordedOutbox[] = [];
   const outcome = await db.transaction().execute(async (trx): Promise<WorkOutcome> => {
-    const current = await trx.selectFrom('incidents').selectAll()
-      .select((eb) => [eb.fn<Date>('now', []).as('now'), eb.cast<number>('paused_ms', 'double precision').as('paused_total')])
-      .where('id', '=', id).forUpdate().executeTakeFirst();
-    if (current === undefined) return { ok: false, reason: 'not_found' };
-    const work = decide(current);
-    if (work.conflict === true) return { ok: false, reason: 'conflict', status: current.status };
-    const { now: _now, paused_total: _paused, ...row } = current;
-    const incident = work.set === undefined ? row
-      : await trx.updateTable('incidents').where('id', '=', id).set({ ...work.set, updated_at: current.now })
-        .returningAll().executeTakeFirstOrThrow();
-    outbox = await commitIncidentEvents(trx, work.events, deps);
-    return { ok: true, incident, events: work.events };
+    const worked = await workIncidentIn(trx, id, decide);
+    if (worked.ok) outbox = await commitIncidentEvents(trx, worked.events, deps);
+    return worked;
   });
   deps.relay(outbox);
   return outcome;

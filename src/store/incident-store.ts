@@ -4,7 +4,9 @@ import {
   pauseAfter, RESOLVED, statusesAllowing, transition, type HoldState, type LifecycleStep,
 } from '../domain/incident-lifecycle';
 import type { Database, IncidentRow, IncidentsTable, IncidentStatus } from './database';
-import { TIMELINE_ONLY, workIncident, type IncidentEventsDeps } from './incident-events-commit';
+import {
+  TIMELINE_ONLY, workIncident, workIncidentIn, type IncidentEventsDeps, type IncidentWork, type LockedIncident, type WorkOutcome,
+} from './incident-events-commit';
 import { unnest } from './unnest';
 
 type Trx = Transaction<Database>;
@@ -122,8 +124,31 @@ export async function changeIncident(
   db: Kysely<Database>, id: number, change: ManualChange, actor: string, comment?: string,
   events: IncidentEventsDeps = TIMELINE_ONLY,
 ): Promise<ChangeOutcome> {
+  const outcome = await workIncident(db, id, decideChange(change, actor, comment), events);
+  return outcomeOf(outcome);
+}
+
+/**
+ * The same change inside `trx`, its event returned for the caller to commit once (the
+ * pipeline's acknowledge stage emits it to the transaction's event log).
+ */
+export async function changeIncidentIn(
+  trx: Trx, id: number, change: ManualChange, actor: string, comment?: string,
+): Promise<ChangeOutcome> {
+  return outcomeOf(await workIncidentIn(trx, id, decideChange(change, actor, comment)));
+}
+
+const outcomeOf = (outcome: WorkOutcome): ChangeOutcome => {
+  if (!outcome.ok) return outcome;
+  const [event] = outcome.events;
+  if (event === undefined) throw new Error('a lifecycle change decided no event');
+  return { ok: true, incident: outcome.incident, event };
+};
+
+/** What a lifecycle change does to the locked incident: its update and its one event, or a conflict. */
+function decideChange(change: ManualChange, actor: string, comment?: string): (current: LockedIncident) => IncidentWork {
   const step: LifecycleStep = typeof change === 'string' ? { action: change } : { action: 'hold', state: change.state };
-  const outcome = await workIncident(db, id, (current) => {
+  return (current) => {
     const next = transition({ status: current.status, acknowledged: current.acknowledged_at !== null }, step);
     if (next === undefined) return { conflict: true };
     const at = current.now;
@@ -135,14 +160,13 @@ export async function changeIncident(
       ...(next === 'resolved' ? { resolved_at: at, resolved_by: 'manual', grouping_open: false } : {}),
     };
     const said = comment !== undefined && comment !== '' ? { comment } : {};
-    const by = { incidentId: id, by: actor, ...said };
+    const by = { incidentId: current.id, by: actor, ...said };
     const event: IncidentEvent = step.action === 'acknowledge' ? { kind: 'acknowledged', ...by }
       : step.action === 'resolve' ? { kind: 'resolved', ...by }
         : step.action === 'hold' ? { kind: 'held', ...by, state: step.state, ...reasonOf(change) }
           : { kind: 'resumed', ...by, status: next, heldMs: pause.pausedMs - before.pausedMs };
     return { set, events: [event] };
-  }, events);
-  return outcome.ok ? { ok: true, incident: outcome.incident, event: outcome.events[0]! } : outcome;
+  };
 }
 
 const reasonOf = (change: ManualChange): { reason?: string } =>

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import type { Connector } from '../connectors/connector';
 import { pollTarget } from '../connectors/poll-target';
 import type { ReconcileSource } from './reconcile';
@@ -17,7 +17,11 @@ export function reconcileSourcesOf(config: Config, connectors: readonly Connecto
   const out: ReconcileSource[] = [];
   for (const connector of connectors) {
     const t = Object.hasOwn(targets, connector.id) ? targets[connector.id] : undefined;
-    if (connector.poll === undefined || t?.url === undefined) continue;
+    if (t?.url === undefined) continue;
+    if (connector.poll === undefined) {
+      throw new ConfigError(`QUELL_RECONCILE_${connector.id.toUpperCase()}_URL: the ${connector.id} connector cannot be `
+        + 'reconciled yet (no poll: its API does not answer the identity its webhook alerts are fingerprinted by); unset it');
+    }
     out.push({ connector, target: pollTarget({ url: t.url, token: t.token }) });
   }
   return out;
