@@ -53,6 +53,11 @@ function containers(root: Json): Container[] {
   return out;
 }
 
+/** A value as text; an object whose own `toString` a mutation replaced by data has none. */
+function textOf(v: unknown): string {
+  try { return String(v); } catch { return '[object]'; }
+}
+
 /** One random change somewhere in `root` (which it changes); returns the new root. */
 export function mutateOnce(root: Json, r: SeededRandom): Json {
   const all = containers(root);
@@ -76,7 +81,7 @@ export function mutateOnce(root: Json, r: SeededRandom): Json {
       if (Array.isArray(c)) c.push(...Array.from({ length: r.int(1, 60) }, () => structuredClone(current)));
       else (c as Record<symbol, unknown>)[DUPLICATES] = [[k, oddValue(r)]];
       break;
-    case 6: set(k, typeof current === 'string' ? current + r.pick(ODD_STRINGS) : String(current)); break;
+    case 6: set(k, typeof current === 'string' ? current + r.pick(ODD_STRINGS) : textOf(current)); break;
     case 7: set(k, typeof current === 'number' ? r.pick(ODD_NUMBERS) : r.pick(ODD_NUMBERS)); break;
     case 8: if (!Array.isArray(c)) set(r.pick(['__proto__', 'constructor', 'toString', '']), oddValue(r)); break;
     default: set(k, Array.isArray(current) ? current.slice(0, r.int(0, 1)) : [current]); break; // a list where a value was, or shorter
