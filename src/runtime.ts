@@ -289,12 +289,12 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
     async close() {
       maintenance.stop();
       release.stop();
-      await consumer.close();
+      // Side by side: with Redis unreachable each waits its bounded time for its jobs in hand.
+      // The embedded mode's runbook queue is the runtime's (closed with it).
+      await Promise.all([consumer.close(), rt.runbookQueue instanceof EmbeddedQueue ? undefined : runbookConsumer.close()]);
       await ticks.stop();
       await stillFiringTicks.stop();
       await sweeper.stop();
-      // The embedded mode's runbook queue is the runtime's (closed with it).
-      if (!(rt.runbookQueue instanceof EmbeddedQueue)) await runbookConsumer.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, redacted } from '../../src/config';
+import { nearest } from '../../src/domain/edit-distance';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +43,7 @@ test('CMDB binding settings are lists of label names', () => {
   expect(loadConfig({ QUELL_CONFIG: file }).QUELL_CMDB_BIND_LABELS).toEqual(['ci', 'instance']);
 });
 
-test('the nearest known key is suggested for a typo, none for a stranger', async () => {
-  const { nearest } = await import('../../src/domain/edit-distance');
+test('the nearest known key is suggested for a typo, none for a stranger', () => {
   const names = ['QUELL_PORT', 'QUELL_HOST', 'QUELL_WORKER_CONCURRENCY'];
   expect(nearest('QUELL_PROT', names)).toBe('QUELL_PORT');
   expect(nearest('quell_worker_concurency', names)).toBe('QUELL_WORKER_CONCURRENCY');
