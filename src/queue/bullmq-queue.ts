@@ -102,13 +102,24 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
   }
 
   async depth(): Promise<QueueDepth> {
-    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    const [c, oldest] = await Promise.all([
+      this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'), this.oldestWaitingSince(),
+    ]);
     return {
       waiting: (c['waiting'] ?? 0) + (c['prioritized'] ?? 0),
       active: c['active'] ?? 0,
       delayed: c['delayed'] ?? 0,
       failed: c['failed'] ?? 0,
+      oldestWaitingSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
     };
+  }
+
+  /** When the oldest waiting job was added (ms): BullMQ pushes jobs on the wait list's left and takes them from its right. */
+  private async oldestWaitingSince(): Promise<number | undefined> {
+    const id = await this.redis.lindex(this.queue.toKey('wait'), -1);
+    if (id === null) return undefined;
+    const timestamp = await this.redis.hget(this.queue.toKey(id), 'timestamp');
+    return timestamp === null ? undefined : Number(timestamp);
   }
 
   async checkReady(): Promise<void> {
