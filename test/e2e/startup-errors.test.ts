@@ -108,3 +108,43 @@ test('--version prints package.json\'s version; --help lists settings with defau
   expect(help).toMatch(/REDIS_URL\s+default: unset, secret/);
   expect(help).not.toContain('QUELL_MAX_BODY_BYTES');
 });
+
+describe('quell config check', () => {
+  const run = (env: Record<string, string>): Promise<Outcome & { stdout: string }> => new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'config', 'check'], {
+      cwd: REPO, env: { PATH: process.env['PATH'] ?? '', QUELL_RULES_DIR: join(REPO, 'rules'), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  const withPassword = pgUrl((u) => { u.password = 'sekrit-pw'; });
+  const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+  test('all well: exit 0, the settings it would run with, secrets masked', async () => {
+    const o = await run({ DATABASE_URL: withPassword, REDIS_URL: redisUrl, QUELL_API_TOKEN: 'api-token-0123456789abcdef' });
+    expect({ code: o.code, stderr: o.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(o.stdout).toMatch(/^ok {4}database: PostgreSQL \d+/m);
+    expect(o.stdout).toMatch(/^ok {4}queue: Redis answers/m);
+    expect(o.stdout).toMatch(/^ok {4}rules: /m);
+    expect(o.stdout).toContain('QUELL_API_TOKEN=<set>');
+    expect(o.stdout).toContain(':***@127.0.0.1');
+    expect(o.stdout).not.toContain('sekrit-pw');
+    expect(o.stdout).not.toContain('api-token-0123456789abcdef');
+  }, 30_000);
+
+  test('a server that does not answer: FAIL naming the setting, exit 2', async () => {
+    const port = await freePort();
+    const o = await run({ DATABASE_URL: withPassword, REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(o.code).toBe(2);
+    expect(o.stderr).toMatch(new RegExp(`^FAIL  queue: REDIS_URL: Redis at 127\\.0\\.0\\.1:${port} unreachable`, 'm'));
+  }, 30_000);
+
+  test('invalid settings: exit 2 before connecting', async () => {
+    const o = await run({ QUELL_PORT: 'eighty' });
+    expect(o.code).toBe(2);
+    expect(o.stderr.trim()).toMatch(/^settings: QUELL_PORT: .*default 9280$/);
+  });
+});
