@@ -170,7 +170,10 @@ async function warnIfRedisUnreachable(queue: IngestQueue, url: string, log: Logg
   try {
     await queue.checkReady();
   } catch (err) {
-    if (err instanceof NotReadyError) return;
+    if (err instanceof NotReadyError) {
+      log.warn(`REDIS_URL: ${err.message}; set maxmemory-policy noeviction (/readyz says not ready until then)`);
+      return;
+    }
     const problem = describeRedisError(err, url);
     if (!problem.unreachable) throw new ConfigError(problem.message, { cause: err });
     log.warn({ err: (err as Error).message }, `${problem.message}. Ingest answers 503 until it does; /readyz says not ready`);
