@@ -16,11 +16,14 @@ import { ConfigError, redacted, type Config } from './config';
 import { loadConnectors } from './connectors/connector-registry';
 import { connectorSetups } from './connectors/connector-settings';
 import type { Logger } from './log';
-import type { ReadinessCheck } from './readiness';
+import { NotReadyError, type ReadinessCheck } from './readiness';
 import { buildPipeline } from './pipeline/pipeline';
 import { createPipelineMetrics, type PipelineMetrics } from './pipeline/pipeline-metrics';
 import { OutboxRelay } from './outbox/outbox-relay';
-import { BullmqConsumer, BullmqIngestConsumer, BullmqIngestQueue, BullmqQueue, notifyQueueName, runbookQueueName } from './queue/bullmq-queue';
+import {
+  BullmqConsumer, BullmqIngestConsumer, BullmqIngestQueue, BullmqQueue, notifyQueueName, runbookQueueName,
+  type BullmqWorkerOptions,
+} from './queue/bullmq-queue';
 import { EmbeddedQueue } from './queue/embedded-queue';
 import { PermanentJobError, type IngestConsumer, type IngestQueue } from './queue/ingest-queue';
 import type { JobConsumer, JobQueue } from './queue/job-queue';
@@ -52,7 +55,8 @@ import { createStillFiringCheck } from './runbooks/still-firing-check';
 import type { IncidentEventsDeps } from './store/incident-events-commit';
 import { connectDatabase } from './store/connect';
 import type { Database } from './store/database';
-import { migrateToLatest } from './store/migrate';
+import { migrateAtStart } from './startup-database';
+import { addressOf, describeRedisError, listenError } from './startup-errors';
 import { resolveTokens } from './tokens';
 import { createJobProcessor, createPipelineTick } from './worker/job-processor';
 import { scheduleMaintenance, scheduleTicks } from './worker/maintenance';
@@ -97,6 +101,8 @@ export interface Runtime {
   /** Runs executing in this process: `quell start`'s API cancels its worker's steps at once. */
   readonly runAborts: RunAborts;
   readonly runbookMetrics: RunbookMetrics;
+  /** Resolves once the database schema is current: at once, or when PostgreSQL came up (api, worker). */
+  readonly schemaReady: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -120,7 +126,7 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
     dataDir: config.QUELL_DATA_DIR, poolSize: config.QUELL_DB_POOL_SIZE, ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
     onConnectionError: (err) => log.warn({ err: err.message }, 'a database connection failed; it is discarded'),
   });
-  const applied = await migrateToLatest(db);
+  const schema = await migrateAtStart(db, config.DATABASE_URL, log, role !== 'start');
   const queue: IngestQueue = config.REDIS_URL
     ? new BullmqIngestQueue({ redisUrl: config.REDIS_URL, queueName: config.QUELL_QUEUE_NAME })
     : new EmbeddedQueue(db, { onError: (err, job) => log.error({ err: err.message, job: job.id, permanent: err instanceof PermanentJobError }, 'job failed') });
@@ -145,16 +151,24 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
   const embedded = kind === 'pglite' || queue.kind === 'embedded';
   log.info({
     role, mode: embedded ? 'embedded' : 'servers', database: kind, queue: queue.kind,
-    migrations: applied, rules: { version: rules.current().version, ...rules.current().counts },
+    migrations: schema.applied ?? 'waiting for PostgreSQL', rules: { version: rules.current().version, ...rules.current().counts },
     config: redacted(config),
   }, embedded
     ? `embedded mode: ${kind === 'pglite' ? `PGlite in ${config.QUELL_DATA_DIR}` : 'PostgreSQL'}, ${queue.kind} queue (set REDIS_URL and DATABASE_URL for servers)`
     : 'server mode: BullMQ on Redis, PostgreSQL');
 
+  if (config.REDIS_URL) await warnIfRedisUnreachable(queue, config.REDIS_URL, log);
+
   rules.watch();
   const checks: ReadinessCheck[] = [
-    { name: 'database', check: async () => { await sql`select 1`.execute(db); } },
-    { name: 'queue', check: () => queue.checkReady() },
+    {
+      name: 'database', check: async () => { await sql`select 1`.execute(db); },
+      ...(config.DATABASE_URL ? { dependency: 'PostgreSQL', address: addressOf(config.DATABASE_URL, 5432) } : {}),
+    },
+    {
+      name: 'queue', check: () => queue.checkReady(),
+      ...(config.REDIS_URL ? { dependency: 'Redis', address: addressOf(config.REDIS_URL, 6379) } : {}),
+    },
   ];
   registerDependencyMetrics(registry, checks);
   const cmdbMetrics = createCmdbMetrics(registry);
@@ -170,7 +184,9 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
     runAborts: new RunAborts(), runbookMetrics: createRunbookMetrics(registry),
     pipelineMetrics: createPipelineMetrics(registry),
     cmdb: new CmdbLoader({ db, metrics: cmdbMetrics, log, holder: topology }),
+    schemaReady: schema.ready,
     async close() {
+      schema.stop();
       rules.close();
       topology.stop();
       await queue.close();
@@ -179,6 +195,21 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
       await db.destroy();
     },
   };
+}
+
+/** A warning naming REDIS_URL when Redis does not answer at start; the process goes on and /readyz says why. */
+async function warnIfRedisUnreachable(queue: IngestQueue, url: string, log: Logger): Promise<void> {
+  try {
+    await queue.checkReady();
+  } catch (err) {
+    if (err instanceof NotReadyError) {
+      log.warn(`REDIS_URL: ${err.message}; set maxmemory-policy noeviction (/readyz says not ready until then)`);
+      return;
+    }
+    const problem = describeRedisError(err, url);
+    if (!problem.unreachable) throw new ConfigError(problem.message, { cause: err });
+    log.warn({ err: (err as Error).message }, `${problem.message}. Ingest answers 503 until it does; /readyz says not ready`);
+  }
 }
 
 /** The runbooks in force: the `Runbooks` documents of the rules directory. */
@@ -253,7 +284,7 @@ export async function startApi(rt: Runtime): Promise<Server> {
   const file = rt.config.QUELL_CMDB_FILE;
   const cmdbFile = file ? watchCmdbFile({ file, loader: rt.cmdb, log: rt.log }) : undefined;
   await cmdbFile?.ready;
-  const server = await listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api');
+  const server = await listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api', 'QUELL_PORT');
   server.on('close', () => cmdbFile?.close());
   return server;
 }
@@ -279,7 +310,7 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
       queueName: rt.config.QUELL_QUEUE_NAME,
       concurrency: rt.config.QUELL_WORKER_CONCURRENCY,
       lockDurationMs: rt.config.QUELL_LOCK_DURATION_MS,
-      onError: (err) => rt.log.error({ err }, 'worker error'),
+      ...redisOutageLog(rt, 'ingest worker'),
       onFailed: (job, err, final) => (final
         ? rt.log.error({ job, err: err.message }, 'job failed for good; kept in the failed set')
         : rt.log.warn({ job, err: err.message }, 'job failed; will retry')),
@@ -297,7 +328,7 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
       queueName: runbookQueueName(rt.config.QUELL_QUEUE_NAME),
       concurrency: rt.config.QUELL_RUNBOOK_CONCURRENCY,
       lockDurationMs: rt.config.QUELL_LOCK_DURATION_MS,
-      onError: (err) => rt.log.error({ err }, 'runbook worker error'),
+      ...redisOutageLog(rt, 'runbook worker'),
       onFailed: (job, err, final) => (final
         ? rt.log.error({ job, err: err.message }, 'runbook job failed for good; kept in the failed set')
         : rt.log.warn({ job, err: err.message }, 'runbook job failed; will retry')),
@@ -348,16 +379,34 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
       maintenance.stop();
       release.stop();
       slaSweep.stop();
-      await consumer.close();
+      // Side by side: with Redis unreachable each waits its bounded time for its jobs in hand.
+      // The embedded mode's runbook and notify queues are the runtime's (closed with it).
+      await Promise.all([
+        consumer.close(),
+        rt.runbookQueue instanceof EmbeddedQueue ? undefined : runbookConsumer.close(),
+        rt.notifyQueue instanceof EmbeddedQueue ? undefined : notifyConsumer.close(),
+      ]);
       await ticks.stop();
       await expiry.stop();
       await reconcile?.stop();
       await stillFiringTicks.stop();
       await sweeper.stop();
-      // The embedded mode's runbook queue is the runtime's (closed with it).
-      if (!(rt.runbookQueue instanceof EmbeddedQueue)) await runbookConsumer.close();
-      if (!(rt.notifyQueue instanceof EmbeddedQueue)) await notifyConsumer.close();
     },
+  };
+}
+
+/**
+ * A consumer's error callbacks: Redis outages as a few lines naming REDIS_URL with a count of
+ * failed attempts; other errors one line each (with the stack at QUELL_LOG_LEVEL=debug).
+ */
+function redisOutageLog(rt: Runtime, what: string): Pick<BullmqWorkerOptions, 'onError' | 'onConnectionError' | 'onReconnected'> {
+  const url = rt.config.REDIS_URL as string;
+  const debug = rt.log.isLevelEnabled('debug');
+  return {
+    onError: (err) => rt.log.error({ err: debug ? err : err.message }, `${what} error`),
+    onConnectionError: (err, failures) => rt.log.warn({ failures, err: err.message },
+      `${describeRedisError(err, url).message} (${what}: ${failures} failed ${failures === 1 ? 'attempt' : 'attempts'}; retrying, next line at ${failures * 2})`),
+    onReconnected: (failures) => rt.log.info({ failures }, `Redis at ${addressOf(url, 6379)} reachable again after ${failures} failed attempts (${what})`),
   };
 }
 
@@ -369,12 +418,18 @@ export async function startWorkerMetrics(rt: Runtime): Promise<Server> {
     tokens: new TokenRegistry(rt.config.QUELL_API_TOKEN, apiTokensOf(rt)),
     onNotReady: (details) => rt.log.warn({ reasons: details }, 'not ready'),
   }));
-  return listen(app, rt.config.QUELL_METRICS_PORT, rt.config.QUELL_HOST, rt.log, 'worker metrics');
+  return listen(app, rt.config.QUELL_METRICS_PORT, rt.config.QUELL_HOST, rt.log, 'worker metrics', 'QUELL_METRICS_PORT');
 }
 
-async function listen(app: express.Express, port: number, host: string, log: Logger, what: string): Promise<Server> {
+async function listen(
+  app: express.Express, port: number, host: string, log: Logger, what: string, setting: 'QUELL_PORT' | 'QUELL_METRICS_PORT',
+): Promise<Server> {
   const server = app.listen(port, host);
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    throw listenError(err, setting, host, port);
+  }
   const address = server.address();
   log.info({ address }, `${what} listening`);
   return server;

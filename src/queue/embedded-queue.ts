@@ -48,10 +48,14 @@ export class EmbeddedQueue<T extends QueuedJob = IngestJob> implements JobQueue<
         sql<number>`count(*) filter (where available_at <= now())::int`.as('waiting'),
         sql<number>`count(*) filter (where available_at > now() and available_at < 'infinity')::int`.as('delayed'),
         sql<number>`count(*) filter (where available_at = 'infinity')::int`.as('failed'),
+        sql<number>`coalesce(extract(epoch from now() - min(enqueued_at) filter (where available_at <= now())), 0)::float8`.as('oldest'),
       ])
       .executeTakeFirstOrThrow();
     const active = this.inFlight ? 1 : 0;
-    return { waiting: Math.max(0, row.waiting - active), active, delayed: row.delayed, failed: row.failed };
+    return {
+      waiting: Math.max(0, row.waiting - active), active, delayed: row.delayed, failed: row.failed,
+      oldestWaitingSeconds: Math.max(0, Number(row.oldest)),
+    };
   }
 
   async checkReady(): Promise<void> {
