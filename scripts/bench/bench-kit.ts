@@ -262,7 +262,20 @@ export interface Storm {
  */
 /** The cluster of storm host `i` (its CI id carries it, so the CMDB can name every host). */
 export const hostCluster = (i: number): string => `cluster-${i % CLUSTERS}`;
-export function buildStorm(alerts: number, batch: number, seed: number, startsAt: string): Storm {
+/** Storm host `i`'s switch (16 hosts behind each): the CI id of the storm's CMDB. */
+export const hostSwitch = (i: number): string => `sw-${Math.floor(i / HOSTS_PER_SWITCH)}`;
+export const HOSTS_PER_SWITCH = 16;
+
+export interface StormOptions {
+  /**
+   * Every 16th alert is on a switch instead of a host (`instance: sw-N`), the switch the next
+   * 15 hosts depend on: with the storm's CMDB, topology correlation groups each switch's alerts.
+   * @defaultValue false: every alert on its own host
+   */
+  readonly switchOutages?: boolean;
+}
+
+export function buildStorm(alerts: number, batch: number, seed: number, startsAt: string, opts: StormOptions = {}): Storm {
   const rand = seededRandom(seed).next; // every run, and both targets, see the same storm
   const pick = (n: number): number => Math.floor(rand() * n);
   const groups = new Set<string>();
@@ -280,7 +293,8 @@ export function buildStorm(alerts: number, batch: number, seed: number, startsAt
       part.push({
         labels: {
           alertname, cluster, service,
-          instance: `host-${i}.${cluster}.example:9100`,
+          instance: opts.switchOutages === true && i % HOSTS_PER_SWITCH === 0
+            ? `${hostSwitch(i)}:9100` : `host-${i}.${cluster}.example:9100`,
           severity: alertname.length % 3 === 0 ? 'critical' : 'warning',
         },
         startsAt,

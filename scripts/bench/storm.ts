@@ -19,7 +19,10 @@
  *   BENCH_OUT           also write the results as JSON to this file
  *   BENCH_SEED          seed of the label choices             1
  *   BENCH_TOPOLOGY      1: load a CMDB the storm's hosts bind to (16 hosts behind each switch),
- *                       so the shipped topology rule correlates them           0
+ *                       so the shipped topology rule takes every alert: each alone on its host
+ *                       (the worst case: one incident per alert)               0
+ *                       switches: as 1, and every 16th alert is on the switch the next 15
+ *                       hosts depend on, so each switch's alerts form one incident (a switch storm)
  *
  * Everything it creates (database, queue, processes, temporary directory) is removed at the
  * end, also on failure or Ctrl-C. Exits non-zero when anything went wrong.
@@ -32,7 +35,7 @@ import { Client } from 'pg';
 import { freePort } from '../../test/support/net';
 import { CLI, REPO } from '../../test/support/quell-process';
 import {
-  bounded, buildStorm, prepareQuell, runStorm, hostCluster, httpGet, intEnv, onCleanup, say, sleep, stageBreakdown, startProcess, STARTUP_TIMEOUT_MS,
+  bounded, buildStorm, hostSwitch, HOSTS_PER_SWITCH, prepareQuell, runStorm, hostCluster, httpGet, intEnv, onCleanup, say, sleep, stageBreakdown, startProcess, STARTUP_TIMEOUT_MS,
   waitReady, type StageTime, type Storm, type StormResult,
   commonSettings,
 } from './bench-kit';
@@ -42,7 +45,8 @@ import {
 
 const S = {
   ...commonSettings(),
-  topology: process.env['BENCH_TOPOLOGY'] === '1',
+  topology: ['1', 'switches'].includes(process.env['BENCH_TOPOLOGY'] ?? ''),
+  switchOutages: process.env['BENCH_TOPOLOGY'] === 'switches',
   alertmanager: process.env['BENCH_ALERTMANAGER'] ?? '/usr/bin/prometheus-alertmanager',
   seed: intEnv('BENCH_SEED', 1, 0),
 };
@@ -81,10 +85,10 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
     // topology rule takes every alert, and its per-rule lock and root-cause stage are measured.
     const hosts = Array.from({ length: S.alerts }, (_, i) => i);
     const cis = [
-      ...Array.from({ length: Math.ceil(S.alerts / 16) }, (_, s) => ({ id: `sw-${s}`, type: 'switch', labels: {} })),
+      ...Array.from({ length: Math.ceil(S.alerts / HOSTS_PER_SWITCH) }, (_, s) => ({ id: hostSwitch(s * HOSTS_PER_SWITCH), type: 'switch', labels: {} })),
       ...hosts.map((i) => ({ id: `host-${i}.${hostCluster(i)}.example`, type: 'host', labels: {} })),
     ];
-    const relations = hosts.map((i) => ({ from: `host-${i}.${hostCluster(i)}.example`, type: 'depends_on', to: `sw-${Math.floor(i / 16)}` }));
+    const relations = hosts.map((i) => ({ from: `host-${i}.${hostCluster(i)}.example`, type: 'depends_on', to: hostSwitch(i) }));
     const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/cmdb`, {
       method: 'PUT', headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ cis, relations }),
@@ -257,7 +261,7 @@ export async function main(): Promise<number> {
   onCleanup(`remove ${tmp}`, async () => { rmSync(tmp, { recursive: true, force: true }); });
 
   const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
-  const storm = buildStorm(S.alerts, S.batch, S.seed, startsAt);
+  const storm = buildStorm(S.alerts, S.batch, S.seed, startsAt, { switchOutages: S.switchOutages });
   const bytes = storm.quellBodies.reduce((a, b) => a + b.length, 0);
   const header = `storm: ${S.alerts} alerts, ${S.batch}/request, ${S.clients} clients, ${S.workers} workers x ${S.concurrency}`;
   say(`${header} (${storm.quellBodies.length} requests, ${(bytes / 1e6).toFixed(1)} MB, ${storm.groups} label groups)`);

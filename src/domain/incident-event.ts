@@ -1,3 +1,5 @@
+import type { HoldState, IncidentStatus } from './incident-lifecycle';
+
 /**
  * What happened to an incident, as a typed value: written once (by the stage or API call that
  * made it happen, inside that transaction), then read by every consumer: the timeline writer,
@@ -41,6 +43,27 @@ export type IncidentEvent =
     readonly priority: number; readonly previous: number;
   }
   | { readonly kind: 'commented'; readonly incidentId: number; readonly by: string; readonly comment: string }
+  /** Who works it changed: a field left out was not changed, null cleared it. */
+  | {
+    readonly kind: 'assigned'; readonly incidentId: number; readonly by: string;
+    readonly assignee?: string | null; readonly assignmentGroup?: string | null;
+  }
+  /** Put on hold (or what it waits for changed): its service-level clocks stand still. */
+  | {
+    readonly kind: 'held'; readonly incidentId: number; readonly by: string;
+    readonly state: HoldState; readonly reason?: string; readonly comment?: string;
+  }
+  /** Taken off hold, back to `status` (acknowledged if it had been, else open). */
+  | {
+    readonly kind: 'resumed'; readonly incidentId: number; readonly by: string;
+    readonly status: IncidentStatus; readonly heldMs: number; readonly comment?: string;
+  }
+  /** A person set impact and/or urgency (1 high, 2 medium, 3 low); a priority_changed follows if the matrix moved it. */
+  | {
+    readonly kind: 'impact_urgency_changed'; readonly incidentId: number; readonly by: string;
+    readonly impact: number | null; readonly urgency: number | null;
+    readonly previous: { readonly impact: number | null; readonly urgency: number | null };
+  }
   /** Someone (a runbook that did not fix it, an escalation policy) asked for the next level. */
   | { readonly kind: 'escalated'; readonly incidentId: number; readonly by: string; readonly reason: string }
   /** A runbook run of the incident changed status (triggered, awaiting approval, running, finished...). */
@@ -108,6 +131,20 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
       return { incidentId, kind, actor: event.by, detail: { priority: event.priority, previous: event.previous } };
     case 'commented':
       return { incidentId, kind, actor: event.by, detail: { comment: event.comment } };
+    case 'assigned': {
+      const detail: Record<string, unknown> = {};
+      if (event.assignee !== undefined) detail['assignee'] = event.assignee;
+      if (event.assignmentGroup !== undefined) detail['assignment_group'] = event.assignmentGroup;
+      return { incidentId, kind, actor: event.by, detail };
+    }
+    case 'held':
+      return { incidentId, kind, actor: event.by, detail: { state: event.state, ...said(event, 'reason'), ...said(event, 'comment') } };
+    case 'resumed':
+      return { incidentId, kind, actor: event.by, detail: { status: event.status, held_ms: event.heldMs, ...said(event, 'comment') } };
+    case 'impact_urgency_changed': {
+      const { impact, urgency, previous } = event;
+      return { incidentId, kind, actor: event.by, detail: { impact, urgency, previous } };
+    }
     case 'escalated':
       return { incidentId, kind, actor: event.by, detail: { reason: event.reason } };
     case 'runbook': {
@@ -123,4 +160,9 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
       return { incidentId, kind, actor: QUELL_ACTOR, detail };
     }
   }
+}
+
+/** `{ [key]: value }` when the event has it, else `{}`. */
+function said<E, K extends keyof E & string>(event: E, key: K): Record<string, unknown> {
+  return event[key] !== undefined ? { [key]: event[key] } : {};
 }

@@ -65,6 +65,16 @@ export interface IncidentsTable {
   cis: Generated<string[]>;
   /** Its root-cause candidate among `cis`: see RootCauseRecord. */
   root_cause: Json<RootCauseRecord> | null;
+  /** Who works it, and which team (set through the API). */
+  assignee: ColumnType<string | null, string | null | undefined, string | null>;
+  assignment_group: ColumnType<string | null, string | null | undefined, string | null>;
+  /** ITIL impact and urgency set by a person: 1 high, 2 medium, 3 low; null: as Quell decided. */
+  impact: ColumnType<number | null, number | null | undefined, number | null>;
+  urgency: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Set while it is held (the lifecycle's clock-pausing states): its service-level clocks stand still. */
+  paused_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Milliseconds it was held before `paused_at` (a bigint: text from pg; read it as `paused_ms::float8`). */
+  paused_ms: ColumnType<string | number, string | number | undefined, string | number>;
 }
 
 /** An incident's root-cause candidate as stored and shown (`root_cause` in the API). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { GroupingIncident, LatestIncident } from '../domain/group-window';
 import type { WindowKind } from '../domain/grouping-policy';
-import { nextStatus } from '../domain/incident-lifecycle';
+import { ACTIVE_STATUSES, nextStatus, statusesAllowing } from '../domain/incident-lifecycle';
 import type { Database } from './database';
 import { unnest } from './unnest';
 
@@ -101,7 +101,7 @@ const UPDATE_COLUMNS = [
 ] as const;
 
 /**
- * Adds alerts to incidents that are not resolved (with `grouping`: that still take alerts), and
+ * Adds alerts to incidents that are not resolved (held ones too; with `grouping`: that still take alerts), and
  * moves or closes their windows; returns the ids updated. A window only grows: the end kept is
  * the later of the stored one and the new one, whichever batch wrote first. Nulls change nothing.
  */
@@ -116,7 +116,7 @@ export async function updateIncidents(
       grouping_open = coalesce(v.grouping_open, i.grouping_open), updated_at = now()
     from (${unnest(sortById(updates), UPDATE_COLUMNS)})
       as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open)
-    where i.id = v.id and i.status <> 'resolved' ${grouping ? sql`and i.grouping_open` : sql``}
+    where i.id = v.id and i.status = any(${[...ACTIVE_STATUSES]}::text[]) ${grouping ? sql`and i.grouping_open` : sql``}
     returning i.id`.execute(trx);
   return new Set(rows.map((r) => r.id));
 }
@@ -145,7 +145,7 @@ export async function reopenIncidents(trx: Trx, reopenings: readonly IncidentReo
     from (${unnest(sortById(reopenings), [...UPDATE_COLUMNS, ['window', 'text'], ['windowSeconds', 'integer']])})
       as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open, window_kind,
         window_seconds)
-    where i.id = v.id and i.status = 'resolved'
+    where i.id = v.id and i.status = any(${statusesAllowing({ action: 'reopen' })}::text[])
     returning i.id`.execute(trx);
   return new Set(rows.map((r) => r.id));
 }

@@ -50,7 +50,8 @@ export async function listIncidents(db: Kysely<Database>, opts: ListOptions = {}
  */
 export async function findIncident(db: Kysely<Database>, id: number) {
   return db.selectFrom('incidents')
-    .select([...SUMMARY, 'root_cause', sql<number>`cardinality(cis)`.as('ci_count')])
+    .select([...SUMMARY, 'root_cause', sql<number>`cardinality(cis)`.as('ci_count'),
+      'assignee', 'assignment_group', 'impact', 'urgency', 'paused_at', sql<number>`paused_ms::float8`.as('paused_ms')])
     .where('id', '=', id).executeTakeFirst();
 }
 

@@ -1,7 +1,9 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
 import { timelineEntryOf, type IncidentEvent } from '../domain/incident-event';
-import { nextStatus, type IncidentAction } from '../domain/incident-lifecycle';
-import type { Database, IncidentRow, IncidentStatus } from './database';
+import {
+  nextStatus, pauseAfter, statusesAllowing, transition, type HoldState, type LifecycleStep,
+} from '../domain/incident-lifecycle';
+import type { Database, IncidentRow, IncidentsTable, IncidentStatus } from './database';
 import { commitIncidentEvents, TIMELINE_ONLY, type IncidentEventsDeps } from './incident-events-commit';
 import { unnest } from './unnest';
 
@@ -42,7 +44,7 @@ export async function resolveLinks(trx: Trx, ended: readonly EndedEpisode[]): Pr
 }
 
 /**
- * Resolves, as of `at`, those of `ids` that have no firing alert left and no flapping alert
+ * Resolves, as of `at`, those of `ids` (held or not) that have no firing alert left and no flapping alert
  * (whose latest episode they hold: flapping holds an incident open until the alert settles).
  * The rows are locked first, in a statement of their own, so that the check sees alerts a
  * concurrent batch has just linked; the flapping check reads the few flapping alerts once.
@@ -51,12 +53,16 @@ export async function resolveIncidentsWithoutFiringAlerts(
   trx: Trx, ids: readonly number[], at: Date,
 ): Promise<number[]> {
   if (ids.length === 0) return [];
+  const resolve = { action: 'resolve' } as const;
   const locked = await trx.selectFrom('incidents').select('id')
-    .where('id', 'in', [...ids]).where('status', '!=', 'resolved').orderBy('id').forUpdate().execute();
+    .where('id', 'in', [...ids]).where('status', 'in', statusesAllowing(resolve)).orderBy('id').forUpdate().execute();
   if (locked.length === 0) return [];
+  // A held incident resolves too (its alerts are gone); its pause ends as pauseAfter() ends one.
   const rows = await trx.updateTable('incidents')
     .set({
-      status: 'resolved', resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
+      status: nextStatus('open', 'resolve')!, resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
+      paused_ms: sql`paused_ms + coalesce(greatest(0, round(extract(epoch from (${at}::timestamptz - paused_at)) * 1000)), 0)::bigint`,
+      paused_at: null,
     })
     .where('id', 'in', locked.map((r) => r.id))
     .where(({ not, exists, selectFrom }) => not(exists(
@@ -91,42 +97,61 @@ export async function appendTimeline(db: Trx | Kysely<Database>, events: readonl
   return rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
 }
 
-/** A change an operator asks for through the API (reopening is Quell's, when its group fires again). */
-export type ManualChange = Exclude<IncidentAction, 'reopen'>;
+/**
+ * A lifecycle change a person (or a runbook) asks for: reopening is Quell's, when its group
+ * fires again. `hold` names the state it waits in and, optionally, why.
+ */
+export type ManualChange =
+  | 'acknowledge' | 'resolve' | 'resume'
+  | { readonly action: 'hold'; readonly state: HoldState; readonly reason?: string };
 
 export type ChangeOutcome =
   | { readonly ok: true; readonly incident: IncidentRow; readonly event: IncidentEvent }
   | { readonly ok: false; readonly reason: 'not_found' | 'conflict'; readonly status?: IncidentStatus };
 
+/** The name of a change (`hold` for a hold), as a conflict names it. */
+export const changeName = (change: ManualChange): string => (typeof change === 'string' ? change : change.action);
+
 /**
- * Acknowledges or resolves an incident by hand, as the lifecycle allows, with its event on
- * the timeline and the runbooks it triggers, in one transaction (their jobs are relayed after
- * it commits).
+ * Acknowledges, resolves, holds or resumes an incident, as the lifecycle allows, with its
+ * event on the timeline and the runbooks it triggers, in one transaction (their jobs are
+ * relayed after it commits). Holding starts the pause of its service-level clocks, leaving a
+ * hold (resume, resolve) adds the pause to `paused_ms`.
  */
 export async function changeIncident(
   db: Kysely<Database>, id: number, change: ManualChange, actor: string, comment?: string,
   events: IncidentEventsDeps = TIMELINE_ONLY,
 ): Promise<ChangeOutcome> {
   let outbox: Awaited<ReturnType<typeof commitIncidentEvents>> = [];
+  const step: LifecycleStep = typeof change === 'string' ? { action: change } : { action: 'hold', state: change.state };
   const outcome = await db.transaction().execute(async (trx): Promise<ChangeOutcome> => {
-    const current = await trx.selectFrom('incidents').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    const current = await trx.selectFrom('incidents').selectAll()
+      .select([sql<Date>`now()`.as('now'), sql<number>`paused_ms::float8`.as('paused_total')])
+      .where('id', '=', id).forUpdate().executeTakeFirst();
     if (current === undefined) return { ok: false, reason: 'not_found' };
-    const next = nextStatus(current.status, change);
+    const next = transition({ status: current.status, acknowledged: current.acknowledged_at !== null }, step);
     if (next === undefined) return { ok: false, reason: 'conflict', status: current.status };
-    const incident = await trx.updateTable('incidents').where('id', '=', id)
-      .set(next === 'acknowledged'
-        ? { status: next, acknowledged_at: sql`now()`, updated_at: sql`now()` }
-        : {
-          status: next, resolved_at: sql`now()`, resolved_by: 'manual', grouping_open: false, updated_at: sql`now()`,
-        })
-      .returningAll().executeTakeFirstOrThrow();
+    const at = current.now;
+    const before = { pausedAt: current.paused_at, pausedMs: current.paused_total };
+    const pause = pauseAfter(before, current.status, next, at);
+    const set: Updateable<IncidentsTable> = {
+      status: next, updated_at: at, paused_at: pause.pausedAt, paused_ms: pause.pausedMs,
+      ...(next === 'acknowledged' && current.acknowledged_at === null ? { acknowledged_at: at } : {}),
+      ...(next === 'resolved' ? { resolved_at: at, resolved_by: 'manual', grouping_open: false } : {}),
+    };
+    const incident = await trx.updateTable('incidents').where('id', '=', id).set(set).returningAll().executeTakeFirstOrThrow();
     const said = comment !== undefined && comment !== '' ? { comment } : {};
-    const event: IncidentEvent = change === 'acknowledge'
-      ? { kind: 'acknowledged', incidentId: id, by: actor, ...said }
-      : { kind: 'resolved', incidentId: id, by: actor, ...said };
+    const by = { incidentId: id, by: actor, ...said };
+    const event: IncidentEvent = step.action === 'acknowledge' ? { kind: 'acknowledged', ...by }
+      : step.action === 'resolve' ? { kind: 'resolved', ...by }
+        : step.action === 'hold' ? { kind: 'held', ...by, state: step.state, ...reasonOf(change) }
+          : { kind: 'resumed', ...by, status: next, heldMs: pause.pausedMs - before.pausedMs };
     outbox = await commitIncidentEvents(trx, [event], events);
     return { ok: true, incident, event };
   });
   events.relay(outbox);
   return outcome;
 }
+
+const reasonOf = (change: ManualChange): { reason?: string } =>
+  (typeof change !== 'string' && change.reason !== undefined && change.reason !== '' ? { reason: change.reason } : {});

@@ -10,6 +10,7 @@ import { incidentTopology } from './migrations/0006-incident-topology';
 import { flappingEventTime } from './migrations/0007-flapping-event-time';
 import { topologyNear } from './migrations/0008-topology-near';
 import { runbooks } from './migrations/0009-runbooks';
+import { incidentLifecycle } from './migrations/0010-incident-lifecycle';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -22,6 +23,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0007-flapping-event-time': flappingEventTime,
   '0008-topology-near': topologyNear,
   '0009-runbooks': runbooks,
+  '0010-incident-lifecycle': incidentLifecycle,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

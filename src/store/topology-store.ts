@@ -65,28 +65,31 @@ export async function groupingIncidentsNear(trx: Trx, rule: string, near: readon
   }));
 }
 
-/** Adds CIs to incidents; answers each incident's CIs now and its root cause before. */
-export async function addIncidentCis(
-  trx: Trx, added: ReadonlyMap<number, readonly string[]>,
-): Promise<{ id: number; cis: string[]; rootCause: RootCauseRecord | null }[]> {
-  if (added.size === 0) return [];
-  const ids = [...added.keys()].sort((a, b) => a - b);
-  const { rows } = await sql<{ id: number; cis: string[]; root_cause: RootCauseRecord | null }>`
-    update incidents i
-    set cis = (select array_agg(distinct c order by c) from unnest(i.cis || v.cis) c)
-    from (select * from unnest(${ids}::integer[], ${ids.map((id) => JSON.stringify(added.get(id)))}::jsonb[])) as v0(id, j),
-      lateral (select array(select jsonb_array_elements_text(v0.j)) as cis) v
-    where i.id = v0.id
-    returning i.id, i.cis, i.root_cause`.execute(trx);
+/** An incident's CIs and root-cause candidate as stored. */
+export interface IncidentTopology {
+  readonly id: number;
+  readonly cis: readonly string[];
+  readonly rootCause: RootCauseRecord | null;
+}
+
+/** The stored CIs and root cause of incidents (already locked by the transaction's grouping). */
+export async function readIncidentTopology(trx: Trx, ids: readonly number[]): Promise<IncidentTopology[]> {
+  if (ids.length === 0) return [];
+  const rows = await trx.selectFrom('incidents').select(['id', 'cis', 'root_cause'])
+    .where('id', '=', sql<number>`any(${[...ids]}::integer[])`).execute();
   return rows.map((r) => ({ id: r.id, cis: r.cis, rootCause: r.root_cause }));
 }
 
-/** Records incidents' new root-cause candidates. */
-export async function setRootCauses(trx: Trx, causes: ReadonlyMap<number, RootCauseRecord>): Promise<void> {
-  if (causes.size === 0) return;
-  const ids = [...causes.keys()].sort((a, b) => a - b);
+/**
+ * Writes incidents' CIs and root causes, each incident's row once (one statement for all):
+ * a storm's new incidents are written twice in all (insert, then this), not three times.
+ */
+export async function writeIncidentTopology(trx: Trx, incidents: readonly IncidentTopology[]): Promise<void> {
+  if (incidents.length === 0) return;
+  const sorted = [...incidents].sort((a, b) => a.id - b.id);
   await sql`
-    update incidents i set root_cause = v.rc, updated_at = now()
-    from (select * from unnest(${ids}::integer[], ${ids.map((id) => JSON.stringify(causes.get(id)))}::jsonb[])) as v(id, rc)
+    update incidents i set cis = array(select jsonb_array_elements_text(v.cis)), root_cause = v.rc, updated_at = now()
+    from (select * from unnest(${sorted.map((x) => x.id)}::integer[], ${sorted.map((x) => JSON.stringify(x.cis))}::jsonb[],
+      ${sorted.map((x) => (x.rootCause === null ? null : JSON.stringify(x.rootCause)))}::jsonb[])) as v(id, cis, rc)
     where i.id = v.id`.execute(trx);
 }

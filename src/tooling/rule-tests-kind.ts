@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { AlertStatus, Labels } from '../domain/alert';
 import { DURATION_PATTERN, parseDuration } from '../domain/duration';
-import type { IncidentStatus } from '../domain/incident-lifecycle';
+import { INCIDENT_STATUSES, type IncidentStatus } from '../domain/incident-lifecycle';
 import { defineRuleKind } from '../rules/rule-kind';
 import { formatSeries, parseSeries } from './series-notation';
 
@@ -29,7 +29,7 @@ const expectedIncident = z.strictObject({
   title: z.string().optional().describe('The incident\'s title, exactly'),
   rule: z.string().optional().describe('The name of the rule that opened it'),
   group_key: z.string().optional().describe('Its group key, e.g. node-down:{cluster="eu1"}'),
-  status: z.enum(['open', 'acknowledged', 'resolved']).optional().describe('Its status once all input is applied'),
+  status: z.enum(INCIDENT_STATUSES).optional().describe('Its status once all input is applied'),
   priority: z.union([z.number().int().min(1).max(5), z.enum(['P1', 'P2', 'P3', 'P4', 'P5'])]).optional()
     .describe('Its priority, 1 to 5 or P1 to P5'),
   alerts: z.array(z.union([series, labels])).optional().describe('Every member, each matched by one alert of the '

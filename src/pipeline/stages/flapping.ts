@@ -1,6 +1,7 @@
 import { changeTime, flapStep, isBounce, type FlappingState } from '../../domain/flapping';
 import type { FlappingPolicy } from '../../domain/grouping-policy';
 import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
+import { isActive } from '../../domain/incident-lifecycle';
 import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
 import type { RuleBundle } from '../../rules/rule-bundle';
 import {
@@ -92,7 +93,7 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
             && isBounce(state.lastChangeAt, policy, t);
           notes.set(change, {
             flapping: step.flapping, started: step.started, policy,
-            ...(previous !== undefined && previous.status !== 'resolved' ? { incidentId: previous.id } : {}),
+            ...(previous !== undefined && isActive(previous.status) ? { incidentId: previous.id } : {}),
             ...(bounced ? { rebound: (previous as { id: number }).id } : {}),
           });
           if (step.started) since = new Date(t).toISOString();
@@ -118,7 +119,7 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
       const events: IncidentEvent[] = [];
       const held = new Set<number>();
       for (const [fingerprint, row] of settled) {
-        if (row.incident === undefined || row.incident.status === 'resolved') continue;
+        if (row.incident === undefined || !isActive(row.incident.status)) continue;
         events.push({ kind: 'settled', incidentId: row.incident.id, fingerprint });
         held.add(row.incident.id);
       }

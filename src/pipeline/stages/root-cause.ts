@@ -1,6 +1,6 @@
 import type { Topology } from '../../domain/topology';
 import type { RootCauseRecord } from '../../store/database';
-import { addIncidentCis, setRootCauses } from '../../store/topology-store';
+import { readIncidentTopology, writeIncidentTopology, type IncidentTopology } from '../../store/topology-store';
 import type { Stage } from '../stage';
 
 /** How many alert CIs' paths an incident's `root_cause` keeps, and a timeline entry shows. */
@@ -26,24 +26,31 @@ export function rootCauseStage(topology: () => Topology): Stage {
       if (added.size === 0) return alerts;
 
       const topo = topology();
-      const changed = new Map<number, RootCauseRecord>();
-      for (const incident of await addIncidentCis(ctx.trx, added)) {
-        const found = topo.rootCause(incident.cis);
-        if (found === undefined) continue;
-        const record: RootCauseRecord = {
+      // Incidents this transaction opened hold no CI yet: only the others are read.
+      const fresh = new Set(ctx.events.all().filter((e) => e.kind === 'opened').map((e) => e.incidentId));
+      const stored = new Map((await readIncidentTopology(ctx.trx, [...added.keys()].filter((id) => !fresh.has(id))))
+        .map((x) => [x.id, x]));
+      const writes: IncidentTopology[] = [];
+      for (const [id, cis] of added) {
+        const before = stored.get(id) ?? { id, cis: [], rootCause: null };
+        const merged = [...new Set([...before.cis, ...cis])].sort();
+        const found = topo.rootCause(merged);
+        const record: RootCauseRecord | null = found === undefined ? before.rootCause : {
           ci: found.root.id, type: found.root.type, labels: found.root.labels,
           paths: found.paths.slice(0, MAX_PATHS).map((p) => ({ ci: p.ci, path: p.path })),
         };
-        if (JSON.stringify(record) === JSON.stringify(incident.rootCause)) continue;
-        changed.set(incident.id, record);
-        if (incident.rootCause?.ci !== record.ci) {
+        const sameCis = merged.length === before.cis.length;
+        const sameRoot = JSON.stringify(record) === JSON.stringify(before.rootCause);
+        if (sameCis && sameRoot) continue;
+        writes.push({ id, cis: merged, rootCause: record });
+        if (record !== null && before.rootCause?.ci !== record.ci) {
           ctx.events.emit({
-            kind: 'root_cause', incidentId: incident.id, ci: record.ci, type: record.type,
-            previous: incident.rootCause?.ci ?? null, paths: record.paths.slice(0, EVENT_PATHS),
+            kind: 'root_cause', incidentId: id, ci: record.ci, type: record.type,
+            previous: before.rootCause?.ci ?? null, paths: record.paths.slice(0, EVENT_PATHS),
           });
         }
       }
-      await setRootCauses(ctx.trx, changed);
+      await writeIncidentTopology(ctx.trx, writes);
       return alerts;
     },
   };
