@@ -2,9 +2,7 @@ import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import IORedis, { type RedisOptions } from 'ioredis';
 import type { IngestJob } from './ingest-queue';
 import type { JobConsumer, JobQueue, QueueDepth, QueueHandler, QueuedJob } from './job-queue';
-import {
-  DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError,
-} from './job-queue';
+import { DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError } from './job-queue';
 import { NotReadyError } from '../readiness';
 
 export interface BullmqOptions {
@@ -74,9 +72,7 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
 
   async add(job: T): Promise<void> {
     // BullMQ waits for a connection before sending; answer at once instead, so the sender retries.
-    if (this.redis.status !== 'ready') {
-      throw new QueueUnavailableError(`redis connection is ${this.redis.status}`, undefined, this.jobName);
-    }
+    if (this.redis.status !== 'ready') throw new QueueUnavailableError(`redis connection is ${this.redis.status}`, undefined, this.jobName);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer from redis within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
@@ -133,8 +129,6 @@ export class BullmqIngestQueue extends BullmqQueue<IngestJob> {}
  */
 export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
   private worker?: Worker;
-  /** The same queue, to set its rate limit (BullMQ's replacement for Worker.rateLimit). */
-  private limiter?: Queue;
   private readonly redis: IORedis;
   private pausedUntil = 0;
   private nextPauseMs = FIRST_PAUSE_MS;
@@ -146,11 +140,8 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
 
   start(handler: QueueHandler<T>): void {
     const lockDuration = this.opts.lockDurationMs ?? 30_000;
-    const queueName = this.opts.queueName ?? DEFAULT_QUEUE_NAME;
-    this.limiter = new Queue(queueName, { connection: this.redis });
-    this.limiter.on('error', () => { /* a limit not set: the jobs' locks expire instead (see pause) */ });
     this.worker = new Worker<T>(
-      queueName,
+      this.opts.queueName ?? DEFAULT_QUEUE_NAME,
       async (job) => {
         try {
           await handler(job.data);
@@ -198,12 +189,11 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
     this.opts.onPause?.(err, ms);
     // The limit lives in Redis; BullMQ reads its time left as it puts each job back. If Redis
     // is gone as well, the jobs' locks expire and BullMQ hands them out again.
-    await this.limiter?.rateLimit(ms).catch(() => undefined);
+    await this.worker?.rateLimit(ms).catch(() => undefined);
   }
 
   async close(): Promise<void> {
     await this.worker?.close();
-    await this.limiter?.close();
     this.redis.disconnect();
   }
 }
