@@ -12,16 +12,17 @@
 import { runMain } from './bench-kit';
 
 // Loaded on demand: a scenario reads its settings when its module loads.
-const SCENARIOS: Record<string, () => { main(): Promise<number> }> = {
-  storm: () => require('./storm') as typeof import('./storm'),
-  runbooks: () => require('./runbooks') as typeof import('./runbooks'),
-  reports: () => require('./reports') as typeof import('./reports'),
+const SCENARIOS: Record<string, () => Promise<{ main(): Promise<number> }>> = {
+  storm: () => import('./storm.js'),
+  runbooks: () => import('./runbooks.js'),
+  reports: () => import('./reports.js'),
 };
 
 const name = process.argv[2] ?? 'storm';
 const load = SCENARIOS[name];
 if (load === undefined) {
-  process.stderr.write(`bench: unknown scenario ${JSON.stringify(name)}; scenarios: ${Object.keys(SCENARIOS).join(', ')}\n`);
+  process.stderr.write(
+    `bench: unknown scenario ${JSON.stringify(name)}; scenarios: ${Object.keys(SCENARIOS).join(', ')}\n`);
   process.exit(2);
 }
-runMain(() => load().main());
+runMain(async () => (await load()).main());

@@ -49,7 +49,8 @@ export interface CorrelatedAlert extends AlertChange {
   readonly correlation: Correlation;
 }
 
-export const isCorrelated = (a: StagedAlert): a is CorrelatedAlert => a.event === 'opened' && a.correlation !== undefined;
+export const isCorrelated = (a: StagedAlert): a is CorrelatedAlert =>
+  a.event === 'opened' && a.correlation !== undefined;
 
 /**
  * An alert on its way through the stages: received, then (dedup) a change, then (correlate,

@@ -4,7 +4,9 @@ import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import IORedis, { type RedisOptions } from 'ioredis';
 import type { IngestJob } from './ingest-queue';
 import type { JobConsumer, JobQueue, QueueDepth, QueueHandler, QueuedJob } from './job-queue';
-import { DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError } from './job-queue';
+import {
+  DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError,
+} from './job-queue';
 import { NotReadyError } from '../readiness';
 import { OutageReporter } from './outage-reporter';
 
@@ -94,7 +96,9 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
 
   async add(job: T): Promise<void> {
     // BullMQ waits for a connection before sending; answer at once instead, so the sender retries.
-    if (this.redis.status !== 'ready') throw new QueueUnavailableError(`redis connection is ${this.redis.status}`, undefined, this.jobName);
+    if (this.redis.status !== 'ready') {
+      throw new QueueUnavailableError(`redis connection is ${this.redis.status}`, undefined, this.jobName);
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer from redis within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
@@ -249,7 +253,7 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
     this.opts.onPause?.(err, ms);
     // The limit lives in Redis; BullMQ reads its time left as it puts each job back. If Redis
     // is gone as well, the jobs' locks expire and BullMQ hands them out again.
-    await this.worker?.rateLimit(ms).catch(() => undefined);
+    if (this.worker) await rateLimit(this.opts.queueName ?? DEFAULT_QUEUE_NAME, this.redis, ms).catch(() => undefined);
   }
 
   /**
@@ -274,3 +278,17 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
 
 /** The ingest queue's BullMQ worker. */
 export class BullmqIngestConsumer extends BullmqConsumer<IngestJob> {}
+
+/**
+ * Takes no jobs of queue `name` for `ms`, across workers: BullMQ's Queue.rateLimit (its
+ * Worker.rateLimit is deprecated; both set the queue's limiter key), on the worker's connection.
+ */
+async function rateLimit(name: string, connection: IORedis, ms: number): Promise<void> {
+  const queue = new Queue(name, { connection });
+  queue.on('error', () => { /* the limit is not set: the jobs' locks expire instead */ });
+  try {
+    await queue.rateLimit(ms);
+  } finally {
+    await queue.close();
+  }
+}

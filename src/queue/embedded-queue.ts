@@ -70,7 +70,8 @@ export class EmbeddedQueue<T extends QueuedJob = IngestJob> implements JobQueue<
   private async run(handler: QueueHandler<T>): Promise<void> {
     while (this.running) {
       const row = await this.db.selectFrom('queue_jobs').select(['id', 'payload', 'attempts'])
-        .where('queue', '=', this.queue).where('available_at', '<=', sql<Date>`now()`).orderBy('enqueued_at').orderBy('id').limit(1)
+        .where('queue', '=', this.queue).where('available_at', '<=', sql<Date>`now()`)
+        .orderBy('enqueued_at').orderBy('id').limit(1)
         .executeTakeFirst()
         .catch(() => undefined);
       if (row === undefined) {
@@ -86,7 +87,8 @@ export class EmbeddedQueue<T extends QueuedJob = IngestJob> implements JobQueue<
         this.opts.onError?.(err as Error, job);
         // A permanent failure is parked (never available again) and counted as failed.
         const delaySeconds = Math.min(2 ** row.attempts, 300);
-        const availableAt = err instanceof PermanentJobError ? sql<Date>`'infinity'::timestamptz` : sql<Date>`now() + make_interval(secs => ${delaySeconds})`;
+        const availableAt = err instanceof PermanentJobError
+          ? sql<Date>`'infinity'::timestamptz` : sql<Date>`now() + make_interval(secs => ${delaySeconds})`;
         await this.db.updateTable('queue_jobs').where('queue', '=', this.queue).where('id', '=', row.id)
           .set({ attempts: sql`attempts + 1`, available_at: availableAt, last_error: (err as Error).message })
           .execute()
@@ -99,7 +101,9 @@ export class EmbeddedQueue<T extends QueuedJob = IngestJob> implements JobQueue<
 
   private idle(): Promise<void> {
     return new Promise((resolve) => {
-      const done = (): void => { clearTimeout(timer); this.wake.off('job', done); this.wake.off('stop', done); resolve(); };
+      const done = (): void => {
+        clearTimeout(timer); this.wake.off('job', done); this.wake.off('stop', done); resolve();
+      };
       const timer = setTimeout(done, this.opts.pollMs ?? 1000);
       this.wake.once('job', done);
       this.wake.once('stop', done);

@@ -49,7 +49,8 @@ describe('quell rules lint', () => {
     expect(result.code).toBe(1);
     expect(result.stderr.split('\n').filter(Boolean)).toEqual([
       `${dir}/a.yaml:5:19: rules.0.group_window: expected a duration such as 30s, 5m, 1h30m`,
-      `${dir}/b.yaml:2:7: kind: unknown kind "MaintenanceWindow"; known kinds: ${RULE_KINDS.map((k) => k.kind).join(', ')}`,
+      `${dir}/b.yaml:2:7: kind: unknown kind "MaintenanceWindow"; `
+        + `known kinds: ${RULE_KINDS.map((k) => k.kind).join(', ')}`,
       `${dir}/c.yaml:5:11: warning: rule "shadowed" never takes an alert: rule "everything" (${dir}/c.yaml:4) `
         + 'has no matchers and takes every alert first',
     ]);

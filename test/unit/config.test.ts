@@ -21,7 +21,8 @@ test('a bad value names the variable', () => {
 test('a config file sets values; the environment wins', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'quell-config-')), 'quell.yaml');
   writeFileSync(file, 'QUELL_PORT: 9999\nQUELL_LOG_LEVEL: debug\n');
-  expect(loadConfig({ QUELL_CONFIG: file, QUELL_LOG_LEVEL: 'warn' })).toMatchObject({ QUELL_PORT: 9999, QUELL_LOG_LEVEL: 'warn' });
+  expect(loadConfig({ QUELL_CONFIG: file, QUELL_LOG_LEVEL: 'warn' }))
+    .toMatchObject({ QUELL_PORT: 9999, QUELL_LOG_LEVEL: 'warn' });
 });
 
 test('secrets are masked for logs', () => {

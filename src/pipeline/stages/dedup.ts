@@ -26,7 +26,8 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
         const staged = transitions.map((t, i) => ({ t, receivedAt: (list[i] as StagedAlert).receivedAt }));
         const first = list[0] as StagedAlert;
         const last = list[list.length - 1] as StagedAlert;
-        return { row: toRow(last.alert, next as AlertState, first.receivedAt, last.receivedAt), transitions: staged, changed: next !== prev };
+        const row = toRow(last.alert, next as AlertState, first.receivedAt, last.receivedAt);
+        return { row, transitions: staged, changed: next !== prev };
       };
 
       const prev = await lockAlertStates(ctx.trx, [...byFingerprint.keys()]);
