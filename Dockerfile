@@ -9,7 +9,8 @@
 # ---------------------------------------------------------------------------
 # Stage 1: compile TypeScript with the full (dev) dependency set.
 # ---------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS build
+# Node.js 24, the LTS line (package.json's engines field, >=20.19, is the oldest that works).
+FROM node:24.11.1-bookworm-slim AS build
 WORKDIR /app
 
 # re2 (the matchers' linear-time regex engine) is a native addon; without a prebuilt binary it
@@ -34,7 +35,7 @@ RUN npx tsc -p tsconfig.json
 # ---------------------------------------------------------------------------
 # Stage 2: runtime with production dependencies only.
 # ---------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM node:24.11.1-bookworm-slim AS runtime
 WORKDIR /app
 
 ENV NODE_ENV=production \

@@ -1,5 +1,5 @@
 /** Jest runs the TypeScript sources through ts-jest. Kysely >= 0.29 ships ESM only,
- * so it is transformed too (jest's CommonJS loader cannot require ESM). */
+ * so it was transformed too; 0.28, pinned for Node.js 20, ships CommonJS, and the pattern stays harmless. */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/src', '<rootDir>/connectors', '<rootDir>/test'],

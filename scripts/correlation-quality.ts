@@ -30,6 +30,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { itemAt } from '../src/domain/invariant';
 import { REPO } from '../test/support/quell-process';
 import { errorReport, kindTable, scoreTable } from '../test/quality/quality-report';
 import { measureRun, webhookBodies, type RuleSetUnderTest, type RunResult } from '../test/quality/quality-run';
@@ -103,7 +104,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<number> {
   const tmpDir = mkdtempSync(join(tmpdir(), 'quell-quality-'));
-  onCleanup(`remove ${tmpDir}`, async () => { rmSync(tmpDir, { recursive: true, force: true }); });
+  onCleanup(`remove ${tmpDir}`, () => {
+    rmSync(tmpDir, { recursive: true, force: true });
+    return Promise.resolve();
+  });
   const baselineDir = join(tmpDir, 'group-by-alertname');
   mkdirSync(baselineDir);
   writeFileSync(join(baselineDir, 'rules.yaml'), [
@@ -141,7 +145,7 @@ async function main(): Promise<number> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(S.parallel, tasks.length) }, async () => {
     while (next < tasks.length) {
-      const { storm, bodies, rules } = tasks[next++]!;
+      const { storm, bodies, rules } = itemAt(tasks, next++, 'task');
       const r = await measureRun(storm, bodies, rules, settings);
       results.push(r);
       progress(`[seed ${r.seed} ${r.configuration}] F1 ${r.score.f1.toFixed(2)} in ${r.seconds.toFixed(1)} s `
@@ -155,7 +159,7 @@ async function main(): Promise<number> {
     if (r.failedJobs > 0) failures.push(`${run}: ${r.failedJobs} jobs failed`);
     if (r.unknown > 0) failures.push(`${run}: ${r.unknown} alerts in incidents that the storm never sent`);
   }
-  const o = storms[0]!.options;
+  const o = itemAt(storms, 0, 'storm').options;
   const topology = [...new Set(results.filter((r) => r.configuration !== BASELINE).map((r) => r.topology))];
   say('Pairwise precision (P), recall (R) and F1 of incidents against the true faults, over alert');
   say(`episodes ("alone": alerts in no incident, counted alone). Storms: ${o.racks} racks x ${o.hostsPerRack} hosts,`);

@@ -2,17 +2,24 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { alertsRouter } from './api/alerts-router';
+import { TokenRegistry, type ApiTokenEntry } from './http/api-tokens';
+import { identify } from './http/auth';
 import { ENVELOPE_BYTES } from './api/bounded-page';
 import { cmdbRouter } from './api/cmdb-router';
 import { healthRouter } from './api/health-router';
 import { incidentsRouter, type ReadLimits } from './api/incidents-router';
 import { readGate } from './api/read-gate';
 import { changesRouter } from './api/changes-router';
+import { problemsRouter } from './api/problems-router';
+import { reportsRouter } from './api/reports-router';
 import { runbookRunsRouter } from './api/runbook-runs-router';
 import { silencesRouter } from './api/silences-router';
-import { bodyParserErrors, sendError } from './api/errors';
+import { bodyParserErrors, sendError } from './http/errors';
 import type { CmdbLoader } from './cmdb/cmdb-loader';
 import type { Connector } from './connectors/connector';
+import type { PriorityPolicy } from './domain/priority';
+import type { ReportContext } from './reports/report';
+import type { ConnectorSetup } from './connectors/connector-settings';
 import { createIngestMetrics } from './connectors/ingest-metrics';
 import { ingestRouter } from './connectors/ingest-router';
 import type { Logger } from './log';
@@ -23,14 +30,24 @@ import { RunAborts } from './runbooks/run-aborts';
 import { isConnectionError } from './store/pg-errors';
 import type { Database } from './store/database';
 import type { IncidentEventsDeps } from './store/incident-events-commit';
+import type { ServiceLevelPolicy } from './domain/service-level';
 
 export interface AppDeps {
   readonly db: Kysely<Database>;
   readonly queue: IngestQueue;
-  readonly connectors: readonly Connector[];
+  /** The connectors, with their settings (connector-settings.ts); a bare connector has none. */
+  readonly connectors: readonly (Connector | ConnectorSetup)[];
   readonly registry: Registry;
   readonly pipelineMetrics: PipelineMetrics;
-  readonly tokens: { readonly ingest: string; readonly api: string };
+  /**
+   * The ingest token (connectors), QUELL_API_TOKEN (an admin token) and the tokens of
+   * QUELL_TOKENS_FILE (hashed, each with its role).
+   */
+  readonly tokens: { readonly ingest: string; readonly api: string; readonly apiTokens?: readonly ApiTokenEntry[] };
+  /** QUELL_OPEN_READS: reads need no token. @defaultValue false */
+  readonly openReads?: boolean;
+  /** The rules' PriorityMatrix in force. @defaultValue the ITIL default */
+  readonly priorityPolicy?: () => PriorityPolicy;
   readonly maxBodyBytes: number;
   readonly maxClockSkewSeconds: number;
   readonly reads: ReadLimits;
@@ -45,14 +62,19 @@ export interface AppDeps {
   readonly runbooks?: { readonly aborts: RunAborts; readonly envEnabled: boolean };
   /** Runbooks that acknowledge/resolve trigger, and the outbox relay. @defaultValue none: the timeline only */
   readonly incidentEvents?: IncidentEventsDeps;
+  /** The service levels in force: an incident's detail shows its clocks. @defaultValue none */
+  readonly serviceLevels?: () => ServiceLevelPolicy;
+  /** Sources the KPI reports plug in (SLA compliance, top problems). @defaultValue none */
+  readonly reports?: Omit<ReportContext, 'db'>;
 }
 
 /** The HTTP API: health and metrics, ingest, incidents, silences, alerts, runbook runs and changes, CMDB. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  const tokens = new TokenRegistry(deps.tokens.api, deps.tokens.apiTokens);
   app.use(healthRouter(deps.registry, deps.checks, {
-    apiToken: deps.tokens.api,
+    tokens,
     onNotReady: (details) => deps.log.warn({ reasons: details }, 'not ready'),
   }));
   app.use(ingestRouter({
@@ -64,21 +86,29 @@ export function createApp(deps: AppDeps): Express {
     metrics: createIngestMetrics(deps.registry),
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
   }));
+  // Who sent each API request (the routes' requireRole checks read it); ingest has its own token.
+  app.use(identify(tokens, { openReads: deps.openReads ?? false }));
   // One gate for every read, so that QUELL_API_READ_CONCURRENCY bounds them all together.
   const gate = readGate({ concurrency: deps.reads.concurrency, maxWaiting: 4 * deps.reads.concurrency });
   const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
   app.use(incidentsRouter({
-    db: deps.db, apiToken: deps.tokens.api, resolvedCounter: deps.pipelineMetrics.incidentsResolved,
+    db: deps.db, resolvedCounter: deps.pipelineMetrics.incidentsResolved,
     reads: deps.reads, gate, ...(deps.incidentEvents ? { incidentEvents: deps.incidentEvents } : {}),
+    ...(deps.priorityPolicy ? { priorityPolicy: deps.priorityPolicy } : {}),
+    ...(deps.serviceLevels ? { serviceLevels: deps.serviceLevels } : {}),
   }));
-  app.use(silencesRouter({ db: deps.db, apiToken: deps.tokens.api, gate, maxBytes }));
+  app.use(silencesRouter({ db: deps.db, gate, maxBytes }));
   app.use(alertsRouter({ db: deps.db, gate, maxBytes }));
   app.use(runbookRunsRouter({
-    db: deps.db, apiToken: deps.tokens.api, gate, maxBytes,
+    db: deps.db, gate, maxBytes,
     aborts: deps.runbooks?.aborts ?? new RunAborts(), envEnabled: deps.runbooks?.envEnabled ?? true,
   }));
-  app.use(changesRouter({ db: deps.db, apiToken: deps.tokens.api, gate, maxBytes }));
-  app.use(cmdbRouter({ db: deps.db, apiToken: deps.tokens.api, ...deps.cmdb }));
+  app.use(changesRouter({ db: deps.db, gate, maxBytes }));
+  app.use(problemsRouter({
+    db: deps.db, gate, maxBytes, ...(deps.incidentEvents ? { incidentEvents: deps.incidentEvents } : {}),
+  }));
+  app.use(cmdbRouter({ db: deps.db, ...deps.cmdb }));
+  app.use(reportsRouter({ db: deps.db, gate, ...deps.reports }));
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   // Every route's errors end here: the database being down is one answer for all of them,
   // logged at most every 10 s with the count, not once per request of a busy dashboard.

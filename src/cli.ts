@@ -1,45 +1,73 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { settingsHelp } from './cli-settings';
+import { hashToken } from './http/api-tokens';
+import { ROLES } from './http/principal';
 import { loadConfig } from './config';
+import { configCheck } from './tooling/config-check-command';
+import { migrateAtStart } from './startup-database';
 import { createLogger, type Logger } from './log';
 import type { Connector } from './connectors/connector';
 import { loadConnectors } from './connectors/connector-registry';
 import { lintRules, type LintOutput } from './rules/rules-lint';
+import { previewConnector } from './tooling/connector-preview';
 import { replay } from './tooling/replay-command';
 import { testRules } from './tooling/rules-test-command';
 import { openRuntime, startApi, startWorker, startWorkerMetrics, type Role } from './runtime';
 import { connectDatabase } from './store/connect';
-import { migrateToLatest } from './store/migrate';
+
+/** The package's version (package.json beside dist/). */
+function version(): string {
+  return (JSON.parse(readFileSync(resolve(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+}
 
 const program = new Command('quell')
   .description('Monitoring-driven incident automation: alerts in, incidents out.')
-  .showHelpAfterError();
+  .version(version(), '-V, --version', 'print the version')
+  .showHelpAfterError()
+  .addHelpText('after', `
+Run it with \`npx quell <command>\` in a checkout (after npm install), or \`quell <command>\` in the image.
+Each command's --help lists the settings it reads. \`quell config check\` tests them before a deploy.`);
 
-program.command('start').description('API and worker in one process (embedded database and queue unless REDIS_URL / DATABASE_URL are set)')
+/** A command whose --help ends with the settings it reads. */
+function command(parent: Command, name: string, path = name): Command {
+  return parent.command(name).addHelpText('after', () => settingsHelp(path));
+}
+
+command(program, 'start').description('API and worker in one process (embedded database and queue unless REDIS_URL / DATABASE_URL are set)')
   .action(() => run('start'));
-program.command('api').description('the HTTP API only (needs REDIS_URL and DATABASE_URL)').action(() => run('api'));
-program.command('worker').description('a worker applying queued alerts (needs REDIS_URL and DATABASE_URL)').action(() => run('worker'));
-program.command('migrate').description('apply database migrations and exit').action(async () => {
+command(program, 'api').description('the HTTP API only (needs REDIS_URL and DATABASE_URL)').action(() => run('api'));
+command(program, 'worker').description('a worker applying queued alerts (needs REDIS_URL and DATABASE_URL)').action(() => run('worker'));
+command(program, 'migrate').description('apply database migrations and exit').action(async () => {
   const config = loadConfig();
   const log = createLogger(config.QUELL_LOG_LEVEL);
   const { db, kind } = await connectDatabase({ dataDir: config.QUELL_DATA_DIR, ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}) });
   try {
-    log.info({ database: kind, applied: await migrateToLatest(db) }, 'migrations applied');
+    log.info({ database: kind, applied: (await migrateAtStart(db, config.DATABASE_URL, log, false)).applied }, 'migrations applied');
   } finally {
     await db.destroy();
   }
 });
 
+const config = program.command('config').description('check the settings before a deploy');
+command(config, 'check', 'config check')
+  .description('validate the settings and rules, connect to the database and Redis, and print the settings it would run '
+    + 'with (secrets masked); exit 0 if all is well, 2 if not')
+  .action(async () => { process.exitCode = await configCheck(lines()); });
+
 const rules = program.command('rules').description('check rule files before they are deployed');
-rules.command('lint').argument('[path]', 'a rules directory or one rule file (default: QUELL_RULES_DIR)')
+command(rules, 'lint', 'rules lint').argument('[path]', 'a rules directory or one rule file (default: QUELL_RULES_DIR)')
   .description('load the rules as the engine would; print every error as file:line:column, '
     + 'then a summary; exit 1 on errors')
   .action(async (path?: string) => {
     process.exitCode = await lintRules(path ?? loadConfig().QUELL_RULES_DIR, lines());
   });
 
-rules.command('test').argument('[paths...]', 'rule test files (*.test.yaml), or directories to search for them '
+command(rules, 'test', 'rules test').argument('[paths...]', 'rule test files (*.test.yaml), or directories to search for them '
   + '(default: QUELL_RULES_DIR)')
   .description('run rule tests on the engine itself: input alerts at times, expected incidents; a diff for '
     + 'each failure; exit 1 if any fails')
@@ -50,7 +78,23 @@ rules.command('test').argument('[paths...]', 'rule test files (*.test.yaml), or 
     });
   });
 
-program.command('replay').argument('<recording>', 'recorded webhook payloads, one JSON per line: '
+const tokens = program.command('tokens').description('API tokens for QUELL_TOKENS_FILE (the file holds their SHA-256 only)');
+tokens.command('hash').argument('[token]', 'the token (default: read from standard input, so that it stays out of shell history)')
+  .description('print the SHA-256 of a token, as the sha256 of a QUELL_TOKENS_FILE entry')
+  .action(async (token?: string) => {
+    const text = token ?? (await readStdin()).replace(/\r?\n$/, '');
+    if (text === '') tokens.error('quell tokens hash: no token given (argument or standard input)');
+    process.stdout.write(`${hashToken(text)}\n`);
+  });
+tokens.command('new').requiredOption('--name <name>', 'the name timelines record as the actor')
+  .addOption(new Option('--role <role>', 'what the token may do').choices(ROLES).makeOptionMandatory())
+  .description('make a random token: print it once (hand it to its holder) and its QUELL_TOKENS_FILE entry')
+  .action((o: { name: string; role: string }) => {
+    const token = randomBytes(32).toString('base64url');
+    process.stdout.write(`token: ${token}\n# QUELL_TOKENS_FILE entry:\n- name: ${JSON.stringify(o.name)}\n  role: ${o.role}\n  sha256: ${hashToken(token)}\n`);
+  });
+
+command(program, 'replay').argument('<recording>', 'recorded webhook payloads, one JSON per line: '
   + '{"offsetMs":…,"payload":{…}}')
   .description('dry-run recorded alerts through the engine (in memory, nothing deployed) and print the incidents '
     + 'that would form; with --against, what would change between two rule sets')
@@ -73,21 +117,37 @@ program.command('replay').argument('<recording>', 'recorded webhook payloads, on
     });
   });
 
+const connectors = program.command('connectors').description('look at connectors before a source is pointed at Quell');
+connectors.command('preview').argument('<id>', 'the connector, e.g. zabbix')
+  .argument('<payloads...>', 'payload files (JSON), as the source would post them')
+  .description('print the normalized alerts and fingerprints the payloads would become (no server), and fingerprints '
+    + 'that several label sets share')
+  .option('--json', 'print JSON')
+  .action((id: string, payloads: string[], o: { json?: boolean }) => {
+    process.exitCode = previewConnector(loadConnectors(), id, payloads, lines(), {
+      json: o.json === true, maxClockSkewSeconds: loadConfig().QUELL_MAX_CLOCK_SKEW_SECONDS,
+    });
+  });
+
 async function run(role: Role): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.QUELL_LOG_LEVEL);
   const rt = await openRuntime(config, log, role);
   const servers: Server[] = [];
   let worker: { close(): Promise<void> } | undefined;
-  if (role !== 'worker') servers.push(await startApi(rt));
-  if (role !== 'api') worker = startWorker(rt);
-  if (role === 'worker') servers.push(await startWorkerMetrics(rt));
-  process.on('SIGHUP', () => void rt.rules.reload('SIGHUP'));
+  let closing = false;
   shutdownOn(['SIGTERM', 'SIGINT'], log, async () => {
+    closing = true;
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     await worker?.close();
     await rt.close();
   });
+  process.on('SIGHUP', () => void rt.rules.reload('SIGHUP'));
+  if (role !== 'worker') servers.push(await startApi(rt));
+  if (role === 'worker') servers.push(await startWorkerMetrics(rt));
+  // A worker takes jobs once the schema is current (at once, unless PostgreSQL was down at start).
+  if (role !== 'api') await rt.schemaReady;
+  if (role !== 'api' && !closing) worker = startWorker(rt);
 }
 
 /** Lines to stdout (results) and stderr (problems). A reader that went away (`| head`) ends the command. */
@@ -121,9 +181,18 @@ function shutdownOn(signals: NodeJS.Signals[], log: Logger, close: () => Promise
 }
 
 program.parseAsync().catch((err: unknown) => {
-  const e = err as Error;
-  // Configuration and rule errors are the operator's to fix: say what, without a stack.
+  const e = err instanceof Error ? err : new Error(String(err));
+  // Configuration and rule errors are the operator's to fix: one line saying what and how, exit 2.
   const userError = ['ConfigError', 'RuleFileError', 'RulesDirError'].includes(e.name);
-  process.stderr.write(`quell: ${userError ? e.message : e.stack ?? e.message}\n`);
+  const debug = /^(debug|trace)$/i.test(process.env['QUELL_LOG_LEVEL'] ?? '');
+  const cause = e.cause instanceof Error ? `\ncaused by: ${e.cause.stack ?? e.cause.message}` : '';
+  const more = debug ? `\n${e.stack ?? ''}${cause}` : userError ? '' : ' (QUELL_LOG_LEVEL=debug shows the stack)';
+  process.stderr.write(`quell: ${e.message}${more}\n`);
   process.exit(userError ? 2 : 1);
 });
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_ALIAS_LABELS, DEFAULT_BIND_LABELS } from './domain/ci-binding';
+import { nearest } from './domain/edit-distance';
 
 /**
  * Quell's configuration: environment variables, optionally from a YAML file named by
@@ -25,16 +26,26 @@ export const configSchema = z.object({
   QUELL_PORT: int(9280, 0),
   QUELL_HOST: z.string().default('0.0.0.0'),
   /** Redis for the BullMQ ingest queue; unset: the embedded in-process queue. */
-  REDIS_URL: z.preprocess(empty, z.string().url().optional()),
+  REDIS_URL: z.preprocess(empty, z.string()
+    .superRefine(urlOf('REDIS_URL', ['redis', 'rediss'], (v) => (/^[\w.-]+:\d+$/.test(v) ? `redis://${v}` : 'redis://127.0.0.1:6379'))).optional()),
   /** PostgreSQL; unset: embedded PGlite in QUELL_DATA_DIR. */
-  DATABASE_URL: z.preprocess(empty, z.string().optional()),
+  DATABASE_URL: z.preprocess(empty, z.string()
+    .superRefine(urlOf('DATABASE_URL', ['postgres', 'postgresql'],
+      (v) => `postgres://USER:PASSWORD@127.0.0.1:5432/${/^\w+$/.test(v) ? v : 'quell'}`)).optional()),
   QUELL_RULES_DIR: z.string().default('./rules'),
   /** Embedded database and generated tokens. */
   QUELL_DATA_DIR: z.string().default('./data'),
   /** Secret. Bearer token connectors must send to /ingest/*; generated into QUELL_DATA_DIR when unset. */
-  QUELL_INGEST_TOKEN: z.preprocess(empty, z.string().min(16, 'use at least 16 characters').optional()),
-  /** Secret. Bearer token for API calls that change state (acknowledge, resolve); generated when unset. */
-  QUELL_API_TOKEN: z.preprocess(empty, z.string().min(16, 'use at least 16 characters').optional()),
+  QUELL_INGEST_TOKEN: z.preprocess(empty, z.string().min(16, 'shorter than 16 characters').optional()),
+  /** Secret. An admin bearer token for the API (named `api-token` on timelines); generated when unset. */
+  QUELL_API_TOKEN: z.preprocess(empty, z.string().min(16, 'shorter than 16 characters').optional()),
+  /**
+   * A YAML list of API tokens, `{name, role, sha256}` (role viewer, operator or admin; sha256
+   * the token's hash: `quell tokens hash`). Read at start. QUELL_API_TOKEN stays an admin token.
+   */
+  QUELL_TOKENS_FILE: z.preprocess(empty, z.string().optional()),
+  /** `true`: API reads (incidents, alerts, silences, runs, changes) need no token; changes always do. */
+  QUELL_OPEN_READS: flag(false),
   /** Largest ingest request body accepted; larger ones get 413. */
   QUELL_MAX_BODY_BYTES: int(5 * 1024 * 1024),
   /** How far a source's clock may run ahead of Quell's: alert times later than that are refused (400). */
@@ -77,36 +88,151 @@ export const configSchema = z.object({
   QUELL_CMDB_BIND_LABELS: labelList(DEFAULT_BIND_LABELS.join(',')),
   /** CI labels whose values name the CI too, besides its id (a name several CIs share names none). */
   QUELL_CMDB_ALIAS_LABELS: labelList(DEFAULT_ALIAS_LABELS.join(',')),
+  /** Seconds between reconciliation polls of each source with a URL below; 0: no reconciliation. */
+  QUELL_RECONCILE_INTERVAL_SECONDS: int(60, 0),
+  /** How long an alert stays missing from its source's answers before reconciliation resolves it. */
+  QUELL_RECONCILE_GRACE_SECONDS: int(300, 0),
+  /** Alertmanager (or Mimir/Cortex alertmanager) base URL polled at /api/v2/alerts for reconciliation. */
+  QUELL_RECONCILE_ALERTMANAGER_URL: z.preprocess(empty, z.string().url().optional()),
+  /** Secret. Bearer token for QUELL_RECONCILE_ALERTMANAGER_URL. */
+  QUELL_RECONCILE_ALERTMANAGER_TOKEN: z.preprocess(empty, z.string().optional()),
+  /** Grafana base URL polled at /api/alertmanager/grafana/api/v2/alerts (the `grafana` connector). */
+  QUELL_RECONCILE_GRAFANA_URL: z.preprocess(empty, z.string().url().optional()),
+  /** Secret. Grafana service account token for QUELL_RECONCILE_GRAFANA_URL. */
+  QUELL_RECONCILE_GRAFANA_TOKEN: z.preprocess(empty, z.string().optional()),
+  /** Zabbix frontend URL whose api_jsonrpc.php answers problem.get (the `zabbix` connector). */
+  QUELL_RECONCILE_ZABBIX_URL: z.preprocess(empty, z.string().url().optional()),
+  /** Secret. Zabbix API token for QUELL_RECONCILE_ZABBIX_URL. */
+  QUELL_RECONCILE_ZABBIX_TOKEN: z.preprocess(empty, z.string().optional()),
+  /** Closed days the hourly report roll-up computes again, for incidents of theirs that still changed (alerts joined, priority moved). */
+  QUELL_REPORTS_SETTLE_DAYS: int(7, 0),
   QUELL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
-export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['QUELL_INGEST_TOKEN', 'QUELL_API_TOKEN', 'DATABASE_URL', 'REDIS_URL']);
+/** Every setting's name, in the schema's order. */
+export const SETTING_NAMES: readonly (keyof Config)[] = Object.keys(configSchema.shape) as (keyof Config)[];
 
-/** A configuration that cannot work; the message names the variable. Not retryable. */
+export const SECRET_KEYS: ReadonlySet<keyof Config> = new Set([
+  'QUELL_INGEST_TOKEN', 'QUELL_API_TOKEN', 'DATABASE_URL', 'REDIS_URL',
+  'QUELL_RECONCILE_ALERTMANAGER_TOKEN', 'QUELL_RECONCILE_GRAFANA_TOKEN', 'QUELL_RECONCILE_ZABBIX_TOKEN',
+]);
+
+/**
+ * A configuration that cannot work. The message is one line an operator acts on: the setting,
+ * what is wrong with it, and the fix. Not retryable; the CLI exits 2 with it and no stack.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** `SETTING: what is wrong; the fix`. */
+export function configError(setting: string, problem: string, fix: string): ConfigError {
+  return new ConfigError(`${setting}: ${problem}; ${fix}`);
+}
+
+/**
+ * The settings: the QUELL_CONFIG file (if any) under the environment. A file that is missing,
+ * not YAML, or names a setting Quell does not know is a {@link ConfigError} naming its line.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  let fromFile: Record<string, unknown> = {};
-  if (env['QUELL_CONFIG']) {
-    const parsed: unknown = parseYaml(readFileSync(env['QUELL_CONFIG'], 'utf8'));
-    if (parsed !== null && typeof parsed !== 'object') throw new ConfigError(`${env['QUELL_CONFIG']}: expected a mapping of settings`);
-    fromFile = (parsed ?? {}) as Record<string, unknown>;
-  }
-  const merged: Record<string, unknown> = { ...fromFile };
-  for (const key of Object.keys(configSchema.shape)) if (env[key] !== undefined) merged[key] = env[key];
+  const merged: Record<string, unknown> = env['QUELL_CONFIG'] ? readConfigFile(env['QUELL_CONFIG']) : {};
+  for (const key of SETTING_NAMES) if (env[key] !== undefined) merged[key] = env[key];
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new ConfigError(`${issue.path.join('.')}: ${issue.message}`);
+    const key = String(issue.path[0]);
+    // Our own refinements already say value, problem and fix.
+    if (issue.code === 'custom') throw new ConfigError(issue.message);
+    const path = issue.path.join('.');
+    const value = SECRET_KEYS.has(key as keyof Config) ? undefined : merged[key];
+    const def = defaultOf(key);
+    const fix = FIXES[key as keyof Config]
+      ?? (def === undefined ? 'fix the value or unset it' : `fix the value, or unset it for the default ${def}`);
+    throw new ConfigError(`${path}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}; ${fix}`);
   }
   return result.data;
 }
 
+const TOKEN_FIX = 'generate one with `openssl rand -hex 24`, or unset it to have one generated into QUELL_DATA_DIR';
+
+/** Fixes more useful than "fix the value". */
+const FIXES: Partial<Record<keyof Config, string>> = { QUELL_INGEST_TOKEN: TOKEN_FIX, QUELL_API_TOKEN: TOKEN_FIX };
+
+/** A setting's default as written in the environment, if it has one. */
+export function defaultOf(key: string): string | undefined {
+  const field = (configSchema.shape as Record<string, z.ZodType>)[key];
+  const parsed = field?.safeParse(undefined);
+  if (parsed === undefined || !parsed.success || parsed.data === undefined) return undefined;
+  return Array.isArray(parsed.data) ? parsed.data.join(',') : String(parsed.data);
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw configError('QUELL_CONFIG', `cannot read ${file} (${code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message})`,
+      'point QUELL_CONFIG at a YAML file of settings, or unset it');
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const at = (offset: number | undefined): string => {
+    const { line, col } = lines.linePos(offset ?? 0);
+    return `${file}:${line}:${col}`;
+  };
+  const bad = doc.errors[0];
+  if (bad !== undefined) {
+    throw configError('QUELL_CONFIG', `${at(bad.pos[0])}: not valid YAML (${bad.message.split('\n')[0]})`,
+      'fix the file (a mapping of SETTING: value, one per line)');
+  }
+  if (doc.contents === null) return {};
+  if (!isMap(doc.contents)) {
+    throw configError('QUELL_CONFIG', `${at(doc.contents.range?.[0])}: expected a mapping of settings`, 'write one SETTING: value per line');
+  }
+  for (const item of doc.contents.items) {
+    const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
+    if ((SETTING_NAMES as readonly string[]).includes(key)) continue;
+    const guess = nearest(key, SETTING_NAMES);
+    throw configError('QUELL_CONFIG', `${at(isScalar(item.key) ? item.key.range?.[0] : undefined)}: unknown setting ${key}`,
+      guess === undefined ? 'remove it (quell --help lists the settings)' : `did you mean ${guess}?`);
+  }
+  return doc.toJS() as Record<string, unknown>;
+}
+
+/** A URL setting: one of `schemes`, else a message with an `example` of the right form. */
+function urlOf(setting: string, schemes: readonly string[], example: (value: string) => string) {
+  return (value: string, ctx: z.RefinementCtx): void => {
+    const problem = urlProblem(value, schemes);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${setting}: ${problem}; use a URL such as ${example(value)}` });
+  };
+}
+
+function urlProblem(value: string, schemes: readonly string[]): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === undefined) return `${JSON.stringify(masked(value))} has no scheme (${schemes[0]}://)`;
+  if (!schemes.includes(scheme)) return `${scheme}:// is not supported (Quell takes ${schemes.map((s) => `${s}://`).join(' or ')})`;
+  try {
+    new URL(value);
+  } catch {
+    return `${JSON.stringify(masked(value))} is not a valid URL`;
+  }
+  return undefined;
+}
+
+/** A URL with its password hidden, for messages. */
+export function masked(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+}
+
 /** The configuration with secrets masked, for the start-up log. */
 export function redacted(config: Config): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, SECRET_KEYS.has(k as keyof Config) && v !== undefined ? '<set>' : v]));
+  const shown = (k: string, v: unknown): unknown => {
+    if (!SECRET_KEYS.has(k as keyof Config) || v === undefined) return v;
+    // A URL keeps its host, port and database; its password goes.
+    return k.endsWith('_URL') ? masked(String(v)) : '<set>';
+  };
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, shown(k, v)]));
 }

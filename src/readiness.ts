@@ -1,6 +1,10 @@
 /** A dependency that /readyz checks and `quell_dependency_up` reports; `check` throws when not ready. */
 export interface ReadinessCheck {
   readonly name: string;
+  /** What the dependency is, for anyone (`Redis`): a failure reads `Redis unreachable`. */
+  readonly dependency?: string;
+  /** Where it is (`host:port`), for the log and API token holders only. */
+  readonly address?: string;
   check(): Promise<void>;
 }
 
@@ -31,7 +35,7 @@ class CheckTimeout extends Error {}
 
 /** Runs the checks side by side, each within {@link CHECK_TIMEOUT_MS}. */
 export function runChecks(checks: readonly ReadinessCheck[]): Promise<CheckResult[]> {
-  return Promise.all(checks.map(async ({ name, check }): Promise<CheckResult> => {
+  return Promise.all(checks.map(async ({ name, check, dependency, address }): Promise<CheckResult> => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CheckTimeout(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
@@ -40,9 +44,12 @@ export function runChecks(checks: readonly ReadinessCheck[]): Promise<CheckResul
       await Promise.race([check(), timeout]);
       return { name, ok: true };
     } catch (err) {
-      const detail = (err as Error).message;
-      if (err instanceof NotReadyError) return { name, ok: false, reason: detail, detail };
-      return { name, ok: false, reason: err instanceof CheckTimeout ? 'not answering' : 'unreachable', detail };
+      const said = (err as Error).message;
+      if (err instanceof NotReadyError) return { name, ok: false, reason: said, detail: said };
+      const state = err instanceof CheckTimeout ? 'not answering' : 'unreachable';
+      const what = dependency === undefined ? '' : `${dependency} `;
+      const where = dependency === undefined ? '' : `${dependency}${address === undefined ? '' : ` at ${address}`} ${state}: `;
+      return { name, ok: false, reason: `${what}${state}`, detail: `${where}${said}` };
     } finally {
       clearTimeout(timer);
     }

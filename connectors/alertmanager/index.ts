@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineConnector } from '../../src/connectors/connector';
+import { defineConnector, type PollAnswer, type PollTarget } from '../../src/connectors/connector';
 import { labelSet } from '../../src/connectors/label-set';
 
 /**
@@ -10,7 +10,8 @@ import { labelSet } from '../../src/connectors/label-set';
  */
 const timestamp = z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' });
 
-const alertSchema = z.object({
+/** One alert of Alertmanager's webhook; Grafana's webhook extends it (connectors/grafana). */
+export const alertSchema = z.object({
   status: z.enum(['firing', 'resolved']),
   labels: labelSet.refine((l) => Object.keys(l).length > 0, 'an alert needs at least one label'),
   annotations: labelSet.default({}),
@@ -20,8 +21,8 @@ const alertSchema = z.object({
   fingerprint: z.string().optional(),
 });
 
-const payloadSchema = z.object({
-  version: z.literal('4', { message: 'expected webhook payload version "4"' }),
+/** The group fields around the alerts, shared with Grafana's webhook. */
+export const groupFields = {
   status: z.enum(['firing', 'resolved']),
   receiver: z.string().optional(),
   groupKey: z.string().optional(),
@@ -31,10 +32,15 @@ const payloadSchema = z.object({
   commonAnnotations: labelSet.optional(),
   externalURL: z.string().optional(),
   alerts: z.array(alertSchema),
+};
+
+const payloadSchema = z.object({
+  version: z.literal('4', { message: 'expected webhook payload version "4"' }),
+  ...groupFields,
 });
 
 /** Alertmanager's "no time" (Go's zero time) for a firing alert's end. */
-const GO_ZERO_YEAR = 1;
+export const GO_ZERO_YEAR = 1;
 
 const iso = (text: string): string => new Date(text).toISOString();
 
@@ -44,6 +50,8 @@ export const connector = defineConnector({
   schema: payloadSchema,
   // Alertmanager identifies an alert by its full label set; so does Quell (the default).
   truncated: (payload) => payload.truncatedAlerts ?? 0,
+  // Reconciliation: what its API still lists (QUELL_RECONCILE_ALERTMANAGER_URL).
+  poll: (target) => alertmanagerApiPoll()(target),
   normalize(payload, receivedAt) {
     return payload.alerts.map((a) => {
       const ends = a.endsAt !== undefined && new Date(a.endsAt).getUTCFullYear() > GO_ZERO_YEAR ? iso(a.endsAt) : null;
@@ -58,3 +66,31 @@ export const connector = defineConnector({
     });
   },
 });
+
+/** Grafana's own Alertmanager's alert list (Grafana-managed alerts). */
+export const GRAFANA_ALERTS_PATH = '/api/alertmanager/grafana/api/v2/alerts';
+
+/** One alert of Alertmanager's `GET /api/v2/alerts` (gettableAlert); only its labels are read. */
+const apiAlerts = z.array(z.object({
+  labels: labelSet,
+  status: z.object({ state: z.string() }).partial().optional(),
+}).passthrough());
+
+/**
+ * A `poll` for any Alertmanager-compatible API: `GET <url><path>` lists the alerts it holds
+ * unresolved (active, silenced, inhibited, unprocessed: all still fire). Grafana serves the
+ * same at `/api/alertmanager/grafana/api/v2/alerts` (its own alertmanager), Mimir and Cortex at
+ * `/alertmanager/api/v2/alerts`. The token, if any, goes as a bearer token (a Grafana service
+ * account token). A `grafana` connector polls with `alertmanagerApiPoll(GRAFANA_ALERTS_PATH)`.
+ */
+export function alertmanagerApiPoll(path = '/api/v2/alerts') {
+  return async (target: PollTarget): Promise<PollAnswer> => {
+    const query = 'active=true&silenced=true&inhibited=true&unprocessed=true';
+    const headers = target.token !== undefined ? { authorization: `Bearer ${target.token}` } : undefined;
+    const body = await target.fetchJson(`${target.url}${path}?${query}`, headers ? { headers } : {});
+    const parsed = apiAlerts.safeParse(body);
+    if (!parsed.success) throw new Error(`${path}: not an Alertmanager alert list: ${parsed.error.issues[0]?.message ?? ''}`);
+    // Labels starting with `__` are internal (Grafana's `__alert_rule_uid__`): no notification carries them.
+    return { firing: parsed.data.map((a) => ({ labels: Object.fromEntries(Object.entries(a.labels).filter(([name]) => !name.startsWith('__'))) })) };
+  };
+}

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
+import { itemAt } from '../../src/domain/invariant';
 import { webhookPayload, type TestAlert } from '../../test/support/alertmanager-payload';
 import { freePorts } from '../../test/support/net';
 import { CLI, REPO } from '../../test/support/quell-process';
@@ -23,7 +24,9 @@ export function intEnv(name: string, def: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return def;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new Error(`${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
   return n;
 }
 
@@ -52,29 +55,29 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** Rejects after `ms` with `what` in the message; the timer does not hold the process. */
 export function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`${what}: no result within ${ms} ms`)), ms);
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rej) => {
+    t = setTimeout(() => { rej(new Error(`${what}: no result within ${ms} ms`)); }, ms);
     t.unref();
-    p.then((v) => { clearTimeout(t); res(v); }, (e: unknown) => { clearTimeout(t); rej(e as Error); });
   });
+  return Promise.race([p, timeout]).finally(() => { clearTimeout(t); });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Clean-up: a stack of undo steps, run once, newest first, each bounded in time.
 
-const undo: { what: string; run: () => Promise<void> }[] = [];
+const undo: { what: string; run: () => Promise<void> | void }[] = [];
 let cleaning: Promise<void> | undefined;
 
-export function onCleanup(what: string, run: () => Promise<void>): void {
+export function onCleanup(what: string, run: () => Promise<void> | void): void {
   undo.push({ what, run });
 }
 
 export function cleanup(): Promise<void> {
   cleaning ??= (async () => {
-    while (undo.length > 0) {
-      const step = undo.pop()!;
+    for (let step = undo.pop(); step !== undefined; step = undo.pop()) {
       try {
-        await bounded(step.run(), 20_000, `clean-up: ${step.what}`);
+        await bounded(Promise.resolve(step.run()), 20_000, `clean-up: ${step.what}`);
       } catch (err) {
         process.stderr.write(`bench: clean-up step failed (${step.what}): ${(err as Error).message}\n`);
       }
@@ -109,7 +112,9 @@ export interface Proc {
 const TAIL_LINES = 200;
 const KEPT_PROBLEMS = 30;
 
-export function startProcess(name: string, command: string, args: string[], env: Record<string, string>, cwd = REPO): Proc {
+export function startProcess(
+  name: string, command: string, args: string[], env: Record<string, string>, cwd = REPO,
+): Proc {
   const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { text: string; done: () => void }[] = [];
@@ -125,9 +130,15 @@ export function startProcess(name: string, command: string, args: string[], env:
     waitForLog(text, timeoutMs) {
       if (lines.some((l) => l.includes(text))) return Promise.resolve();
       return new Promise((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`${name} did not log ${JSON.stringify(text)} within ${timeoutMs} ms; last output:\n${proc.tail()}`)), timeoutMs);
+        const t = setTimeout(() => {
+          rej(new Error(`${name} did not log ${JSON.stringify(text)} within ${timeoutMs} ms; `
+            + `last output:\n${proc.tail()}`));
+        }, timeoutMs);
         waiters.push({ text, done: () => { clearTimeout(t); res(); } });
-        void exited.then((code) => { clearTimeout(t); rej(new Error(`${name} exited (${code}) before logging ${JSON.stringify(text)}; output:\n${proc.tail()}`)); });
+        void exited.then((code) => {
+          clearTimeout(t);
+          rej(new Error(`${name} exited (${code}) before logging ${JSON.stringify(text)}; output:\n${proc.tail()}`));
+        });
       });
     },
     async stop() {
@@ -162,12 +173,12 @@ export function startProcess(name: string, command: string, args: string[], env:
   };
   for (const stream of ['stdout', 'stderr'] as const) {
     let partial = '';
-    child[stream]!.on('data', (chunk: Buffer) => {
+    child[stream].on('data', (chunk: Buffer) => {
       const parts = (partial + chunk.toString()).split('\n');
-      partial = parts.pop()!;
+      partial = parts.pop() ?? ''; // split gives at least one part
       for (const p of parts) onLine(p, stream);
     });
-    child[stream]!.on('end', () => { if (partial) onLine(partial, stream); partial = ''; });
+    child[stream].on('end', () => { if (partial) onLine(partial, stream); partial = ''; });
   }
   onCleanup(`stop ${name}`, async () => { await proc.stop(); });
   return proc;
@@ -191,7 +202,9 @@ export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number
 
 /** Polls `url` until it answers 200; fails early when `proc` exits. */
 /** Per pipeline stage, summed over the workers: runs, mean ms per run, total seconds. */
-export interface StageTime { readonly stage: string; readonly runs: number; readonly meanMs: number; readonly totalS: number }
+export interface StageTime {
+  readonly stage: string; readonly runs: number; readonly meanMs: number; readonly totalS: number;
+}
 
 /**
  * The workers' `quell_pipeline_stage_seconds` (sum and count per stage), added up: where a
@@ -207,9 +220,10 @@ export async function stageBreakdown(ports: readonly number[]): Promise<StageTim
       say(`  metrics of the worker on :${port} not read: ${(err as Error).message}`);
       continue;
     }
-    for (const m of body.matchAll(/^quell_pipeline_stage_seconds_(sum|count)\{stage="([^"]+)"\} (\S+)$/gm)) {
-      const into = m[1] === 'sum' ? sum : count;
-      into.set(m[2]!, (into.get(m[2]!) ?? 0) + Number(m[3]));
+    for (const [, kind, stage, value] of body.matchAll(/^quell_pipeline_stage_seconds_(sum|count)\{stage="([^"]+)"\} (\S+)$/gm)) {
+      if (stage === undefined) continue; // the pattern always captures it
+      const into = kind === 'sum' ? sum : count;
+      into.set(stage, (into.get(stage) ?? 0) + Number(value));
     }
   }
   return [...sum].map(([stage, s]) => {
@@ -222,9 +236,11 @@ export async function waitReady(url: string, proc: Proc, timeoutMs: number): Pro
   const deadline = Date.now() + timeoutMs;
   let exited: number | string | undefined;
   void proc.exited.then((c) => { exited = c; });
-  let last = '';
+  let last: string;
   for (;;) {
-    if (exited !== undefined) throw new Error(`${proc.name} exited (${exited}) before ${url} was ready; output:\n${proc.tail()}`);
+    if (exited !== undefined) {
+      throw new Error(`${proc.name} exited (${exited}) before ${url} was ready; output:\n${proc.tail()}`);
+    }
     try {
       const r = await httpGet(url);
       if (r.status === 200) return;
@@ -232,7 +248,9 @@ export async function waitReady(url: string, proc: Proc, timeoutMs: number): Pro
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`${url} not ready within ${timeoutMs} ms (last: ${last}); ${proc.name} output:\n${proc.tail()}`);
+    if (Date.now() > deadline) {
+      throw new Error(`${url} not ready within ${timeoutMs} ms (last: ${last}); ${proc.name} output:\n${proc.tail()}`);
+    }
     await sleep(100);
   }
 }
@@ -275,9 +293,11 @@ export interface StormOptions {
   readonly switchOutages?: boolean;
 }
 
-export function buildStorm(alerts: number, batch: number, seed: number, startsAt: string, opts: StormOptions = {}): Storm {
-  const rand = seededRandom(seed).next; // every run, and both targets, see the same storm
-  const pick = (n: number): number => Math.floor(rand() * n);
+export function buildStorm(
+  alerts: number, batch: number, seed: number, startsAt: string, opts: StormOptions = {},
+): Storm {
+  const random = seededRandom(seed); // every run, and both targets, see the same storm
+  const pick = (n: number): number => Math.floor(random.next() * n);
   const groups = new Set<string>();
   const quellBodies: Buffer[] = [];
   const alertmanagerBodies: Buffer[] = [];
@@ -285,7 +305,7 @@ export function buildStorm(alerts: number, batch: number, seed: number, startsAt
   for (let from = 0; from < alerts; from += batch) {
     const part: TestAlert[] = [];
     for (let i = from; i < Math.min(alerts, from + batch); i++) {
-      const alertname = ALERT_NAMES[pick(ALERT_NAMES.length)]!;
+      const alertname = itemAt(ALERT_NAMES, pick(ALERT_NAMES.length), 'alert name');
       const cluster = hostCluster(i);
       pick(CLUSTERS); // the draw stays, so the other labels are as before
       const service = `svc-${String(pick(SERVICES)).padStart(2, '0')}`;
@@ -333,7 +353,7 @@ export interface StormResult {
 export function percentile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
+  return itemAt(sorted, i, 'latency');
 }
 
 /**
@@ -342,9 +362,12 @@ export function percentile(sorted: Float64Array, q: number): number {
  * With `alertsPerSecond`, request i is not sent before its alerts' share of that rate is due
  * (a paced storm: fewer, if the target cannot keep up; never more).
  */
-export async function runStorm(label: string, target: { port: number; path: string; headers: Record<string, string> }, bodies: Buffer[], sizes: number[], clients: number, expect: number, timeoutMs: number, pace: { alertsPerSecond?: number } = {}): Promise<StormResult> {
+export async function runStorm(
+  label: string, target: { port: number; path: string; headers: Record<string, string> }, bodies: Buffer[],
+  sizes: number[], clients: number, expect: number, timeoutMs: number, pace: { alertsPerSecond?: number } = {},
+): Promise<StormResult> {
   const before = new Float64Array(sizes.length); // alerts in the requests before i
-  for (let i = 1; i < sizes.length; i++) before[i] = before[i - 1]! + sizes[i - 1]!;
+  for (let i = 1; i < sizes.length; i++) before[i] = itemAt(before, i - 1, 'request') + itemAt(sizes, i - 1, 'request');
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients, maxFreeSockets: clients });
   const latencies = new Float64Array(bodies.length);
   const unexpected: Record<string, number> = {};
@@ -352,11 +375,11 @@ export async function runStorm(label: string, target: { port: number; path: stri
   const errorSample: string[] = [];
   let okRequests = 0, okAlerts = 0, errors = 0, done = 0, next = 0;
   let lastOk = 0;
-  let aborted = false;
+  let aborted = false as boolean; // set by the timer, which narrowing does not see
   const deadline = setTimeout(() => { aborted = true; }, timeoutMs);
 
   const send = (i: number): Promise<void> => new Promise((res) => {
-    const body = bodies[i]!;
+    const body = itemAt(bodies, i, 'request body');
     const started = performance.now();
     const req = http.request({
       host: '127.0.0.1', port: target.port, path: target.path, method: 'POST', agent,
@@ -371,7 +394,7 @@ export async function runStorm(label: string, target: { port: number; path: stri
         latencies[i] = now - started;
         if (status === expect) {
           okRequests++;
-          okAlerts += sizes[i]!;
+          okAlerts += itemAt(sizes, i, 'request size');
           lastOk = now;
         } else {
           unexpected[status] = (unexpected[status] ?? 0) + 1;
@@ -396,7 +419,8 @@ export async function runStorm(label: string, target: { port: number; path: stri
   const firstSentAt = Date.now();
   const t0 = performance.now();
   const progress = setInterval(() => {
-    say(`  ${label}: answered ${done}/${bodies.length} requests (${okAlerts} alerts accepted, ${Math.round(okAlerts / ((performance.now() - t0) / 1000))} alerts/s)`);
+    const perSecond = Math.round(okAlerts / ((performance.now() - t0) / 1000));
+    say(`  ${label}: answered ${done}/${bodies.length} requests (${okAlerts} alerts accepted, ${perSecond} alerts/s)`);
   }, 2000);
   try {
     await Promise.all(Array.from({ length: Math.min(clients, bodies.length) }, async () => {
@@ -405,7 +429,7 @@ export async function runStorm(label: string, target: { port: number; path: stri
         const i = next++;
         if (i >= bodies.length) return;
         if (pace.alertsPerSecond !== undefined) {
-          const wait = t0 + (before[i]! / pace.alertsPerSecond) * 1000 - performance.now();
+          const wait = t0 + (itemAt(before, i, 'request') / pace.alertsPerSecond) * 1000 - performance.now();
           if (wait > 0) await sleep(wait);
         }
         await send(i);
@@ -416,13 +440,19 @@ export async function runStorm(label: string, target: { port: number; path: stri
     clearTimeout(deadline);
     agent.destroy();
   }
-  if (aborted) throw new Error(`${label}: the storm did not finish within ${timeoutMs} ms (${done}/${bodies.length} requests answered)`);
+  if (aborted) {
+    throw new Error(
+      `${label}: the storm did not finish within ${timeoutMs} ms (${done}/${bodies.length} requests answered)`);
+  }
   const sorted = latencies.slice(0, done).sort();
   const acceptWallMs = lastOk > 0 ? lastOk - t0 : NaN;
   return {
-    requests: bodies.length, okRequests, okAlerts, unexpected, unexpectedSample, errors, errorSample, firstSentAt, acceptWallMs,
-    acceptedPerSecond: okAlerts / (acceptWallMs / 1000),
-    latencyMs: { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? NaN },
+    requests: bodies.length, okRequests, okAlerts, unexpected, unexpectedSample, errors, errorSample, firstSentAt,
+    acceptWallMs, acceptedPerSecond: okAlerts / (acceptWallMs / 1000),
+    latencyMs: {
+      p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99),
+      max: sorted[sorted.length - 1] ?? NaN,
+    },
   };
 }
 
@@ -451,7 +481,7 @@ export interface PreparedQuell {
   readonly apiPort: number;
   readonly metricsPorts: number[];
   /** The processes' environment, `extra` on top. */
-  env(extra: Record<string, string>): Record<string, string>;
+  readonly env: (extra: Record<string, string>) => Record<string, string>;
 }
 
 /**
@@ -482,6 +512,7 @@ export async function prepareQuell(o: QuellSetup): Promise<PreparedQuell> {
   const token = randomBytes(24).toString('hex');
   const apiToken = randomBytes(24).toString('hex');
   const [apiPort, ...metricsPorts] = await freePorts(1 + o.workers);
+  if (apiPort === undefined) throw new Error('no free port for the api');
   const env = (extra: Record<string, string>): Record<string, string> => ({
     PATH: process.env['PATH'] ?? '',
     REDIS_URL: o.redisUrl,
@@ -497,7 +528,8 @@ export async function prepareQuell(o: QuellSetup): Promise<PreparedQuell> {
     QUELL_WORKER_CONCURRENCY: String(o.concurrency),
     ...(o.dbPoolSize !== undefined ? { QUELL_DB_POOL_SIZE: String(o.dbPoolSize) } : {}),
     // Any other QUELL_* setting in the bench's own environment reaches Quell (for tuning runs).
-    ...Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('QUELL_') && v !== undefined)) as Record<string, string>,
+    ...Object.fromEntries(Object.entries(process.env)
+      .filter(([k, v]) => k.startsWith('QUELL_') && v !== undefined)) as Record<string, string>,
     ...extra,
   });
 
@@ -505,7 +537,7 @@ export async function prepareQuell(o: QuellSetup): Promise<PreparedQuell> {
   const migrate = startProcess('quell migrate', process.execPath, [CLI, 'migrate'], env({}));
   const migrated = await bounded(migrate.exited, STARTUP_TIMEOUT_MS, 'quell migrate');
   if (migrated !== 0) throw new Error(`quell migrate exited ${migrated}; output:\n${migrate.tail()}`);
-  return { dbUrl, queueName, queue, token, apiToken, apiPort: apiPort!, metricsPorts, env };
+  return { dbUrl, queueName, queue, token, apiToken, apiPort, metricsPorts, env };
 }
 
 /** Runs one statement on the server's admin database (create / drop database). */

@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { itemAt } from '../../src/domain/invariant';
 import { webhookPayload, type TestAlert } from '../../test/support/alertmanager-payload';
 import { CLI, REPO } from '../../test/support/quell-process';
 import {
@@ -75,7 +76,10 @@ ${[[PROBE, 'BenchProbe'], [NOOP, 'BenchNoop']].map(([name, alertname]) => `  - n
 /** `n` alerts named `alertname`, each of its own group (default rule: alertname, cluster, service). */
 function singleGroupAlerts(alertname: string, n: number, startsAt: string): TestAlert[] {
   return Array.from({ length: n }, (_, i) => ({
-    labels: { alertname, cluster: 'bench', service: `${alertname.toLowerCase()}-${i}`, instance: `${alertname.toLowerCase()}-${i}:9100`, severity: 'warning' },
+    labels: {
+      alertname, cluster: 'bench', service: `${alertname.toLowerCase()}-${i}`,
+      instance: `${alertname.toLowerCase()}-${i}:9100`, severity: 'warning',
+    },
     startsAt,
   }));
 }
@@ -95,14 +99,13 @@ interface Quantiles { readonly n: number; readonly p50: number; readonly p99: nu
 
 /** p50 / p99 / max (ms) of a histogram's cumulative buckets, interpolated linearly within a bucket. */
 function histogramQuantiles(buckets: Map<number, number>): Quantiles {
-  const les = [...buckets.keys()].sort((a, b) => a - b);
+  const sorted = [...buckets].sort(([a], [b]) => a - b);
   const total = buckets.get(Infinity) ?? 0;
   const q = (p: number): number => {
     if (total === 0) return NaN;
     const rank = p * total;
     let prevLe = 0, prevCount = 0;
-    for (const le of les) {
-      const c = buckets.get(le)!;
+    for (const [le, c] of sorted) {
       if (c >= rank) {
         if (le === Infinity) return prevLe * 1000;
         return (prevLe + ((rank - prevCount) / Math.max(1, c - prevCount)) * (le - prevLe)) * 1000;
@@ -131,7 +134,7 @@ async function triggerLatencyMetric(ports: readonly number[]): Promise<Quantiles
 
 export async function main(): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'quell-bench-rb-'));
-  onCleanup(`remove ${tmp}`, async () => { rmSync(tmp, { recursive: true, force: true }); });
+  onCleanup(`remove ${tmp}`, () => { rmSync(tmp, { recursive: true, force: true }); });
 
   // The shipped correlation rules, and the runbooks; they must load in this build.
   const rulesDir = join(tmp, 'rules');
@@ -142,7 +145,8 @@ export async function main(): Promise<number> {
     await promisify(execFile)(process.execPath, [CLI, 'rules', 'lint', rulesDir]);
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`runbooks are not available in this build (the bench's Runbooks document does not load):\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+    throw new Error('runbooks are not available in this build (the bench\'s Runbooks document does not load):\n'
+      + `${e.stdout ?? ''}${e.stderr ?? e.message}`, { cause: err });
   }
 
   const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
@@ -150,8 +154,8 @@ export async function main(): Promise<number> {
   const probes = bodiesOf(singleGroupAlerts('BenchProbe', S.probes, startsAt), 1);
   const noops = bodiesOf(singleGroupAlerts('BenchNoop', S.runs, startsAt), S.batch);
   const stormSeconds = S.alerts / S.rate;
-  const header = `runbooks: storm of ${S.alerts} alerts at ${S.rate}/s (${stormSeconds.toFixed(1)} s), ${S.probes} probe runs during it, `
-    + `${S.runs} no-op runs after, ${S.workers} workers x ${S.concurrency}`;
+  const header = `runbooks: storm of ${S.alerts} alerts at ${S.rate}/s (${stormSeconds.toFixed(1)} s), `
+    + `${S.probes} probe runs during it, ${S.runs} no-op runs after, ${S.workers} workers x ${S.concurrency}`;
   say(header);
 
   const quell = await prepareQuell({
@@ -161,7 +165,8 @@ export async function main(): Promise<number> {
   const api = startProcess('quell api', process.execPath, [CLI, 'api'], quell.env({}));
   await waitReady(`http://127.0.0.1:${quell.apiPort}/readyz`, api, STARTUP_TIMEOUT_MS);
   const workers = quell.metricsPorts.map((port, i) =>
-    startProcess(`quell worker ${i + 1}`, process.execPath, [CLI, 'worker'], quell.env({ QUELL_METRICS_PORT: String(port) })));
+    startProcess(`quell worker ${i + 1}`, process.execPath, [CLI, 'worker'],
+      quell.env({ QUELL_METRICS_PORT: String(port) })));
   await Promise.all(workers.map((w, i) => waitReady(`http://127.0.0.1:${quell.metricsPorts[i]}/readyz`, w, STARTUP_TIMEOUT_MS)));
   say(`quell: api on :${quell.apiPort}, ${S.workers} workers ready`);
 
@@ -169,7 +174,9 @@ export async function main(): Promise<number> {
   await db.connect();
   onCleanup('close the bench database connection', () => db.end());
 
-  const target = { port: quell.apiPort, path: '/ingest/alertmanager', headers: { authorization: `Bearer ${quell.token}` } };
+  const target = {
+    port: quell.apiPort, path: '/ingest/alertmanager', headers: { authorization: `Bearer ${quell.token}` },
+  };
   const timeoutMs = S.timeoutS * 1000;
 
   /** Waits until `runbook` has `n` runs in a final status; fails when nothing moves for STALL_MS. */
@@ -180,14 +187,18 @@ export async function main(): Promise<number> {
       const { rows } = await db.query<{ status: string; n: number }>(
         'select status, count(*)::int as n from runbook_runs where runbook = $1 group by status', [runbook]);
       const by = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-      const done = rows.filter((r) => ['succeeded', 'failed', 'ineffective', 'cancelled', 'rejected'].includes(r.status)).reduce((a, r) => a + r.n, 0);
+      const final = ['succeeded', 'failed', 'ineffective', 'cancelled', 'rejected'];
+      const done = rows.filter((r) => final.includes(r.status)).reduce((a, r) => a + r.n, 0);
       if (done >= n) return;
       const now = performance.now();
       if (done !== last) { last = done; movedAt = now; }
       if (now - movedAt > STALL_MS || now > deadline) {
-        const incidents = (await db.query<{ n: number }>('select count(*)::int as n from incidents')).rows[0]!.n;
-        throw new Error(`${runbook}: ${done}/${n} runs finished, nothing moved for ${Math.round((now - movedAt) / 1000)} s; `
-          + `runs by status ${JSON.stringify(by)}; ${incidents} incidents (no runs at all: are runbook triggers and the runbook worker wired?)`);
+        const incidents = itemAt(
+          (await db.query<{ n: number }>('select count(*)::int as n from incidents')).rows, 0, 'count').n;
+        const still = Math.round((now - movedAt) / 1000);
+        throw new Error(`${runbook}: ${done}/${n} runs finished, nothing moved for ${still} s; `
+          + `runs by status ${JSON.stringify(by)}; ${incidents} incidents `
+          + '(no runs at all: are runbook triggers and the runbook worker wired?)');
       }
       await sleep(250);
     }
@@ -197,13 +208,15 @@ export async function main(): Promise<number> {
   say(`phase 1: storm at ${S.rate} alerts/s with ${S.probes} probe incidents spread over it`);
   const [stormResult, probeResult] = await Promise.all([
     runStorm('storm', target, storm.quellBodies, storm.sizes, S.clients, 202, timeoutMs, { alertsPerSecond: S.rate }),
-    runStorm('probes', target, probes.bodies, probes.sizes, 4, 202, timeoutMs, { alertsPerSecond: S.probes / stormSeconds }),
+    runStorm('probes', target, probes.bodies, probes.sizes, 4, 202, timeoutMs,
+      { alertsPerSecond: S.probes / stormSeconds }),
   ]);
-  say(`storm: ${stormResult.okAlerts} alerts accepted at ${Math.round(stormResult.acceptedPerSecond)}/s; waiting for the probe runs`);
+  say(`storm: ${stormResult.okAlerts} alerts accepted at ${Math.round(stormResult.acceptedPerSecond)}/s; `
+    + 'waiting for the probe runs');
   await finished(PROBE, probeResult.okAlerts);
 
   const latency = async (from: string, join: string): Promise<Quantiles> => {
-    const row = (await db.query<{ n: number; p: number[] | null; mx: number | null }>(`
+    const row = itemAt((await db.query<{ n: number; p: number[] | null; mx: number | null }>(`
       with firsts as (
         select r.id, ${from} as t0, min(s.started_at) as t1
           from runbook_runs r join runbook_steps s on s.run_id = r.id ${join}
@@ -211,18 +224,20 @@ export async function main(): Promise<number> {
       select count(*)::int as n,
              percentile_cont(array[0.5, 0.99]) within group (order by extract(epoch from t1 - t0)::float8) as p,
              max(extract(epoch from t1 - t0))::float8 as mx
-        from firsts`, [PROBE])).rows[0]!;
+        from firsts`, [PROBE])).rows, 0, 'latency row');
     return { n: row.n, p50: (row.p?.[0] ?? NaN) * 1000, p99: (row.p?.[1] ?? NaN) * 1000, max: (row.mx ?? NaN) * 1000 };
   };
   const fromRun = await latency('r.created_at', '');
-  const fromOutbox = await latency('o.created_at', `join outbox o on o.queue = 'runbook' and o.job_id = 'run-' || r.id`);
+  const fromOutbox = await latency('o.created_at',
+    `join outbox o on o.queue = 'runbook' and o.job_id = 'run-' || r.id`);
   const fromMetric = await triggerLatencyMetric(quell.metricsPorts);
 
   // Let the storm's backlog drain, so the no-op phase measures runs, not the storm.
   say('waiting for the storm to drain');
   const drainDeadline = performance.now() + timeoutMs;
   for (;;) {
-    const c = await bounded(quell.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'), 5000, 'queue counts');
+    const c = await bounded(
+      quell.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'), 5000, 'queue counts');
     if (Object.values(c).every((n) => n === 0)) break;
     if (performance.now() > drainDeadline) throw new Error(`the ingest queue did not drain: ${JSON.stringify(c)}`);
     await sleep(500);
@@ -233,9 +248,10 @@ export async function main(): Promise<number> {
   const t0 = Date.now();
   const noopResult = await runStorm('no-op incidents', target, noops.bodies, noops.sizes, S.clients, 202, timeoutMs);
   await finished(NOOP, noopResult.okAlerts);
-  const span = (await db.query<{ n: number; first: Date; last: Date }>(
-    'select count(*)::int as n, min(created_at) as first, max(finished_at) as last from runbook_runs where runbook = $1 and status = $2',
-    [NOOP, 'succeeded'])).rows[0]!;
+  const span = itemAt((await db.query<{ n: number; first: Date; last: Date }>(
+    'select count(*)::int as n, min(created_at) as first, max(finished_at) as last from runbook_runs '
+      + 'where runbook = $1 and status = $2',
+    [NOOP, 'succeeded'])).rows, 0, 'span row');
   const runsPerSecond = span.n / ((span.last.getTime() - span.first.getTime()) / 1000);
   const wallPerSecond = span.n / ((span.last.getTime() - t0) / 1000);
 
@@ -244,28 +260,40 @@ export async function main(): Promise<number> {
   const exits = await Promise.all([api, ...workers].map((p) => p.stop()));
 
   const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
-  const q = (x: Quantiles | undefined): string => (x === undefined ? 'n/a (no such metric)' : `${f1(x.p50)} / ${f1(x.p99)}   (n=${x.n}${Number.isFinite(x.max) ? `, max ${f1(x.max)}` : ''})`);
+  const q = (x: Quantiles | undefined): string => {
+    if (x === undefined) return 'n/a (no such metric)';
+    return `${f1(x.p50)} / ${f1(x.p99)}   (n=${x.n}${Number.isFinite(x.max) ? `, max ${f1(x.max)}` : ''})`;
+  };
   say('');
   say(header);
-  say(`storm accepted                                       ${Math.round(stormResult.acceptedPerSecond)} alerts/s (${stormResult.okAlerts} alerts)`);
+  const accepted = `${Math.round(stormResult.acceptedPerSecond)} alerts/s (${stormResult.okAlerts} alerts)`;
+  say(`storm accepted                                       ${accepted}`);
   say(`trigger latency p50 / p99 ms, during the storm (goal p99 <= 25):`);
   say(`  run created -> first step started                  ${q(fromRun)}`);
-  say(`  outbox row -> first step started                   ${fromOutbox.n > 0 ? q(fromOutbox) : 'n/a (no outbox rows kept)'}`);
+  const outboxLatency = fromOutbox.n > 0 ? q(fromOutbox) : 'n/a (no outbox rows kept)';
+  say(`  outbox row -> first step started                   ${outboxLatency}`);
   say(`  quell_runbook_trigger_latency_seconds (buckets)    ${q(fromMetric)}`);
-  say(`no-op runs/s                                         ${Math.round(runsPerSecond)} (first created -> last finished; ${Math.round(wallPerSecond)}/s from the first request)`);
+  say(`no-op runs/s                                         ${Math.round(runsPerSecond)} `
+    + `(first created -> last finished; ${Math.round(wallPerSecond)}/s from the first request)`);
   say(`runs by status: ${statuses.map((r) => `${r.runbook} ${r.status} ${r.n}`).join(', ')}`);
 
   const failures: string[] = [];
   const stormProblems = (label: string, s: StormResult): void => {
     const bad = Object.values(s.unexpected).reduce((a, b) => a + b, 0);
-    if (bad > 0 || s.errors > 0) failures.push(`${label}: ${bad} unexpected answers ${JSON.stringify(s.unexpected)}, ${s.errors} without answer`);
+    if (bad > 0 || s.errors > 0) {
+      failures.push(`${label}: ${bad} unexpected answers ${JSON.stringify(s.unexpected)}, ${s.errors} without answer`);
+    }
   };
   stormProblems('storm', stormResult);
   stormProblems('probes', probeResult);
   stormProblems('no-op incidents', noopResult);
   for (const r of statuses) if (r.status !== 'succeeded') failures.push(`${r.n} runs of ${r.runbook} ${r.status}`);
-  [api, ...workers].forEach((p, i) => { if (exits[i] !== 0) failures.push(`${p.name} exited ${exits[i]} on SIGTERM`); });
-  if (Number.isFinite(fromRun.p99) && fromRun.p99 > 25) say(`note: trigger latency p99 ${f1(fromRun.p99)} ms is above the 25 ms goal`);
+  [api, ...workers].forEach((p, i) => {
+    if (exits[i] !== 0) failures.push(`${p.name} exited ${exits[i]} on SIGTERM`);
+  });
+  if (Number.isFinite(fromRun.p99) && fromRun.p99 > 25) {
+    say(`note: trigger latency p99 ${f1(fromRun.p99)} ms is above the 25 ms goal`);
+  }
   for (const f of failures) say(`FAILED: ${f}`);
 
   if (S.out) {

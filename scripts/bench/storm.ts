@@ -35,10 +35,12 @@ import { Client } from 'pg';
 import { freePort } from '../../test/support/net';
 import { CLI, REPO } from '../../test/support/quell-process';
 import {
-  bounded, buildStorm, hostSwitch, HOSTS_PER_SWITCH, prepareQuell, runStorm, hostCluster, httpGet, intEnv, onCleanup, say, sleep, stageBreakdown, startProcess, STARTUP_TIMEOUT_MS,
+  bounded, buildStorm, hostSwitch, HOSTS_PER_SWITCH, prepareQuell, runStorm, hostCluster, httpGet, intEnv, onCleanup,
+  say, sleep, stageBreakdown, startProcess, STARTUP_TIMEOUT_MS,
   waitReady, type StageTime, type Storm, type StormResult,
   commonSettings,
 } from './bench-kit';
+import { itemAt } from '../../src/domain/invariant';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -85,10 +87,12 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
     // topology rule takes every alert, and its per-rule lock and root-cause stage are measured.
     const hosts = Array.from({ length: S.alerts }, (_, i) => i);
     const cis = [
-      ...Array.from({ length: Math.ceil(S.alerts / HOSTS_PER_SWITCH) }, (_, s) => ({ id: hostSwitch(s * HOSTS_PER_SWITCH), type: 'switch', labels: {} })),
+      ...Array.from({ length: Math.ceil(S.alerts / HOSTS_PER_SWITCH) },
+        (_, s) => ({ id: hostSwitch(s * HOSTS_PER_SWITCH), type: 'switch', labels: {} })),
       ...hosts.map((i) => ({ id: `host-${i}.${hostCluster(i)}.example`, type: 'host', labels: {} })),
     ];
-    const relations = hosts.map((i) => ({ from: `host-${i}.${hostCluster(i)}.example`, type: 'depends_on', to: hostSwitch(i) }));
+    const relations = hosts
+      .map((i) => ({ from: `host-${i}.${hostCluster(i)}.example`, type: 'depends_on', to: hostSwitch(i) }));
     const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/cmdb`, {
       method: 'PUT', headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ cis, relations }),
@@ -101,12 +105,13 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
   // which has no workers. Those jobs are then thrown away, unapplied.
   say('quell: ingest-only storm (no workers yet)');
   const ingestOnly = await runStorm('quell ingest-only', {
-    port: apiPort!, path: '/ingest/alertmanager', headers: { authorization: `Bearer ${token}` },
+    port: apiPort, path: '/ingest/alertmanager', headers: { authorization: `Bearer ${token}` },
   }, storm.quellBodies, storm.sizes, S.clients, 202, S.timeoutS * 1000);
   await bounded(queue.obliterate({ force: true }), 30_000, 'empty the queue after the ingest-only storm');
 
   const workers = metricsPorts.map((port, i) =>
-    startProcess(`quell worker ${i + 1}`, process.execPath, [CLI, 'worker'], env({ QUELL_METRICS_PORT: String(port) })));
+    startProcess(`quell worker ${i + 1}`, process.execPath, [CLI, 'worker'],
+      env({ QUELL_METRICS_PORT: String(port) })));
   // At QUELL_LOG_LEVEL=warn the "worker started" line (info) is not written; a worker serves
   // its /readyz only after its consumer has started, so that answer stands for the line.
   await Promise.all(workers.map((w, i) => waitReady(`http://127.0.0.1:${metricsPorts[i]}/readyz`, w, STARTUP_TIMEOUT_MS)));
@@ -115,20 +120,23 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
   const db = new Client({ connectionString: dbUrl.toString(), connectionTimeoutMillis: 5000 });
   await db.connect();
   onCleanup('close the bench database connection', () => db.end());
-  const count = async (): Promise<number> => (await db.query<{ n: number }>('select count(*)::int as n from incident_alerts')).rows[0]!.n;
-  const queueCounts = async (): Promise<Record<string, number>> =>
-    bounded(queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'), 5000, 'queue counts');
+  const count = async (): Promise<number> =>
+    itemAt((await db.query<{ n: number }>('select count(*)::int as n from incident_alerts')).rows, 0, 'count').n;
+  const queueCounts = async (): Promise<Record<string, number>> => bounded(
+    queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'), 5000, 'queue counts');
 
   say(`quell: storm to POST /ingest/alertmanager`);
   const result = await runStorm('quell', {
-    port: apiPort!, path: '/ingest/alertmanager', headers: { authorization: `Bearer ${token}` },
+    port: apiPort, path: '/ingest/alertmanager', headers: { authorization: `Bearer ${token}` },
   }, storm.quellBodies, storm.sizes, S.clients, 202, S.timeoutS * 1000);
-  say(`quell: storm done: ${result.okAlerts} alerts accepted in ${(result.acceptWallMs / 1000).toFixed(1)} s; waiting for them to be linked to incidents`);
+  say(`quell: storm done: ${result.okAlerts} alerts accepted in ${(result.acceptWallMs / 1000).toFixed(1)} s; `
+    + 'waiting for them to be linked to incidents');
 
   // Every accepted alert should end up in incident_alerts.
   const target = result.okAlerts;
   const deadline = performance.now() + S.timeoutS * 1000;
-  let linked = 0, lastPrint = performance.now(), printedAt = -1, drainedSince = 0;
+  let linked: number;
+  let lastPrint = performance.now(), printedAt = -1, drainedSince = 0;
   for (;;) {
     linked = await bounded(count(), 10_000, 'count incident_alerts');
     if (linked >= target) break;
@@ -138,14 +146,19 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
     if (now - lastPrint >= 2000) {
       const c = await queueCounts();
       const rate = Math.round((linked - printedAt) / ((now - lastPrint) / 1000));
-      say(`  linked ${linked}/${target} (${rate} alerts/s); queue waiting ${(c['waiting'] ?? 0) + (c['prioritized'] ?? 0)}, active ${c['active']}, delayed ${c['delayed']}, failed ${c['failed']}`);
+      const waiting = (c['waiting'] ?? 0) + (c['prioritized'] ?? 0);
+      say(`  linked ${linked}/${target} (${rate} alerts/s); queue waiting ${waiting}, `
+        + `active ${c['active']}, delayed ${c['delayed']}, failed ${c['failed']}`);
       lastPrint = now;
       printedAt = linked;
       // A drained queue with alerts missing will not get better: stop early, with the facts.
       const pending = (c['waiting'] ?? 0) + (c['prioritized'] ?? 0) + (c['active'] ?? 0) + (c['delayed'] ?? 0);
       if (pending === 0) {
         drainedSince ||= now;
-        if (now - drainedSince > 10_000) throw new Error(`the queue is drained (failed jobs: ${c['failed']}) but only ${linked}/${target} alerts are linked`);
+        if (now - drainedSince > 10_000) {
+          throw new Error(
+            `the queue is drained (failed jobs: ${c['failed']}) but only ${linked}/${target} alerts are linked`);
+        }
       } else {
         drainedSince = 0;
       }
@@ -154,12 +167,14 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
     await sleep(200);
   }
 
-  const stats = (await db.query<{ p: number[]; mx: number; last_linked: Date }>(`
-    select percentile_cont(array[0.5, 0.9, 0.99]) within group (order by extract(epoch from linked_at - received_at)::float8) as p,
+  const stats = itemAt((await db.query<{ p: number[]; mx: number; last_linked: Date }>(`
+    select percentile_cont(array[0.5, 0.9, 0.99])
+             within group (order by extract(epoch from linked_at - received_at)::float8) as p,
            max(extract(epoch from linked_at - received_at))::float8 as mx,
            max(linked_at) as last_linked
-      from incident_alerts`)).rows[0]!;
-  const incidents = (await db.query<{ n: number }>('select count(*)::int as n from incidents')).rows[0]!.n;
+      from incident_alerts`)).rows, 0, 'latency row');
+  const incidents = itemAt(
+    (await db.query<{ n: number }>('select count(*)::int as n from incidents')).rows, 0, 'count').n;
   const queueAtEnd = await queueCounts();
   const endToEndMs = stats.last_linked.getTime() - result.firstSentAt;
 
@@ -173,10 +188,15 @@ async function benchQuell(storm: Storm, tmp: string): Promise<QuellResult> {
     linked,
     endToEndMs,
     endToEndPerSecond: linked / (endToEndMs / 1000),
-    receiptToIncidentMs: { p50: stats.p[0]! * 1000, p90: stats.p[1]! * 1000, p99: stats.p[2]! * 1000, max: stats.mx * 1000 },
+    receiptToIncidentMs: {
+      p50: itemAt(stats.p, 0, 'p50') * 1000, p90: itemAt(stats.p, 1, 'p90') * 1000,
+      p99: itemAt(stats.p, 2, 'p99') * 1000, max: stats.mx * 1000,
+    },
     incidents,
     queue: queueAtEnd,
-    processes: procs.map((p, i) => ({ name: p.name, exit: exits[i]!, warnings: p.problemCount, sample: p.problems.slice(0, 10) })),
+    processes: procs.map((p, i) => ({
+      name: p.name, exit: itemAt(exits, i, 'exit'), warnings: p.problemCount, sample: p.problems.slice(0, 10),
+    })),
     stages,
   };
 }
@@ -228,15 +248,22 @@ const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
 
 function table(q: QuellResult, am: AlertmanagerResult | undefined, groups: number): string {
+  const latency = (l: StormResult['latencyMs']): string => `${f1(l.p50)} / ${f1(l.p99)}`;
+  const ratio = (quell: number): string => (am ? f2(quell / am.storm.acceptedPerSecond) : '');
+  const amRate = am ? f0(am.storm.acceptedPerSecond) : 'skipped';
+  const amLatency = am ? latency(am.storm.latencyMs) : '';
+  const receipt = q.receiptToIncidentMs;
   const rows: [string, string, string, string][] = [
     ['', 'quell', am ? `alertmanager ${am.version}` : 'alertmanager', am ? 'ratio' : ''],
-    ['accepted alerts/s, ingest only', f0(q.ingestOnly.acceptedPerSecond), am ? f0(am.storm.acceptedPerSecond) : 'skipped', am ? f2(q.ingestOnly.acceptedPerSecond / am.storm.acceptedPerSecond) : ''],
-    ['  request p50 / p99 ms', `${f1(q.ingestOnly.latencyMs.p50)} / ${f1(q.ingestOnly.latencyMs.p99)}`, am ? `${f1(am.storm.latencyMs.p50)} / ${f1(am.storm.latencyMs.p99)}` : '', ''],
-    ['accepted alerts/s, workers running', f0(q.storm.acceptedPerSecond), am ? f0(am.storm.acceptedPerSecond) : 'skipped', am ? f2(q.storm.acceptedPerSecond / am.storm.acceptedPerSecond) : ''],
-    ['  request p50 / p99 ms', `${f1(q.storm.latencyMs.p50)} / ${f1(q.storm.latencyMs.p99)}`, am ? `${f1(am.storm.latencyMs.p50)} / ${f1(am.storm.latencyMs.p99)}` : '', ''],
-    ['requests not accepted', `${q.storm.requests - q.storm.okRequests}`, am ? `${am.storm.requests - am.storm.okRequests}` : '', ''],
+    ['accepted alerts/s, ingest only', f0(q.ingestOnly.acceptedPerSecond), amRate,
+      ratio(q.ingestOnly.acceptedPerSecond)],
+    ['  request p50 / p99 ms', latency(q.ingestOnly.latencyMs), amLatency, ''],
+    ['accepted alerts/s, workers running', f0(q.storm.acceptedPerSecond), amRate, ratio(q.storm.acceptedPerSecond)],
+    ['  request p50 / p99 ms', latency(q.storm.latencyMs), amLatency, ''],
+    ['requests not accepted', `${q.storm.requests - q.storm.okRequests}`,
+      am ? `${am.storm.requests - am.storm.okRequests}` : '', ''],
     ['end-to-end alerts/s', f0(q.endToEndPerSecond), 'n/a (in memory)', ''],
-    ['receipt->incident p50/p90/p99 ms', `${f0(q.receiptToIncidentMs.p50)} / ${f0(q.receiptToIncidentMs.p90)} / ${f0(q.receiptToIncidentMs.p99)}`, 'n/a', ''],
+    ['receipt->incident p50/p90/p99 ms', `${f0(receipt.p50)} / ${f0(receipt.p90)} / ${f0(receipt.p99)}`, 'n/a', ''],
     ['incidents (groups in storm)', `${q.incidents} (${groups})`, am ? `${groups} groups` : '', ''],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
@@ -248,7 +275,10 @@ function table(q: QuellResult, am: AlertmanagerResult | undefined, groups: numbe
 function stormFailures(label: string, s: StormResult, expect: number): string[] {
   const out: string[] = [];
   const bad = Object.values(s.unexpected).reduce((a, b) => a + b, 0);
-  if (bad > 0) out.push(`${label}: ${bad} answers other than ${expect}: ${JSON.stringify(s.unexpected)}; e.g. ${s.unexpectedSample.join(' | ')}`);
+  if (bad > 0) {
+    out.push(`${label}: ${bad} answers other than ${expect}: ${JSON.stringify(s.unexpected)}; `
+      + `e.g. ${s.unexpectedSample.join(' | ')}`);
+  }
   if (s.errors > 0) out.push(`${label}: ${s.errors} requests without an answer; e.g. ${s.errorSample.join(' | ')}`);
   return out;
 }
@@ -258,12 +288,13 @@ function stormFailures(label: string, s: StormResult, expect: number): string[] 
 /** The storm scenario: its exit code (non-zero when anything went wrong). */
 export async function main(): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'quell-bench-'));
-  onCleanup(`remove ${tmp}`, async () => { rmSync(tmp, { recursive: true, force: true }); });
+  onCleanup(`remove ${tmp}`, () => { rmSync(tmp, { recursive: true, force: true }); });
 
   const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const storm = buildStorm(S.alerts, S.batch, S.seed, startsAt, { switchOutages: S.switchOutages });
   const bytes = storm.quellBodies.reduce((a, b) => a + b.length, 0);
-  const header = `storm: ${S.alerts} alerts, ${S.batch}/request, ${S.clients} clients, ${S.workers} workers x ${S.concurrency}`;
+  const header = `storm: ${S.alerts} alerts, ${S.batch}/request, ${S.clients} clients, `
+    + `${S.workers} workers x ${S.concurrency}`;
   say(`${header} (${storm.quellBodies.length} requests, ${(bytes / 1e6).toFixed(1)} MB, ${storm.groups} label groups)`);
 
   const quell = await benchQuell(storm, tmp);
@@ -284,7 +315,10 @@ export async function main(): Promise<number> {
   say('');
   if (quell.stages.length > 0) {
     say('pipeline stages (all workers): runs, mean ms per run, total s');
-    for (const st of quell.stages) say(`  ${st.stage.padEnd(12)}${String(st.runs).padStart(8)}${f1(st.meanMs).padStart(9)}${f1(st.totalS).padStart(9)}`);
+    for (const st of quell.stages) {
+      const figures = `${String(st.runs).padStart(8)}${f1(st.meanMs).padStart(9)}${f1(st.totalS).padStart(9)}`;
+      say(`  ${st.stage.padEnd(12)}${figures}`);
+    }
     say('');
   }
   const warned = quell.processes.filter((p) => p.warnings > 0);
@@ -292,12 +326,17 @@ export async function main(): Promise<number> {
     say(`${p.name}: ${p.warnings} log lines at warn or above, e.g.:`);
     for (const line of p.sample.slice(0, 5)) say(`  ${line.slice(0, 500)}`);
   }
-  if (am && am.warnings > 0) say(`alertmanager: ${am.warnings} log lines at warn or above, e.g.: ${am.sample.slice(0, 3).join(' | ')}`);
+  if (am && am.warnings > 0) {
+    say(`alertmanager: ${am.warnings} log lines at warn or above, e.g.: ${am.sample.slice(0, 3).join(' | ')}`);
+  }
   for (const f of failures) say(`FAILED: ${f}`);
 
   if (S.out) {
     writeFileSync(S.out, `${JSON.stringify({
-      settings: { alerts: S.alerts, batch: S.batch, clients: S.clients, workers: S.workers, concurrency: S.concurrency, dbPoolSize: S.dbPoolSize ?? null, seed: S.seed },
+      settings: {
+        alerts: S.alerts, batch: S.batch, clients: S.clients, workers: S.workers, concurrency: S.concurrency,
+        dbPoolSize: S.dbPoolSize ?? null, seed: S.seed,
+      },
       groups: storm.groups, requests: storm.quellBodies.length, bytes,
       quell, alertmanager: am ?? null, failures, at: new Date().toISOString(),
     }, null, 2)}\n`);

@@ -6,8 +6,9 @@ import { MatcherSyntaxError, parseMatcher, type Matcher } from '../domain/matche
 import { alertsInOrder } from '../store/alert-queries';
 import type { Database } from '../store/database';
 import { boundedPage } from './bounded-page';
-import { sendValidationError } from './errors';
+import { sendValidationError } from '../http/errors';
 import { alertListCursor } from './page-cursor';
+import { requireRole } from '../http/auth';
 
 export interface AlertsRouterDeps {
   readonly db: Kysely<Database>;
@@ -61,11 +62,11 @@ const listQuery = z.object({
 /**
  * `GET /api/v1/alerts`: every stored alert's latest state and its fate: its incident, or why it
  * has none (its disposition and detail: which silence, which maintenance window, which
- * inhibiting alert, stale, no rule). Open to read, like the incidents.
+ * inhibiting alert, stale, no rule). A read (viewer), like the incidents.
  */
 export function alertsRouter(deps: AlertsRouterDeps): Router {
   const router = Router();
-  router.get('/api/v1/alerts', deps.gate, async (req, res) => {
+  router.get('/api/v1/alerts', requireRole('viewer'), deps.gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     const { status, disposition, fingerprint, filter } = q.data;

@@ -3,18 +3,18 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { ChangesTable, Database } from '../store/database';
 import { approveRun, changesInOrder, findChange, rejectRun } from '../runbooks/run-records';
-import { requireBearer } from './auth';
+import { requireRole } from '../http/auth';
 import { boundedPage } from './bounded-page';
-import { sendError, sendValidationError } from './errors';
+import { sendError, sendValidationError } from '../http/errors';
 import { parseId } from './incidents-router';
-import { jsonBody } from './json-body';
+import { jsonBody } from '../http/json-body';
+import { principalOf } from '../http/principal';
 import { changeCursor } from './page-cursor';
 import { decisionBody, enumList } from './runbook-list-query';
 import { sendRefusal } from './runbook-runs-router';
 
 export interface ChangesRouterDeps {
   readonly db: Kysely<Database>;
-  readonly apiToken: string;
   readonly gate: RequestHandler;
   readonly maxBytes: number;
 }
@@ -30,15 +30,16 @@ const listQuery = z.object({
 });
 
 /**
- * ITIL change records of runbook runs: list and read (open, bounded); approve or reject a
- * normal change (API token, `{by, comment}`): the decision is its run's (approving queues it
+ * ITIL change records of runbook runs: list and read (viewer, bounded); approve or reject a
+ * normal change (admin, `{comment}`: the approver is the token's name): the decision is its run's (approving queues it
  * again, rejecting ends it `rejected`).
  */
 export function changesRouter(deps: ChangesRouterDeps): Router {
   const router = Router();
-  const auth = requireBearer(deps.apiToken, 'quell-api');
+  const read = requireRole('viewer');
+  const admin = requireRole('admin');
 
-  router.get('/api/v1/changes', deps.gate, async (req, res) => {
+  router.get('/api/v1/changes', read, deps.gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     const page = await boundedPage(changesInOrder(deps.db, { statuses: q.data.status, types: q.data.type }),
@@ -46,7 +47,7 @@ export function changesRouter(deps: ChangesRouterDeps): Router {
     res.json({ changes: page.items, next: changeCursor.encode(page.next) });
   });
 
-  router.get('/api/v1/changes/:id', deps.gate, async (req, res) => {
+  router.get('/api/v1/changes/:id', read, deps.gate, async (req, res) => {
     const id = parseId(req.params['id'] as string);
     if (id === undefined) return sendError(res, 'invalid_request', 'change id must be a positive integer');
     const change = await findChange(deps.db, id);
@@ -62,11 +63,11 @@ export function changesRouter(deps: ChangesRouterDeps): Router {
     const change = await findChange(deps.db, id);
     if (change === undefined) return sendError(res, 'not_found', `no change ${id}`);
     if (change.status !== 'awaiting_approval') return sendError(res, 'conflict', `change ${id} is ${change.status}, not awaiting approval`);
-    const outcome = await decision(deps.db, change.run_id, body.data.by, body.data.comment);
+    const outcome = await decision(deps.db, change.run_id, principalOf(res).name, body.data.comment);
     if (!outcome.ok) return sendRefusal(res, outcome);
     res.json(await findChange(deps.db, id));
   };
-  router.post('/api/v1/changes/:id/approve', auth, jsonBody({ limit: '16kb' }), decide(approveRun));
-  router.post('/api/v1/changes/:id/reject', auth, jsonBody({ limit: '16kb' }), decide(rejectRun));
+  router.post('/api/v1/changes/:id/approve', admin, jsonBody({ limit: '16kb' }), decide(approveRun));
+  router.post('/api/v1/changes/:id/reject', admin, jsonBody({ limit: '16kb' }), decide(rejectRun));
   return router;
 }

@@ -4,12 +4,11 @@ import { CmdbDocumentError } from '../cmdb/cmdb-document';
 import type { CmdbLoader } from '../cmdb/cmdb-loader';
 import { readCmdbMeta, readCmdbPages, type CmdbMeta } from '../store/cmdb-store';
 import type { Database } from '../store/database';
-import { requireBearer } from './auth';
-import { sendError } from './errors';
+import { requireRole } from '../http/auth';
+import { sendError } from '../http/errors';
 
 export interface CmdbRouterDeps {
   readonly db: Kysely<Database>;
-  readonly apiToken: string;
   readonly loader: CmdbLoader;
   /** QUELL_CMDB_MAX_BYTES: largest document PUT takes. */
   readonly maxBytes: number;
@@ -18,7 +17,7 @@ export interface CmdbRouterDeps {
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 
 /**
- * The CMDB API (v1). Both ways need the API token: the topology is a map of the whole
+ * The CMDB API (v1). Both ways need an admin token: the topology is a map of the whole
  * infrastructure.
  *
  * - `PUT /api/v1/cmdb`: the whole document, JSON (or YAML with a YAML content type), replaces
@@ -30,7 +29,9 @@ const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text
  */
 export function cmdbRouter(deps: CmdbRouterDeps): Router {
   const router = Router();
-  const auth = requireBearer(deps.apiToken, 'quell-api');
+  // Both ways need an admin token (not mere reads, even with QUELL_OPEN_READS): the topology
+  // is a map of the whole infrastructure, and it is configuration.
+  const auth = requireRole('admin');
 
   router.put('/api/v1/cmdb', auth, text({ type: () => true, limit: deps.maxBytes }), async (req, res) => {
     const format = req.is(YAML_TYPES) ? 'yaml' : 'json';

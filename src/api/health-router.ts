@@ -1,11 +1,12 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Registry } from 'prom-client';
 import { runChecks, type CheckFailure, type ReadinessCheck } from '../readiness';
-import { bearerMatches } from './auth';
+import type { TokenRegistry } from '../http/api-tokens';
+import { bearerOf, hasRole } from '../http/auth';
 
 export interface HealthRouterOptions {
-  /** Callers that send it (`Authorization: Bearer`) also get each failure's `details`. */
-  readonly apiToken?: string;
+  /** The API's tokens: callers with an admin token also get each failure's `details`. */
+  readonly tokens?: TokenRegistry;
   /** Told each failing dependency's detail, for the log. */
   onNotReady(details: Record<string, string>): void;
 }
@@ -13,11 +14,15 @@ export interface HealthRouterOptions {
 /**
  * `/healthz` (the process answers), `/readyz` (its dependencies do), `/metrics`. A 503 from
  * /readyz names each failing dependency in Quell's words (`{"database":"unreachable"}`);
- * addresses and driver errors go to the log, and to callers holding the API token.
+ * addresses and driver errors go to the log, and to callers holding an admin token.
  */
 export function healthRouter(registry: Registry, checks: readonly ReadinessCheck[], opts: HealthRouterOptions): Router {
   const router = Router();
-  const trusted = opts.apiToken === undefined ? () => false : bearerMatches(opts.apiToken);
+  const trusted = (req: Request): boolean => {
+    const sent = bearerOf(req);
+    const principal = sent === undefined ? undefined : opts.tokens?.identify(sent);
+    return principal !== undefined && hasRole(principal.role, 'admin');
+  };
   router.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   router.get('/readyz', async (req, res) => {
     const failed = (await runChecks(checks)).filter((c): c is CheckFailure => !c.ok);

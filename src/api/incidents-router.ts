@@ -2,29 +2,36 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type { Kysely } from 'kysely';
 import type { Counter } from 'prom-client';
 import { z } from 'zod';
-import { INCIDENT_STATUSES, type IncidentStatus } from '../domain/incident-lifecycle';
+import { HOLD_STATES, INCIDENT_STATUSES, type IncidentStatus } from '../domain/incident-lifecycle';
+import { DEFAULT_PRIORITY_POLICY, levelOfNumber, type PriorityPolicy } from '../domain/priority';
+import type { ServiceLevelPolicy } from '../domain/service-level';
 import type { Database } from '../store/database';
 import type { KeysetSource } from '../store/keyset';
-import type { IncidentEventsDeps } from '../store/incident-events-commit';
+import { TIMELINE_ONLY, type IncidentEventsDeps } from '../store/incident-events-commit';
 import { changeIncident, type ManualChange } from '../store/incident-store';
+import { assignIncident, commentIncident, setImpactUrgency } from '../store/incident-work';
 import { alertsOfIncident, findIncident, incidentsInOrder, timelineOfIncident } from '../store/incident-queries';
-import { requireBearer } from './auth';
+import { requireRole } from '../http/auth';
 import { boundedPage, ENVELOPE_BYTES } from './bounded-page';
-import { sendError, sendValidationError } from './errors';
-import { jsonBody } from './json-body';
+import { sendError, sendValidationError } from '../http/errors';
+import { jsonBody } from '../http/json-body';
 import { readIncidentDetail } from './incident-detail';
 import { alertCursor, incidentCursor, timelineCursor, type CursorCodec } from './page-cursor';
+import { principalOf } from '../http/principal';
 import { readGate } from './read-gate';
 
 export interface IncidentsRouterDeps {
   readonly db: Kysely<Database>;
-  readonly apiToken: string;
   readonly resolvedCounter: Counter<'by'>;
   readonly reads: ReadLimits;
   /** The read gate, when the app shares one among its routers. @defaultValue one of its own, from `reads` */
   readonly gate?: RequestHandler;
-  /** Runbooks that acknowledge/resolve trigger, and the outbox relay. @defaultValue none: the timeline only */
+  /** Runbooks that incident changes trigger, and the outbox relay. @defaultValue none: the timeline only */
   readonly incidentEvents?: IncidentEventsDeps;
+  /** The rules' PriorityMatrix in force (impact x urgency). @defaultValue the ITIL default */
+  readonly priorityPolicy?: () => PriorityPolicy;
+  /** The service levels in force, for the clocks in an incident's detail. @defaultValue none (no clocks) */
+  readonly serviceLevels?: () => ServiceLevelPolicy;
 }
 
 /** How much reading the API does at once. */
@@ -58,21 +65,45 @@ const alertsQuery = z.object({
 });
 const timelineQuery = z.object({ limit: pageLimit(100), cursor: timelineCursor.param });
 
-const changeBody = z.object({
-  by: z.string().min(1).max(200).optional(),
+/** `by` is accepted (older clients send it) and ignored: the actor is the token's name. */
+const said = {
+  by: z.string().max(200).optional(),
   comment: z.string().max(4000).optional(),
-}).default({});
+};
+const changeBody = z.object(said).default({});
+const holdBody = z.object({
+  ...said,
+  state: z.enum(HOLD_STATES),
+  reason: z.string().trim().min(1, 'say why it is held').max(1000),
+});
+const name = z.string().trim().min(1).max(200).nullable().optional();
+const assignBody = z.object({ by: said.by, assignee: name, assignment_group: name })
+  .refine((b) => b.assignee !== undefined || b.assignment_group !== undefined,
+    { message: 'give assignee or assignment_group (null clears one)', path: ['assignee'] });
+const commentBody = z.object({ by: said.by, comment: z.string().trim().min(1).max(4000) });
+const level = z.union([z.enum(['high', 'medium', 'low']), z.number().int().min(1).max(3).transform((n) => levelOfNumber(n)!)],
+  { error: () => 'expected high, medium or low (or 1 to 3)' });
+const impactUrgencyBody = z.object({ by: said.by, impact: level.optional(), urgency: level.optional() })
+  .refine((b) => b.impact !== undefined || b.urgency !== undefined, { message: 'give impact and/or urgency', path: ['impact'] });
 
-/** The incidents API (v1): reading is open, changing needs the API token. */
+/**
+ * The incidents API (v1). Reads need a viewer token (or QUELL_OPEN_READS); working an
+ * incident (acknowledge, resolve, hold, resume, assign, comment, impact/urgency) needs an
+ * operator token, and the timeline names the token, not anything the body says.
+ */
 export function incidentsRouter(deps: IncidentsRouterDeps): Router {
   const router = Router();
-  const auth = requireBearer(deps.apiToken, 'quell-api');
+  const read = requireRole('viewer');
+  const work = requireRole('operator');
+  const events = deps.incidentEvents ?? TIMELINE_ONLY;
+  const policy = deps.priorityPolicy ?? (() => DEFAULT_PRIORITY_POLICY);
 
-  // Reading is open to anyone: every read is bounded in rows, bytes and concurrency.
+  // Every read is bounded in rows, bytes and concurrency.
   const gate = deps.gate ?? readGate({ concurrency: deps.reads.concurrency, maxWaiting: 4 * deps.reads.concurrency });
   const maxBytes = Math.max(0, deps.reads.maxBytes - ENVELOPE_BYTES);
+  const sla = () => (deps.serviceLevels ? { serviceLevels: deps.serviceLevels(), now: new Date() } : {});
 
-  router.get('/api/v1/incidents', gate, async (req, res) => {
+  router.get('/api/v1/incidents', read, gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     const page = await boundedPage(incidentsInOrder(deps.db, q.data.status),
@@ -80,13 +111,13 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     res.json({ incidents: page.items, next: incidentCursor.encode(page.next) });
   });
 
-  router.get('/api/v1/incidents/:id', gate, async (req, res) => {
+  router.get('/api/v1/incidents/:id', read, gate, async (req, res) => {
     const id = parseId(req.params['id'] as string);
     if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
     const q = detailQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     const incident = await readIncidentDetail(deps.db, id,
-      { alerts: q.data.alerts_limit, timeline: q.data.timeline_limit, maxBytes: deps.reads.maxBytes });
+      { alerts: q.data.alerts_limit, timeline: q.data.timeline_limit, maxBytes: deps.reads.maxBytes, ...sla() });
     if (incident === undefined) return sendError(res, 'not_found', `no incident ${id}`);
     res.json(incident);
   });
@@ -103,28 +134,58 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     const page = await boundedPage(rows(id, q.data), { after: q.data.cursor, limit: q.data.limit, maxBytes });
     res.json({ [name]: page.items, next: cursor.encode(page.next) });
   };
-  router.get('/api/v1/incidents/:id/alerts', gate,
+  router.get('/api/v1/incidents/:id/alerts', read, gate,
     incidentList('alerts', alertsQuery, (id, q) => alertsOfIncident(deps.db, id, q.status), alertCursor));
-  router.get('/api/v1/incidents/:id/timeline', gate,
+  router.get('/api/v1/incidents/:id/timeline', read, gate,
     incidentList('timeline', timelineQuery, (id) => timelineOfIncident(deps.db, id), timelineCursor));
 
-  const change = (kind: ManualChange) => async (req: Request, res: Response) => {
+  /**
+   * A change's route: the id and body checked (400 naming the field, nothing changed), the
+   * change made as the token's principal, then 404, 409 naming the status, or the incident.
+   */
+  const route = <B>(what: string, body: z.ZodType<B>,
+    apply: (id: number, body: B, actor: string) => Promise<{ ok: true } | { ok: false; reason: string; status?: string; field?: string }>,
+  ) => async (req: Request, res: Response) => {
     const id = parseId(req.params['id'] as string);
     if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
-    const body = changeBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
-    const outcome = await changeIncident(deps.db, id, kind, body.data.by ?? 'api', body.data.comment, deps.incidentEvents);
+    const parsed = body.safeParse(req.body ?? {});
+    if (!parsed.success) return sendValidationError(res, 'invalid_payload', parsed.error);
+    const outcome = await apply(id, parsed.data, principalOf(res).name);
     if (!outcome.ok) {
-      return outcome.reason === 'not_found'
-        ? sendError(res, 'not_found', `no incident ${id}`)
-        : sendError(res, 'conflict', `incident ${id} is ${outcome.status}; cannot ${kind}`);
+      if (outcome.reason === 'not_found') return sendError(res, 'not_found', `no incident ${id}`);
+      if (outcome.reason === 'missing') {
+        const field = outcome.field ?? 'body';
+        return sendError(res, 'invalid_payload', `${field}: required: incident ${id} has no ${field} set yet`, { field });
+      }
+      return sendError(res, 'conflict', `incident ${id} is ${outcome.status}; cannot ${what}`, { status: outcome.status });
     }
-    if (kind === 'resolve') deps.resolvedCounter.inc({ by: 'manual' });
-    res.json(await readIncidentDetail(deps.db, id, { maxBytes: deps.reads.maxBytes }));
+    res.json(await readIncidentDetail(deps.db, id, { maxBytes: deps.reads.maxBytes, ...sla() }));
   };
+  const lifecycle = <B extends { readonly comment?: string | undefined }>(changeOf: (b: B) => ManualChange) =>
+    async (id: number, b: B, actor: string) => {
+      const change = changeOf(b);
+      const outcome = await changeIncident(deps.db, id, change, actor, b.comment, events);
+      if (outcome.ok && change === 'resolve') deps.resolvedCounter.inc({ by: 'manual' });
+      return outcome;
+    };
   const smallJson = jsonBody({ limit: '16kb' });
-  router.post('/api/v1/incidents/:id/acknowledge', auth, smallJson, change('acknowledge'));
-  router.post('/api/v1/incidents/:id/resolve', auth, smallJson, change('resolve'));
+  router.post('/api/v1/incidents/:id/acknowledge', work, smallJson, route('acknowledge', changeBody, lifecycle(() => 'acknowledge')));
+  router.post('/api/v1/incidents/:id/resolve', work, smallJson, route('resolve', changeBody, lifecycle(() => 'resolve')));
+  router.post('/api/v1/incidents/:id/hold', work, smallJson,
+    route('hold', holdBody, lifecycle((b) => ({ action: 'hold', state: b.state, reason: b.reason }))));
+  router.post('/api/v1/incidents/:id/resume', work, smallJson, route('resume', changeBody, lifecycle(() => 'resume')));
+  router.post('/api/v1/incidents/:id/assign', work, smallJson, route('assign', assignBody, (id, b, actor) =>
+    assignIncident(deps.db, id, {
+      ...(b.assignee !== undefined ? { assignee: b.assignee } : {}),
+      ...(b.assignment_group !== undefined ? { assignmentGroup: b.assignment_group } : {}),
+    }, actor, events)));
+  router.post('/api/v1/incidents/:id/comment', work, smallJson, route('comment', commentBody, (id, b, actor) =>
+    commentIncident(deps.db, id, b.comment, actor, events)));
+  router.post('/api/v1/incidents/:id/impact-urgency', work, smallJson, route('set impact and urgency', impactUrgencyBody,
+    (id, b, actor) => setImpactUrgency(deps.db, id, {
+      ...(b.impact !== undefined ? { impact: b.impact } : {}),
+      ...(b.urgency !== undefined ? { urgency: b.urgency } : {}),
+    }, policy(), actor, events)));
   return router;
 }
 

@@ -4,6 +4,7 @@ import type { AlertListKey } from '../store/alert-queries';
 import type { AlertKey, EventKey, IncidentKey } from '../store/incident-queries';
 import type { SilenceKey } from '../store/silence-store';
 import type { ChangeKey, RunKey } from '../runbooks/run-records';
+import type { ProblemEventKey, ProblemIncidentKey, ProblemKey } from '../store/problem-queries';
 
 /**
  * A list's cursor: opaque to clients, who pass back what `next` gave them. It is base64url of
@@ -66,3 +67,10 @@ export const alertListCursor = cursorCodec<AlertListKey>('alert-list',
 /** Runbook runs (`GET /api/v1/runbook-runs`) and changes (`GET /api/v1/changes`), newest first. */
 export const runCursor = cursorCodec<RunKey>('runbook-runs', z.tuple([z.number().int().min(1).max(2_147_483_647)]).readonly());
 export const changeCursor = cursorCodec<ChangeKey>('changes', z.tuple([z.number().int().min(1).max(2_147_483_647)]).readonly());
+/** Problems (`GET /api/v1/problems`), newest first; a problem's incidents and timeline. */
+export const problemCursor = cursorCodec<ProblemKey>('problems',
+  z.tuple([exactTime, z.number().int().min(1).max(2_147_483_647)]).readonly());
+export const problemIncidentCursor = cursorCodec<ProblemIncidentKey>('problem-incidents',
+  z.tuple([z.number().int().min(1).max(2_147_483_647)]).readonly());
+export const problemTimelineCursor = cursorCodec<ProblemEventKey>('problem-timeline',
+  z.tuple([z.string().regex(/^[1-9][0-9]{0,17}$/)]).readonly());

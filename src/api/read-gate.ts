@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { sendError } from './errors';
+import { sendError } from '../http/errors';
 
 export interface ReadGateOptions {
   /** Reads served at once. */

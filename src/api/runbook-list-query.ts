@@ -14,8 +14,11 @@ export function enumList<T extends string>(name: string, values: readonly T[]) {
   });
 }
 
-/** The body of an approval or a rejection: who decides (required: an ITIL change names its approver) and why. */
+/**
+ * The body of an approval or a rejection: why. The approver an ITIL change names is the
+ * token's name; `by` is accepted (older clients send it) and ignored.
+ */
 export const decisionBody = z.object({
-  by: z.string().trim().min(1).max(200),
+  by: z.string().max(200).optional(),
   comment: z.string().max(4000).optional(),
 });

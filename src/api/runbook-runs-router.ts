@@ -6,17 +6,17 @@ import type { RunAborts } from '../runbooks/run-aborts';
 import {
   approveRun, cancelRun, readKillSwitch, rejectRun, runDetail, runsInOrder, setKillSwitch, type Decision,
 } from '../runbooks/run-records';
-import { requireBearer } from './auth';
+import { requireRole } from '../http/auth';
 import { boundedPage } from './bounded-page';
-import { sendError, sendValidationError } from './errors';
+import { sendError, sendValidationError } from '../http/errors';
 import { parseId } from './incidents-router';
-import { jsonBody } from './json-body';
+import { jsonBody } from '../http/json-body';
+import { principalOf } from '../http/principal';
 import { runCursor } from './page-cursor';
 import { decisionBody, enumList } from './runbook-list-query';
 
 export interface RunbookRunsRouterDeps {
   readonly db: Kysely<Database>;
-  readonly apiToken: string;
   /** Bounds every read (the API's read gate). */
   readonly gate: RequestHandler;
   /** An answer's byte budget for its list. */
@@ -39,8 +39,9 @@ const listQuery = z.object({
   cursor: runCursor.param,
 });
 
-const cancelBody = z.object({ by: z.string().trim().min(1).max(200).optional() }).default({});
-const killSwitchBody = z.object({ enabled: z.boolean(), by: z.string().trim().min(1).max(200) });
+/** `by` is accepted (older clients send it) and ignored: the actor is the token's name. */
+const cancelBody = z.object({ by: z.string().max(200).optional() }).default({});
+const killSwitchBody = z.object({ enabled: z.boolean(), by: z.string().max(200).optional() });
 
 /** Answers a refused decision (no such run, or not in a state that allows it). */
 export function sendRefusal(res: Response, outcome: Extract<Decision, { ok: false }>): void {
@@ -48,15 +49,17 @@ export function sendRefusal(res: Response, outcome: Extract<Decision, { ok: fals
 }
 
 /**
- * Runbook runs: list and read (open, bounded), cancel, approve, reject (API token); and the
- * runbooks' kill switch. Parameters, outputs and errors are shown as recorded: secrets masked.
+ * Runbook runs: list and read (viewer, bounded), cancel (operator: stopping automation is
+ * working the incident), approve, reject (admin); and the runbooks' kill switch (admin). Parameters, outputs and errors are shown as recorded: secrets masked.
  */
 export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
   const router = Router();
-  const auth = requireBearer(deps.apiToken, 'quell-api');
+  const read = requireRole('viewer');
+  const operator = requireRole('operator');
+  const admin = requireRole('admin');
   const smallJson = jsonBody({ limit: '16kb' });
 
-  router.get('/api/v1/runbook-runs', deps.gate, async (req, res) => {
+  router.get('/api/v1/runbook-runs', read, deps.gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     const source = runsInOrder(deps.db, { incidentId: q.data.incident, runbook: q.data.runbook, statuses: q.data.status });
@@ -64,7 +67,7 @@ export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
     res.json({ runs: page.items, next: runCursor.encode(page.next) });
   });
 
-  router.get('/api/v1/runbook-runs/:id', deps.gate, async (req, res) => {
+  router.get('/api/v1/runbook-runs/:id', read, deps.gate, async (req, res) => {
     const id = parseId(req.params['id'] as string);
     if (id === undefined) return sendError(res, 'invalid_request', 'run id must be a positive integer');
     const run = await runDetail(deps.db, id);
@@ -72,12 +75,12 @@ export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
     res.json(run);
   });
 
-  router.post('/api/v1/runbook-runs/:id/cancel', auth, smallJson, async (req, res) => {
+  router.post('/api/v1/runbook-runs/:id/cancel', operator, smallJson, async (req, res) => {
     const id = parseId(req.params['id'] as string);
     if (id === undefined) return sendError(res, 'invalid_request', 'run id must be a positive integer');
     const body = cancelBody.safeParse(req.body ?? {});
     if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
-    const by = body.data.by ?? 'api';
+    const by = principalOf(res).name;
     const outcome = await cancelRun(deps.db, id, by);
     if (!outcome.ok) return sendRefusal(res, outcome);
     // Running here: its step is aborted now; elsewhere, its executor sees cancel_requested.
@@ -90,12 +93,12 @@ export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
     if (id === undefined) return sendError(res, 'invalid_request', 'run id must be a positive integer');
     const body = decisionBody.safeParse(req.body ?? {});
     if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
-    const outcome = await decision(deps.db, id, body.data.by, body.data.comment);
+    const outcome = await decision(deps.db, id, principalOf(res).name, body.data.comment);
     if (!outcome.ok) return sendRefusal(res, outcome);
     res.json(await runDetail(deps.db, id));
   };
-  router.post('/api/v1/runbook-runs/:id/approve', auth, smallJson, decide(approveRun));
-  router.post('/api/v1/runbook-runs/:id/reject', auth, smallJson, decide(rejectRun));
+  router.post('/api/v1/runbook-runs/:id/approve', admin, smallJson, decide(approveRun));
+  router.post('/api/v1/runbook-runs/:id/reject', admin, smallJson, decide(rejectRun));
 
   const killSwitchJson = async () => {
     const state = await readKillSwitch(deps.db);
@@ -104,13 +107,13 @@ export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
       updated_by: state.updatedBy, updated_at: state.updatedAt,
     };
   };
-  router.get('/api/v1/runbooks/kill-switch', deps.gate, async (_req, res) => {
+  router.get('/api/v1/runbooks/kill-switch', read, deps.gate, async (_req, res) => {
     res.json(await killSwitchJson());
   });
-  router.put('/api/v1/runbooks/kill-switch', auth, smallJson, async (req, res) => {
+  router.put('/api/v1/runbooks/kill-switch', admin, smallJson, async (req, res) => {
     const body = killSwitchBody.safeParse(req.body ?? {});
     if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
-    await setKillSwitch(deps.db, body.data.enabled, body.data.by);
+    await setKillSwitch(deps.db, body.data.enabled, principalOf(res).name);
     res.json(await killSwitchJson());
   });
   return router;

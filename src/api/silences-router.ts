@@ -7,15 +7,15 @@ import type { Database, SilenceMatcherJson } from '../store/database';
 import {
   createSilence, expireSilence, findSilence, matcherOfJson, silenceJson, silencesInOrder,
 } from '../store/silence-store';
-import { requireBearer } from './auth';
+import { requireRole } from '../http/auth';
 import { boundedPage } from './bounded-page';
-import { sendError, sendValidationError } from './errors';
-import { jsonBody } from './json-body';
+import { sendError, sendValidationError } from '../http/errors';
+import { jsonBody } from '../http/json-body';
+import { principalOf } from '../http/principal';
 import { silenceCursor } from './page-cursor';
 
 export interface SilencesRouterDeps {
   readonly db: Kysely<Database>;
-  readonly apiToken: string;
   /** Bounds every read (the API's read gate). */
   readonly gate: RequestHandler;
   /** An answer's byte budget for its list. */
@@ -51,7 +51,8 @@ const silenceBody = z.object({
   matchers: z.array(z.union([z.string().max(4096), matcherObject])).min(1).max(64),
   startsAt: time.optional(),
   endsAt: time,
-  createdBy: z.string().min(1).max(200),
+  /** Alertmanager's; accepted and ignored: `createdBy` is the token's name. */
+  createdBy: z.string().max(200).optional(),
   comment: z.string().min(1).max(4000),
 });
 
@@ -72,15 +73,16 @@ const listQuery = z.object({
 });
 
 /**
- * Silences, with Alertmanager's semantics and words: create (`POST`, API token), list, read,
- * expire (`DELETE`, API token). Stored in PostgreSQL; workers see a change at their next batch.
+ * Silences, with Alertmanager's semantics and words: create (`POST`, admin), list, read
+ * (viewer), expire (`DELETE`, admin). `createdBy` is the token's name. Stored in PostgreSQL; workers see a change at their next batch.
  */
 export function silencesRouter(deps: SilencesRouterDeps): Router {
   const router = Router();
-  const auth = requireBearer(deps.apiToken, 'quell-api');
+  const read = requireRole('viewer');
+  const admin = requireRole('admin');
   const now = deps.now ?? (() => new Date());
 
-  router.post('/api/v1/silences', auth, jsonBody({ limit: '64kb' }), async (req, res) => {
+  router.post('/api/v1/silences', admin, jsonBody({ limit: '64kb' }), async (req, res) => {
     const body = silenceBody.safeParse(req.body);
     if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
     const invalid = (field: string, message: string) =>
@@ -110,12 +112,12 @@ export function silencesRouter(deps: SilencesRouterDeps): Router {
     if (endsAt < startsAt) return invalid('endsAt', 'the end is before the start');
     const row = await createSilence(deps.db, {
       matchers, startsAt: new Date(startsAt).toISOString(), endsAt: new Date(endsAt).toISOString(),
-      createdBy: body.data.createdBy, comment: body.data.comment,
+      createdBy: principalOf(res).name, comment: body.data.comment,
     });
     res.status(201).json({ silenceID: row.id, silence: silenceJson(row, at) });
   });
 
-  router.get('/api/v1/silences', deps.gate, async (req, res) => {
+  router.get('/api/v1/silences', read, deps.gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
     const page = await boundedPage(silencesInOrder(deps.db, now(), q.data.state),
@@ -123,7 +125,7 @@ export function silencesRouter(deps: SilencesRouterDeps): Router {
     res.json({ silences: page.items, next: silenceCursor.encode(page.next) });
   });
 
-  router.get('/api/v1/silences/:id', deps.gate, async (req, res) => {
+  router.get('/api/v1/silences/:id', read, deps.gate, async (req, res) => {
     const id = req.params['id'] as string;
     if (!UUID.test(id)) return sendError(res, 'invalid_request', 'a silence id is a UUID (lowercase)');
     const row = await findSilence(deps.db, id);
@@ -131,7 +133,7 @@ export function silencesRouter(deps: SilencesRouterDeps): Router {
     res.json(silenceJson(row, now()));
   });
 
-  router.delete('/api/v1/silences/:id', auth, async (req, res) => {
+  router.delete('/api/v1/silences/:id', admin, async (req, res) => {
     const id = req.params['id'] as string;
     if (!UUID.test(id)) return sendError(res, 'invalid_request', 'a silence id is a UUID (lowercase)');
     const at = now();

@@ -32,6 +32,15 @@ export function registerStateMetrics(registry: Registry, db: Kysely<Database>, q
       }
     },
   });
+  new Gauge({
+    name: 'quell_queue_oldest_job_age_seconds',
+    help: 'How long the oldest waiting job of a queue has waited (0: none waits).',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      try { this.set({ queue: 'ingest' }, (await queue.depth()).oldestWaitingSeconds ?? Number.NaN); } catch { this.set({ queue: 'ingest' }, Number.NaN); }
+    },
+  });
 }
 
 /** `quell_dependency_up`: each readiness check, run at scrape time, in every process. */

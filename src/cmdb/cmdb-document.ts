@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { CmdbDocument } from '../domain/cmdb';
 import { fieldPath } from '../domain/field-path';
+import { itemAt } from '../domain/invariant';
 import { offsetOf } from '../yaml-offset';
 import { cmdbDocumentSchema } from './cmdb-schema';
 
@@ -52,7 +53,7 @@ export function parseCmdb(text: string, format: CmdbFormat): ParsedCmdb {
   }
   const parsed = cmdbDocumentSchema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = itemAt(parsed.error.issues, 0, 'issues of a failed parse');
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     const field = fieldPath(path);
     const pos = yaml ? yaml.lines.linePos(offsetOf(yaml.doc, path)) : undefined;

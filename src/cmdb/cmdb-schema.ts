@@ -56,19 +56,23 @@ const labels = z.preprocess(noProtoKey, z.record(z.string(), z.string()).superRe
   };
   const names = Object.keys(ls);
   if (names.length > CMDB_LIMITS.labelsPerCi) {
-    return fail(`expected at most ${CMDB_LIMITS.labelsPerCi} labels, got ${names.length}`);
+    fail(`expected at most ${CMDB_LIMITS.labelsPerCi} labels, got ${names.length}`);
+    return;
   }
   let total = 0;
   for (const name of names) {
     const value = ls[name] as string;
     if (!LABEL_NAME.test(name) || name.startsWith('__')) {
-      return fail('expected a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)', name);
+      fail('expected a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)', name);
+      return;
     }
     if (over(name, CMDB_LIMITS.labelNameBytes)) {
-      return fail(`expected a label name of at most ${CMDB_LIMITS.labelNameBytes} bytes`, name);
+      fail(`expected a label name of at most ${CMDB_LIMITS.labelNameBytes} bytes`, name);
+      return;
     }
     if (over(value, CMDB_LIMITS.labelValueBytes)) {
-      return fail(`expected at most ${CMDB_LIMITS.labelValueBytes} bytes`, name);
+      fail(`expected at most ${CMDB_LIMITS.labelValueBytes} bytes`, name);
+      return;
     }
     total += bytes(name) + bytes(value);
   }
@@ -114,27 +118,31 @@ export const cmdbDocumentSchema = z.strictObject({
   relations: z.array(relation).max(CMDB_LIMITS.relations).default([]),
   meta: z.unknown().optional(),
 }).superRefine((doc, ctx) => {
-  const fail = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
+  const fail = (path: (string | number)[], message: string): void => {
+    ctx.addIssue({ code: 'custom', path, message });
+  };
   const ids = new Map<string, number>();
-  for (let i = 0; i < doc.cis.length; i++) {
-    const id = doc.cis[i]!.id;
+  for (const [i, { id }] of doc.cis.entries()) {
     const first = ids.get(id);
     if (first !== undefined) {
-      return fail(['cis', i, 'id'], `duplicate CI id ${JSON.stringify(id)} (also cis[${first}])`);
+      fail(['cis', i, 'id'], `duplicate CI id ${JSON.stringify(id)} (also cis[${first}])`);
+      return;
     }
     ids.set(id, i);
   }
   const seen = new Map<string, number>();
-  for (let i = 0; i < doc.relations.length; i++) {
-    const r = doc.relations[i]!;
-    if (!ids.has(r.from)) return fail(['relations', i, 'from'], `no CI ${JSON.stringify(r.from)}`);
-    if (!ids.has(r.to)) return fail(['relations', i, 'to'], `no CI ${JSON.stringify(r.to)}`);
-    if (r.from === r.to) return fail(['relations', i, 'to'], `a CI cannot relate to itself (${JSON.stringify(r.to)})`);
+  for (const [i, r] of doc.relations.entries()) {
+    if (!ids.has(r.from)) { fail(['relations', i, 'from'], `no CI ${JSON.stringify(r.from)}`); return; }
+    if (!ids.has(r.to)) { fail(['relations', i, 'to'], `no CI ${JSON.stringify(r.to)}`); return; }
+    if (r.from === r.to) {
+      fail(['relations', i, 'to'], `a CI cannot relate to itself (${JSON.stringify(r.to)})`);
+      return;
+    }
     const symmetric = RELATION_TYPES[r.type] === 'symmetric';
     const [a, b] = symmetric && r.to < r.from ? [r.to, r.from] : [r.from, r.to];
     const key = `${a}\n${r.type}\n${b}`;
     const first = seen.get(key);
-    if (first !== undefined) return fail(['relations', i], `the same relation as relations[${first}]`);
+    if (first !== undefined) { fail(['relations', i], `the same relation as relations[${first}]`); return; }
     seen.set(key, i);
   }
 }).transform((doc): CmdbDocument => ({ cis: doc.cis, relations: doc.relations }));

@@ -42,7 +42,13 @@ export function storableAlerts(alerts: readonly SourceAlert[], bounds: TimeBound
     if (typeof startsAt !== 'number') return refused(`alerts[${i}].startsAt`, startsAt.why);
     const endsAt = alert.endsAt === null ? null : storableTime(alert.endsAt, latest, bounds.maxSkewSeconds);
     if (endsAt !== null && typeof endsAt !== 'number') return refused(`alerts[${i}].endsAt`, endsAt.why);
-    out.push({ ...alert, startsAt: iso(startsAt), endsAt: endsAt === null ? null : iso(endsAt) });
+    // An expiry lies ahead by design (now + 4 resend intervals): no skew bound, only storable.
+    const expiresAt = alert.expiresAt === undefined ? undefined : storableTime(alert.expiresAt, Infinity, bounds.maxSkewSeconds);
+    if (expiresAt !== undefined && typeof expiresAt !== 'number') return refused(`alerts[${i}].expiresAt`, expiresAt.why);
+    out.push({
+      ...alert, startsAt: iso(startsAt), endsAt: endsAt === null ? null : iso(endsAt),
+      ...(expiresAt !== undefined ? { expiresAt: iso(expiresAt) } : {}),
+    });
   }
   return { ok: true, alerts: out };
 }

@@ -17,12 +17,20 @@
  *   (dedup); detail `starts_at` of that firing, `known_ends_at`, `received_at`, and `previous`
  *   (the disposition it replaced)
  * - `resolved`: it was first seen resolved (its firing never reached Quell), nothing to open (dedup)
+ * - `reconciled`: Quell resolved it because its source no longer fires it, though no resolve came
+ *   (src/worker/reconcile.ts); detail `reason`, `source`, `missing_since`, `incident_id` (if any)
+ * - `expired`: Quell resolved it because its source stopped re-sending it past its `expiresAt`
+ *   (src/worker/alert-expiry.ts, as Alertmanager does); detail `reason`, `expires_at`, `incident_id`
+ *
+ * `stale`, `reconciled` and `expired` are shown even when the episode has an incident (the
+ * detail names it): they say why it ended, which matters more than where it went.
  *
  * Silenced, maintenance and inhibited alerts are held, not dropped: while still firing, each is
  * taken up again when what held it ends (src/worker/suppression-release.ts).
  */
 export const ALERT_DISPOSITIONS = [
   'incident', 'silenced', 'maintenance', 'inhibited', 'flapping', 'uncorrelated', 'stale', 'resolved',
+  'reconciled', 'expired',
 ] as const;
 
 export type AlertDisposition = (typeof ALERT_DISPOSITIONS)[number];

@@ -50,7 +50,9 @@ export function decide(prev: AlertState | undefined, alert: CanonicalAlert): Dec
     if (prev.endsAt !== null && ms(alert.startsAt) <= ms(prev.endsAt)) {
       return { next: prev, transition: transition('stale', prev.startsAt) };
     }
-    const next = { status: 'firing', startsAt: alert.startsAt, endsAt: null, occurrences: prev.occurrences + 1 } as const;
+    const next = {
+      status: 'firing', startsAt: alert.startsAt, endsAt: null, occurrences: prev.occurrences + 1,
+    } as const;
     return { next, transition: transition('opened', alert.startsAt) };
   }
 
@@ -72,7 +74,9 @@ export function decide(prev: AlertState | undefined, alert: CanonicalAlert): Dec
 }
 
 /** Folds a fingerprint's alerts of one batch, in order, over its stored state. */
-export function decideAll(prev: AlertState | undefined, alerts: readonly CanonicalAlert[]): { next: AlertState | undefined; transitions: Transition[] } {
+export function decideAll(
+  prev: AlertState | undefined, alerts: readonly CanonicalAlert[],
+): { next: AlertState | undefined; transitions: Transition[] } {
   let state = prev;
   const transitions: Transition[] = [];
   for (const alert of alerts) {

@@ -25,6 +25,11 @@ export interface SourceAlert {
   /** When it ended; null while firing. */
   readonly endsAt: string | null;
   readonly generatorUrl?: string;
+  /**
+   * For a firing alert whose source re-sends it while it fires (Prometheus posting straight to
+   * Quell): not re-sent by then, it resolves (src/worker/alert-expiry.ts). @defaultValue never
+   */
+  readonly expiresAt?: string;
 }
 
 /** The one alert shape every stage after the connector sees. */

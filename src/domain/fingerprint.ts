@@ -25,3 +25,14 @@ export function fingerprint(source: string, labels: Labels, identifying?: readon
   }
   return hash.digest('hex').slice(0, 32);
 }
+
+/**
+ * The identity of an alert whose source names it itself (a connector's `identity` hook): a
+ * Zabbix problem event id, a Datadog alert cycle key, Nagios's `host!service`. Used instead of
+ * the labels, so that an alert keeps its identity when its labels change (a Zabbix trigger's
+ * name edited mid-problem, a Datadog title with the current value in it). Never the same as a
+ * label fingerprint of the same source: the key is hashed under its own prefix.
+ */
+export function identityFingerprint(source: string, key: string): string {
+  return createHash('sha256').update(source).update(`\0identity\0${key.length}:${key}`).digest('hex').slice(0, 32);
+}

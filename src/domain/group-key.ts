@@ -25,10 +25,13 @@ export function groupKey(ruleName: string, groupBy: readonly string[], labels: L
  * A plain-text title: the rule's logic-less `title_template` filled with the alert's labels, or
  * the alert name (or the rule's fixed `title`) and group labels. Nothing is evaluated.
  */
-export function incidentTitle(labels: Labels, groupBy: readonly string[], fixed?: string, template?: TextTemplate): string {
+export function incidentTitle(
+  labels: Labels, groupBy: readonly string[], fixed?: string, template?: TextTemplate,
+): string {
   if (template !== undefined) return bounded(renderTemplate(template, labels));
   const base = fixed ?? (labelValue(labels, 'alertname') || 'alert');
-  const scope = groupBy.filter((n) => n !== 'alertname' && labelValue(labels, n)).map((n) => `${n}=${labelValue(labels, n)}`);
+  const scope = groupBy.filter((n) => n !== 'alertname' && labelValue(labels, n))
+    .map((n) => `${n}=${labelValue(labels, n)}`);
   return bounded(scope.length > 0 ? `${base} (${scope.join(', ')})` : base);
 }
 

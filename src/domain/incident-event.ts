@@ -13,6 +13,15 @@ export type IncidentEvent =
   }
   | { readonly kind: 'alerts_linked'; readonly incidentId: number; readonly fingerprints: readonly string[] }
   | { readonly kind: 'alerts_resolved'; readonly incidentId: number; readonly fingerprints: readonly string[] }
+  /**
+   * Quell resolved these alerts of it on its own side, no resolve having come: its source no
+   * longer fires them (`reconciliation`) or stopped re-sending them (`expiry`). The usual
+   * `alerts_resolved` (and `resolved`, if none fires any more) follow.
+   */
+  | {
+    readonly kind: 'alerts_lapsed'; readonly incidentId: number; readonly fingerprints: readonly string[];
+    readonly by: 'reconciliation' | 'expiry'; readonly reason: string;
+  }
   | { readonly kind: 'grouping_closed'; readonly incidentId: number; readonly reason: string }
   | {
     /** The root-cause candidate was found, or moved (an alert further upstream joined). */
@@ -64,8 +73,34 @@ export type IncidentEvent =
     readonly impact: number | null; readonly urgency: number | null;
     readonly previous: { readonly impact: number | null; readonly urgency: number | null };
   }
+  /**
+   * Someone (a runbook that did not fix it, an escalation policy) asked for the next level; an
+   * escalation policy's step names itself (policy, level from 1, round from 0) and whom it notified (none for a step
+   * passed over because a later one was due at the same sweep).
+   */
+  | {
+    readonly kind: 'escalated'; readonly incidentId: number; readonly by: string; readonly reason: string;
+    readonly step?: { readonly policy: string; readonly level: number; readonly round: number; readonly notify: readonly string[] };
+  }
+  /** A service-level clock passed its `warn_at` (`sla_warning`) or its target (`sla_breached`). */
+  | {
+    readonly kind: 'sla_warning' | 'sla_breached'; readonly incidentId: number; readonly clock: 'tta' | 'ttr';
+    readonly priority: number; readonly targetMs: number; readonly elapsedMs: number;
+  }
+  /** A notification (service level, escalation) was delivered to its target, or failed after its retries. */
+  | {
+    readonly kind: 'notified'; readonly incidentId: number; readonly target: string; readonly about: string;
+    readonly status: 'delivered' | 'failed'; readonly attempts: number; readonly error?: string;
+  }
+  /**
+   * It matches a problem marked a known error: it got the problem's workaround (on its record
+   * too), and the named runbook, if any, is triggered for it (once per incident).
+   */
+  | {
+    readonly kind: 'known_error'; readonly incidentId: number; readonly problemId: number;
+    readonly workaround: string; readonly runbook?: string;
+  }
   /** Someone (a runbook that did not fix it, an escalation policy) asked for the next level. */
-  | { readonly kind: 'escalated'; readonly incidentId: number; readonly by: string; readonly reason: string }
   /** A runbook run of the incident changed status (triggered, awaiting approval, running, finished...). */
   | {
     readonly kind: 'runbook'; readonly incidentId: number; readonly by: string; readonly runId: number;
@@ -102,6 +137,10 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
     case 'alerts_linked':
     case 'alerts_resolved':
       return { incidentId, kind, actor: QUELL_ACTOR, detail: { fingerprints: event.fingerprints } };
+    case 'alerts_lapsed': {
+      const { fingerprints, by, reason } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { fingerprints, by, reason } };
+    }
     case 'grouping_closed':
       return { incidentId, kind, actor: QUELL_ACTOR, detail: { reason: event.reason } };
     case 'root_cause': {
@@ -145,8 +184,23 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
       const { impact, urgency, previous } = event;
       return { incidentId, kind, actor: event.by, detail: { impact, urgency, previous } };
     }
-    case 'escalated':
-      return { incidentId, kind, actor: event.by, detail: { reason: event.reason } };
+    case 'escalated': {
+      const { step } = event;
+      return { incidentId, kind, actor: event.by, detail: { reason: event.reason, ...(step !== undefined ? { ...step, notify: [...step.notify] } : {}) } };
+    }
+    case 'sla_warning':
+    case 'sla_breached': {
+      const { clock, priority, targetMs, elapsedMs } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { clock, priority, target_seconds: targetMs / 1000, elapsed_seconds: Math.floor(elapsedMs / 1000) } };
+    }
+    case 'notified': {
+      const { target, about, status, attempts, error } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { target, about, status, attempts, ...(error !== undefined ? { error } : {}) } };
+    }
+    case 'known_error': {
+      const { problemId, workaround, runbook } = event;
+      return { incidentId, kind, actor: QUELL_ACTOR, detail: { problem_id: problemId, workaround, ...(runbook !== undefined ? { runbook } : {}) } };
+    }
     case 'runbook': {
       const { runId, runbook, status, reason } = event;
       return { incidentId, kind, actor: event.by, detail: { run_id: runId, runbook, status, ...(reason !== undefined ? { reason } : {}) } };

@@ -19,6 +19,10 @@ export const INCIDENT_STATUSES = ['open', 'acknowledged', 'on_hold', 'awaiting_c
 
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
+/** The status an incident opens in, and the one it ends in. */
+export const OPENED: IncidentStatus = 'open';
+export const RESOLVED: IncidentStatus = 'resolved';
+
 /** The states an incident is put in to wait (for a customer or vendor; for a change's approval). */
 export const HOLD_STATES = ['on_hold', 'awaiting_change'] as const satisfies readonly IncidentStatus[];
 export type HoldState = (typeof HOLD_STATES)[number];

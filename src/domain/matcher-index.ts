@@ -34,7 +34,7 @@ export class MatcherIndex<T extends Matchable> {
       const key = indexKey(item.matchers);
       if (key === undefined) { this.unfiled.push(position); return; }
       let byValue = this.filed.get(key.name);
-      if (byValue === undefined) this.filed.set(key.name, (byValue = new Map()));
+      if (byValue === undefined) this.filed.set(key.name, (byValue = new Map<string, number[]>()));
       for (const value of key.values) {
         const positions = byValue.get(value);
         if (positions === undefined) byValue.set(value, [position]);

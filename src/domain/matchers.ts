@@ -80,7 +80,7 @@ function unquote(input: string, raw: string): string {
   if (raw.length < 2 || !raw.endsWith('"')) throw new MatcherSyntaxError(input, 'unterminated quoted value');
   let out = '';
   for (let i = 1; i < raw.length - 1; i++) {
-    const c = raw[i];
+    const c = raw.charAt(i);
     if (c === '"') throw new MatcherSyntaxError(input, 'unescaped quote inside value');
     if (c !== '\\') { out += c; continue; }
     const next = raw[++i];

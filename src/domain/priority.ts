@@ -44,3 +44,8 @@ export function urgencyOf(labels: Labels, policy: PriorityPolicy = DEFAULT_PRIOR
   if (policy.medium.includes(value)) return 'medium';
   return 'low';
 }
+
+/** Impact and urgency as stored on an incident: 1 high, 2 medium, 3 low (ServiceNow's numbering). */
+export const LEVELS: readonly Level[] = ['high', 'medium', 'low'];
+export const levelNumber = (level: Level): 1 | 2 | 3 => (LEVELS.indexOf(level) + 1) as 1 | 2 | 3;
+export const levelOfNumber = (n: number): Level | undefined => LEVELS[n - 1];

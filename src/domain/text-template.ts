@@ -36,7 +36,8 @@ const MAX_DEPTH = 8;
 export function parseTemplate(text: string): TextTemplate {
   return parseWith(text, (name, at) => {
     if (!LABEL_NAME.test(name)) {
-      throw new TemplateSyntaxError(`{{${name}}} at character ${at}: a placeholder names one label, such as {{instance}}`);
+      throw new TemplateSyntaxError(
+        `{{${name}}} at character ${at}: a placeholder names one label, such as {{instance}}`);
     }
     return [name];
   });
@@ -55,7 +56,8 @@ export function parsePathTemplate(text: string, roots?: readonly string[]): Text
     }
     if (roots !== undefined && !roots.includes(path[0] as string)) {
       throw new TemplateSyntaxError(
-        `{{${name}}} at character ${at}: unknown template root ${JSON.stringify(path[0])}; known roots: ${roots.join(', ')}`);
+        `{{${name}}} at character ${at}: unknown template root ${JSON.stringify(path[0])}; `
+        + `known roots: ${roots.join(', ')}`);
     }
     return path;
   });

@@ -1,4 +1,5 @@
 import { RELATION_TYPES, RELATION_TYPE_NAMES, type Relation, type RelationType } from './cmdb';
+import { itemAt } from './invariant';
 
 /** Which way a traversal goes along relations. */
 export type Direction = 'upstream' | 'downstream' | 'any';
@@ -53,21 +54,21 @@ export function buildGraph(
       throw new Error(`relations[${i}]: ${JSON.stringify(r)} names no CI or no relation type (validate first)`);
     }
     from[i] = f; to[i] = t; relationType[i] = type;
-    upDegree[f]!++; downDegree[t]!++;
-    if (RELATION_TYPES[r.type] === 'symmetric') { symmetric[i] = 1; upDegree[t]!++; downDegree[f]!++; }
+    bump(upDegree, f); bump(downDegree, t);
+    if (RELATION_TYPES[r.type] === 'symmetric') { symmetric[i] = 1; bump(upDegree, t); bump(downDegree, f); }
   });
   const up = allocate(upDegree, size);
   const down = allocate(downDegree, size);
   const upFill = up.start.slice(0, size);
   const downFill = down.start.slice(0, size);
   const put = (adj: Adjacency, fill: Int32Array, node: number, target: number, rel: number): void => {
-    const at = fill[node]!++;
+    const at = bump(fill, node);
     adj.target[at] = target;
     adj.relation[at] = rel;
   };
   for (let i = 0; i < relations.length; i++) {
-    const f = from[i]!;
-    const t = to[i]!;
+    const f = itemAt(from, i, 'relation start');
+    const t = itemAt(to, i, 'relation end');
     put(up, upFill, f, t, i);
     put(down, downFill, t, f, i);
     if (symmetric[i]) { put(up, upFill, t, f, i); put(down, downFill, f, t, i); }
@@ -75,10 +76,17 @@ export function buildGraph(
   return { size, up, down, relationType };
 }
 
+/** counts[i]++ (the value before), for an index within the array. */
+function bump(counts: Int32Array, i: number): number {
+  const n = itemAt(counts, i, 'CI count');
+  counts[i] = n + 1;
+  return n;
+}
+
 function allocate(degree: Int32Array, size: number): Adjacency {
   const start = new Int32Array(size + 1);
-  for (let i = 0; i < size; i++) start[i + 1] = start[i]! + degree[i]!;
-  const edges = start[size]!;
+  for (let i = 0; i < size; i++) start[i + 1] = itemAt(start, i, 'edge start') + itemAt(degree, i, 'CI degree');
+  const edges = itemAt(start, size, 'edge start');
   return { start, target: new Int32Array(edges), relation: new Int32Array(edges) };
 }
 
@@ -97,10 +105,10 @@ export function forEachNeighbour(
 function scan(
   adj: Adjacency, types: Uint8Array, node: number, mask: number, visit: (n: number, r: number) => void,
 ): void {
-  const end = adj.start[node + 1]!;
-  for (let e = adj.start[node]!; e < end; e++) {
-    const rel = adj.relation[e]!;
-    if (mask & (1 << types[rel]!)) visit(adj.target[e]!, rel);
+  const end = itemAt(adj.start, node + 1, 'CI edges');
+  for (let e = itemAt(adj.start, node, 'CI edges'); e < end; e++) {
+    const rel = itemAt(adj.relation, e, 'edge relation');
+    if (mask & (1 << itemAt(types, rel, 'relation type'))) visit(itemAt(adj.target, e, 'edge target'), rel);
   }
 }
 
@@ -133,7 +141,7 @@ export function bfs(
   let frontier = [start];
   for (let depth = 1; depth <= maxHops && frontier.length > 0; depth++) {
     const next: number[] = [];
-    let stopped = false;
+    let stopped = false as boolean; // set in the callback, which narrowing does not see
     for (const node of frontier) {
       forEachNeighbour(graph, node, direction, mask, (n, rel) => {
         if (stopped || hops.has(n) || (admit !== undefined && !admit(n, depth))) return;

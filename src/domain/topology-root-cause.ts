@@ -1,4 +1,5 @@
 import type { RelationType } from './cmdb';
+import { expectDefined, itemAt } from './invariant';
 import { bfs, degreeOf, forEachNeighbour, typeMask, type Graph, type Search } from './topology-graph';
 
 export interface RootCauseOptions {
@@ -63,7 +64,8 @@ export function rootCauseOf(
     }
     upstreamOf.set(x, found);
   }
-  const isTop = (y: number): boolean => [...upstreamOf.get(y)!.keys()].every((z) => upstreamOf.get(z)!.has(y));
+  const upstreamOfMember = (y: number): Map<number, number> => expectDefined(upstreamOf.get(y), 'upstream of a member');
+  const isTop = (y: number): boolean => [...upstreamOfMember(y).keys()].every((z) => upstreamOfMember(z).has(y));
   const score = (n: number) => [-(reachedBy.get(n) ?? 0), hopsTo.get(n) ?? 0, -degreeOf(graph, n, mask)] as const;
   let root: number | undefined;
   let best: readonly number[] = [];
@@ -107,7 +109,7 @@ function walk(search: Search, from: number, start: number): IndexedPath {
   const relations: number[] = [];
   let cur = from;
   while (cur !== start) {
-    const [prev, rel] = search.via.get(cur)!;
+    const [prev, rel] = expectDefined(search.via.get(cur), 'arrival of a CI the search reached');
     relations.push(rel);
     nodes.push(prev);
     cur = prev;
@@ -116,7 +118,7 @@ function walk(search: Search, from: number, start: number): IndexedPath {
 }
 
 function better(a: readonly number[], b: readonly number[]): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return itemAt(a, i, 'score') < itemAt(b, i, 'score');
   return false;
 }
 

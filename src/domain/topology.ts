@@ -1,6 +1,7 @@
 import { labelValue, type Labels } from './alert';
 import { DEFAULT_ALIAS_LABELS, DEFAULT_BIND_LABELS, hostOf, type BindingOptions } from './ci-binding';
 import type { Ci, CmdbDocument, Relation, RelationType } from './cmdb';
+import { expectDefined, itemAt } from './invariant';
 import { bfs, buildGraph, forEachNeighbour, typeMask, type Direction, type Graph } from './topology-graph';
 import { hopsBetween, relatedGroups, type RelatedOptions } from './topology-reach';
 import { rootCauseOf, type RootCauseOptions } from './topology-root-cause';
@@ -121,13 +122,13 @@ export class Topology {
   bind(labels: Labels): CiBinding | undefined {
     for (const label of this.bindLabels) {
       const value = labelValue(labels, label);
-      if (value === undefined || value === '' || value.length > MAX_BIND_VALUE) continue;
+      if (value === '' || value.length > MAX_BIND_VALUE) continue;
       let i = this.lookup(value);
       if (i === undefined) {
         const host = hostOf(value);
         if (host !== value) i = this.lookup(host);
       }
-      if (i !== undefined) return { ci: this.doc.cis[i]!, label, value };
+      if (i !== undefined) return { ci: this.ciAt(i), label, value };
     }
     return undefined;
   }
@@ -143,7 +144,7 @@ export class Topology {
     if (i === undefined) return [];
     const seen = new Set<number>();
     forEachNeighbour(this.graph, i, opts.direction ?? 'any', typeMask(opts.relationTypes), (_n, rel) => seen.add(rel));
-    return [...seen].sort((a, b) => a - b).map((r) => this.doc.relations[r]!);
+    return [...seen].sort((a, b) => a - b).map((r) => this.relationAt(r));
   }
 
   /** Every CI within `maxHops` of `id` (itself at 0), with its hops. Empty for an unknown id. */
@@ -151,7 +152,7 @@ export class Topology {
     const i = this.index.get(id);
     if (i === undefined) return new Map();
     const search = bfs(this.graph, i, opts.direction ?? 'any', typeMask(opts.relationTypes), opts.maxHops);
-    return new Map([...search.hops].map(([n, h]) => [this.doc.cis[n]!.id, h]));
+    return new Map([...search.hops].map(([n, h]) => [this.ciAt(n).id, h]));
   }
 
   /** The hops between two CIs if they are related under `opts`, else undefined (also for unknown ids). */
@@ -173,10 +174,11 @@ export class Topology {
       const i = this.index.get(id);
       if (i === undefined) unknown.push(id); else known.push(i);
     }
-    const groups = relatedGroups(this.graph, known, opts).map((g) => g.map((n) => this.doc.cis[n]!.id));
+    const groups = relatedGroups(this.graph, known, opts).map((g) => g.map((n) => this.ciAt(n).id));
     const firstSeen = new Map(ids.map((id, k) => [id, k]).reverse() as [string, number][]);
-    return [...groups, ...[...new Set(unknown)].map((id) => [id])]
-      .sort((x, y) => (firstSeen.get(x[0]!) as number) - (firstSeen.get(y[0]!) as number));
+    const order = (group: readonly string[]): number =>
+      expectDefined(firstSeen.get(itemAt(group, 0, 'group')), 'position of a grouped id');
+    return [...groups, ...[...new Set(unknown)].map((id) => [id])].sort((x, y) => order(x) - order(y));
   }
 
   /**
@@ -186,14 +188,23 @@ export class Topology {
    */
   rootCause(ids: readonly string[], opts: RootCauseOptions = {}): RootCause | undefined {
     const known = ids.map((id) => this.index.get(id)).filter((i): i is number => i !== undefined);
-    const found = rootCauseOf(this.graph, known, (n) => this.doc.cis[n]!.id, opts);
+    const found = rootCauseOf(this.graph, known, (n) => this.ciAt(n).id, opts);
     if (found === undefined) return undefined;
     const paths = [...found.paths].map(([n, p]): RootCausePath => ({
-      ci: this.doc.cis[n]!.id,
-      path: p === null ? null : p.nodes.map((k) => this.doc.cis[k]!.id),
-      relations: p === null ? [] : p.relations.map((r) => this.doc.relations[r]!),
+      ci: this.ciAt(n).id,
+      path: p === null ? null : p.nodes.map((k) => this.ciAt(k).id),
+      relations: p === null ? [] : p.relations.map((r) => this.relationAt(r)),
     }));
-    return { root: this.doc.cis[found.root]!, paths };
+    return { root: this.ciAt(found.root), paths };
+  }
+
+  /** The CI at an index the graph or the id index gave. */
+  private ciAt(n: number): Ci {
+    return itemAt(this.doc.cis, n, 'CI index');
+  }
+
+  private relationAt(r: number): Relation {
+    return itemAt(this.doc.relations, r, 'relation index');
   }
 }
 

@@ -44,8 +44,7 @@ function wallMs(ms: number, zone: string): number {
   for (const part of formatter(zone).formatToParts(ms)) {
     if (part.type !== 'literal') p[part.type] = Number(part.value);
   }
-  return Date.UTC(p['year'] as number, (p['month'] as number) - 1, p['day'] as number,
-    p['hour'] as number, p['minute'] as number, p['second'] as number);
+  return Date.UTC(p['year'] as number, (p['month'] as number) - 1, p['day'], p['hour'], p['minute'], p['second']);
 }
 
 /** What a wall clock in `zone` shows at instant `ms`. */

@@ -32,14 +32,18 @@ export class OutboxRelay {
   private readonly relayed?: Counter<'queue' | 'via'>;
   private readonly failures?: Counter<'queue'>;
 
-  constructor(private readonly db: Kysely<Database>, private readonly queues: OutboxQueues, private readonly opts: OutboxRelayOptions = {}) {
+  constructor(
+    private readonly db: Kysely<Database>, private readonly queues: OutboxQueues,
+    private readonly opts: OutboxRelayOptions = {},
+  ) {
     if (opts.registry) {
       this.relayed = new Counter({
         name: 'quell_outbox_relayed_total', help: 'Outbox rows handed to their queue, after commit or by the sweeper',
         labelNames: ['queue', 'via'], registers: [opts.registry],
       });
       this.failures = new Counter({
-        name: 'quell_outbox_relay_failures_total', help: 'Outbox rows that could not be handed to their queue (the sweeper tries again)',
+        name: 'quell_outbox_relay_failures_total',
+        help: 'Outbox rows that could not be handed to their queue (the sweeper tries again)',
         labelNames: ['queue'], registers: [opts.registry],
       });
     }
@@ -77,7 +81,8 @@ export class OutboxRelay {
         this.relayed?.inc({ queue: row.queue, via });
       } catch (err) {
         this.failures?.inc({ queue: row.queue });
-        this.opts.log?.warn({ err: (err as Error).message, queue: row.queue, job: row.job.id }, 'outbox: job not handed over; the sweeper will');
+        this.opts.log?.warn({ err: (err as Error).message, queue: row.queue, job: row.job.id },
+          'outbox: job not handed over; the sweeper will');
       }
     }));
     try {

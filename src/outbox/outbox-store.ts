@@ -28,16 +28,23 @@ export async function recordOutbox(trx: Transaction<Database>, jobs: readonly Ou
     ]))
     .onConflict((oc) => oc.columns(['queue', 'job_id']).doNothing())
     .returning(['id', 'queue', 'payload']).execute();
-  return rows.map((r) => ({ id: String(r.id), queue: r.queue, job: r.payload as QueuedJob }));
+  return rows.map((r) => ({ id: idText(r.id), queue: r.queue, job: r.payload as QueuedJob }));
 }
 
 /** Rows not relayed `olderThanMs` after they were recorded (their process died, or their queue was down). */
-export async function unrelayedOutbox(db: Kysely<Database>, olderThanMs: number, limit: number): Promise<RecordedOutbox[]> {
+export async function unrelayedOutbox(
+  db: Kysely<Database>, olderThanMs: number, limit: number,
+): Promise<RecordedOutbox[]> {
   const rows = await db.selectFrom('outbox').select(['id', 'queue', 'payload'])
     .where('relayed_at', 'is', null)
     .where('created_at', '<', sql<Date>`clock_timestamp() - make_interval(secs => ${olderThanMs / 1000})`)
     .orderBy('id').limit(limit).execute();
-  return rows.map((r) => ({ id: String(r.id), queue: r.queue, job: r.payload as QueuedJob }));
+  return rows.map((r) => ({ id: idText(r.id), queue: r.queue, job: r.payload as QueuedJob }));
+}
+
+/** A bigserial id as text: node-postgres reads it as a string, PGlite as a number (the table type says string). */
+function idText(id: string | number): string {
+  return String(id);
 }
 
 export async function markRelayed(db: Kysely<Database>, ids: readonly string[]): Promise<void> {

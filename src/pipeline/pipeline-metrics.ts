@@ -16,12 +16,22 @@ export function createPipelineMetrics(registry: Registry) {
   return {
     suppressed,
     deduplicated: new Counter({ name: 'quell_alerts_deduplicated_total', help: 'Alerts that repeated a known state (re-sends).', registers }),
+    fingerprintLabelChanges: new Counter({
+      name: 'quell_fingerprint_label_changes_total',
+      help: 'Firing alerts re-sent firing under their fingerprint with other labels, by source: a fingerprint that may merge different alerts.',
+      labelNames: ['source'] as const, registers,
+    }),
     stale: new Counter({ name: 'quell_alerts_stale_total', help: 'Alerts older than the known state (out-of-order delivery), ignored.', registers }),
     uncorrelated: new Counter({ name: 'quell_alerts_uncorrelated_total', help: 'Firing alerts that no correlation rule took.', registers }),
     incidentsCreated: new Counter({ name: 'quell_incidents_created_total', help: 'Incidents opened.', labelNames: ['rule'] as const, registers }),
     incidentsReopened: new Counter({
       name: 'quell_incidents_reopened_total', help: 'Resolved incidents reopened by their group firing again.',
       labelNames: ['rule'] as const, registers,
+    }),
+    sourceAcknowledgements: new Counter({
+      name: 'quell_source_acknowledgements_total',
+      help: 'Acknowledgements sent by sources (PagerDuty acknowledge), by result: acknowledged (its incident), unchanged (already acknowledged or resolved), no_incident.',
+      labelNames: ['result'] as const, registers,
     }),
     incidentsResolved: new Counter({ name: 'quell_incidents_resolved_total', help: 'Incidents resolved.', labelNames: ['by'] as const, registers }),
     processing: new Histogram({

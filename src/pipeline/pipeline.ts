@@ -3,10 +3,12 @@ import type { RuleBundle } from '../rules/rule-bundle';
 import type { IncidentEventsDeps } from '../store/incident-events-commit';
 import type { PipelineMetrics } from './pipeline-metrics';
 import type { Stage, StageContext, StagedAlert } from './stage';
+import { acknowledgeStage } from './stages/acknowledge';
 import { correlateStage } from './stages/correlate';
 import { dedupStage } from './stages/dedup';
 import { flappingStage } from './stages/flapping';
 import { incidentStage } from './stages/incident';
+import { problemStage } from './stages/problem';
 import { recordStage } from './stages/record';
 import { rootCauseStage } from './stages/root-cause';
 import { suppressStage } from './stages/suppress';
@@ -30,8 +32,12 @@ import { topologyStage } from './stages/topology';
  *               rule's window, min_alerts, reopen_within); a flapping alert stays in its
  *               incident; resolve an incident when all alerts resolved and none is flapping;
  *               each change is a typed incident event (ctx.events)
+ *   acknowledge acknowledge the open incidents of alerts their source says were acknowledged
+ *               (IngestJob.acknowledgements: PagerDuty's acknowledge), as the API would
  *   root-cause  the incident's CIs and root-cause candidate (most upstream CI with an alert)
- *               (a problem stage will follow, reading ctx.events)
+ *   problem     incidents that opened or reopened (ctx.events) count toward their signature's
+ *               recurrence (ProblemRules): open a problem, or join the active one; a known
+ *               error's workaround goes to the new incident (a `known_error` event)
  *   record      write the transaction's incident events to the timelines, and start the runbooks
  *               they trigger (runs + outbox rows; relayed to the runbook queue after commit)
  *
@@ -62,7 +68,9 @@ export function buildPipeline(deps: PipelineDeps): readonly Stage[] {
     flappingStage(deps.rules, deps.metrics),
     topologyStage(topology),
     incidentStage(deps.metrics),
+    acknowledgeStage(deps.metrics),
     rootCauseStage(topology),
+    problemStage(deps.rules),
     recordStage(deps.incidentEvents),
   ];
 }

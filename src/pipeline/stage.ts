@@ -4,6 +4,7 @@ import type { FlappingPolicy } from '../domain/grouping-policy';
 import type { IncidentEvent } from '../domain/incident-event';
 import type { Correlation } from '../rules/rule-set';
 import type { Database } from '../store/database';
+import type { SourceAcknowledgedAlert } from '../queue/ingest-queue';
 
 /** An alert as a job brings it to the pipeline. */
 export interface ReceivedAlert {
@@ -48,7 +49,8 @@ export interface CorrelatedAlert extends AlertChange {
   readonly correlation: Correlation;
 }
 
-export const isCorrelated = (a: StagedAlert): a is CorrelatedAlert => a.event === 'opened' && a.correlation !== undefined;
+export const isCorrelated = (a: StagedAlert): a is CorrelatedAlert =>
+  a.event === 'opened' && a.correlation !== undefined;
 
 /**
  * An alert on its way through the stages: received, then (dedup) a change, then (correlate,
@@ -70,6 +72,8 @@ export interface StageContext {
   readonly now: () => Date;
   /** Runs `fn` after the job's transaction commits (metrics, notifications): never for a rolled-back try. */
   readonly afterCommit: (fn: () => void) => void;
+  /** What the jobs' sources said was acknowledged (IngestJob.acknowledgements), in job order. @defaultValue none */
+  readonly acknowledgements?: readonly SourceAcknowledgedAlert[];
 }
 
 /** One step of the pipeline: takes alerts, returns the alerts that go on. */

@@ -1,9 +1,14 @@
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import IORedis, { type RedisOptions } from 'ioredis';
 import type { IngestJob } from './ingest-queue';
 import type { JobConsumer, JobQueue, QueueDepth, QueueHandler, QueuedJob } from './job-queue';
-import { DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError } from './job-queue';
+import {
+  DependencyUnavailableError, PermanentJobError, QueueOutcomeUnknownError, QueueUnavailableError,
+} from './job-queue';
 import { NotReadyError } from '../readiness';
+import { OutageReporter } from './outage-reporter';
 
 export interface BullmqOptions {
   readonly redisUrl: string;
@@ -25,7 +30,14 @@ export interface BullmqWorkerOptions extends BullmqOptions {
   readonly onPause?: (err: DependencyUnavailableError, ms: number) => void;
   /** A job was applied again after one or more pauses. */
   readonly onResume?: (dependency: DependencyUnavailableError['dependency']) => void;
+  /** Redis cannot be reached: the 1st, 2nd, 4th... failed attempt, with the count (see OutageReporter). */
+  readonly onConnectionError?: (err: Error, failures: number) => void;
+  /** Redis answers again after `failures` failed attempts. */
+  readonly onReconnected?: (failures: number) => void;
 }
+
+/** Longest a consumer's close waits for its jobs in hand when Redis is unreachable (they cannot be acknowledged). */
+const CLOSE_WITHOUT_REDIS_MS = 2000;
 
 const JOB_OPTIONS: JobsOptions = {
   // A job fails only on operational errors (database down): retry for about an hour, then
@@ -40,7 +52,16 @@ export const DEFAULT_QUEUE_NAME = 'quell-ingest';
 
 /** The runbook queue's name beside an ingest queue named `ingestName` (quell-ingest -> quell-runbook). */
 export function runbookQueueName(ingestName: string = DEFAULT_QUEUE_NAME): string {
-  return ingestName.endsWith('-ingest') ? `${ingestName.slice(0, -'-ingest'.length)}-runbook` : `${ingestName}-runbook`;
+  return siblingQueueName(ingestName, 'runbook');
+}
+
+/** The notification queue's BullMQ name beside the ingest queue's (`quell-ingest` -> `quell-notify`). */
+export function notifyQueueName(ingestName: string = DEFAULT_QUEUE_NAME): string {
+  return siblingQueueName(ingestName, 'notify');
+}
+
+function siblingQueueName(ingestName: string, kind: string): string {
+  return ingestName.endsWith('-ingest') ? `${ingestName.slice(0, -'-ingest'.length)}-${kind}` : `${ingestName}-${kind}`;
 }
 
 /** Longest an ingest request waits on Redis before answering 503. */
@@ -52,6 +73,7 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
   private readonly redis: IORedis;
   private readonly queue: Queue;
   private readonly jobName: string;
+  private lastError?: Error;
 
   constructor(opts: BullmqOptions) {
     this.jobName = opts.jobName ?? 'ingest';
@@ -65,14 +87,18 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
       retryStrategy: (times) => Math.min(times * 200, 2000),
     };
     this.redis = new IORedis(opts.redisUrl, redisOpts);
-    this.redis.on('error', () => { /* surfaced per command as QueueUnavailableError */ });
+    // Surfaced per command as QueueUnavailableError, and by checkReady with the last error.
+    this.redis.on('error', (err: Error) => { this.lastError = err; });
+    this.redis.on('ready', () => { this.lastError = undefined; });
     this.queue = new Queue(opts.queueName ?? DEFAULT_QUEUE_NAME, { connection: this.redis });
     this.queue.on('error', () => { /* same */ });
   }
 
   async add(job: T): Promise<void> {
     // BullMQ waits for a connection before sending; answer at once instead, so the sender retries.
-    if (this.redis.status !== 'ready') throw new QueueUnavailableError(`redis connection is ${this.redis.status}`, undefined, this.jobName);
+    if (this.redis.status !== 'ready') {
+      throw new QueueUnavailableError(`redis connection is ${this.redis.status}`, undefined, this.jobName);
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer from redis within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
@@ -89,16 +115,28 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
   }
 
   async depth(): Promise<QueueDepth> {
-    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    const [c, oldest] = await Promise.all([
+      this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'), this.oldestWaitingSince(),
+    ]);
     return {
       waiting: (c['waiting'] ?? 0) + (c['prioritized'] ?? 0),
       active: c['active'] ?? 0,
       delayed: c['delayed'] ?? 0,
       failed: c['failed'] ?? 0,
+      oldestWaitingSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
     };
   }
 
+  /** When the oldest waiting job was added (ms): BullMQ pushes jobs on the wait list's left and takes them from its right. */
+  private async oldestWaitingSince(): Promise<number | undefined> {
+    const id = await this.redis.lindex(this.queue.toKey('wait'), -1);
+    if (id === null) return undefined;
+    const timestamp = await this.redis.hget(this.queue.toKey(id), 'timestamp');
+    return timestamp === null ? undefined : Number(timestamp);
+  }
+
   async checkReady(): Promise<void> {
+    await this.connected();
     const info = await this.redis.info('memory');
     const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
     if (policy !== 'noeviction') {
@@ -107,11 +145,31 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
     }
   }
 
+  /** Resolves once connected (waiting up to CONNECT_WAIT_MS for a connection under way); else why not. */
+  private async connected(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    if (this.redis.status === 'connecting' || this.redis.status === 'connect') {
+      const stop = new AbortController();
+      const { signal } = stop;
+      const ready = await Promise.race([
+        once(this.redis, 'ready', { signal }).then(() => true, () => false),
+        once(this.redis, 'error', { signal }).then(() => false, () => false),
+        delay(CONNECT_WAIT_MS, undefined, { signal }).then(() => false, () => false),
+      ]);
+      stop.abort();
+      if (ready) return;
+    }
+    throw new QueueUnavailableError(this.lastError?.message ?? `connection ${this.redis.status}`, undefined, this.jobName);
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
     this.redis.disconnect();
   }
 }
+
+/** How long checkReady waits for a connection being made. */
+const CONNECT_WAIT_MS = 1000;
 
 /** Pauses while a dependency stays unreachable: the first this long, each next one twice as long... */
 const FIRST_PAUSE_MS = 1000;
@@ -132,10 +190,15 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
   private readonly redis: IORedis;
   private pausedUntil = 0;
   private nextPauseMs = FIRST_PAUSE_MS;
-  private outage?: DependencyUnavailableError;
+  private dependencyDown?: DependencyUnavailableError;
+
+  private readonly outage: OutageReporter;
 
   constructor(private readonly opts: BullmqWorkerOptions) {
     this.redis = new IORedis(opts.redisUrl, { maxRetriesPerRequest: null });
+    this.outage = new OutageReporter((err, n) => opts.onConnectionError?.(err, n), (n) => opts.onReconnected?.(n));
+    this.redis.on('error', (err: Error) => this.outage.failed(err));
+    this.redis.on('ready', () => this.outage.recovered());
   }
 
   start(handler: QueueHandler<T>): void {
@@ -155,9 +218,9 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
           }
           throw err;
         }
-        if (this.outage !== undefined) {
-          this.opts.onResume?.(this.outage.dependency);
-          this.outage = undefined;
+        if (this.dependencyDown !== undefined) {
+          this.opts.onResume?.(this.dependencyDown.dependency);
+          this.dependencyDown = undefined;
           this.nextPauseMs = FIRST_PAUSE_MS;
         }
       },
@@ -170,7 +233,8 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
         maxStalledCount: 1000,
       },
     );
-    this.worker.on('error', (err) => this.opts.onError?.(err));
+    // Connection errors (of the worker's own connections too) while Redis is down are counted, not each logged.
+    this.worker.on('error', (err) => (this.redis.status === 'ready' ? this.opts.onError?.(err) : this.outage.failed(err)));
     this.worker.on('failed', (job, err) => {
       if (job === undefined) return;
       const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -185,18 +249,46 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
     const ms = this.nextPauseMs;
     this.nextPauseMs = Math.min(ms * 2, LONGEST_PAUSE_MS);
     this.pausedUntil = now + ms;
-    this.outage = err;
+    this.dependencyDown = err;
     this.opts.onPause?.(err, ms);
     // The limit lives in Redis; BullMQ reads its time left as it puts each job back. If Redis
     // is gone as well, the jobs' locks expire and BullMQ hands them out again.
-    await this.worker?.rateLimit(ms).catch(() => undefined);
+    if (this.worker) await rateLimit(this.opts.queueName ?? DEFAULT_QUEUE_NAME, this.redis, ms).catch(() => undefined);
   }
 
+  /**
+   * Finishes the jobs in hand and stops. With Redis unreachable their results cannot be recorded:
+   * it waits at most CLOSE_WITHOUT_REDIS_MS, then lets go; their locks expire and another worker
+   * takes them (the pipeline applies a job twice harmlessly).
+   */
   async close(): Promise<void> {
-    await this.worker?.close();
+    const worker = this.worker;
+    if (worker !== undefined) {
+      if (this.redis.status === 'ready') await worker.close();
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([worker.close(), new Promise<void>((r) => { timer = setTimeout(r, CLOSE_WITHOUT_REDIS_MS); })]);
+        clearTimeout(timer);
+        void worker.close(true).catch(() => undefined);
+      }
+    }
     this.redis.disconnect();
   }
 }
 
 /** The ingest queue's BullMQ worker. */
 export class BullmqIngestConsumer extends BullmqConsumer<IngestJob> {}
+
+/**
+ * Takes no jobs of queue `name` for `ms`, across workers: BullMQ's Queue.rateLimit (its
+ * Worker.rateLimit is deprecated; both set the queue's limiter key), on the worker's connection.
+ */
+async function rateLimit(name: string, connection: IORedis, ms: number): Promise<void> {
+  const queue = new Queue(name, { connection });
+  queue.on('error', () => { /* the limit is not set: the jobs' locks expire instead */ });
+  try {
+    await queue.rateLimit(ms);
+  } finally {
+    await queue.close();
+  }
+}

@@ -48,10 +48,14 @@ export class EmbeddedQueue<T extends QueuedJob = IngestJob> implements JobQueue<
         sql<number>`count(*) filter (where available_at <= now())::int`.as('waiting'),
         sql<number>`count(*) filter (where available_at > now() and available_at < 'infinity')::int`.as('delayed'),
         sql<number>`count(*) filter (where available_at = 'infinity')::int`.as('failed'),
+        sql<number>`coalesce(extract(epoch from now() - min(enqueued_at) filter (where available_at <= now())), 0)::float8`.as('oldest'),
       ])
       .executeTakeFirstOrThrow();
     const active = this.inFlight ? 1 : 0;
-    return { waiting: Math.max(0, row.waiting - active), active, delayed: row.delayed, failed: row.failed };
+    return {
+      waiting: Math.max(0, row.waiting - active), active, delayed: row.delayed, failed: row.failed,
+      oldestWaitingSeconds: Math.max(0, Number(row.oldest)),
+    };
   }
 
   async checkReady(): Promise<void> {
@@ -66,7 +70,8 @@ export class EmbeddedQueue<T extends QueuedJob = IngestJob> implements JobQueue<
   private async run(handler: QueueHandler<T>): Promise<void> {
     while (this.running) {
       const row = await this.db.selectFrom('queue_jobs').select(['id', 'payload', 'attempts'])
-        .where('queue', '=', this.queue).where('available_at', '<=', sql<Date>`now()`).orderBy('enqueued_at').orderBy('id').limit(1)
+        .where('queue', '=', this.queue).where('available_at', '<=', sql<Date>`now()`)
+        .orderBy('enqueued_at').orderBy('id').limit(1)
         .executeTakeFirst()
         .catch(() => undefined);
       if (row === undefined) {
@@ -82,7 +87,8 @@ export class EmbeddedQueue<T extends QueuedJob = IngestJob> implements JobQueue<
         this.opts.onError?.(err as Error, job);
         // A permanent failure is parked (never available again) and counted as failed.
         const delaySeconds = Math.min(2 ** row.attempts, 300);
-        const availableAt = err instanceof PermanentJobError ? sql<Date>`'infinity'::timestamptz` : sql<Date>`now() + make_interval(secs => ${delaySeconds})`;
+        const availableAt = err instanceof PermanentJobError
+          ? sql<Date>`'infinity'::timestamptz` : sql<Date>`now() + make_interval(secs => ${delaySeconds})`;
         await this.db.updateTable('queue_jobs').where('queue', '=', this.queue).where('id', '=', row.id)
           .set({ attempts: sql`attempts + 1`, available_at: availableAt, last_error: (err as Error).message })
           .execute()
@@ -95,7 +101,9 @@ export class EmbeddedQueue<T extends QueuedJob = IngestJob> implements JobQueue<
 
   private idle(): Promise<void> {
     return new Promise((resolve) => {
-      const done = (): void => { clearTimeout(timer); this.wake.off('job', done); this.wake.off('stop', done); resolve(); };
+      const done = (): void => {
+        clearTimeout(timer); this.wake.off('job', done); this.wake.off('stop', done); resolve();
+      };
       const timer = setTimeout(done, this.opts.pollMs ?? 1000);
       this.wake.once('job', done);
       this.wake.once('stop', done);

@@ -14,6 +14,18 @@ export interface IngestJob {
   /** When Quell accepted the request (ISO 8601): the start of the receipt -> incident latency. */
   readonly receivedAt: string;
   readonly alerts: readonly CanonicalAlert[];
+  /**
+   * Alerts the source says were acknowledged (a connector's `acknowledge` hook): the worker
+   * acknowledges the open incident of each, after the job's alerts. @defaultValue none
+   */
+  readonly acknowledgements?: readonly SourceAcknowledgedAlert[];
+}
+
+/** A source's word that the alert with this fingerprint was acknowledged, by whom. */
+export interface SourceAcknowledgedAlert {
+  readonly fingerprint: string;
+  readonly by: string;
+  readonly comment?: string;
 }
 
 /** The ingest queue's producer side: API processes hold one. */

@@ -15,6 +15,8 @@ export interface QueueDepth {
   readonly active: number;
   readonly delayed: number;
   readonly failed: number;
+  /** How long the oldest job waiting has waited, in seconds; 0 when none waits. */
+  readonly oldestWaitingSeconds?: number;
 }
 
 /** The producer side. */

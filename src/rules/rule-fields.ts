@@ -6,7 +6,7 @@ import type { DocumentContext, DocumentPath } from './rule-kind';
 /** Fields that rule kinds share, with the same words in their errors. */
 
 export const durationField = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as 30s, 5m, 1h30m',
+  error: 'expected a duration such as 30s, 5m, 1h30m',
 });
 
 export const labelNameField = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a label name');

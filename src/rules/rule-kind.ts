@@ -68,7 +68,7 @@ export interface RuleKind<Spec, Item, Compiled> {
 }
 
 /** A kind of any types, as the registry and the loader hold them. */
-export type AnyRuleKind = RuleKind<any, any, any>;
+export type AnyRuleKind = RuleKind<unknown, unknown, unknown>;
 
 /** Declares a kind with its types inferred from the definition. */
 export function defineRuleKind<Spec, Item, Compiled>(

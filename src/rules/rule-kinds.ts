@@ -1,8 +1,12 @@
 import { correlationRulesKind } from './kinds/correlation-rules-kind';
+import { escalationPoliciesKind } from './kinds/escalation-policies-kind';
 import { inhibitRulesKind } from './kinds/inhibit-rules-kind';
 import { maintenanceWindowsKind } from './kinds/maintenance-windows-kind';
+import { notificationTargetsKind } from './kinds/notification-targets-kind';
 import { priorityMatrixKind } from './kinds/priority-matrix-kind';
+import { problemRulesKind } from './kinds/problem-rules-kind';
 import { runbooksKind } from './kinds/runbooks-kind';
+import { serviceLevelsKind } from './kinds/service-levels-kind';
 import type { AnyRuleKind } from './rule-kind';
 
 /**
@@ -15,4 +19,8 @@ export const RULE_KINDS: readonly AnyRuleKind[] = [
   inhibitRulesKind,
   priorityMatrixKind,
   runbooksKind,
+  serviceLevelsKind,
+  escalationPoliciesKind,
+  notificationTargetsKind,
+  problemRulesKind,
 ];

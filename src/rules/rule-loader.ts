@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { isMap, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { correlationRulesKind } from './kinds/correlation-rules-kind';
 import { RuleBundle } from './rule-bundle';
-import type { AnyRuleKind, CombineContext, DocumentContext, DocumentPath, SourcePosition } from './rule-kind';
+import type { AnyRuleKind, CombineContext, DocumentContext, SourcePosition } from './rule-kind';
 import { RULE_KINDS } from './rule-kinds';
 import type { CorrelationRule } from './rule-set';
 import { offsetOf } from '../yaml-offset';
@@ -127,21 +127,25 @@ function compileDocument(
   ctx: DocumentContext,
   kinds: readonly AnyRuleKind[],
 ): { kind: AnyRuleKind; items: readonly unknown[] } | undefined {
-  const fail = (path: DocumentPath, reason: string): undefined => { ctx.error(path, reason); return undefined; };
-  if (!isMap(doc.contents)) return fail([], 'expected a mapping with apiVersion and kind');
+  if (!isMap(doc.contents)) { ctx.error([], 'expected a mapping with apiVersion and kind'); return undefined; }
   const { apiVersion, kind: kindName, ...body } = doc.toJS() as Record<string, unknown>;
   const known = kinds.map((k) => k.kind).join(', ');
-  if (kindName === undefined) return fail([], `kind: missing; known kinds: ${known}`);
+  if (kindName === undefined) { ctx.error([], `kind: missing; known kinds: ${known}`); return undefined; }
   const kind = kinds.find((k) => k.kind === kindName);
   if (kind === undefined) {
-    return fail(['kind'], `kind: unknown kind ${JSON.stringify(kindName)}; known kinds: ${known}`);
+    ctx.error(['kind'], `kind: unknown kind ${JSON.stringify(kindName)}; known kinds: ${known}`);
+    return undefined;
   }
   const versions = Object.keys(kind.versions).join(', ');
-  if (apiVersion === undefined) return fail([], `apiVersion: missing; ${kind.kind} is read in ${versions}`);
+  if (apiVersion === undefined) {
+    ctx.error([], `apiVersion: missing; ${kind.kind} is read in ${versions}`);
+    return undefined;
+  }
   const schema = typeof apiVersion === 'string' ? kind.versions[apiVersion] : undefined;
   if (schema === undefined) {
     const reason = `apiVersion: ${kind.kind} has no version ${JSON.stringify(apiVersion)}; known: ${versions}`;
-    return fail(['apiVersion'], reason);
+    ctx.error(['apiVersion'], reason);
+    return undefined;
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {

@@ -3,7 +3,9 @@ import type { GroupingPolicy } from '../domain/grouping-policy';
 import { groupKey, incidentTitle } from '../domain/group-key';
 import { MatcherIndex } from '../domain/matcher-index';
 import type { Matcher } from '../domain/matchers';
-import { DEFAULT_PRIORITY_POLICY, priorityOf, urgencyOf, type Level, type Priority, type PriorityPolicy } from '../domain/priority';
+import {
+  DEFAULT_PRIORITY_POLICY, priorityOf, urgencyOf, type Level, type Priority, type PriorityPolicy,
+} from '../domain/priority';
 import type { TextTemplate } from '../domain/text-template';
 import type { Topology } from '../domain/topology';
 import type { TopologyScope } from '../domain/topology-grouping';
@@ -71,7 +73,9 @@ export class RuleSet {
    * rules: label grouping). The alert's CI is named in the answer whatever the rule. Priority
    * follows `priority` (the rules' PriorityMatrix, or ITIL's default).
    */
-  correlate(labels: Labels, topology?: Topology, priority: PriorityPolicy = DEFAULT_PRIORITY_POLICY): Correlation | undefined {
+  correlate(
+    labels: Labels, topology?: Topology, priority: PriorityPolicy = DEFAULT_PRIORITY_POLICY,
+  ): Correlation | undefined {
     const ci = topology !== undefined && topology.ciCount > 0 ? topology.bind(labels)?.ci.id : undefined;
     for (const rule of this.index.matching(labels)) {
       if (rule.topology !== undefined && ci === undefined) continue;

@@ -10,9 +10,9 @@ import type { Runbook, RunbookSet, RunbookTrigger, TriggerEvent } from './runboo
  *
  * The trigger key makes a run once: it is unique in `runbook_runs`, so evaluating the same
  * cause again (a second worker's still-firing check, the same opening applied twice) adds no
- * run. Causes that happen once per incident (opened, reaching a priority, still firing after T)
- * are keyed by the incident; causes that may repeat (reopened, alerts linked, acknowledged,
- * resolved) by the event's timeline row id as well.
+ * run. Causes that happen once per incident (opened, reaching a priority, still firing after T,
+ * a known error's runbook) are keyed by the incident; causes that may repeat (reopened, alerts
+ * linked, acknowledged, resolved) by the event's timeline row id as well.
  */
 
 /** What the evaluation needs to know of an incident (read in the deciding transaction). */
@@ -56,6 +56,11 @@ export function triggerEventsOf(event: IncidentEvent): readonly TriggerEvent[] {
 
 /** The runbooks with a trigger an event of this kind may fire: what the caller reads facts for. */
 export function candidatesOf(event: IncidentEvent, runbooks: RunbookSet): readonly Runbook[] {
+  if (event.kind === 'known_error') {
+    // A known error names its runbook: that one runs, whatever its own triggers (its matchers still scope it).
+    const named = event.runbook !== undefined ? runbooks.byName(event.runbook) : undefined;
+    return named !== undefined ? [named] : [];
+  }
   const kinds = triggerEventsOf(event);
   if (kinds.length === 1) return runbooks.triggeredBy(kinds[0]!);
   return [...new Set(kinds.flatMap((k) => runbooks.triggeredBy(k)))];
@@ -69,6 +74,11 @@ export function candidatesOf(event: IncidentEvent, runbooks: RunbookSet): readon
 export function firedTrigger(
   event: IncidentEvent, eventSeq: string, runbook: Runbook,
 ): { readonly trigger: string; readonly triggerKey: string } | undefined {
+  if (event.kind === 'known_error') {
+    // Once per incident, however often it is linked to the problem again.
+    return event.runbook === runbook.name
+      ? { trigger: 'known_error', triggerKey: `${runbook.name}|known_error|${event.incidentId}` } : undefined;
+  }
   const kinds = triggerEventsOf(event);
   for (const t of runbook.triggers) {
     if (!kinds.includes(t.event)) continue;

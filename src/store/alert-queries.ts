@@ -37,12 +37,14 @@ export interface AlertFilters {
 
 /**
  * An alert's disposition as read: `incident` when its latest episode is linked to one (the
- * incident stage writes only the link, not the alert's row), unless marked `stale` since; else
+ * incident stage writes only the link, not the alert's row), unless marked `stale`, `reconciled` or
+ * `expired` since; else
  * what the stages stored. `a` is the alerts row, `ia` its latest episode's incident_alerts row.
  */
-const DISPOSITION = sql<AlertDisposition | null>`case when ia.incident_id is not null and a.disposition is distinct from 'stale'
+const SHOWN_OVER_INCIDENT = sql`coalesce(a.disposition in ('stale', 'reconciled', 'expired'), false)`;
+const DISPOSITION = sql<AlertDisposition | null>`case when ia.incident_id is not null and not ${SHOWN_OVER_INCIDENT}
   then 'incident' else a.disposition end`;
-const DISPOSITION_DETAIL = sql<Record<string, unknown> | null>`case when ia.incident_id is not null and a.disposition is distinct from 'stale'
+const DISPOSITION_DETAIL = sql<Record<string, unknown> | null>`case when ia.incident_id is not null and not ${SHOWN_OVER_INCIDENT}
   then jsonb_build_object('incident_id', ia.incident_id) else a.disposition_detail end`;
 
 /** Rows read per call when filters may leave most of them out. */

@@ -7,7 +7,7 @@ import { unnest, type PgType } from './unnest';
 const ALERT_COLUMNS: readonly (readonly [keyof NewAlertRow & string, PgType])[] = [
   ['fingerprint', 'text'], ['source', 'text'], ['status', 'text'], ['labels', 'jsonb'], ['annotations', 'jsonb'],
   ['generator_url', 'text'], ['starts_at', 'timestamptz'], ['ends_at', 'timestamptz'], ['occurrences', 'integer'],
-  ['first_seen_at', 'timestamptz'], ['last_seen_at', 'timestamptz'],
+  ['first_seen_at', 'timestamptz'], ['last_seen_at', 'timestamptz'], ['expires_at', 'timestamptz'],
 ];
 const ALERT_COLUMN_NAMES = ALERT_COLUMNS.map(([name]) => name);
 
@@ -53,21 +53,38 @@ type AlertUpdate = NewAlertRow & { readonly newEpisode: boolean };
  * latest episode opened in this batch (`newEpisodes`) forgets what became of the one before
  * (disposition and release): the later stages decide the new one's.
  */
-export async function updateAlerts(trx: Trx, rows: readonly NewAlertRow[], newEpisodes: ReadonlySet<string> = new Set()): Promise<void> {
-  if (rows.length === 0) return;
+export async function updateAlerts(
+  trx: Trx, rows: readonly NewAlertRow[], newEpisodes: ReadonlySet<string> = new Set(),
+): Promise<LabelChanges> {
+  const changes: Map<string, number> = new Map();
+  if (rows.length === 0) return changes;
   const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1))
     .map((r) => ({ ...r, newEpisode: newEpisodes.has(r.fingerprint) }));
   const names = sql.join(UPDATE_COLUMNS.map(([name]) => sql.ref(name === 'newEpisode' ? 'new_episode' : name)));
-  await sql`update alerts a set status = v.status, labels = v.labels, annotations = v.annotations,
+  // `o` is the row as it was before this statement: a firing alert re-sent firing with other
+  // labels is counted (quell_fingerprint_label_changes_total), a measure of the fingerprint's
+  // quality (two alerts merged flip its labels). Not across a resolve: many sources send a
+  // recovery with its own severity, and the next episode with the firing one again.
+  const { rows: updated } = await sql<{ source: string; labels_changed: boolean }>`update alerts a
+    set status = v.status, labels = v.labels, annotations = v.annotations,
       generator_url = v.generator_url, starts_at = v.starts_at, ends_at = v.ends_at, occurrences = v.occurrences,
-      last_seen_at = v.last_seen_at,
+      last_seen_at = v.last_seen_at, expires_at = v.expires_at,
+      -- Sent again: the source fires it (src/worker/reconcile.ts).
+      missing_since = null,
       disposition = case when v.new_episode then null else a.disposition end,
       disposition_detail = case when v.new_episode then null else a.disposition_detail end,
       -- A held alert that resolves is held no more (src/worker/suppression-release.ts).
       release_at = case when v.new_episode or v.status = 'resolved' then null else a.release_at end
-    from (${unnest(sorted, UPDATE_COLUMNS)}) as v(${names})
-    where a.fingerprint = v.fingerprint and ${byKey(sorted)}`.execute(trx);
+    from (${unnest(sorted, UPDATE_COLUMNS)}) as v(${names}), alerts o
+    where a.fingerprint = v.fingerprint and o.fingerprint = v.fingerprint and ${byKey(sorted)}
+    returning a.source,
+      o.status = 'firing' and a.status = 'firing' and o.labels is distinct from a.labels as labels_changed`.execute(trx);
+  for (const { source, labels_changed } of updated) if (labels_changed) changes.set(source, (changes.get(source) ?? 0) + 1);
+  return changes;
 }
+
+/** Alerts whose labels changed under their fingerprint in one update, by source. */
+export type LabelChanges = ReadonlyMap<string, number>;
 
 interface DispositionRow {
   readonly fingerprint: string;

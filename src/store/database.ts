@@ -8,6 +8,7 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
 import type { IncidentStatus } from '../domain/incident-lifecycle';
+import type { ProblemStatus } from '../domain/problem-lifecycle';
 
 export type { IncidentStatus };
 
@@ -32,6 +33,10 @@ export interface AlertsTable {
   disposition_detail: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   /** When a held (suppressed) alert that still fires is taken up again. */
   release_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** A firing alert not re-sent by then resolves (src/worker/alert-expiry.ts); null: it never expires. */
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Reconciliation first found its source no longer firing it (src/worker/reconcile.ts). */
+  missing_since: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface IncidentsTable {
@@ -75,6 +80,11 @@ export interface IncidentsTable {
   paused_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** Milliseconds it was held before `paused_at` (a bigint: text from pg; read it as `paused_ms::float8`). */
   paused_ms: ColumnType<string | number, string | number | undefined, string | number>;
+  /** The known-error problem whose workaround it got when it opened (or was linked). */
+  known_error_problem_id: ColumnType<number | null, number | null | undefined, number | null>;
+  workaround: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Its service: the `service` label of the alerts that opened it, else of its root-cause CI (set once). */
+  service: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** An incident's root-cause candidate as stored and shown (`root_cause` in the API). */
@@ -106,6 +116,12 @@ export interface IncidentEventsTable {
   kind: string;
   actor: string;
   detail: Json<Record<string, unknown>>;
+}
+
+/** When each polled connector was last reconciled (src/worker/reconcile.ts). */
+export interface ReconcileRunsTable {
+  connector: string;
+  ran_at: Timestamp;
 }
 
 /** Ingest jobs already applied: makes a redelivered job (after a crash) a no-op. */
@@ -337,6 +353,128 @@ export interface AlertFlappingTable {
   episode_starts_at: Timestamp;
 }
 
+/** What the SLA sweep decided, once per incident, clock and level (see migration 0012). */
+export interface SlaFlagsTable {
+  incident_id: number;
+  /** `tta`, `ttr`, or `escalation:<policy>`. */
+  clock: string;
+  /** `warning`, `breached`, `stopped`, or an escalation step `L<level>R<round>`. */
+  level: string;
+  at: Generated<Date>;
+}
+
+/** A notification job's attempts and outcome. */
+export interface NotifyDeliveriesTable {
+  job_id: string;
+  incident_id: number;
+  target: string;
+  status: 'sending' | 'delivered' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  updated_at: Generated<Date>;
+}
+
+/** An ITIL problem: the cause of recurring incidents (src/domain/problem-lifecycle.ts). */
+export interface ProblemsTable {
+  id: Generated<number>;
+  title: string;
+  status: ColumnType<ProblemStatus, ProblemStatus | undefined, ProblemStatus>;
+  /** What its incidents share; at most one active (open, known_error) problem per signature. */
+  signature: string | null;
+  /** The ProblemRules rule that opened it; null when opened by hand. */
+  rule: string | null;
+  root_cause: string | null;
+  workaround: string | null;
+  /** A runbook that new incidents of a known error trigger. */
+  workaround_runbook: string | null;
+  opened_by: string;
+  opened_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  known_error_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ProblemIncidentsTable {
+  problem_id: number;
+  incident_id: number;
+  incident_opened_at: Timestamp;
+  linked_by: string;
+  linked_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ProblemChangesTable {
+  problem_id: number;
+  change_id: number;
+  linked_by: string;
+  linked_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ProblemEventsTable {
+  id: Generated<string>;
+  problem_id: number;
+  at: ColumnType<Date, Date | string | undefined, Date | string>;
+  kind: string;
+  actor: string;
+  detail: Json<Record<string, unknown>>;
+}
+
+/** A signature seen: its row is what detection locks (see lockSignatures). */
+export interface ProblemSignaturesTable {
+  signature: string;
+  last_seen_at: Timestamp;
+}
+
+/** Each incident of a signature once, when it opened or reopened: what recurrence counts. */
+export interface ProblemOccurrencesTable {
+  signature: string;
+  incident_id: number;
+  at: Timestamp;
+}
+
+/** Per UTC day, priority and service ('' for none): what the KPI reports sum (migration 0013-reports). */
+export interface IncidentDailyTable {
+  day: ColumnType<string, string, string>;
+  priority: number;
+  service: string;
+  /** Incidents opened that day, and their alerts. */
+  opened: number;
+  alerts: ColumnType<string, number | string, number | string>;
+  /** Incidents acknowledged that day, and the sum of their times to acknowledge. */
+  acknowledged: number;
+  tta_seconds: number;
+  /** Incidents resolved that day, and the sum of their times to resolve. */
+  resolved: number;
+  ttr_seconds: number;
+  /** `reopened` timeline events that day. */
+  reopened: number;
+}
+
+/** Per UTC day and priority: how many times to acknowledge (`tta`) or resolve (`ttr`) fell in each bucket. */
+export interface IncidentDurationsDailyTable {
+  day: ColumnType<string, string, string>;
+  priority: number;
+  measure: 'tta' | 'ttr';
+  bucket: number;
+  n: number;
+}
+
+/** IncidentDailyTable summed per calendar month (`month`: its first day). */
+export interface IncidentMonthlyTable extends Omit<IncidentDailyTable, 'day'> {
+  month: ColumnType<string, string, string>;
+}
+
+export interface IncidentDurationsMonthlyTable extends Omit<IncidentDurationsDailyTable, 'day'> {
+  month: ColumnType<string, string, string>;
+}
+
+/** One row: the days before `rolled_until` are in the roll-up tables. */
+export interface ReportRollupTable {
+  one: Generated<boolean>;
+  rolled_until: ColumnType<string, string, string>;
+  rolled_at: Timestamp;
+}
+
 export interface Database {
   alerts: AlertsTable;
   incidents: IncidentsTable;
@@ -360,6 +498,20 @@ export interface Database {
   silences_version: SilencesVersionTable;
   inhibit_sources: InhibitSourcesTable;
   inhibit_source_scans: InhibitSourceScansTable;
+  reconcile_runs: ReconcileRunsTable;
+  sla_flags: SlaFlagsTable;
+  notify_deliveries: NotifyDeliveriesTable;
+  problems: ProblemsTable;
+  problem_incidents: ProblemIncidentsTable;
+  problem_changes: ProblemChangesTable;
+  problem_events: ProblemEventsTable;
+  problem_occurrences: ProblemOccurrencesTable;
+  problem_signatures: ProblemSignaturesTable;
+  incident_daily: IncidentDailyTable;
+  incident_durations_daily: IncidentDurationsDailyTable;
+  incident_monthly: IncidentMonthlyTable;
+  incident_durations_monthly: IncidentDurationsMonthlyTable;
+  report_rollup: ReportRollupTable;
 }
 
 export type NewAlertRow = Insertable<AlertsTable>;

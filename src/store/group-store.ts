@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { GroupingIncident, LatestIncident } from '../domain/group-window';
 import type { WindowKind } from '../domain/grouping-policy';
-import { ACTIVE_STATUSES, nextStatus, statusesAllowing } from '../domain/incident-lifecycle';
+import { ACTIVE_STATUSES, nextStatus, OPENED, statusesAllowing } from '../domain/incident-lifecycle';
 import type { Database } from './database';
 import { unnest } from './unnest';
 
@@ -82,6 +82,10 @@ export async function readLatestIncidents(
   return out;
 }
 
+/** Alerts raise an incident's priority, unless a person set its impact and urgency (incident-work.ts). */
+const KEPT_OR_RAISED_PRIORITY = sql`case when i.impact is not null and i.urgency is not null then i.priority
+  else least(i.priority, v.priority) end`;
+
 /** What a batch adds to an incident. Times are ISO 8601; null where it adds nothing or changes nothing. */
 export interface IncidentUpdate {
   readonly id: number;
@@ -112,7 +116,7 @@ export async function updateIncidents(
   const { rows } = await sql<{ id: number }>`update incidents i set alert_count = i.alert_count + v.count,
       first_alert_at = least(i.first_alert_at, v.first_alert_at),
       last_alert_at = greatest(i.last_alert_at, v.last_alert_at),
-      priority = least(i.priority, v.priority), grouping_until = greatest(i.grouping_until, v.grouping_until),
+      priority = ${KEPT_OR_RAISED_PRIORITY}, grouping_until = greatest(i.grouping_until, v.grouping_until),
       grouping_open = coalesce(v.grouping_open, i.grouping_open), updated_at = now()
     from (${unnest(sortById(updates), UPDATE_COLUMNS)})
       as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open)
@@ -140,7 +144,7 @@ export async function reopenIncidents(trx: Trx, reopenings: readonly IncidentReo
       resolved_by = null, acknowledged_at = null, alert_count = i.alert_count + v.count,
       first_alert_at = least(i.first_alert_at, v.first_alert_at),
       last_alert_at = greatest(i.last_alert_at, v.last_alert_at),
-      priority = least(i.priority, v.priority), grouping_until = v.grouping_until, grouping_open = v.grouping_open,
+      priority = ${KEPT_OR_RAISED_PRIORITY}, grouping_until = v.grouping_until, grouping_open = v.grouping_open,
       window_kind = v.window_kind, group_window_seconds = v.window_seconds, updated_at = now()
     from (${unnest(sortById(reopenings), [...UPDATE_COLUMNS, ['window', 'text'], ['windowSeconds', 'integer']])})
       as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open, window_kind,
@@ -162,16 +166,18 @@ export interface NewIncident {
   readonly firstAlertAt: string;
   readonly lastAlertAt: string;
   readonly groupingUntil: string;
+  /** The `service` label of its alerts, if any has one. */
+  readonly service: string | null;
 }
 
 const NEW_INCIDENT_COLUMNS = ['title', 'status', 'priority', 'rule', 'group_key', 'grouping_open', 'window_kind',
-  'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at', 'grouping_until'] as const;
+  'group_window_seconds', 'alert_count', 'first_alert_at', 'last_alert_at', 'grouping_until', 'service'] as const;
 
 function newIncidents(incidents: readonly NewIncident[]) {
-  return unnest(incidents.map((g) => ({ ...g, status: 'open' })), [
+  return unnest(incidents.map((g) => ({ ...g, status: OPENED })), [
     ['title', 'text'], ['status', 'text'], ['priority', 'smallint'], ['rule', 'text'], ['groupKey', 'text'],
     ['groupingOpen', 'boolean'], ['window', 'text'], ['windowSeconds', 'integer'], ['count', 'integer'],
-    ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'],
+    ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'], ['service', 'text'],
   ]);
 }
 

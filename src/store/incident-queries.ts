@@ -46,12 +46,14 @@ export async function listIncidents(db: Kysely<Database>, opts: ListOptions = {}
 
 /**
  * The incident's own fields, or undefined; with its root-cause candidate (`root_cause`: the CI,
- * its labels, the paths to it) and how many CIs its alerts are bound to.
+ * its labels, the paths to it), how many CIs its alerts are bound to, and the known error whose
+ * workaround it got (`workaround`, `known_error_problem_id`).
  */
 export async function findIncident(db: Kysely<Database>, id: number) {
   return db.selectFrom('incidents')
-    .select([...SUMMARY, 'root_cause', sql<number>`cardinality(cis)`.as('ci_count'),
-      'assignee', 'assignment_group', 'impact', 'urgency', 'paused_at', sql<number>`paused_ms::float8`.as('paused_ms')])
+    .select([...SUMMARY, 'root_cause', 'service', sql<number>`cardinality(cis)`.as('ci_count'),
+      'assignee', 'assignment_group', 'impact', 'urgency', 'paused_at', sql<number>`paused_ms::float8`.as('paused_ms'),
+      'workaround', 'known_error_problem_id'])
     .where('id', '=', id).executeTakeFirst();
 }
 

@@ -1,10 +1,12 @@
 import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
 import { timelineEntryOf, type IncidentEvent } from '../domain/incident-event';
 import {
-  nextStatus, pauseAfter, statusesAllowing, transition, type HoldState, type LifecycleStep,
+  pauseAfter, RESOLVED, statusesAllowing, transition, type HoldState, type LifecycleStep,
 } from '../domain/incident-lifecycle';
 import type { Database, IncidentRow, IncidentsTable, IncidentStatus } from './database';
-import { commitIncidentEvents, TIMELINE_ONLY, type IncidentEventsDeps } from './incident-events-commit';
+import {
+  TIMELINE_ONLY, workIncident, workIncidentIn, type IncidentEventsDeps, type IncidentWork, type LockedIncident, type WorkOutcome,
+} from './incident-events-commit';
 import { unnest } from './unnest';
 
 type Trx = Transaction<Database>;
@@ -60,7 +62,7 @@ export async function resolveIncidentsWithoutFiringAlerts(
   // A held incident resolves too (its alerts are gone); its pause ends as pauseAfter() ends one.
   const rows = await trx.updateTable('incidents')
     .set({
-      status: nextStatus('open', 'resolve')!, resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
+      status: RESOLVED, resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
       paused_ms: sql`paused_ms + coalesce(greatest(0, round(extract(epoch from (${at}::timestamptz - paused_at)) * 1000)), 0)::bigint`,
       paused_at: null,
     })
@@ -122,35 +124,49 @@ export async function changeIncident(
   db: Kysely<Database>, id: number, change: ManualChange, actor: string, comment?: string,
   events: IncidentEventsDeps = TIMELINE_ONLY,
 ): Promise<ChangeOutcome> {
-  let outbox: Awaited<ReturnType<typeof commitIncidentEvents>> = [];
+  const outcome = await workIncident(db, id, decideChange(change, actor, comment), events);
+  return outcomeOf(outcome);
+}
+
+/**
+ * The same change inside `trx`, its event returned for the caller to commit once (the
+ * pipeline's acknowledge stage emits it to the transaction's event log).
+ */
+export async function changeIncidentIn(
+  trx: Trx, id: number, change: ManualChange, actor: string, comment?: string,
+): Promise<ChangeOutcome> {
+  return outcomeOf(await workIncidentIn(trx, id, decideChange(change, actor, comment)));
+}
+
+const outcomeOf = (outcome: WorkOutcome): ChangeOutcome => {
+  if (!outcome.ok) return outcome;
+  const [event] = outcome.events;
+  if (event === undefined) throw new Error('a lifecycle change decided no event');
+  return { ok: true, incident: outcome.incident, event };
+};
+
+/** What a lifecycle change does to the locked incident: its update and its one event, or a conflict. */
+function decideChange(change: ManualChange, actor: string, comment?: string): (current: LockedIncident) => IncidentWork {
   const step: LifecycleStep = typeof change === 'string' ? { action: change } : { action: 'hold', state: change.state };
-  const outcome = await db.transaction().execute(async (trx): Promise<ChangeOutcome> => {
-    const current = await trx.selectFrom('incidents').selectAll()
-      .select([sql<Date>`now()`.as('now'), sql<number>`paused_ms::float8`.as('paused_total')])
-      .where('id', '=', id).forUpdate().executeTakeFirst();
-    if (current === undefined) return { ok: false, reason: 'not_found' };
+  return (current) => {
     const next = transition({ status: current.status, acknowledged: current.acknowledged_at !== null }, step);
-    if (next === undefined) return { ok: false, reason: 'conflict', status: current.status };
+    if (next === undefined) return { conflict: true };
     const at = current.now;
     const before = { pausedAt: current.paused_at, pausedMs: current.paused_total };
     const pause = pauseAfter(before, current.status, next, at);
     const set: Updateable<IncidentsTable> = {
-      status: next, updated_at: at, paused_at: pause.pausedAt, paused_ms: pause.pausedMs,
+      status: next, paused_at: pause.pausedAt, paused_ms: pause.pausedMs,
       ...(next === 'acknowledged' && current.acknowledged_at === null ? { acknowledged_at: at } : {}),
       ...(next === 'resolved' ? { resolved_at: at, resolved_by: 'manual', grouping_open: false } : {}),
     };
-    const incident = await trx.updateTable('incidents').where('id', '=', id).set(set).returningAll().executeTakeFirstOrThrow();
     const said = comment !== undefined && comment !== '' ? { comment } : {};
-    const by = { incidentId: id, by: actor, ...said };
+    const by = { incidentId: current.id, by: actor, ...said };
     const event: IncidentEvent = step.action === 'acknowledge' ? { kind: 'acknowledged', ...by }
       : step.action === 'resolve' ? { kind: 'resolved', ...by }
         : step.action === 'hold' ? { kind: 'held', ...by, state: step.state, ...reasonOf(change) }
           : { kind: 'resumed', ...by, status: next, heldMs: pause.pausedMs - before.pausedMs };
-    outbox = await commitIncidentEvents(trx, [event], events);
-    return { ok: true, incident, event };
-  });
-  events.relay(outbox);
-  return outcome;
+    return { set, events: [event] };
+  };
 }
 
 const reasonOf = (change: ManualChange): { reason?: string } =>

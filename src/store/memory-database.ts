@@ -1,4 +1,5 @@
-import { Kysely, PGliteDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
+import { PGliteDialect } from './pglite-dialect';
 import type { Database } from './database';
 import { migrateToLatest } from './migrate';
 
@@ -10,7 +11,7 @@ import { migrateToLatest } from './migrate';
 export async function openMemoryDatabase(): Promise<Kysely<Database>> {
   const { PGlite } = await import('@electric-sql/pglite');
   const pglite = await PGlite.create();
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   await migrateToLatest(db);
   return db;
 }

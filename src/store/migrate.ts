@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './database';
 import { initial } from './migrations/0001-initial';
 import { readKeysets } from './migrations/0002-read-keysets';
@@ -11,6 +11,10 @@ import { flappingEventTime } from './migrations/0007-flapping-event-time';
 import { topologyNear } from './migrations/0008-topology-near';
 import { runbooks } from './migrations/0009-runbooks';
 import { incidentLifecycle } from './migrations/0010-incident-lifecycle';
+import { problems } from './migrations/0011-problems';
+import { serviceLevels } from './migrations/0012-service-levels';
+import { reports } from './migrations/0013-reports';
+import { alertExpiry } from './migrations/0015-alert-expiry';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -24,6 +28,10 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0008-topology-near': topologyNear,
   '0009-runbooks': runbooks,
   '0010-incident-lifecycle': incidentLifecycle,
+  '0011-problems': problems,
+  '0012-service-levels': serviceLevels,
+  '0013-reports': reports,
+  '0015-alert-expiry': alertExpiry,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

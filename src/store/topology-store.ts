@@ -88,7 +88,8 @@ export async function writeIncidentTopology(trx: Trx, incidents: readonly Incide
   if (incidents.length === 0) return;
   const sorted = [...incidents].sort((a, b) => a.id - b.id);
   await sql`
-    update incidents i set cis = array(select jsonb_array_elements_text(v.cis)), root_cause = v.rc, updated_at = now()
+    update incidents i set cis = array(select jsonb_array_elements_text(v.cis)), root_cause = v.rc, updated_at = now(),
+      service = coalesce(i.service, nullif(v.rc -> 'labels' ->> 'service', ''))
     from (select * from unnest(${sorted.map((x) => x.id)}::integer[], ${sorted.map((x) => JSON.stringify(x.cis))}::jsonb[],
       ${sorted.map((x) => (x.rootCause === null ? null : JSON.stringify(x.rootCause)))}::jsonb[])) as v(id, cis, rc)
     where i.id = v.id`.execute(trx);

@@ -1,3 +1,5 @@
+import { itemAt } from '../domain/invariant';
+
 /**
  * A maximum matching between `left` and `right` items (Kuhn's augmenting paths): each left item
  * paired with at most one right item it `fits`, as many pairs as possible. Returns, per left
@@ -11,10 +13,12 @@ export function maximumMatching<L, R>(
   const fit = left.map((l) => right.map((r) => fits(l, r)));
   const rightOwner = new Array<number>(right.length).fill(-1);
   const augment = (i: number, seen: boolean[]): boolean => {
+    const fitting = itemAt(fit, i, 'left item');
     for (let j = 0; j < right.length; j++) {
-      if (!fit[i]![j] || seen[j]) continue;
+      if (!fitting[j] || seen[j]) continue;
       seen[j] = true;
-      if (rightOwner[j] === -1 || augment(rightOwner[j]!, seen)) {
+      const owner = itemAt(rightOwner, j, 'right item');
+      if (owner === -1 || augment(owner, seen)) {
         rightOwner[j] = i;
         return true;
       }

@@ -143,7 +143,8 @@ export class DryRunEngine {
   async incidents(): Promise<DryRunIncident[]> {
     const summaries = (await drain(incidentsInOrder(this.db))).sort((a, b) => a.id - b.id);
     const members = await allIncidentMembers(this.db);
-    const roots = new Map((await this.db.selectFrom('incidents').select(['id', sql<string | null>`root_cause->>'ci'`.as('root')])
+    const roots = new Map((await this.db.selectFrom('incidents')
+      .select(['id', sql<string | null>`root_cause->>'ci'`.as('root')])
       .execute()).map((r) => [r.id, r.root]));
     return summaries.map((s) => ({
       ...(typeof roots.get(s.id) === 'string' ? { rootCause: roots.get(s.id) as string } : {}),

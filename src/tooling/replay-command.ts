@@ -100,8 +100,10 @@ export async function replay(file: string, output: LintOutput, opts: ReplayOptio
 
   const span = payloads.length > 0 ? Math.max(...payloads.map((p) => p.offsetMs)) : 0;
   const intro = `${file}: ${payloads.length} payloads, ${input.alerts} alerts over ${seconds(span)} from `
-    + `${new Date(startMs).toISOString()}`;
-  const diff = passes.length === 2 ? diffRuleSets(passes[0]!.incidents, passes[1]!.incidents) : undefined;
+    + new Date(startMs).toISOString();
+  const [before, after] = passes;
+  const compared = passes.length === 2 && before !== undefined && after !== undefined
+    ? { before, after, diff: diffRuleSets(before.incidents, after.incidents) } : undefined;
   if (opts.json) {
     output.out(JSON.stringify({
       input: { file, payloads: payloads.length, alerts: input.alerts, start: new Date(startMs).toISOString(),
@@ -109,19 +111,19 @@ export async function replay(file: string, output: LintOutput, opts: ReplayOptio
       runs: passes.map((p) => ({
         rules: p.rules, version: p.version, counts: p.counts, incidents: p.incidents.map(incidentJson),
       })),
-      ...(diff !== undefined ? { diff: diffJson(diff) } : {}),
+      ...(compared !== undefined ? { diff: diffJson(compared.diff) } : {}),
     }));
   } else {
     output.out(intro);
     for (const p of passes) {
       output.out('');
       output.out(`${p.rules} (version ${p.version}): ${incidentSummary(p.incidents, p.counts)}`);
-      if (diff === undefined) for (const line of incidentTable(p.incidents)) output.out(`  ${line}`);
+      if (compared === undefined) for (const line of incidentTable(p.incidents)) output.out(`  ${line}`);
     }
-    if (diff !== undefined) {
+    if (compared !== undefined) {
+      const { before: b, after: a, diff } = compared;
       output.out('');
-      output.out(`${passes[0]!.rules} -> ${passes[1]!.rules}: ${passes[0]!.incidents.length} incidents -> `
-        + `${passes[1]!.incidents.length}`);
+      output.out(`${b.rules} -> ${a.rules}: ${b.incidents.length} incidents -> ${a.incidents.length}`);
       for (const line of diffReport(diff)) output.out(`  ${line}`);
     }
   }

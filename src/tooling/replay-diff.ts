@@ -1,3 +1,4 @@
+import { itemAt } from '../domain/invariant';
 import type { DryRunIncident, DryRunMember } from './dry-run-engine';
 
 /**
@@ -36,8 +37,13 @@ export function diffRuleSets(before: readonly DryRunIncident[], after: readonly 
   // Union-find over incidents: before i is node i, after j is node before.length + j.
   const parent = Array.from({ length: before.length + after.length }, (_, i) => i);
   const find = (i: number): number => {
-    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
-    return i;
+    let node = i;
+    for (let up = itemAt(parent, node, 'node'); up !== node; up = itemAt(parent, node, 'node')) {
+      const grand = itemAt(parent, up, 'node');
+      parent[node] = grand; // path halving
+      node = grand;
+    }
+    return node;
   };
   const ownerBefore = new Map<string, number>();
   before.forEach((inc, i) => { for (const m of inc.members) ownerBefore.set(episode(m), i); });

@@ -1,18 +1,21 @@
+import { itemAt } from '../domain/invariant';
 import type { DryRunCounts, DryRunIncident } from './dry-run-engine';
 import type { ChangeKind, RuleSetDiff } from './replay-diff';
 import { describeIncident } from './rule-test-report';
 
 /** The incidents as a table, oldest first. Pure. */
 export function incidentTable(incidents: readonly DryRunIncident[]): string[] {
-  const rows = [['#', 'first alert', 'P', 'status', 'alerts', 'rule', 'title']];
+  const header = ['#', 'first alert', 'P', 'status', 'alerts', 'rule', 'title'];
+  const rows = [header];
   for (const i of incidents) {
     rows.push([String(i.id), i.firstAlertAt, `P${i.priority}`, i.status, String(i.members.length), i.rule, i.title]);
   }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const widths = header.map((_, c) => Math.max(...rows.map((r) => itemAt(r, c, 'cell').length)));
   const numeric = new Set([0, 4]);
   return rows.map((r) => r.map((cell, c) => {
     if (c === r.length - 1) return cell;
-    return numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!);
+    const width = itemAt(widths, c, 'column');
+    return numeric.has(c) ? cell.padStart(width) : cell.padEnd(width);
   }).join('  ').trimEnd());
 }
 

@@ -11,7 +11,7 @@ const offset = z.string()
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a label name');
 const labels = z.record(labelName, z.string());
 const series = z.string().refine((s) => parseSeries(s) !== undefined, {
-  message: 'expected a label set such as NodeDown{instance="a:9100"}',
+  error: 'expected a label set such as NodeDown{instance="a:9100"}',
 });
 
 const inputAlert = z.strictObject({

@@ -1,5 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
-import { DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler } from '../queue/ingest-queue';
+import {
+  DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler, type SourceAcknowledgedAlert,
+} from '../queue/ingest-queue';
 import type { Database } from '../store/database';
 import { isConflict, isConnectionError, isDataError } from '../store/pg-errors';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
@@ -32,10 +34,12 @@ export function createJobsApplier(
           if (redelivered > 0) effects.push(() => metrics.jobs.inc({ result: 'redelivered' }, redelivered));
           if (applied.length === 0) return;
           const alerts: StagedAlert[] = [];
+          const acknowledgements: SourceAcknowledgedAlert[] = [];
           for (const job of [...applied].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt))) {
             for (const alert of job.alerts) alerts.push({ alert, receivedAt: job.receivedAt });
+            acknowledgements.push(...job.acknowledgements ?? []);
           }
-          await runPipeline(stages, alerts, stageContext(trx, clock, effects), metrics);
+          await runPipeline(stages, alerts, { ...stageContext(trx, clock, effects), acknowledgements }, metrics);
           effects.push(() => {
             metrics.jobs.inc({ result: 'applied' }, applied.length);
             const now = Date.now();

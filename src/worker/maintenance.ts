@@ -6,6 +6,9 @@ import { pruneExpiredSilences } from '../store/silence-store';
 import { pruneFlappingHistory } from '../store/flapping-store';
 import { prunePendingAlerts } from '../store/pending-alert-store';
 import { pruneOutbox } from '../outbox/outbox-store';
+import { pruneSlaRecords } from '../sla/sla-store';
+import { pruneProblemOccurrences } from '../store/problem-store';
+import { rollUpReports } from '../reports/report-rollup';
 
 /**
  * How long a processed job's id is remembered. A redelivery can only come from a job still
@@ -23,9 +26,12 @@ export async function pruneProcessedJobs(db: Kysely<Database>, retentionHours = 
 
 /**
  * Hourly housekeeping in every worker process (deletes are idempotent, so several may run it):
- * forgets processed job ids, silences expired past their retention, relayed outbox rows.
+ * forgets processed job ids, silences expired past their retention, relayed outbox rows,
+ * service-level flags of incidents resolved long ago, problem occurrences past the longest
+ * recurrence window; rolls up the closed days for the KPI reports (one process at a time;
+ * QUELL_REPORTS_SETTLE_DAYS).
  */
-export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop(): void } {
+export function scheduleMaintenance(db: Kysely<Database>, log: Logger, reportSettleDays = 7): { stop(): void } {
   const task = cron.schedule('17 * * * *', async () => {
     try {
       const pruned = await pruneProcessedJobs(db);
@@ -38,6 +44,12 @@ export function scheduleMaintenance(db: Kysely<Database>, log: Logger): { stop()
       if (pending > 0) log.info({ pruned: pending }, 'pruned pending alerts that resolved or fired anew');
       const outbox = await pruneOutbox(db);
       if (outbox > 0) log.info({ pruned: outbox }, 'pruned outbox rows relayed past their retention');
+      const sla = await pruneSlaRecords(db);
+      if (sla > 0) log.info({ pruned: sla }, 'pruned service-level flags and notification outcomes past their retention');
+      const occurrences = await pruneProblemOccurrences(db);
+      if (occurrences > 0) log.info({ pruned: occurrences }, 'pruned problem occurrences past the longest window');
+      const rolled = await rollUpReports(db, new Date(), reportSettleDays);
+      if (rolled !== undefined) log.debug(rolled, 'rolled up closed days for the reports');
     } catch (err) {
       log.warn({ err }, 'maintenance failed; will try next hour');
     }

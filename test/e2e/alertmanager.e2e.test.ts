@@ -36,12 +36,15 @@ interface IncidentSummary {
 }
 
 interface IncidentDetail extends IncidentSummary {
-  alerts: { fingerprint: string; labels: Record<string, string>; annotations: Record<string, string>; status: string; starts_at: string; ends_at: string | null }[];
+  alerts: {
+    fingerprint: string; labels: Record<string, string>; annotations: Record<string, string>; status: string;
+    starts_at: string; ends_at: string | null;
+  }[];
   timeline: { at: string; kind: string; actor: string; detail: unknown }[];
 }
 
 
-let database: TestDatabase;
+let database: TestDatabase | undefined;
 let queueName: string;
 let quellDir: string;
 let quell: QuellProcess | undefined;
@@ -56,11 +59,12 @@ function diagnostics(): string {
     return text.length > 6000 ? `[...]${text.slice(-6000)}` : text;
   };
   const workerTails = workers.map((w, i) => `--- quell worker ${i + 1} output ---\n${tail(w.output())}`).join('\n');
-  return `--- quell api output ---\n${tail(quell?.output())}\n${workerTails}\n--- alertmanager output ---\n${tail(am?.output())}`;
+  return `--- quell api output ---\n${tail(quell?.output())}\n${workerTails}\n`
+    + `--- alertmanager output ---\n${tail(am?.output())}`;
 }
 
 async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: { authorization: `Bearer ${API_TOKEN}` } });
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
@@ -74,7 +78,7 @@ async function eventually<T>(probe: () => Promise<T | undefined | false>, what: 
   try {
     return await waitFor(probe, PROPAGATION_MS, what, 250);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${diagnostics()}`);
+    throw new Error(`${(err as Error).message}\n${diagnostics()}`, { cause: err });
   }
 }
 
@@ -84,10 +88,10 @@ const startsAt = new Date(Date.now() - 60_000).toISOString();
 const generatorURL = 'http://prometheus.e2e.test:9090/graph?g0.expr=up';
 
 const ALERTS = [
-  { labels: { alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', instance: 'checkout-1:8080', severity: 'critical' },
-    annotations: { summary: 'checkout-1 answers 5xx' } },
-  { labels: { alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', instance: 'checkout-2:8080', severity: 'critical' },
-    annotations: { summary: 'checkout-2 answers 5xx' } },
+  { labels: { alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', instance: 'checkout-1:8080',
+    severity: 'critical' }, annotations: { summary: 'checkout-1 answers 5xx' } },
+  { labels: { alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', instance: 'checkout-2:8080',
+    severity: 'critical' }, annotations: { summary: 'checkout-2 answers 5xx' } },
   { labels: { alertname: 'DiskFull', cluster: 'eu1', service: 'db', instance: 'db-1:9100', severity: 'warning' },
     annotations: { summary: 'db-1 /var is 97% full' } },
 ];
@@ -102,7 +106,9 @@ async function postToAlertmanager(endsAt?: string): Promise<void> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  if (res.status !== 200) throw new Error(`Alertmanager refused the alerts: ${res.status} ${await res.text()}\n${diagnostics()}`);
+  if (res.status !== 200) {
+    throw new Error(`Alertmanager refused the alerts: ${res.status} ${await res.text()}\n${diagnostics()}`);
+  }
 }
 
 function byKey(list: readonly IncidentSummary[]): Map<string, IncidentSummary> {
@@ -130,12 +136,16 @@ beforeAll(async () => {
   };
   quell = startQuell('api', env);
   workers = [startQuell('worker', env), startQuell('worker', env)];
-  await Promise.all([quell.waitForLog('api listening', 30_000), ...workers.map((w) => w.waitForLog('worker started', 30_000))]);
+  await Promise.all([
+    quell.waitForLog('api listening', 30_000), ...workers.map((w) => w.waitForLog('worker started', 30_000)),
+  ]);
 
   try {
-    am = await startAlertmanager(quellRouteConfig({ quellUrl, ingestToken: INGEST_TOKEN, groupBy: ['alertname', 'cluster', 'service'] }));
+    am = await startAlertmanager(quellRouteConfig({
+      quellUrl, ingestToken: INGEST_TOKEN, groupBy: ['alertname', 'cluster', 'service'],
+    }));
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${diagnostics()}`);
+    throw new Error(`${(err as Error).message}\n${diagnostics()}`, { cause: err });
   }
 });
 
@@ -158,14 +168,20 @@ describe('Alertmanager -> Quell, end to end', () => {
     const open = await eventually(async () => {
       const list = await incidents('open');
       const keys = byKey(list);
-      return list.length === 2 && keys.get(CHECKOUT_KEY)?.alert_count === 2 && keys.get(DB_KEY)?.alert_count === 1 ? list : undefined;
+      const complete = keys.get(CHECKOUT_KEY)?.alert_count === 2 && keys.get(DB_KEY)?.alert_count === 1;
+      return list.length === 2 && complete ? list : undefined;
     }, 'two open incidents with 2 and 1 alerts');
 
     const keys = byKey(open);
     const checkout = keys.get(CHECKOUT_KEY)!;
     const disk = keys.get(DB_KEY)!;
-    expect(checkout).toMatchObject({ title: 'HighErrorRate (cluster=eu1, service=checkout)', status: 'open', rule: 'default', alert_count: 2, resolved_at: null });
-    expect(disk).toMatchObject({ title: 'DiskFull (cluster=eu1, service=db)', status: 'open', rule: 'default', alert_count: 1, resolved_at: null });
+    expect(checkout).toMatchObject({
+      title: 'HighErrorRate (cluster=eu1, service=checkout)', status: 'open', rule: 'default', alert_count: 2,
+      resolved_at: null,
+    });
+    expect(disk).toMatchObject({
+      title: 'DiskFull (cluster=eu1, service=db)', status: 'open', rule: 'default', alert_count: 1, resolved_at: null,
+    });
     checkoutId = checkout.id;
     dbId = disk.id;
 
@@ -174,16 +190,20 @@ describe('Alertmanager -> Quell, end to end', () => {
 
     const checkoutDetail = await getJson<IncidentDetail>(`${quellUrl}/api/v1/incidents/${checkoutId}`);
     expect(checkoutDetail.alerts).toHaveLength(2);
-    expect(checkoutDetail.alerts.map((a) => a.labels['instance']).sort()).toEqual(['checkout-1:8080', 'checkout-2:8080']);
+    expect(checkoutDetail.alerts.map((a) => a.labels['instance']).sort())
+      .toEqual(['checkout-1:8080', 'checkout-2:8080']);
     for (const a of checkoutDetail.alerts) {
       expect(a.status).toBe('firing');
-      expect(a.labels).toMatchObject({ alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', severity: 'critical' });
+      expect(a.labels)
+        .toMatchObject({ alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', severity: 'critical' });
       expect(Date.parse(a.starts_at)).toBe(Date.parse(startsAt));
       expect(a.ends_at).toBeNull();
     }
-    expect(checkoutDetail.alerts.map((a) => a.annotations['summary']).sort()).toEqual(['checkout-1 answers 5xx', 'checkout-2 answers 5xx']);
+    expect(checkoutDetail.alerts.map((a) => a.annotations['summary']).sort())
+      .toEqual(['checkout-1 answers 5xx', 'checkout-2 answers 5xx']);
     expect(checkoutDetail.timeline.filter((e) => e.kind === 'opened')).toHaveLength(1);
-    expect(checkoutDetail.timeline.find((e) => e.kind === 'opened')).toMatchObject({ actor: 'quell', detail: { rule: 'default', group_key: CHECKOUT_KEY } });
+    expect(checkoutDetail.timeline.find((e) => e.kind === 'opened'))
+      .toMatchObject({ actor: 'quell', detail: { rule: 'default', group_key: CHECKOUT_KEY } });
 
     const dbDetail = await getJson<IncidentDetail>(`${quellUrl}/api/v1/incidents/${dbId}`);
     expect(dbDetail.alerts).toHaveLength(1);

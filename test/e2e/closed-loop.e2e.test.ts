@@ -32,7 +32,10 @@ jest.setTimeout(180_000);
 
 const INGEST_TOKEN = 'closed-loop-ingest-token-0123456789';
 const API_TOKEN = 'closed-loop-api-token-0123456789';
-/** Each leg of the loop (scrape 1 s, rule evaluation 1 s, Alertmanager group_interval 1 s) takes seconds; this is the bound of one leg. */
+/**
+ * Each leg of the loop (scrape 1 s, rule evaluation 1 s, Alertmanager group_interval 1 s) takes
+ * seconds; this is the bound of one leg.
+ */
 const LEG_MS = 45_000;
 const RUNBOOK = 'repair-fixture';
 
@@ -102,7 +105,9 @@ interface Incident {
   group_key: string;
   opened_at: string;
   resolved_at: string | null;
-  alerts: { fingerprint: string; labels: Record<string, string>; status: string; received_at: string; ends_at: string | null }[];
+  alerts: {
+    fingerprint: string; labels: Record<string, string>; status: string; received_at: string; ends_at: string | null;
+  }[];
   timeline: { at: string; kind: string; actor: string; detail: Record<string, unknown> }[];
 }
 
@@ -114,7 +119,10 @@ interface RunbookRun {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
-  steps?: { idx: number; name: string; action: string; status: string; attempts: number; output: Record<string, unknown> | null; error: string | null; started_at: string | null; finished_at: string | null }[];
+  steps?: {
+    idx: number; name: string; action: string; status: string; attempts: number;
+    output: Record<string, unknown> | null; error: string | null; started_at: string | null; finished_at: string | null;
+  }[];
 }
 
 interface Change {
@@ -140,8 +148,10 @@ let dir: string | undefined;
 let quellUrl = '';
 
 function diagnostics(): string {
-  const tail = (name: string, text: string | undefined): string =>
-    `--- ${name} ---\n${text === undefined ? '(not started)' : text.length > 5000 ? `[...]${text.slice(-5000)}` : text}`;
+  const tail = (name: string, text: string | undefined): string => {
+    if (text === undefined) return `--- ${name} ---\n(not started)`;
+    return `--- ${name} ---\n${text.length > 5000 ? `[...]${text.slice(-5000)}` : text}`;
+  };
   return [
     `fixture: healthy=${fixture?.healthy()} repairs=${fixture?.repairs.length}`,
     tail('quell api', api?.output()),
@@ -156,7 +166,7 @@ async function eventually<T>(probe: () => Promise<T | undefined | false>, what: 
   try {
     return await waitFor(probe, ms, what, 200);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${diagnostics()}`);
+    throw new Error(`${(err as Error).message}\n${diagnostics()}`, { cause: err });
   }
 }
 
@@ -189,7 +199,9 @@ beforeAll(async () => {
     await promisify(execFile)(process.execPath, [CLI, 'rules', 'lint', rulesDir]);
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`the closed loop's rules do not load (is the Runbooks kind built?):\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+    throw new Error(
+      `the closed loop's rules do not load (is the Runbooks kind built?):\n${e.stdout ?? ''}${e.stderr ?? e.message}`,
+      { cause: err });
   }
 
   fixture = await startHealthService({ healthy: true });
@@ -270,7 +282,8 @@ describe('closed loop: Prometheus -> Alertmanager -> Quell -> runbook -> repaire
     expect(detail.group_key).toBe(`fixture:{alertname="FixtureUnhealthy",instance="${fixture!.instance}"}`);
     expect(detail.alerts).toHaveLength(1);
     expect(detail.alerts[0]!.labels).toMatchObject({
-      alertname: 'FixtureUnhealthy', instance: fixture!.instance, job: 'fixture', severity: 'critical', service: 'fixture',
+      alertname: 'FixtureUnhealthy', instance: fixture!.instance, job: 'fixture', severity: 'critical',
+      service: 'fixture',
     });
     expect(detail.timeline.filter((e) => e.kind === 'opened')).toHaveLength(1);
   });
@@ -302,7 +315,8 @@ describe('closed loop: Prometheus -> Alertmanager -> Quell -> runbook -> repaire
     // The run: succeeded (its post-check saw the alerts resolve), both steps done, repair once.
     const run = await eventually(async () => {
       const runs = await runsOf(incidentId);
-      return runs.length === 1 && ['succeeded', 'failed', 'ineffective', 'cancelled', 'rejected'].includes(runs[0]!.status) ? runs[0] : undefined;
+      const finished = ['succeeded', 'failed', 'ineffective', 'cancelled', 'rejected'];
+      return runs.length === 1 && finished.includes(runs[0]!.status) ? runs[0] : undefined;
     }, 'the run to finish');
     expect(run).toMatchObject({ runbook: RUNBOOK, incident_id: incidentId, status: 'succeeded' });
     const runDetail = await getJson<RunbookRun>(`/api/v1/runbook-runs/${run.id}`);
@@ -315,9 +329,11 @@ describe('closed loop: Prometheus -> Alertmanager -> Quell -> runbook -> repaire
     expect(repairStep.output).toMatchObject({ status: 200 });
 
     // The change: a standard change (approval: none), implemented, successful.
-    const change = await eventually(async () => (await changes()).find((c) => c.run_id === run.id && c.outcome !== null),
-      'the change record closed');
-    expect(change).toMatchObject({ incident_id: incidentId, runbook: RUNBOOK, type: 'standard', status: 'implemented', outcome: 'successful' });
+    const change = await eventually(
+      async () => (await changes()).find((c) => c.run_id === run.id && c.outcome !== null), 'the change record closed');
+    expect(change).toMatchObject({
+      incident_id: incidentId, runbook: RUNBOOK, type: 'standard', status: 'implemented', outcome: 'successful',
+    });
 
     // The timeline tells the story: opened, the run and its steps, the comment, resolved.
     const timeline = (await incident(incidentId)).timeline;
@@ -345,7 +361,8 @@ describe('closed loop: Prometheus -> Alertmanager -> Quell -> runbook -> repaire
       ['detection (broken -> alert received by Quell)', receivedAt - brokeAt],
       ['recovery (/repair called -> incident resolved)', resolvedAt - repair.at],
     ];
-    const report = ['closed loop timings:', ...rows.map(([what, n]) => `  ${what.padEnd(58)}${Math.round(n)} ms`)].join('\n');
+    const report = ['closed loop timings:', ...rows.map(([what, n]) => `  ${what.padEnd(58)}${Math.round(n)} ms`)]
+      .join('\n');
     process.stdout.write(`${report}\n`);
     expect(receivedAt).toBeGreaterThanOrEqual(brokeAt);
     expect(repair.at).toBeGreaterThanOrEqual(receivedAt);

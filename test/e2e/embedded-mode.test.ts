@@ -21,22 +21,29 @@ afterAll(async () => {
 
 test('accepted alerts survive a SIGKILL of the embedded engine', async () => {
   const port = await freePort();
-  const env = { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1' };
+  // Not about auth: reads open.
+  const env = { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1', QUELL_OPEN_READS: 'true' };
   quell = startQuell('start', env, dir);
   await quell.waitForLog('api listening', 60_000);
   expect(quell.output()).toContain('"mode":"embedded"');
   expect(quell.output()).toContain('"database":"pglite"');
 
   const { ingest } = JSON.parse(readFileSync(join(dir, 'data', 'tokens.json'), 'utf8')) as { ingest: string };
-  const post = async (alerts: { labels: Record<string, string> }[]): Promise<number> => (await fetch(`http://127.0.0.1:${port}/ingest/alertmanager`, {
-    method: 'POST', headers: { authorization: `Bearer ${ingest}`, 'content-type': 'application/json' }, body: JSON.stringify(webhookPayload(alerts)),
-  })).status;
-  const small = (r: number) => Array.from({ length: 5 }, (_, i) => ({ labels: { alertname: 'EmbeddedCrash', service: `svc-${r % 4}`, instance: `h-${r}-${i}` } }));
+  const post = async (alerts: { labels: Record<string, string> }[]): Promise<number> =>
+    (await fetch(`http://127.0.0.1:${port}/ingest/alertmanager`, {
+      method: 'POST', headers: { authorization: `Bearer ${ingest}`, 'content-type': 'application/json' },
+      body: JSON.stringify(webhookPayload(alerts)),
+    })).status;
+  const small = (r: number) => Array.from({ length: 5 }, (_, i) => ({
+    labels: { alertname: 'EmbeddedCrash', service: `svc-${r % 4}`, instance: `h-${r}-${i}` },
+  }));
   const requests = 40;
   const answers = await Promise.all(Array.from({ length: requests - 1 }, (_, r) => post(small(r))));
   // The last request is large, so that applying it is still under way when the process dies.
   const lastSize = 2000;
-  answers.push(await post(Array.from({ length: lastSize }, (_, i) => ({ labels: { alertname: 'EmbeddedCrash', service: 'svc-big', instance: `big-${i}` } }))));
+  answers.push(await post(Array.from({ length: lastSize }, (_, i) => ({
+    labels: { alertname: 'EmbeddedCrash', service: 'svc-big', instance: `big-${i}` },
+  }))));
   expect(answers.every((s) => s === 202)).toBe(true);
   await quell.stop('SIGKILL');
 

@@ -49,7 +49,8 @@ describe('quell rules lint', () => {
     expect(result.code).toBe(1);
     expect(result.stderr.split('\n').filter(Boolean)).toEqual([
       `${dir}/a.yaml:5:19: rules.0.group_window: expected a duration such as 30s, 5m, 1h30m`,
-      `${dir}/b.yaml:2:7: kind: unknown kind "MaintenanceWindow"; known kinds: ${RULE_KINDS.map((k) => k.kind).join(', ')}`,
+      `${dir}/b.yaml:2:7: kind: unknown kind "MaintenanceWindow"; `
+        + `known kinds: ${RULE_KINDS.map((k) => k.kind).join(', ')}`,
       `${dir}/c.yaml:5:11: warning: rule "shadowed" never takes an alert: rule "everything" (${dir}/c.yaml:4) `
         + 'has no matchers and takes every alert first',
     ]);
@@ -71,7 +72,7 @@ test('a running quell takes a rule change without a restart; a bad change and SI
   mkdirSync(rules);
   writeFileSync(join(rules, 'rules.yaml'), `${HEADER}  - name: all\n    group_by: [alertname]\n`);
   const port = await freePort();
-  quell = startQuell('start', { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1', QUELL_RULES_DIR: rules }, dir);
+  quell = startQuell('start', { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1', QUELL_RULES_DIR: rules, QUELL_OPEN_READS: 'true' }, dir);
   await quell.waitForLog('api listening', 60_000);
   const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const versionBefore = /quell_rules_version_info\{hash="([0-9a-f]+)"\} 1/.exec(await metrics())?.[1];

@@ -87,14 +87,19 @@ export async function startHarness(workers = 1): Promise<Harness> {
         (select count(*) from incident_alerts) as linked,
         (select coalesce(sum(alert_count), 0) from incidents) as counted`);
       const r = rows[0] as Record<keyof RecordCounts, string>;
-      return { alerts: Number(r.alerts), appliedTwice: Number(r.appliedTwice), linked: Number(r.linked), counted: Number(r.counted) };
+      return {
+        alerts: Number(r.alerts), appliedTwice: Number(r.appliedTwice),
+        linked: Number(r.linked), counted: Number(r.counted),
+      };
     },
     async failedJobs() {
       return (await bull.getJobCounts('failed'))['failed'] ?? 0;
     },
     crashed() {
-      return [api, ...started].filter((p) => !killedOnPurpose.has(p) && (p.child.exitCode !== null || p.child.signalCode !== null))
-        .map((p) => `${p === api ? 'api' : 'worker'} pid ${p.child.pid} (exit ${p.child.exitCode ?? p.child.signalCode})`);
+      const exited = (p: QuellProcess): boolean => p.child.exitCode !== null || p.child.signalCode !== null;
+      return [api, ...started].filter((p) => !killedOnPurpose.has(p) && exited(p))
+        .map((p) => `${p === api ? 'api' : 'worker'} pid ${p.child.pid} `
+          + `(exit ${p.child.exitCode ?? p.child.signalCode})`);
     },
     async close() {
       await Promise.all([api, ...started].map((p) => p.stop('SIGKILL')));

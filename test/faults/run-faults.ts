@@ -17,9 +17,18 @@ interface Scenario {
 }
 
 const SCENARIOS: readonly Scenario[] = [
-  { name: 'postgres-stop-fast', workers: 1, async strike(h) { await h.pg.stop('fast'); await sleep(5000); await h.pg.start(); } },
-  { name: 'postgres-stop-immediate', workers: 1, async strike(h) { await h.pg.stop('immediate'); await sleep(5000); await h.pg.start(); } },
-  { name: 'redis-kill', workers: 1, async strike(h) { await h.redis.kill(); await sleep(5000); await h.redis.start(); } },
+  {
+    name: 'postgres-stop-fast', workers: 1,
+    async strike(h) { await h.pg.stop('fast'); await sleep(5000); await h.pg.start(); },
+  },
+  {
+    name: 'postgres-stop-immediate', workers: 1,
+    async strike(h) { await h.pg.stop('immediate'); await sleep(5000); await h.pg.start(); },
+  },
+  {
+    name: 'redis-kill', workers: 1,
+    async strike(h) { await h.redis.kill(); await sleep(5000); await h.redis.start(); },
+  },
   { name: 'redis-pause', workers: 1, async strike(h) { h.redis.pause(); await sleep(3000); h.redis.resume(); } },
   {
     name: 'worker-sigkill', workers: 2, async strike(h) {
@@ -64,12 +73,15 @@ async function run(s: Scenario): Promise<Outcome> {
     let recovered: number | undefined;
     let drained: number | undefined;
     const deadline = Date.now() + 120_000;
-    for (let last = atEnd.alerts; Date.now() < deadline; await sleep(100)) {
+    let last = atEnd.alerts;
+    while (Date.now() < deadline) {
       const c = await h.counts().catch(() => undefined);
-      if (c === undefined) continue;
-      if (recovered === undefined && (c.alerts > last || c.alerts >= storm.accepted)) recovered = Date.now();
-      last = c.alerts;
-      if (c.alerts >= storm.accepted) { drained = Date.now(); break; }
+      if (c !== undefined) {
+        if (recovered === undefined && (c.alerts > last || c.alerts >= storm.accepted)) recovered = Date.now();
+        last = c.alerts;
+        if (c.alerts >= storm.accepted) { drained = Date.now(); break; }
+      }
+      await sleep(100);
     }
     await sleep(500);
     const final = await h.counts();
@@ -100,14 +112,17 @@ async function waitCounts(h: Harness): Promise<{ alerts: number }> {
 
 function line(cells: readonly (string | number)[]): string {
   const widths = [26, 7, 9, 7, 5, 11, 7, 6, 11, 8];
-  return cells.map((c, i) => String(c).padStart(i === 0 ? 0 : widths[i] ?? 8).padEnd(i === 0 ? widths[0] as number : 0)).join(' ');
+  return cells.map((c, i) => String(c).padStart(i === 0 ? 0 : widths[i] ?? 8).padEnd(i === 0 ? widths[0] as number : 0))
+    .join(' ');
 }
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const scenarios = wanted.length > 0 ? SCENARIOS.filter((s) => wanted.includes(s.name)) : SCENARIOS;
   if (scenarios.length === 0) throw new Error(`no such scenario; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  console.log(line(['scenario', 'sent', 'accepted', 'stored', 'lost', 'duplicated', '503s', 'failed', 'recovery_s', 'drain_s']));
+  console.log(line([
+    'scenario', 'sent', 'accepted', 'stored', 'lost', 'duplicated', '503s', 'failed', 'recovery_s', 'drain_s',
+  ]));
   let broken = 0;
   for (const s of scenarios) {
     const o = await run(s);
@@ -120,11 +135,15 @@ async function main(): Promise<void> {
       ...(o.failedJobs > 0 ? [`${o.failedJobs} failed jobs`] : []),
       ...o.crashed.map((c) => `crashed: ${c}`),
     ];
-    if (o.storm.uncertain > 0) console.log(`  ${o.storm.uncertain} of the 503s named a job that may have been queued; their resends were that job`);
+    if (o.storm.uncertain > 0) {
+      console.log(`  ${o.storm.uncertain} of the 503s named a job that may have been queued; `
+        + 'their resends were that job');
+    }
     for (const p of problems) console.log(`  BROKEN: ${p}`);
     if (problems.length > 0) broken++;
   }
-  console.log(broken === 0 ? `faults: ${scenarios.length} passed, 0 failed` : `faults: ${scenarios.length - broken} passed, ${broken} failed`);
+  console.log(broken === 0
+    ? `faults: ${scenarios.length} passed, 0 failed` : `faults: ${scenarios.length - broken} passed, ${broken} failed`);
   process.exit(broken === 0 ? 0 : 1);
 }
 

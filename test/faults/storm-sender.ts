@@ -36,7 +36,9 @@ export async function sendStorm(opts: StormOptions, onAccepted?: (accepted: numb
   const bodyOf = (r: number): { body: string; count: number } => {
     const alerts = [];
     for (let i = r * opts.perRequest; i < Math.min(opts.alerts, (r + 1) * opts.perRequest); i++) {
-      alerts.push({ labels: { alertname: `Fault${i % 10}`, cluster: `c${i % 3}`, service: `svc-${i % 40}`, instance: `host-${i}` } });
+      alerts.push({
+        labels: { alertname: `Fault${i % 10}`, cluster: `c${i % 3}`, service: `svc-${i % 40}`, instance: `host-${i}` },
+      });
     }
     return { body: JSON.stringify(webhookPayload(alerts)), count: alerts.length };
   };

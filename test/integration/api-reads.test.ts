@@ -27,8 +27,8 @@ let big: number;
 beforeAll(async () => {
   t = await createTestDatabase();
   queue = new EmbeddedQueue(t.db); // ingest in the embedded mode: the same pool as the reads; not consumed here
-  app = await serveTestApp({ db: t.db, queue });
-  small = await serveTestApp({ db: t.db, queue, reads: { maxBytes: SMALL_BUDGET, concurrency: 4 } });
+  app = await serveTestApp({ db: t.db, queue, openReads: true });
+  small = await serveTestApp({ db: t.db, queue, openReads: true, reads: { maxBytes: SMALL_BUDGET, concurrency: 4 } });
   // One incident of ALERTS alerts (a third resolved), linked 100 per millisecond and at odd
   // microseconds (a JS Date would merge them), with its timeline.
   const { rows } = await sql<{ id: number }>`
@@ -267,7 +267,7 @@ describe('bad requests', () => {
 });
 
 test('slow reads cannot take the connections ingest needs: the surplus waits, then is 503 busy', async () => {
-  const gated = await serveTestApp({ db: t.db, queue, reads: { maxBytes: 1024 * 1024, concurrency: 2 } });
+  const gated = await serveTestApp({ db: t.db, queue, openReads: true, reads: { maxBytes: 1024 * 1024, concurrency: 2 } });
   const locker = new Client({ connectionString: t.url });
   const observer = new Client({ connectionString: t.url });
   await locker.connect();

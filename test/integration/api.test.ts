@@ -36,7 +36,7 @@ const logLines: string[] = [];
 function serve(q: BullmqIngestQueue, registry = new Registry()): Promise<TestApp> {
   const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } }));
   return serveTestApp({
-    db: t.db, queue: q, registry, log,
+    db: t.db, queue: q, registry, log, openReads: true,
     checks: [{ name: 'database', check: async () => { await sql`select 1`.execute(t.db); } }, { name: 'queue', check: () => q.checkReady() }],
   });
 }
@@ -103,7 +103,7 @@ describe('incidents API (v1 contract)', () => {
     expect(body.timeline[0].detail.fingerprints.sort()).toEqual(body.alerts.map((a: any) => a.fingerprint).sort());
   });
 
-  test('acknowledge and resolve need the API token, follow the life cycle, and are on the timeline', async () => {
+  test('acknowledge and resolve need a token, follow the life cycle, and are on the timeline under its name', async () => {
     const [incident] = (await get('/api/v1/incidents?status=open')).body.incidents;
     expect((await post(`/api/v1/incidents/${incident.id}/acknowledge`)).status).toBe(401);
     expect((await post(`/api/v1/incidents/${incident.id}/acknowledge`, 'wrong-token')).status).toBe(401);
@@ -118,7 +118,7 @@ describe('incidents API (v1 contract)', () => {
     const resolved = await post(`/api/v1/incidents/${incident.id}/resolve`, API_TOKEN);
     expect(resolved.status).toBe(200);
     expect(resolved.body.status).toBe('resolved');
-    expect(resolved.body.timeline.slice(-2).map((e: any) => [e.kind, e.actor])).toEqual([['acknowledged', 'noc-alice'], ['resolved', 'api']]);
+    expect(resolved.body.timeline.slice(-2).map((e: any) => [e.kind, e.actor])).toEqual([['acknowledged', 'api-token'], ['resolved', 'api-token']]);
     const again = await post(`/api/v1/incidents/${incident.id}/resolve`, API_TOKEN);
     expect(again.status).toBe(409);
     expect((await get('/api/v1/incidents?status=resolved')).body.incidents.map((i: any) => i.id)).toEqual([incident.id]);

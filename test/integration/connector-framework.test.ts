@@ -44,7 +44,7 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'fixtures-only')); // a folder without index is not a connector
   t = await createTestDatabase();
   q = await openTestQueue();
-  app = await serveTestApp({ db: t.db, queue: q.queue, connectors: loadConnectors(dir), tokens: { ingest: TOKEN, api: TOKEN } });
+  app = await serveTestApp({ db: t.db, queue: q.queue, openReads: true, connectors: loadConnectors(dir), tokens: { ingest: TOKEN, api: TOKEN } });
   base = app.base;
 });
 

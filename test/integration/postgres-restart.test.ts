@@ -51,6 +51,7 @@ beforeAll(async () => {
   const env = {
     REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, QUELL_HOST: '127.0.0.1', QUELL_PORT: String(apiPort),
     QUELL_METRICS_PORT: String(metricsPort), QUELL_INGEST_TOKEN: INGEST_TOKEN, QUELL_API_TOKEN: API_TOKEN,
+    QUELL_OPEN_READS: 'true', // not about auth
   };
   api = startQuell('api', env);
   await api.waitForLog('api listening');
@@ -165,15 +166,15 @@ async function restartUnderStorm(mode: PgStopMode): Promise<void> {
       const r = await get(`${apiBase}/readyz`);
       return r.status === 503 ? r : undefined;
     }, 5000, '/readyz to answer 503');
-    expect(ready.body).toEqual({ status: 'not ready', reasons: { database: 'unreachable' } });
+    expect(ready.body).toEqual({ status: 'not ready', reasons: { database: 'PostgreSQL unreachable' } });
     expect(JSON.stringify(ready.body)).not.toContain(String(pg.port));
     const detailed = await get(`${apiBase}/readyz`, API_TOKEN);
     expect(detailed.status).toBe(503);
-    expect(detailed.body.reasons).toEqual({ database: 'unreachable' });
+    expect(detailed.body.reasons).toEqual({ database: 'PostgreSQL unreachable' });
     expect(detailed.body.details.database).toEqual(expect.stringContaining(String(pg.port)));
     const workerReady = await get(`${workerBase}/readyz`);
     expect({ status: workerReady.status, body: workerReady.body })
-      .toEqual({ status: 503, body: { status: 'not ready', reasons: { database: 'unreachable' } } });
+      .toEqual({ status: 503, body: { status: 'not ready', reasons: { database: 'PostgreSQL unreachable' } } });
 
     const list = await get(`${apiBase}/api/v1/incidents`);
     expect(list.status).toBe(503);

@@ -34,7 +34,7 @@ beforeAll(async () => {
   queue = new BullmqIngestQueue({ redisUrl: redis.url, queueName: 'outage' });
   consumer = new BullmqIngestConsumer({ redisUrl: redis.url, queueName: 'outage', concurrency: 1 });
   consumer.start(async (job) => { applied.push(job.id); });
-  app = await serveTestApp({ db: t.db, queue, tokens: { ingest: TOKEN, api: TOKEN } });
+  app = await serveTestApp({ db: t.db, queue, openReads: true, tokens: { ingest: TOKEN, api: TOKEN } });
   base = app.base;
 });
 

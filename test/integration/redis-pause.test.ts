@@ -28,7 +28,7 @@ beforeAll(async () => {
   await waitFor(async () => queue.checkReady().then(() => true), 5000, 'the producer connection');
   bullRedis = new IORedis(redis.url, { maxRetriesPerRequest: null });
   bull = new Queue('pause', { connection: bullRedis });
-  app = await serveTestApp({ db: t.db, queue });
+  app = await serveTestApp({ db: t.db, queue, openReads: true });
 });
 
 afterAll(async () => {

@@ -16,7 +16,7 @@ let fixture: ReturnType<typeof testExecutor>;
 beforeAll(async () => {
   t = await createTestDatabase();
   fixture = testExecutor(t.db, () => books, { pollMs: 10_000 });
-  app = await serveTestApp({ db: t.db, queue: new EmbeddedQueue(t.db), runbooks: { aborts: fixture.aborts, envEnabled: true } });
+  app = await serveTestApp({ db: t.db, queue: new EmbeddedQueue(t.db), openReads: true, runbooks: { aborts: fixture.aborts, envEnabled: true } });
 });
 afterAll(async () => {
   app.close();
@@ -34,7 +34,7 @@ const call = async (method: string, path: string, body?: unknown, token: string 
 const get = (path: string) => call('GET', path, undefined, null);
 
 describe('runbook runs and changes API', () => {
-  test('changing needs the API token', async () => {
+  test('changing needs a token', async () => {
     for (const [method, path] of [
       ['POST', '/api/v1/runbook-runs/1/cancel'], ['POST', '/api/v1/runbook-runs/1/approve'], ['POST', '/api/v1/runbook-runs/1/reject'],
       ['POST', '/api/v1/changes/1/approve'], ['POST', '/api/v1/changes/1/reject'], ['PUT', '/api/v1/runbooks/kill-switch'],
@@ -88,14 +88,14 @@ describe('runbook runs and changes API', () => {
     const waiting = await get('/api/v1/changes?status=awaiting_approval');
     const change = waiting.body.changes.find((c: { run_id: number }) => c.run_id === id);
     expect(change).toMatchObject({ type: 'normal', status: 'awaiting_approval' });
-    expect((await call('POST', `/api/v1/changes/${change.id}/approve`, {})).body.error).toMatchObject({ code: 'invalid_payload', field: 'by' });
+    expect((await call('POST', `/api/v1/changes/${change.id}/approve`, { comment: 42 })).body.error).toMatchObject({ code: 'invalid_payload', field: 'comment' });
     const approved = await call('POST', `/api/v1/changes/${change.id}/approve`, { by: 'alice', comment: 'go' });
-    expect(approved.body).toMatchObject({ status: 'approved', decided_by: 'alice', decision_comment: 'go', decided_at: expect.any(String) });
+    expect(approved.body).toMatchObject({ status: 'approved', decided_by: 'api-token', decision_comment: 'go', decided_at: expect.any(String) });
     expect(await outboxJobs(t.db)).toContain(`run-${id}-approved-1`);
     expect((await call('POST', `/api/v1/changes/${change.id}/approve`, { by: 'alice' })).status).toBe(409);
     await fixture.executor.execute(id);
     expect((await get(`/api/v1/runbook-runs/${id}`)).body).toMatchObject({
-      status: 'succeeded', approved_by: 'alice', approved_at: expect.any(String), change: { status: 'implemented', type: 'normal' },
+      status: 'succeeded', approved_by: 'api-token', approved_at: expect.any(String), change: { status: 'implemented', type: 'normal' },
     });
     expect(calls.get('nm')).toBe(1);
   });
@@ -106,8 +106,8 @@ describe('runbook runs and changes API', () => {
     await fixture.executor.execute(id);
     const { id: changeId } = await t.db.selectFrom('changes').select('id').where('run_id', '=', id).executeTakeFirstOrThrow();
     const rejected = await call('POST', `/api/v1/changes/${changeId}/reject`, { by: 'bob', comment: 'freeze' });
-    expect(rejected.body).toMatchObject({ status: 'rejected', decided_by: 'bob', decision_comment: 'freeze' });
-    expect(await runOf(t.db, id)).toMatchObject({ status: 'rejected', status_reason: 'rejected by bob: freeze' });
+    expect(rejected.body).toMatchObject({ status: 'rejected', decided_by: 'api-token', decision_comment: 'freeze' });
+    expect(await runOf(t.db, id)).toMatchObject({ status: 'rejected', status_reason: 'rejected by api-token: freeze' });
     await fixture.executor.execute(id);
     expect(calls.get('rm')).toBeUndefined();
   });
@@ -117,7 +117,7 @@ describe('runbook runs and changes API', () => {
     const id = await createRun(t.db, 'api-approve', await seedIncident(t.db));
     await fixture.executor.execute(id);
     const approved = await call('POST', `/api/v1/runbook-runs/${id}/approve`, { by: 'carol' });
-    expect(approved.body).toMatchObject({ status: 'queued', approved_by: 'carol' });
+    expect(approved.body).toMatchObject({ status: 'queued', approved_by: 'api-token' });
     const again = await call('POST', `/api/v1/runbook-runs/${id}/approve`, { by: 'carol' });
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
   });
@@ -127,7 +127,7 @@ describe('runbook runs and changes API', () => {
     const incident = await seedIncident(t.db);
     const queued = await createRun(t.db, 'api-cancel', incident);
     expect(await call('POST', `/api/v1/runbook-runs/${queued}/cancel`, { by: 'dave' })).toMatchObject({
-      status: 200, body: { status: 'cancelled', status_reason: 'cancelled by dave' },
+      status: 200, body: { status: 'cancelled', status_reason: 'cancelled by api-token' },
     });
 
     const running = await createRun(t.db, 'api-cancel', incident);
@@ -140,16 +140,16 @@ describe('runbook runs and changes API', () => {
     await done; // pollMs is 10 s: only the in-process abort can end it this fast
     expect(Date.now() - started).toBeLessThan(3000);
     expect((await get(`/api/v1/runbook-runs/${running}`)).body).toMatchObject({
-      status: 'cancelled', status_reason: 'cancelled by erin', steps: [{ status: 'cancelled' }],
+      status: 'cancelled', status_reason: 'cancelled by api-token', steps: [{ status: 'cancelled' }],
     });
     expect((await call('POST', `/api/v1/runbook-runs/${running}/cancel`, {})).status).toBe(409);
   });
 
-  test('kill switch: read, set with who; a run then does not start', async () => {
+  test('kill switch: read, set (who: the token\'s name); a run then does not start', async () => {
     expect((await get('/api/v1/runbooks/kill-switch')).body).toMatchObject({ enabled: true, env_enabled: true, updated_by: null });
     expect((await call('PUT', '/api/v1/runbooks/kill-switch', { enabled: 'no', by: 'x' })).status).toBe(400);
     const off = await call('PUT', '/api/v1/runbooks/kill-switch', { enabled: false, by: 'ops-lead' });
-    expect(off.body).toMatchObject({ enabled: false, api_enabled: false, updated_by: 'ops-lead', updated_at: expect.any(String) });
+    expect(off.body).toMatchObject({ enabled: false, api_enabled: false, updated_by: 'api-token', updated_at: expect.any(String) });
     books = [runbook('api-killed', [step('k', 'record', { text: tpl('x') })])];
     const id = await createRun(t.db, 'api-killed', await seedIncident(t.db));
     await fixture.executor.execute(id);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Migrator } from 'kysely';
 import { MIGRATIONS, migrateToLatest } from '../../src/store/migrate';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 

@@ -5,8 +5,9 @@ import type { SeededRandom } from './seeded-random';
  * A generated data centre and its CMDB, in the format `PUT /api/v1/cmdb` takes:
  * `{"cis":[{"id","type","labels"}],"relations":[{"from","type","to"}]}`. `A depends_on B` and
  * `A runs_on B` make B upstream of A; a host `depends_on` its top-of-rack switch (the switch is
- * upstream: Quell's `connected_to` is a symmetric link between peers). CI ids are what alert labels carry, so an alert binds
- * to a CI by `instance` with its port stripped (hosts, switches) or by `service` (services).
+ * upstream: Quell's `connected_to` is a symmetric link between peers). CI ids are what alert
+ * labels carry, so an alert binds to a CI by `instance` with its port stripped (hosts, switches)
+ * or by `service` (services).
  */
 export type CiType = 'rack' | 'switch' | 'host' | 'database' | 'service';
 

@@ -89,7 +89,8 @@ export function errorReport(storm: Storm, incidentOf: readonly (number | undefin
   const t0 = storm.options.startMs;
   const describe = (idx: readonly number[]): string => idx.map((i) => {
     const a = storm.alerts[i]!;
-    return `${a.labels['alertname']}@${a.labels['instance'] ?? a.labels['service']}+${Math.round((a.startsAtMs - t0) / 60_000)}m`;
+    const minutes = Math.round((a.startsAtMs - t0) / 60_000);
+    return `${a.labels['alertname']}@${a.labels['instance'] ?? a.labels['service']}+${minutes}m`;
   }).join(' ');
   const byIncident = new Map<number, number[]>();
   const byFault = new Map<string, number[]>();
@@ -110,7 +111,8 @@ export function errorReport(storm: Storm, incidentOf: readonly (number | undefin
   }).filter((m) => m.wrong > 0).sort((a, b) => b.wrong - a.wrong);
   const splits = [...byFault].map(([fault, idx]) => {
     const parts = groupBy(idx, (i) => incidentOf[i] ?? `none#${i}`);
-    const missed = pairs(idx.length) - [...parts].reduce((s, [k, p]) => s + (typeof k === 'string' ? 0 : pairs(p.length)), 0);
+    const together = [...parts].reduce((s, [k, p]) => s + (typeof k === 'string' ? 0 : pairs(p.length)), 0);
+    const missed = pairs(idx.length) - together;
     return { fault, missed, parts };
   }).filter((s) => s.missed > 0).sort((a, b) => b.missed - a.missed);
   const lines: string[] = [];
@@ -119,12 +121,17 @@ export function errorReport(storm: Storm, incidentOf: readonly (number | undefin
   lines.push(`  merges: ${merges.length} incidents, ${wrongAll} wrong pairs; worst:`);
   for (const m of merges.slice(0, limit)) {
     lines.push(`    incident ${m.id}: ${m.wrong} wrong pairs`);
-    for (const [fault, idx] of m.parts) lines.push(`      ${fault} (${kindOf.get(fault)}) x${idx.length}: ${describe(idx.slice(0, 6))}`);
+    for (const [fault, idx] of m.parts) {
+      lines.push(`      ${fault} (${kindOf.get(fault)}) x${idx.length}: ${describe(idx.slice(0, 6))}`);
+    }
   }
   lines.push(`  splits: ${splits.length} faults, ${missedAll} missed pairs; worst:`);
   for (const s of splits.slice(0, limit)) {
     lines.push(`    ${s.fault} (${kindOf.get(s.fault)}): ${s.missed} missed pairs`);
-    for (const [inc, idx] of s.parts) lines.push(`      ${typeof inc === 'string' ? 'no incident' : `incident ${inc}`} x${idx.length}: ${describe(idx.slice(0, 6))}`);
+    for (const [inc, idx] of s.parts) {
+      const where = typeof inc === 'string' ? 'no incident' : `incident ${inc}`;
+      lines.push(`      ${where} x${idx.length}: ${describe(idx.slice(0, 6))}`);
+    }
   }
   return lines;
 }

@@ -191,6 +191,7 @@ export async function measureRun(
     QUELL_PORT: String(port),
     QUELL_INGEST_TOKEN: ingestToken,
     QUELL_API_TOKEN: apiToken,
+    QUELL_OPEN_READS: 'true',
     QUELL_RULES_DIR: rules.rulesDir,
     QUELL_DATA_DIR: join(s.tmpDir, `data-${suffix}`),
   });

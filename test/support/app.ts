@@ -22,6 +22,8 @@ export interface TestApp {
  * The real HTTP API on a free loopback port. Defaults: the Alertmanager connector, the test
  * tokens, a 64 KiB body limit, an hour of clock skew, 1 MiB answers and 4 reads at once, no readiness
  * checks, silent logs, a fresh metrics registry, a CMDB loader on `db` (64 MiB limit) with no topology holder.
+ * Reads need a token, as in production: a test that is not about auth may pass `openReads: true`
+ * (or send TEST_API_TOKEN); tests of roles must not.
  */
 export async function serveTestApp(deps: Pick<AppDeps, 'db' | 'queue'> & Partial<AppDeps>): Promise<TestApp> {
   const registry = deps.registry ?? new Registry();

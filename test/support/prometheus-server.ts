@@ -20,6 +20,10 @@ export interface PrometheusOptions {
   readonly scrapeInterval?: string;
   /** @defaultValue 1s */
   readonly evaluationInterval?: string;
+  /** A bearer token sent to the alertmanagers (`authorization.credentials`). */
+  readonly alertmanagerToken?: string;
+  /** Further command-line flags, e.g. `--rules.alert.resend-delay=1s`. */
+  readonly args?: readonly string[];
 }
 
 export interface PrometheusServer extends PeerProcess {
@@ -47,6 +51,7 @@ export function prometheusConfig(o: PrometheusOptions, rulesFile: string | undef
   if (o.alertmanagers !== undefined && o.alertmanagers.length > 0) {
     lines.push('alerting:', '  alertmanagers:', '    - api_version: v2', '      static_configs:',
       `          - targets: [${o.alertmanagers.map((u) => `'${new URL(u).host}'`).join(', ')}]`);
+    if (o.alertmanagerToken !== undefined) lines.push('      authorization:', '        type: Bearer', `        credentials: '${o.alertmanagerToken}'`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -72,6 +77,7 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
         `--storage.tsdb.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
         '--log.level=info',
+        ...(o.args ?? []),
       ],
       port,
       readyPath: '/-/ready',

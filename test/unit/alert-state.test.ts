@@ -3,7 +3,8 @@ import { decide, decideAll, type AlertState } from '../../src/domain/alert-state
 
 const base = { source: 'alertmanager', fingerprint: 'fp1', labels: { alertname: 'A', instance: 'x' }, annotations: {} };
 const firing = (startsAt: string): CanonicalAlert => ({ ...base, status: 'firing', startsAt, endsAt: null });
-const resolved = (startsAt: string, endsAt: string): CanonicalAlert => ({ ...base, status: 'resolved', startsAt, endsAt });
+const resolved = (startsAt: string, endsAt: string): CanonicalAlert =>
+  ({ ...base, status: 'resolved', startsAt, endsAt });
 
 describe('decide', () => {
   test('first firing opens an episode', () => {
@@ -27,14 +28,18 @@ describe('decide', () => {
   });
 
   test('a stale firing that arrives after its resolve reopens nothing', () => {
-    const prev: AlertState = { status: 'resolved', startsAt: '2026-01-01T10:00:00Z', endsAt: '2026-01-01T10:05:00Z', occurrences: 2 };
+    const prev: AlertState = {
+      status: 'resolved', startsAt: '2026-01-01T10:00:00Z', endsAt: '2026-01-01T10:05:00Z', occurrences: 2,
+    };
     const d = decide(prev, firing('2026-01-01T10:00:00Z'));
     expect(d.transition.kind).toBe('stale');
     expect(d.next).toBe(prev);
   });
 
   test('a firing that starts after the resolve opens a new episode', () => {
-    const prev: AlertState = { status: 'resolved', startsAt: '2026-01-01T10:00:00Z', endsAt: '2026-01-01T10:05:00Z', occurrences: 2 };
+    const prev: AlertState = {
+      status: 'resolved', startsAt: '2026-01-01T10:00:00Z', endsAt: '2026-01-01T10:05:00Z', occurrences: 2,
+    };
     const d = decide(prev, firing('2026-01-01T11:00:00Z'));
     expect(d.transition).toMatchObject({ kind: 'opened', episodeStartsAt: '2026-01-01T11:00:00Z' });
     expect(d.next).toEqual({ status: 'firing', startsAt: '2026-01-01T11:00:00Z', endsAt: null, occurrences: 3 });

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, redacted } from '../../src/config';
+import { nearest } from '../../src/domain/edit-distance';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +15,14 @@ test('defaults give the embedded mode', () => {
 test('a bad value names the variable', () => {
   expect(() => loadConfig({ QUELL_PORT: 'eighty' })).toThrow(ConfigError);
   expect(() => loadConfig({ QUELL_PORT: 'eighty' })).toThrow(/^QUELL_PORT: /);
-  expect(() => loadConfig({ QUELL_INGEST_TOKEN: 'short' })).toThrow(/QUELL_INGEST_TOKEN: use at least 16 characters/);
+  expect(() => loadConfig({ QUELL_INGEST_TOKEN: 'short' })).toThrow(/QUELL_INGEST_TOKEN: shorter than 16 characters; generate one with `openssl rand -hex 24`/);
 });
 
 test('a config file sets values; the environment wins', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'quell-config-')), 'quell.yaml');
   writeFileSync(file, 'QUELL_PORT: 9999\nQUELL_LOG_LEVEL: debug\n');
-  expect(loadConfig({ QUELL_CONFIG: file, QUELL_LOG_LEVEL: 'warn' })).toMatchObject({ QUELL_PORT: 9999, QUELL_LOG_LEVEL: 'warn' });
+  expect(loadConfig({ QUELL_CONFIG: file, QUELL_LOG_LEVEL: 'warn' }))
+    .toMatchObject({ QUELL_PORT: 9999, QUELL_LOG_LEVEL: 'warn' });
 });
 
 test('secrets are masked for logs', () => {
@@ -40,4 +42,16 @@ test('CMDB binding settings are lists of label names', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'quell-config-')), 'quell.yaml');
   writeFileSync(file, 'QUELL_CMDB_BIND_LABELS: [ci, instance]\n');
   expect(loadConfig({ QUELL_CONFIG: file }).QUELL_CMDB_BIND_LABELS).toEqual(['ci', 'instance']);
+});
+
+test('the nearest known key is suggested for a typo, none for a stranger', () => {
+  const names = ['QUELL_PORT', 'QUELL_HOST', 'QUELL_WORKER_CONCURRENCY'];
+  expect(nearest('QUELL_PROT', names)).toBe('QUELL_PORT');
+  expect(nearest('quell_worker_concurency', names)).toBe('QUELL_WORKER_CONCURRENCY');
+  expect(nearest('LISTEN_ADDRESS', names)).toBeUndefined();
+});
+
+test('URLs are masked to their host in what is printed', () => {
+  const shown = redacted(loadConfig({ REDIS_URL: 'redis://:hunter2@cache:6379', DATABASE_URL: 'postgres://quell:pw@db:5432/quell' }));
+  expect(shown).toMatchObject({ REDIS_URL: 'redis://:***@cache:6379', DATABASE_URL: 'postgres://quell:***@db:5432/quell' });
 });

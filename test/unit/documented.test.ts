@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { API_ERRORS } from '../../src/api/errors';
+import { API_ERRORS } from '../../src/http/errors';
 import { configSchema } from '../../src/config';
 
 const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');

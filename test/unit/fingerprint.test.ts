@@ -18,12 +18,14 @@ describe('fingerprint', () => {
 
   test('uses only the identifying labels when a connector names them', () => {
     const ids = ['alertname', 'host'];
-    expect(fingerprint('z', { alertname: 'X', host: 'h', value: '1' }, ids)).toBe(fingerprint('z', { alertname: 'X', host: 'h', value: '2' }, ids));
+    expect(fingerprint('z', { alertname: 'X', host: 'h', value: '1' }, ids))
+      .toBe(fingerprint('z', { alertname: 'X', host: 'h', value: '2' }, ids));
   });
 
   test('never rests on the alert name alone', () => {
     const ids = ['alertname', 'host'];
     // Without `host`, the identifying labels would be just the name: all labels are used instead.
-    expect(fingerprint('z', { alertname: 'DiskFull', disk: 'a' }, ids)).not.toBe(fingerprint('z', { alertname: 'DiskFull', disk: 'b' }, ids));
+    expect(fingerprint('z', { alertname: 'DiskFull', disk: 'a' }, ids))
+      .not.toBe(fingerprint('z', { alertname: 'DiskFull', disk: 'b' }, ids));
   });
 });

@@ -4,6 +4,12 @@ import { startRecordingServer, type RecordingServer } from '../support/http-reco
 
 const signal = () => AbortSignal.timeout(5000);
 
+/** What `request` rejects with (the tests check it is a StepError). */
+async function rejection(request: Promise<unknown>): Promise<StepError> {
+  try { await request; } catch (err) { return err as StepError; }
+  throw new Error('expected the request to fail');
+}
+
 describe('guarded HTTP client', () => {
   let target: RecordingServer;
   beforeAll(async () => {
@@ -19,7 +25,7 @@ describe('guarded HTTP client', () => {
   test('a loopback server is refused by default, before any byte reaches it', async () => {
     const before = target.requests.length;
     const client = createGuardedHttp({ allow: [], maxBodyBytes: 1000 });
-    const err = await client.request({ method: 'GET', url: `${target.base}/x`, signal: signal() }).catch((e) => e);
+    const err = await rejection(client.request({ method: 'GET', url: `${target.base}/x`, signal: signal() }));
     expect(err).toBeInstanceOf(StepError);
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/loopback.*refused/);
@@ -29,7 +35,7 @@ describe('guarded HTTP client', () => {
   test('a name resolving to 127.0.0.1 (localhost) is refused at connect time', async () => {
     const before = target.requests.length;
     const client = createGuardedHttp({ allow: [], maxBodyBytes: 1000 });
-    const err = await client.request({ method: 'GET', url: `http://localhost:${target.port}/x`, signal: signal() }).catch((e) => e);
+    const err = await rejection(client.request({ method: 'GET', url: `http://localhost:${target.port}/x`, signal: signal() }));
     expect(err).toBeInstanceOf(StepError);
     expect(err.message).toMatch(/localhost:\d+ \((127\.0\.0\.1|::1)\) is loopback/);
     expect(target.requests.length).toBe(before);
@@ -65,7 +71,7 @@ describe('guarded HTTP client', () => {
     test('a redirect from an allowed host to 127.0.0.1 is refused: each hop is checked', async () => {
       const before = target.requests.length;
       const client = createGuardedHttp({ allow: [`localhost:${redirector.port}`], maxBodyBytes: 1000 });
-      const err = await client.request({ method: 'GET', url: `http://localhost:${redirector.port}/local`, signal: signal() }).catch((e) => e);
+      const err = await rejection(client.request({ method: 'GET', url: `http://localhost:${redirector.port}/local`, signal: signal() }));
       expect(err).toBeInstanceOf(StepError);
       expect(err.message).toMatch(/127\.0\.0\.1:\d+ \(127\.0\.0\.1\) is loopback/);
       expect(target.requests.length).toBe(before);
@@ -102,7 +108,8 @@ describe('guarded HTTP client', () => {
   test('the signal aborts a slow request (retryable)', async () => {
     const client = createGuardedHttp({ allow: ['127.0.0.1'], maxBodyBytes: 100 });
     const started = Date.now();
-    const err = await client.request({ method: 'GET', url: `${target.base}/slow`, signal: AbortSignal.timeout(200) }).catch((e) => e);
+    const slow = { method: 'GET', url: `${target.base}/slow`, signal: AbortSignal.timeout(200) } as const;
+    const err = await rejection(client.request(slow));
     expect(err).toBeInstanceOf(StepError);
     expect(err.retryable).toBe(true);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -111,7 +118,8 @@ describe('guarded HTTP client', () => {
   test('only http(s), no credentials in the URL', async () => {
     const client = createGuardedHttp({ allow: ['127.0.0.1'], maxBodyBytes: 100 });
     await expect(client.request({ method: 'GET', url: 'file:///etc/passwd', signal: signal() })).rejects.toThrow(/file: URLs/);
-    await expect(client.request({ method: 'GET', url: `http://u:p@127.0.0.1:${target.port}/`, signal: signal() })).rejects.toThrow(/credentials/);
+    await expect(client.request({ method: 'GET', url: `http://u:p@127.0.0.1:${target.port}/`, signal: signal() }))
+      .rejects.toThrow(/credentials/);
   });
 });
 
@@ -124,7 +132,10 @@ describe('destination policy', () => {
   ])('%s is refused', (address, kind) => {
     expect(policy.refusal('x.example', 80, address)).toMatch(kind);
   });
-  test.each([['8.8.8.8', 'x.example'], ['10.1.2.3', 'x.example'], ['10.9.9.9', 'db.internal'], ['fd00::1', 'x.example'], ['2606:4700::1', 'x']])(
+  test.each([
+    ['8.8.8.8', 'x.example'], ['10.1.2.3', 'x.example'], ['10.9.9.9', 'db.internal'], ['fd00::1', 'x.example'],
+    ['2606:4700::1', 'x'],
+  ])(
     '%s (%s) is allowed', (address, host) => {
       expect(policy.refusal(host, 80, address)).toBeUndefined();
     });

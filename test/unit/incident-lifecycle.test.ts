@@ -29,17 +29,27 @@ test('every status and change: the whole transition table', () => {
     }
   }
   expect(table).toEqual({
-    'open': { acknowledge: 'acknowledged', resolve: 'resolved', reopen: '-', 'hold:on_hold': 'on_hold', 'hold:awaiting_change': 'awaiting_change', resume: '-' },
-    'open+ack': { acknowledge: 'acknowledged', resolve: 'resolved', reopen: '-', 'hold:on_hold': 'on_hold', 'hold:awaiting_change': 'awaiting_change', resume: '-' },
-    'acknowledged': { acknowledge: '-', resolve: 'resolved', reopen: '-', 'hold:on_hold': 'on_hold', 'hold:awaiting_change': 'awaiting_change', resume: '-' },
-    'acknowledged+ack': { acknowledge: '-', resolve: 'resolved', reopen: '-', 'hold:on_hold': 'on_hold', 'hold:awaiting_change': 'awaiting_change', resume: '-' },
+    'open': { acknowledge: 'acknowledged', resolve: 'resolved', reopen: '-',
+      'hold:on_hold': 'on_hold', 'hold:awaiting_change': 'awaiting_change', resume: '-' },
+    'open+ack': { acknowledge: 'acknowledged', resolve: 'resolved', reopen: '-',
+      'hold:on_hold': 'on_hold', 'hold:awaiting_change': 'awaiting_change', resume: '-' },
+    'acknowledged': { acknowledge: '-', resolve: 'resolved', reopen: '-',
+      'hold:on_hold': 'on_hold', 'hold:awaiting_change': 'awaiting_change', resume: '-' },
+    'acknowledged+ack': { acknowledge: '-', resolve: 'resolved', reopen: '-',
+      'hold:on_hold': 'on_hold', 'hold:awaiting_change': 'awaiting_change', resume: '-' },
     // Resume goes back to acknowledged only if it had been acknowledged.
-    'on_hold': { acknowledge: '-', resolve: 'resolved', reopen: '-', 'hold:on_hold': '-', 'hold:awaiting_change': 'awaiting_change', resume: 'open' },
-    'on_hold+ack': { acknowledge: '-', resolve: 'resolved', reopen: '-', 'hold:on_hold': '-', 'hold:awaiting_change': 'awaiting_change', resume: 'acknowledged' },
-    'awaiting_change': { acknowledge: '-', resolve: 'resolved', reopen: '-', 'hold:on_hold': 'on_hold', 'hold:awaiting_change': '-', resume: 'open' },
-    'awaiting_change+ack': { acknowledge: '-', resolve: 'resolved', reopen: '-', 'hold:on_hold': 'on_hold', 'hold:awaiting_change': '-', resume: 'acknowledged' },
-    'resolved': { acknowledge: '-', resolve: '-', reopen: 'open', 'hold:on_hold': '-', 'hold:awaiting_change': '-', resume: '-' },
-    'resolved+ack': { acknowledge: '-', resolve: '-', reopen: 'open', 'hold:on_hold': '-', 'hold:awaiting_change': '-', resume: '-' },
+    'on_hold': { acknowledge: '-', resolve: 'resolved', reopen: '-',
+      'hold:on_hold': '-', 'hold:awaiting_change': 'awaiting_change', resume: 'open' },
+    'on_hold+ack': { acknowledge: '-', resolve: 'resolved', reopen: '-',
+      'hold:on_hold': '-', 'hold:awaiting_change': 'awaiting_change', resume: 'acknowledged' },
+    'awaiting_change': { acknowledge: '-', resolve: 'resolved', reopen: '-',
+      'hold:on_hold': 'on_hold', 'hold:awaiting_change': '-', resume: 'open' },
+    'awaiting_change+ack': { acknowledge: '-', resolve: 'resolved', reopen: '-',
+      'hold:on_hold': 'on_hold', 'hold:awaiting_change': '-', resume: 'acknowledged' },
+    'resolved': { acknowledge: '-', resolve: '-', reopen: 'open',
+      'hold:on_hold': '-', 'hold:awaiting_change': '-', resume: '-' },
+    'resolved+ack': { acknowledge: '-', resolve: '-', reopen: 'open',
+      'hold:on_hold': '-', 'hold:awaiting_change': '-', resume: '-' },
   });
 });
 
@@ -56,7 +66,10 @@ test('the statuses SQL reads: where each change is allowed, which are open work,
 test('a pause starts on hold, goes on across hold states, and adds up when it ends', () => {
   const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
   let clock = { pausedAt: null as Date | null, pausedMs: 0 };
-  const step = (from: IncidentStatus, to: IncidentStatus, at: Date) => { clock = pauseAfter(clock, from, to, at); return clock; };
+  const step = (from: IncidentStatus, to: IncidentStatus, at: Date) => {
+    clock = pauseAfter(clock, from, to, at);
+    return clock;
+  };
   expect(step('acknowledged', 'on_hold', t(10))).toEqual({ pausedAt: t(10), pausedMs: 0 });
   expect(pausedMsAt(clock, t(15))).toBe(5000);
   expect(step('on_hold', 'awaiting_change', t(20))).toEqual({ pausedAt: t(10), pausedMs: 0 });
@@ -65,9 +78,11 @@ test('a pause starts on hold, goes on across hold states, and adds up when it en
   expect(step('acknowledged', 'awaiting_change', t(50))).toEqual({ pausedAt: t(50), pausedMs: 30_000 });
   expect(step('awaiting_change', 'resolved', t(52))).toEqual({ pausedAt: null, pausedMs: 32_000 });
   // Changes that neither start nor end a pause leave it as it is.
-  expect(pauseAfter({ pausedAt: null, pausedMs: 7 }, 'open', 'acknowledged', t(60))).toEqual({ pausedAt: null, pausedMs: 7 });
+  expect(pauseAfter({ pausedAt: null, pausedMs: 7 }, 'open', 'acknowledged', t(60)))
+    .toEqual({ pausedAt: null, pausedMs: 7 });
   // A clock going backwards never makes negative pauses.
-  expect(pauseAfter({ pausedAt: t(30), pausedMs: 0 }, 'on_hold', 'open', t(20))).toEqual({ pausedAt: null, pausedMs: 0 });
+  expect(pauseAfter({ pausedAt: t(30), pausedMs: 0 }, 'on_hold', 'open', t(20)))
+    .toEqual({ pausedAt: null, pausedMs: 0 });
 });
 
 test('only a resolved incident reopens, to open', () => {
@@ -94,11 +109,13 @@ test('assigned, held, resumed and impact/urgency events have their timeline rows
     .toEqual({ assignment_group: 'dba' });
   expect(timelineEntryOf({ kind: 'held', incidentId: 3, by: 'alice', state: 'awaiting_change', reason: 'CHG0042' }))
     .toEqual({ incidentId: 3, kind: 'held', actor: 'alice', detail: { state: 'awaiting_change', reason: 'CHG0042' } });
-  expect(timelineEntryOf({ kind: 'held', incidentId: 3, by: 'alice', state: 'on_hold' }).detail).toEqual({ state: 'on_hold' });
+  expect(timelineEntryOf({ kind: 'held', incidentId: 3, by: 'alice', state: 'on_hold' }).detail)
+    .toEqual({ state: 'on_hold' });
   expect(timelineEntryOf({ kind: 'resumed', incidentId: 3, by: 'bob', status: 'acknowledged', heldMs: 1500 }))
     .toEqual({ incidentId: 3, kind: 'resumed', actor: 'bob', detail: { status: 'acknowledged', held_ms: 1500 } });
   expect(timelineEntryOf({
-    kind: 'impact_urgency_changed', incidentId: 3, by: 'bob', impact: 1, urgency: 2, previous: { impact: null, urgency: null },
+    kind: 'impact_urgency_changed', incidentId: 3, by: 'bob', impact: 1, urgency: 2,
+    previous: { impact: null, urgency: null },
   })).toEqual({
     incidentId: 3, kind: 'impact_urgency_changed', actor: 'bob',
     detail: { impact: 1, urgency: 2, previous: { impact: null, urgency: null } },
@@ -106,11 +123,16 @@ test('assigned, held, resumed and impact/urgency events have their timeline rows
 });
 
 test('incident events become the timeline rows the API has always shown', () => {
-  expect(timelineEntryOf({ kind: 'opened', incidentId: 3, rule: 'r', groupKey: 'r:{}', title: 'T', priority: 2, fingerprints: ['f'] }))
-    .toEqual({ incidentId: 3, kind: 'opened', actor: 'quell', detail: { rule: 'r', group_key: 'r:{}', title: 'T', priority: 2, fingerprints: ['f'] } });
+  expect(timelineEntryOf({
+    kind: 'opened', incidentId: 3, rule: 'r', groupKey: 'r:{}', title: 'T', priority: 2, fingerprints: ['f'],
+  })).toEqual({
+    incidentId: 3, kind: 'opened', actor: 'quell',
+    detail: { rule: 'r', group_key: 'r:{}', title: 'T', priority: 2, fingerprints: ['f'] },
+  });
   expect(timelineEntryOf({ kind: 'acknowledged', incidentId: 3, by: 'alice', comment: 'looking' }))
     .toEqual({ incidentId: 3, kind: 'acknowledged', actor: 'alice', detail: { comment: 'looking' } });
   expect(timelineEntryOf({ kind: 'resolved', incidentId: 3, by: 'quell', reason: 'all alerts resolved' }))
     .toEqual({ incidentId: 3, kind: 'resolved', actor: 'quell', detail: { reason: 'all alerts resolved' } });
-  expect(timelineEntryOf({ kind: 'grouping_closed', incidentId: 3, reason: 'group_window passed' }).detail).toEqual({ reason: 'group_window passed' });
+  expect(timelineEntryOf({ kind: 'grouping_closed', incidentId: 3, reason: 'group_window passed' }).detail)
+    .toEqual({ reason: 'group_window passed' });
 });

@@ -75,12 +75,13 @@ test('agrees with counting every pair on random clusterings', () => {
   }
 });
 
-test('linear in the alerts: 300,000 alerts score in well under a second', () => {
+test('linear in the alerts: 300,000 alerts score in seconds, not the hours 4.5e10 pair checks take', () => {
   const n = 300_000;
   const truth = Array.from({ length: n }, (_, i) => `f${i % 997}`);
   const predicted = Array.from({ length: n }, (_, i) => i % 1009);
   const started = performance.now();
   const s = pairwiseScore(truth, predicted);
-  expect(performance.now() - started).toBeLessThan(1500);
+  // Well under a second alone; the bound leaves room for a loaded CI machine, and still fails a quadratic count.
+  expect(performance.now() - started).toBeLessThan(10_000);
   expect(s.truePairs).toBeGreaterThan(4e7); // n^2 / 2 / 997: pairs are counted, not enumerated
 });

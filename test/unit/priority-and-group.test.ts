@@ -16,7 +16,8 @@ test('urgency comes from the severity label', () => {
 });
 
 test('group key names the rule and the group_by values, and cannot be forged by a value', () => {
-  expect(groupKey('r', ['service', 'cluster'], { cluster: 'eu1', service: 'api', x: 'y' })).toBe('r:{cluster="eu1",service="api"}');
+  expect(groupKey('r', ['service', 'cluster'], { cluster: 'eu1', service: 'api', x: 'y' }))
+    .toBe('r:{cluster="eu1",service="api"}');
   const forged = groupKey('r', ['a', 'b'], { a: 'x",b="y' });
   expect(forged).not.toBe(groupKey('r', ['a', 'b'], { a: 'x', b: 'y' }));
 });
@@ -38,7 +39,8 @@ test('the group key limit counts UTF-8 bytes, as the index does, not characters'
 });
 
 test('titles are plain text from labels', () => {
-  expect(incidentTitle({ alertname: 'DiskFull', cluster: 'eu1' }, ['alertname', 'cluster'])).toBe('DiskFull (cluster=eu1)');
+  expect(incidentTitle({ alertname: 'DiskFull', cluster: 'eu1' }, ['alertname', 'cluster']))
+    .toBe('DiskFull (cluster=eu1)');
   expect(incidentTitle({ alertname: '{{ .Labels.x }}' }, [])).toBe('{{ .Labels.x }}');
   expect(incidentTitle({ alertname: 'x'.repeat(500) }, []).length).toBe(300);
 });
@@ -53,5 +55,5 @@ test('Prometheus durations', () => {
 test('a label name that is also an Object property is only a label when the alert has it', () => {
   expect(groupKey('r', ['constructor'], { alertname: 'A' })).toBe('r:{constructor=""}');
   expect(groupKey('r', ['constructor'], { alertname: 'A', constructor: 'x' })).toBe('r:{constructor="x"}');
-  expect(incidentTitle({ toString: 'y' } as Record<string, string>, ['toString'])).toBe('alert (toString=y)');
+  expect(incidentTitle({ toString: 'y' }, ['toString'])).toBe('alert (toString=y)');
 });

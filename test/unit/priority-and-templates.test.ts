@@ -21,7 +21,8 @@ describe('logic-less title templates', () => {
 
   test('anything but one label name in braces is a rule-file error at its line', () => {
     for (const bad of ['{{ a.b }}', '{{#each x}}', '{{ a', '{{}}']) {
-      const report = compileRuleSources([{ file: 'r.yaml', text: RULES.replace("'{{ alertname }} on {{instance}} ({{missing}})'", JSON.stringify(bad)) }]);
+      const text = RULES.replace("'{{ alertname }} on {{instance}} ({{missing}})'", JSON.stringify(bad));
+      const report = compileRuleSources([{ file: 'r.yaml', text }]);
       expect(report.errors.map(formatProblem).join('\n')).toMatch(/^r\.yaml:7:21: .*(placeholder|unclosed)/);
     }
   });

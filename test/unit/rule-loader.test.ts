@@ -41,7 +41,8 @@ describe('rule files', () => {
   test.each([
     [`${HEADER}  - name: a\n    group_window: soon\n`, 'r.yaml:5:19: rules.0.group_window: expected a duration'],
     [`${HEADER}  - name: a\n    matchers: ['x="1"', 'bad matcher']\n`, 'r.yaml:5:25: invalid matcher "bad matcher"'],
-    [`${HEADER}  - name: a\n    group_by: [ok, "not-a-label"]\n`, 'r.yaml:5:20: rules.0.group_by.1: expected a label name'],
+    [`${HEADER}  - name: a\n    group_by: [ok, "not-a-label"]\n`,
+      'r.yaml:5:20: rules.0.group_by.1: expected a label name'],
     [`${HEADER}  - name: a\n    colour: red\n`, 'r.yaml:4:5: rules.0: Unrecognized key: "colour"'],
     ['apiVersion: quell/v9\nkind: CorrelationRules\nrules: []\n', 'r.yaml:1:13: apiVersion: '],
     [`${HEADER}  - name: a\n   bad: [indent\n`, 'r.yaml:5:'],
@@ -67,6 +68,7 @@ describe('rule files', () => {
 
   test('a missing rules directory is named', async () => {
     await expect(loadRules('/nonexistent/rules')).rejects.toThrow(RulesDirError);
-    await expect(loadRules('/nonexistent/rules')).rejects.toThrow('rules directory /nonexistent/rules (QUELL_RULES_DIR): ENOENT');
+    await expect(loadRules('/nonexistent/rules'))
+      .rejects.toThrow('rules directory /nonexistent/rules (QUELL_RULES_DIR): ENOENT');
   });
 });

@@ -1,12 +1,16 @@
 import type { IncidentEvent } from '../../src/domain/incident-event';
-import { candidatesOf, firedTrigger, inScope, runsFor, targetOf, type IncidentFacts } from '../../src/runbooks/runbook-triggers';
+import {
+  candidatesOf, firedTrigger, inScope, runsFor, targetOf, type IncidentFacts,
+} from '../../src/runbooks/runbook-triggers';
 import { createRunbookSet } from '../../src/runbooks/runbook-set';
 import { testRunbook } from '../support/runbooks';
 
 const facts = (more: Partial<IncidentFacts> = {}): IncidentFacts => ({
-  id: 7, priority: 3, groupKey: 'g', cis: [], alertLabels: [{ alertname: 'WebUnhealthy', env: 'prod' }], ciLabels: [], ...more,
+  id: 7, priority: 3, groupKey: 'g', cis: [], alertLabels: [{ alertname: 'WebUnhealthy', env: 'prod' }], ciLabels: [],
+  ...more,
 });
-const opened = (priority = 3): IncidentEvent => ({ kind: 'opened', incidentId: 7, rule: 'r', groupKey: 'g', title: 't', priority, fingerprints: [] });
+const opened = (priority = 3): IncidentEvent =>
+  ({ kind: 'opened', incidentId: 7, rule: 'r', groupKey: 'g', title: 't', priority, fingerprints: [] });
 
 test('opened fires once per incident: the same event gives the same key', () => {
   const rb = testRunbook('repair', [{ event: 'opened' }]);
@@ -16,7 +20,8 @@ test('opened fires once per incident: the same event gives the same key', () => 
 
 test('repeatable events are keyed by their timeline row; other kinds fire nothing', () => {
   const rb = testRunbook('r', [{ event: 'acknowledged' }, { event: 'resolved' }]);
-  expect(firedTrigger({ kind: 'acknowledged', incidentId: 7, by: 'a' }, '42', rb)?.triggerKey).toBe('r|acknowledged|7|42');
+  expect(firedTrigger({ kind: 'acknowledged', incidentId: 7, by: 'a' }, '42', rb)?.triggerKey)
+    .toBe('r|acknowledged|7|42');
   expect(firedTrigger({ kind: 'resolved', incidentId: 7, by: 'a' }, '43', rb)?.triggerKey).toBe('r|resolved|7|43');
   expect(firedTrigger(opened(), '1', rb)).toBeUndefined();
   expect(firedTrigger({ kind: 'settled', incidentId: 7, fingerprint: 'f' }, '1', rb)).toBeUndefined();
@@ -49,7 +54,8 @@ test('scope: one alert must match all matchers; one CI all CI matchers', () => {
 });
 
 test('the rate-limit target follows rate_limit.by', () => {
-  const by = (b: 'ci' | 'incident' | 'group' | 'runbook') => testRunbook('t', [{ event: 'opened' }], { rateLimit: { max: 1, perMs: 1000, by: b } });
+  const by = (b: 'ci' | 'incident' | 'group' | 'runbook') =>
+    testRunbook('t', [{ event: 'opened' }], { rateLimit: { max: 1, perMs: 1000, by: b } });
   expect(targetOf(by('ci'), facts({ cis: ['a', 'b'], rootCauseCi: 'b' }))).toBe('ci:b');
   expect(targetOf(by('ci'), facts({ cis: ['a'] }))).toBe('ci:a');
   expect(targetOf(by('ci'), facts())).toBe('incident:7');

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runbooksKind } from '../../src/rules/kinds/runbooks-kind';
 import { compileRuleSources, compileRuleText, formatProblem } from '../../src/rules/rule-loader';
 
@@ -34,7 +36,10 @@ runbooks:
         retry: { attempts: 3, backoff: 1s }
       - name: tell
         action: notify
-        with: { format: slack, url: '{{ secret.SLACK_WEBHOOK }}', text: 'repaired {{ incident.title }}: {{ steps.repair.status }}' }
+        with:
+          format: slack
+          url: '{{ secret.SLACK_WEBHOOK }}'
+          text: 'repaired {{ incident.title }}: {{ steps.repair.status }}'
 `;
 
 const errorsOf = (text: string, file = 'rb.yaml') => compileRuleSources([{ file, text }]).errors.map(formatProblem);
@@ -74,7 +79,7 @@ describe('kind: Runbooks', () => {
     ['bad template', ["url: 'http://{{ labels.instance }}/repair'", "url: 'http://{{ labels.instance /repair'"], /^rb\.yaml:25:16: unclosed \{\{/],
     ['unknown template root', ["body: { incident: '{{ incident.id }}' }", "body: { incident: '{{ process.env }}' }"], /^rb\.yaml:27:29: .*unknown template root "process"/],
     ['unknown incident field', ["body: { incident: '{{ incident.id }}' }", "body: { incident: '{{ incident.constructor }}' }"], /^rb\.yaml:27:29: .*expected incident.<field>/],
-    ['a later step read', ['{{ steps.repair.status }}', '{{ steps.later.status }}'], /^rb\.yaml:34:73: .*no earlier step is named "later"/],
+    ['a later step read', ['{{ steps.repair.status }}', '{{ steps.later.status }}'], /^rb\.yaml:37:17: .*no earlier step is named "later"/],
     ['retry without idempotent', ['idempotent: true', 'idempotent: false'], /^rb\.yaml:31:16: retry needs idempotent: true/],
     ['bad matcher', ['\'env=~"prod|staging"\'', '\'env=~"(prod"\''], /^rb\.yaml:12:44: invalid matcher/],
     ['bad duration', ['after: 10m', 'after: ten minutes'], /^rb\.yaml:11:16: .*duration/],
@@ -90,7 +95,8 @@ describe('kind: Runbooks', () => {
   test('duplicate step names in a runbook, duplicate runbook names across files', () => {
     expect(errorsOf(edit('name: tell', 'name: repair')).join('\n')).toMatch(/^rb\.yaml:32:15: step name "repair" is already used/);
     const report = compileRuleSources([{ file: 'a.yaml', text: FULL }, { file: 'b.yaml', text: FULL }]);
-    expect(report.errors.map(formatProblem)).toEqual(['b.yaml:4:11: runbook name "repair-web" is already used at a.yaml:4']);
+    expect(report.errors.map(formatProblem))
+      .toEqual(['b.yaml:4:11: runbook name "repair-web" is already used at a.yaml:4']);
   });
 
   test('a template referring to a secret name that cannot be one is an error', () => {
@@ -104,25 +110,26 @@ runbooks:
   - name: all-actions
     triggers: [{ event: opened }]
     steps:
-      - { name: run, action: exec, with: { program: /bin/echo, args: ['{{ labels.instance }}'], env: { TARGET: '{{ ci.id }}' } } }
+      - { name: run, action: exec, with: { program: /bin/echo, args: ['{{ labels.instance }}'],
+          env: { TARGET: '{{ ci.id }}' } } }
       - { name: note, action: incident, with: { comment: 'exit {{ steps.run.exit_code }}' } }
       - { name: prio, action: incident, with: { set_priority: P2 } }
       - { name: wait, action: wait_for, with: { alerts: resolved, timeout: 1m } }
-      - { name: q, action: wait_for, with: { query: 'up{instance="{{ labels.instance }}"}', condition: '== 1', timeout: 1m, interval: 2s } }
+      - { name: q, action: wait_for, with: { query: 'up{instance="{{ labels.instance }}"}', condition: '== 1',
+          timeout: 1m, interval: 2s } }
       - { name: t, action: ticket, with: { system: jira, url: 'https://jira.example', project: OPS, fields: { summary: '{{ incident.title }}' } } }
       - { name: u, action: ticket, with: { system: servicenow, url: 'https://sn.example', op: update, ticket: '{{ steps.t.key }}', fields: { work_notes: x } } }
 `;
     const set = compileRuleText('rb.yaml', text).get(runbooksKind);
-    expect(set.all[0]!.steps.map((s) => s.action)).toEqual(['exec', 'incident', 'incident', 'wait_for', 'wait_for', 'ticket', 'ticket']);
+    expect(set.all[0]!.steps.map((s) => s.action))
+      .toEqual(['exec', 'incident', 'incident', 'wait_for', 'wait_for', 'ticket', 'ticket']);
     expect(errorsOf(text.replace('program: /bin/echo', "program: '{{ labels.cmd }}'")).join('\n')).toMatch(/:7:\d+: the program is written literally/);
-    expect(errorsOf(text.replace("condition: '== 1'", "condition: 'is up'")).join('\n')).toMatch(/:11:\d+: with.condition: expected a comparison/);
+    expect(errorsOf(text.replace("condition: '== 1'", "condition: 'is up'")).join('\n')).toMatch(/:12:\d+: with.condition: expected a comparison/);
     expect(errorsOf(text.replace("op: update, ", '')).join('\n')).toMatch(/a create needs fields.summary/);
   });
 });
 
 test('the example pack rules/packs/runbooks loads', () => {
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
-  const { join } = require('node:path') as typeof import('node:path');
   const file = join(__dirname, '../../rules/packs/runbooks/40-runbooks.yaml');
   const report = compileRuleSources([{ file: 'pack.yaml', text: readFileSync(file, 'utf8') }]);
   expect(report.errors.map(formatProblem)).toEqual([]);

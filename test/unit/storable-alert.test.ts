@@ -14,7 +14,8 @@ test.each([
   ['year 9999 that is 10000 in UTC', firing('9999-12-31T23:59:59-23:59'), 'alerts[0].startsAt', 'outside the years'],
   ['a resolve ending in year 10000', resolved('9999-12-31T23:59:59-01:00'), 'alerts[0].endsAt', 'outside the years'],
   ['before 1970', firing('1969-12-31T23:59:59Z'), 'alerts[0].startsAt', 'outside the years'],
-  ['a start in 9999 (no resolve would overtake it)', firing('9999-12-31T23:59:59Z'), 'alerts[0].startsAt', 'more than 3600 s ahead'],
+  ['a start in 9999 (no resolve would overtake it)', firing('9999-12-31T23:59:59Z'), 'alerts[0].startsAt',
+    'more than 3600 s ahead'],
   ['more than the skew ahead', firing('2026-11-20T13:00:01Z'), 'alerts[0].startsAt', 'QUELL_MAX_CLOCK_SKEW_SECONDS'],
   ['not a time', firing('yesterday'), 'alerts[0].startsAt', 'is not a time'],
 ])('refuses %s, naming the field', (_what, alert, field, message) => {

@@ -8,7 +8,10 @@ import { createTemplateRenderer, parseRunbookTemplate } from '../../src/runbooks
 
 const t = parseRunbookTemplate;
 const scope = {
-  labels: { instance: 'web-1:8080', note: "{{ secret.TOKEN }} $(id) `id`", path: '../../admin?x=1#f', dash: '--output=/etc/passwd', nl: 'a\r\nX-Evil: 1' },
+  labels: {
+    instance: 'web-1:8080', note: "{{ secret.TOKEN }} $(id) `id`", path: '../../admin?x=1#f',
+    dash: '--output=/etc/passwd', nl: 'a\r\nX-Evil: 1',
+  },
   alert: { alertname: 'WebDown' },
   ci: { id: 'ci-7', type: 'service' },
   incident: { id: 42, title: 'Web down', priority: 2, status: 'open', root_cause: null },
@@ -18,13 +21,17 @@ const secrets = createSecretStore({ env: { QUELL_SECRET_TOKEN: 's3cr"et', QUELL_
 
 describe('path templates', () => {
   test('dotted paths parse into parts; title templates still name one label', () => {
-    expect(parsePathTemplate('x {{ steps.repair.status }} y')).toEqual(['x ', { path: ['steps', 'repair', 'status'] }, ' y']);
+    expect(parsePathTemplate('x {{ steps.repair.status }} y'))
+      .toEqual(['x ', { path: ['steps', 'repair', 'status'] }, ' y']);
     expect(parseTemplate('{{ instance }}!')).toEqual([{ path: ['instance'] }, '!']);
     expect(renderTemplate(parseTemplate('{{ instance }}'), { instance: 'a' })).toBe('a');
     expect(() => parseTemplate('{{ a.b }}')).toThrow(/one label/);
   });
 
-  test.each(['{{ process.env }}', '{{ labels }}', '{{ steps.x }}', '{{ incident.constructor }}', '{{ secret.a-b }}', '{{ labels.a b }}', '{{ labels[0] }}', '{{ a', '{{ labels.x | upper }}'])(
+  test.each([
+    '{{ process.env }}', '{{ labels }}', '{{ steps.x }}', '{{ incident.constructor }}', '{{ secret.a-b }}',
+    '{{ labels.a b }}', '{{ labels[0] }}', '{{ a', '{{ labels.x | upper }}',
+  ])(
     '%s is refused at load time', (text) => {
       expect(() => t(text)).toThrow(TemplateSyntaxError);
     });
@@ -34,7 +41,8 @@ describe('the run renderer', () => {
   const r = createTemplateRenderer(scope, secrets);
 
   test('text: values as they are, never parsed again; missing values are ""', () => {
-    expect(r.text(t('{{ labels.note }}|{{ labels.missing }}|{{ labels.constructor }}|{{ steps.repair.status }}|{{ steps.nope.x }}|{{ incident.root_cause }}|{{ ci.id }}')))
+    expect(r.text(t('{{ labels.note }}|{{ labels.missing }}|{{ labels.constructor }}|{{ steps.repair.status }}'
+      + '|{{ steps.nope.x }}|{{ incident.root_cause }}|{{ ci.id }}')))
       .toBe("{{ secret.TOKEN }} $(id) `id`|||204|||ci-7");
   });
 
@@ -61,7 +69,8 @@ describe('the run renderer', () => {
     const m = createTemplateRenderer(scope, secrets);
     expect(m.mask('s3cr"et')).toBe('s3cr"et'); // not rendered yet: nothing to mask
     m.text(t('{{ secret.TOKEN }}'));
-    expect(m.mask(`a s3cr"et b ${JSON.stringify('s3cr"et')} ${encodeURIComponent('s3cr"et')}`)).toBe('a *** b "***" ***');
+    expect(m.mask(`a s3cr"et b ${JSON.stringify('s3cr"et')} ${encodeURIComponent('s3cr"et')}`))
+      .toBe('a *** b "***" ***');
   });
 
   test('a secret that is not set is a StepError, not ""', () => {

@@ -1,5 +1,7 @@
 import { Topology } from '../../src/domain/topology';
-import { assignTopologyGroups, nearCis, type OpenTopologyIncident, type TopologyScope } from '../../src/domain/topology-grouping';
+import {
+  assignTopologyGroups, nearCis, type OpenTopologyIncident, type TopologyScope,
+} from '../../src/domain/topology-grouping';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import { correlationRulesKind } from '../../src/rules/kinds/correlation-rules-kind';
 
@@ -8,7 +10,8 @@ import { correlationRulesKind } from '../../src/rules/kinds/correlation-rules-ki
  *   api runs_on h1; api depends_on db; db runs_on h3
  */
 const topology = Topology.build({
-  cis: ['sw-1', 'sw-2', 'h1', 'h2', 'h3', 'api', 'db'].map((id) => ({ id, type: id.startsWith('sw') ? 'switch' : 'x', labels: {} })),
+  cis: ['sw-1', 'sw-2', 'h1', 'h2', 'h3', 'api', 'db']
+    .map((id) => ({ id, type: id.startsWith('sw') ? 'switch' : 'x', labels: {} })),
   relations: [
     { from: 'h1', type: 'connected_to', to: 'sw-1' }, { from: 'h2', type: 'connected_to', to: 'sw-1' },
     { from: 'h3', type: 'connected_to', to: 'sw-2' },
@@ -37,11 +40,15 @@ test('directed paths: siblings are related only through an upstream CI with an a
 });
 
 test('an alert related to a CI of an open incident joins it, within its window only', () => {
-  const open: OpenTopologyIncident[] = [{ id: 7, groupKey: 'topo:{}:ci="db"', cis: ['db'], joinableUntil: T0 + 60_000, freshUntil: T0 + 60_000 }];
+  const open: OpenTopologyIncident[] = [
+    { id: 7, groupKey: 'topo:{}:ci="db"', cis: ['db'], joinableUntil: T0 + 60_000, freshUntil: T0 + 60_000 },
+  ];
   expect(assignTopologyGroups(topology, directed, [m('api')], open)).toEqual(['topo:{}:ci="db"']);
-  expect(assignTopologyGroups(topology, directed, [m('api', 'topo:{}', T0 + 120_000)], open)).toEqual(['topo:{}:ci="api"']);
+  expect(assignTopologyGroups(topology, directed, [m('api', 'topo:{}', T0 + 120_000)], open))
+    .toEqual(['topo:{}:ci="api"']);
   // Another base (group_by values) never joins.
-  expect(assignTopologyGroups(topology, directed, [m('api', 'topo:{cluster="b"}')], open)).toEqual(['topo:{cluster="b"}:ci="api"']);
+  expect(assignTopologyGroups(topology, directed, [m('api', 'topo:{cluster="b"}')], open))
+    .toEqual(['topo:{cluster="b"}:ci="api"']);
 });
 
 test('alerts bridging two open incidents join the oldest', () => {
@@ -63,7 +70,8 @@ rules:
 `).get(correlationRulesKind);
   expect(rules.correlate({ alertname: 'Down', instance: 'h1:9100' }, topology))
     .toMatchObject({ rule: 'topo', ci: 'h1', topology: { maxHops: 2, paths: 'directed' } });
-  expect(rules.correlate({ alertname: 'Down', instance: 'elsewhere:9100' }, topology)).toMatchObject({ rule: 'labels' });
+  expect(rules.correlate({ alertname: 'Down', instance: 'elsewhere:9100' }, topology))
+    .toMatchObject({ rule: 'labels' });
   expect(rules.correlate({ alertname: 'Down', instance: 'h1:9100' })).toMatchObject({ rule: 'labels' });
 });
 
@@ -71,7 +79,10 @@ test('nearCis: each CI and what it reaches under the scope, which is all an open
   expect([...nearCis(topology, directed, ['api'])].sort()).toEqual(['api', 'db', 'h1', 'h3']);
   expect([...nearCis(topology, directed, ['h2', 'unknown'])].sort()).toEqual(['h2', 'unknown']);
   // An incident away from every near CI changes no key: the stage reads only the near ones.
-  const far: OpenTopologyIncident = { id: 1, groupKey: 'topo:{}:ci="h2"', cis: ['h2'], root: 'h2', joinableUntil: T0 + 1e6, freshUntil: T0 + 1e6 };
-  expect(assignTopologyGroups(topology, directed, [m('api')], [far])).toEqual(assignTopologyGroups(topology, directed, [m('api')], []));
+  const far: OpenTopologyIncident = {
+    id: 1, groupKey: 'topo:{}:ci="h2"', cis: ['h2'], root: 'h2', joinableUntil: T0 + 1e6, freshUntil: T0 + 1e6,
+  };
+  expect(assignTopologyGroups(topology, directed, [m('api')], [far]))
+    .toEqual(assignTopologyGroups(topology, directed, [m('api')], []));
 });
 

@@ -26,7 +26,8 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
         const staged = transitions.map((t, i) => ({ t, receivedAt: (list[i] as StagedAlert).receivedAt }));
         const first = list[0] as StagedAlert;
         const last = list[list.length - 1] as StagedAlert;
-        return { row: toRow(last.alert, next as AlertState, first.receivedAt, last.receivedAt), transitions: staged, changed: next !== prev };
+        const row = toRow(last.alert, next as AlertState, first.receivedAt, last.receivedAt);
+        return { row, transitions: staged, changed: next !== prev };
       };
 
       const prev = await lockAlertStates(ctx.trx, [...byFingerprint.keys()]);
@@ -53,7 +54,7 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
         }
       }
       const opened = new Set(transitions.filter((x) => x.t.kind === 'opened').map((x) => x.t.alert.fingerprint));
-      await updateAlerts(ctx.trx, updates, opened);
+      const labelChanges = await updateAlerts(ctx.trx, updates, opened);
 
       const out: StagedAlert[] = [];
       let duplicates = 0;
@@ -66,7 +67,11 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
       const ends = dispositionsOfEnds(transitions, inserted);
       await markStale(ctx.trx, ends.stale);
       await setDispositions(ctx.trx, ends.resolved);
-      ctx.afterCommit(() => { metrics.deduplicated.inc(duplicates); metrics.stale.inc(stale); });
+      ctx.afterCommit(() => {
+        metrics.deduplicated.inc(duplicates);
+        metrics.stale.inc(stale);
+        for (const [source, n] of labelChanges) metrics.fingerprintLabelChanges.inc({ source }, n);
+      });
       return out;
     },
   };
@@ -85,6 +90,7 @@ function toRow(alert: CanonicalAlert, state: AlertState, firstSeenAt: string, la
     occurrences: state.occurrences,
     first_seen_at: firstSeenAt,
     last_seen_at: lastSeenAt,
+    expires_at: state.status === 'firing' ? alert.expiresAt ?? null : null,
   };
 }
 

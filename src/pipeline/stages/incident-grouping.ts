@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import {
   decideGroup, type Arrival, type GroupPlan, type GroupState, type IncidentWindow,
 } from '../../domain/group-window';
+import { labelValue } from '../../domain/alert';
 import type { GroupingPolicy } from '../../domain/grouping-policy';
 import type { IncidentEvent } from '../../domain/incident-event';
 import type { Database } from '../../store/database';
@@ -136,8 +137,17 @@ function newIncidentOf(g: Group, w: Window): NewIncident {
   return {
     title: span.first.title, priority, rule: g.rule, groupKey: g.key, groupingOpen: !w.closed,
     window: w.window, windowSeconds: Math.ceil(w.windowMs / 1000), count, firstAlertAt, lastAlertAt,
-    groupingUntil: new Date(w.groupingUntil).toISOString(),
+    groupingUntil: new Date(w.groupingUntil).toISOString(), service: serviceOf(w),
   };
+}
+
+/** The `service` label of the window's first arriving alert that has one (pending alerts keep no labels). */
+function serviceOf(w: Window): string | null {
+  for (const a of w.arrivals) {
+    const service = labelValue(a.staged.alert.labels, 'service');
+    if (service !== '') return service;
+  }
+  return null;
 }
 
 /**

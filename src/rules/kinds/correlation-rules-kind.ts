@@ -19,7 +19,7 @@ const flappingV1 = z.strictObject({
    * settle. @defaultValue 10m
    */
   window: duration.refine((s) => (parseDuration(s) ?? 0) <= MAX_FLAPPING_WINDOW_MS, {
-    message: 'at most 24h (the state history is kept a day)',
+    error: 'at most 24h (the state history is kept a day)',
   }).default('10m'),
 });
 
@@ -111,7 +111,10 @@ export const correlationRulesKind = defineRuleKind({
       if (matchers.length < r.matchers.length) return;
       let titleTemplate: TextTemplate | undefined;
       if (r.title_template !== undefined) {
-        if (r.title !== undefined) { doc.error(['rules', i, 'title_template'], 'give title or title_template, not both'); return; }
+        if (r.title !== undefined) {
+          doc.error(['rules', i, 'title_template'], 'give title or title_template, not both');
+          return;
+        }
         try {
           titleTemplate = parseTemplate(r.title_template);
         } catch (err) {
@@ -175,7 +178,7 @@ function policyOf(r: z.output<typeof correlationRuleV1>): GroupingPolicy {
     window: r.window,
     windowMs: parseDuration(r.group_window) as number,
     minAlerts: r.min_alerts,
-    ...(r.reopen_within !== undefined ? { reopenWithinMs: parseDuration(r.reopen_within) as number } : {}),
+    ...(r.reopen_within !== undefined ? { reopenWithinMs: parseDuration(r.reopen_within) } : {}),
     ...(r.flapping !== undefined ? { flapping: flappingOf(r.flapping) } : {}),
   });
 }

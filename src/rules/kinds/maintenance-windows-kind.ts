@@ -18,9 +18,9 @@ export const maintenanceWindowV1 = z.strictObject({
   duration: durationField.refine((s) => {
     const ms = parseDuration(s);
     return ms === undefined || (ms > 0 && ms <= MAX_DURATION_MS);
-  }, { message: 'expected a duration above 0 and at most 31d' }),
+  }, { error: 'expected a duration above 0 and at most 31d' }),
   /** The IANA time zone the schedule's wall times are in. @defaultValue UTC */
-  time_zone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin or UTC' })
+  time_zone: z.string().refine(isTimeZone, { error: 'expected an IANA time zone such as Europe/Berlin or UTC' })
     .default('UTC'),
   /** Alertmanager matchers, all of which must hold. @defaultValue [] */
   matchers: z.array(z.string()).default([]),

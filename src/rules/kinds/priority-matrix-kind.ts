@@ -28,7 +28,9 @@ export const priorityMatrixKind = defineRuleKind({
   versions: {
     'quell/v1': z.strictObject({
       /** Where urgency comes from: a label and the values (any case) that mean high and medium. */
-      urgency: z.strictObject({ label: labelName.optional(), high: values.optional(), medium: values.optional() }).optional(),
+      urgency: z.strictObject({
+        label: labelName.optional(), high: values.optional(), medium: values.optional(),
+      }).optional(),
       /** impact -> urgency -> priority (1 to 5). */
       matrix: z.strictObject({ high: row, medium: row, low: row }).optional(),
     }),

@@ -16,7 +16,9 @@ const priorityField = z.union([
   z.number().int().min(1).max(5).transform((n) => n as Priority),
 ], { error: () => 'expected P1 to P5 (or 1 to 5)' });
 
-const positiveDuration = durationField.refine((s) => (parseDuration(s) ?? 0) > 0, { message: 'expected a duration above 0' });
+const positiveDuration = durationField.refine((s) => (parseDuration(s) ?? 0) > 0, {
+  error: 'expected a duration above 0',
+});
 
 const triggerV1 = z.discriminatedUnion('event', [
   z.strictObject({ event: z.enum(['opened', 'reopened', 'alerts_linked', 'acknowledged', 'resolved']) }),
@@ -71,7 +73,10 @@ export const runbookV1 = z.strictObject({
     /** @defaultValue ci */
     by: z.enum(['ci', 'incident', 'group', 'runbook']).default('ci'),
   }).optional(),
-  /** After `failures` failed or ineffective runs in a row, new runs wait for an approval. @defaultValue {failures: 3} */
+  /**
+   * After `failures` failed or ineffective runs in a row, new runs wait for an approval.
+   * @defaultValue {failures: 3}
+   */
   breaker: z.strictObject({ failures: z.number().int().min(1).max(100).default(3) }).default({ failures: 3 }),
   /** After the steps, the incident's alerts must resolve within this, or the run "did not fix". @defaultValue none */
   post_check: z.strictObject({ resolved_within: positiveDuration }).optional(),
@@ -132,7 +137,8 @@ export const runbooksKind = defineRuleKind({
           rateLimit: { max: r.rate_limit.max, perMs: parseDuration(r.rate_limit.per) as number, by: r.rate_limit.by },
         } : {}),
         breakerFailures: r.breaker.failures,
-        ...(r.post_check !== undefined ? { postCheck: { resolvedWithinMs: parseDuration(r.post_check.resolved_within) as number } } : {}),
+        ...(r.post_check !== undefined
+          ? { postCheck: { resolvedWithinMs: parseDuration(r.post_check.resolved_within) as number } } : {}),
         steps,
         position: doc.position([...at, 'name']),
       }));
@@ -146,7 +152,8 @@ export const runbooksKind = defineRuleKind({
     for (const r of items) {
       const other = seen.get(r.name);
       if (other !== undefined) {
-        ctx.error(r.position, `runbook name ${JSON.stringify(r.name)} is already used at ${other.position.file}:${other.position.line}`);
+        ctx.error(r.position,
+          `runbook name ${JSON.stringify(r.name)} is already used at ${other.position.file}:${other.position.line}`);
       } else {
         seen.set(r.name, r);
         kept.push(r);
@@ -160,7 +167,7 @@ export const runbooksKind = defineRuleKind({
 
 function triggerOf(t: z.output<typeof triggerV1>): RunbookTrigger {
   if (t.event === 'priority') return { event: 'priority', atOrAbove: t.at_or_above };
-  if (t.event === 'still_firing') return { event: 'still_firing', afterMs: parseDuration(t.after) as number };
+  if (t.event === 'still_firing') return { event: 'still_firing', afterMs: parseDuration(t.after) };
   return { event: t.event };
 }
 
@@ -168,7 +175,7 @@ function triggerOf(t: z.output<typeof triggerV1>): RunbookTrigger {
 function compileStep(
   s: z.output<typeof stepV1>, at: DocumentPath, earlier: ReadonlySet<string>, doc: DocumentContext,
 ): RunbookStep | undefined {
-  let sound = true;
+  let sound = true as boolean; // cleared in fail, which narrowing does not see
   const fail = (path: DocumentPath, reason: string): void => { doc.error(path, reason); sound = false; };
   if (earlier.has(s.name)) fail([...at, 'name'], `step name ${JSON.stringify(s.name)} is already used in this runbook`);
   if (s.retry !== undefined && !s.idempotent) {
@@ -186,17 +193,21 @@ function compileStep(
     }
   }
   const action = actionByName(s.action);
-  if (action === undefined) { fail([...at, 'action'], `unknown action ${JSON.stringify(s.action)}`); return undefined; }
+  if (action === undefined) {
+    fail([...at, 'action'], `unknown action ${JSON.stringify(s.action)}`);
+    return undefined;
+  }
   const parsed = action.schema.safeParse(s.with);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-      fail([...at, 'with', ...path], `with${path.length > 0 ? `.${path.join('.')}` : ''}: ${issue.message} (action ${s.action})`);
+      const field = path.length > 0 ? `.${path.join('.')}` : '';
+      fail([...at, 'with', ...path], `with${field}: ${issue.message} (action ${s.action})`);
     }
     return undefined;
   }
   const errors = { count: 0 };
-  const params = action.compile(parsed.data, [...at, 'with'], countingErrors(doc, errors));
+  const params: unknown = action.compile(parsed.data, [...at, 'with'], countingErrors(doc, errors));
   if (errors.count > 0 || !sound) return undefined;
   return Object.freeze({
     name: s.name,
@@ -213,13 +224,20 @@ function compileStep(
 
 /** `doc`, counting the errors reported through it into `counter`. */
 function countingErrors(doc: DocumentContext, counter: { count: number }): DocumentContext {
-  return { file: doc.file, position: doc.position, warn: doc.warn, error: (path, reason) => { counter.count++; doc.error(path, reason); } };
+  return {
+    file: doc.file,
+    position: (path) => doc.position(path),
+    warn: (path, reason) => { doc.warn(path, reason); },
+    error: (path, reason) => { counter.count++; doc.error(path, reason); },
+  };
 }
 
 /** Every string in a `with:` block, with its path. */
 function stringsIn(value: unknown, path: DocumentPath): [DocumentPath, string][] {
   if (typeof value === 'string') return [[path, value]];
   if (Array.isArray(value)) return value.flatMap((v, i) => stringsIn(v, [...path, i]));
-  if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => stringsIn(v, [...path, k]));
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => stringsIn(v, [...path, k]));
+  }
   return [];
 }

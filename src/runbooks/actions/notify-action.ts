@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { slackEscape, WEBHOOK_FORMATS, webhookPayload, type WebhookFormat } from '../../notify/webhook-shapes';
 import { defineAction, type ParsedTemplate, type TemplateRenderer } from '../runbook-action';
 import { parseRunbookTemplate } from '../template-renderer';
 import { checkStatus, compileTemplate, compileUrl, httpFor } from './action-params';
 
 const notifyWith = z.strictObject({
   /** `generic`: `{incident, title, text}`; `slack`: an incoming webhook's `{text}`; `teams`: a message with an adaptive card. @defaultValue generic */
-  format: z.enum(['generic', 'slack', 'teams']).default('generic'),
+  format: z.enum(WEBHOOK_FORMATS).default('generic'),
   /** The webhook; usually `{{ secret.NAME }}`. */
   url: z.string().min(1),
   text: z.string().min(1),
@@ -14,7 +15,7 @@ const notifyWith = z.strictObject({
 });
 
 interface NotifyParams {
-  readonly format: 'generic' | 'slack' | 'teams';
+  readonly format: WebhookFormat;
   readonly url: ParsedTemplate;
   readonly text: ParsedTemplate;
   readonly title: ParsedTemplate;
@@ -60,45 +61,20 @@ export const notifyAction = defineAction<z.output<typeof notifyWith>, NotifyPara
 });
 
 function payloadOf(p: NotifyParams, render: TemplateRenderer): unknown {
-  switch (p.format) {
-    case 'slack': {
-      const title = slackText(p.title, render);
-      const text = slackText(p.text, render);
-      return { text: title !== '' ? `*${title}*\n${text}` : text };
-    }
-    case 'teams':
-      return {
-        type: 'message',
-        attachments: [{
-          contentType: 'application/vnd.microsoft.card.adaptive',
-          content: {
-            $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-            type: 'AdaptiveCard',
-            version: '1.4',
-            body: [
-              { type: 'TextBlock', text: render.text(p.title), weight: 'Bolder', size: 'Medium', wrap: true },
-              { type: 'TextBlock', text: render.text(p.text), wrap: true },
-            ],
-          },
-        }],
-      };
-    case 'generic': {
-      const id = render.text(INCIDENT.id);
-      const priority = render.text(INCIDENT.priority);
-      return {
-        incident: {
-          id: id === '' ? null : Number(id), title: render.text(INCIDENT.title),
-          priority: priority === '' ? null : Number(priority), status: render.text(INCIDENT.status),
-        },
-        title: render.text(p.title),
-        text: render.text(p.text),
-      };
-    }
-  }
+  const id = render.text(INCIDENT.id);
+  const priority = render.text(INCIDENT.priority);
+  return webhookPayload(p.format, {
+    title: render.text(p.title),
+    text: render.text(p.text),
+    slack: { title: slackText(p.title, render), text: slackText(p.text, render) },
+    incident: {
+      id: id === '' ? null : Number(id), title: render.text(INCIDENT.title),
+      priority: priority === '' ? null : Number(priority), status: render.text(INCIDENT.status),
+    },
+  });
 }
 
 /** The runbook's text as written, values escaped for Slack's mrkdwn. */
 function slackText(t: ParsedTemplate, render: TemplateRenderer): string {
-  return t.map((part) => (typeof part === 'string' ? part
-    : render.text([part]).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'))).join('');
+  return t.map((part) => (typeof part === 'string' ? part : slackEscape(render.text([part])))).join('');
 }

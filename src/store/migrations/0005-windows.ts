@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Migration } from 'kysely/migration';
+import type { Migration } from 'kysely';
 
 /**
  * Windows made explicit, `min_alerts`, reopening and flapping (see src/domain/grouping-policy.ts):

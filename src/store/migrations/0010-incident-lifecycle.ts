@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Migration } from 'kysely/migration';
+import type { Migration } from 'kysely';
 
 /**
  * The incident lifecycle grows (src/domain/incident-lifecycle.ts): held states (`on_hold`,

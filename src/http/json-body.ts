@@ -8,6 +8,12 @@ export interface JsonBodyOptions {
   readonly limit: number | string;
   /** Keep each request's raw bytes for {@link rawBodyOf} (until the request is collected). @defaultValue false */
   readonly keepRaw?: boolean;
+  /**
+   * Take any JSON value, not only an object or array: a body `null` or `"text"` is JSON, and
+   * then refused by the route's schema naming what is wrong, not as "not valid JSON".
+   * @defaultValue false
+   */
+  readonly anyValue?: boolean;
 }
 
 const rawBodies = new WeakMap<object, Buffer>();
@@ -33,7 +39,7 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler {
   // Bodies with escapes that may hide unstorable text: only these need the walk (storable-text.ts).
   const escaped = new WeakSet<object>();
   const parse = express.json({
-    limit: options.limit, type: () => true, strict: true,
+    limit: options.limit, type: () => true, strict: options.anyValue !== true,
     verify: (req, _res, raw, encoding) => {
       if (encoding !== 'utf-8' && encoding !== 'utf8') {
         const err = new Error(`charset "${encoding}": JSON bodies must be UTF-8`);

@@ -8,15 +8,17 @@ import { fieldPath } from '../domain/field-path';
  */
 export const API_ERRORS = {
   unauthorized: { status: 401, retry: false, summary: 'missing or wrong bearer token' },
+  forbidden: { status: 403, retry: false, summary: 'the token\'s role may not do this; `role_needed` names the role that may' },
   invalid_json: { status: 400, retry: false, summary: 'the body is not JSON' },
   invalid_payload: { status: 400, retry: false, summary: 'the body is JSON but a field is wrong; `field` names it' },
   invalid_request: { status: 400, retry: false, summary: 'a path or query parameter is wrong' },
-  not_found: { status: 404, retry: false, summary: 'no such incident, silence, runbook run, change or route' },
-  conflict: { status: 409, retry: false, summary: 'the incident, runbook run or change is not in a state that allows the change' },
+  not_found: { status: 404, retry: false, summary: 'no such incident, problem, silence, runbook run, change or route' },
+  conflict: { status: 409, retry: false, summary: 'the incident, problem, runbook run or change is not in a state that allows the change' },
   payload_too_large: {
     status: 413, retry: false, summary: 'the body is over QUELL_MAX_BODY_BYTES (QUELL_CMDB_MAX_BYTES for the CMDB)',
   },
   queue_unavailable: { status: 503, retry: true, summary: 'the ingest queue (Redis) cannot take the alerts now; nothing was stored' },
+  verification_unavailable: { status: 503, retry: true, summary: 'a signature cannot be verified now (the SNS signing certificate cannot be fetched); nothing was queued' },
   database_unavailable: { status: 503, retry: true, summary: 'PostgreSQL cannot be reached now; try again later' },
   busy: { status: 503, retry: true, summary: 'the API is serving as many reads as QUELL_API_READ_CONCURRENCY allows' },
   internal: { status: 500, retry: true, summary: 'an unexpected error; the log has the details' },

@@ -1,0 +1,3 @@
+import { durationReport } from './duration-report';
+
+export const mttaReport = durationReport('mtta', 'tta', 'acknowledged');

@@ -1,0 +1,3 @@
+import { durationReport } from './duration-report';
+
+export const mttrReport = durationReport('mttr', 'ttr', 'resolved');

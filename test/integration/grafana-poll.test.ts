@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { alertmanagerApiPoll, GRAFANA_ALERTS_PATH } from '../../connectors/alertmanager';
+import { pollTarget } from '../../src/connectors/poll-target';
+import { startRecordingServer } from '../support/http-recorder';
+
+/**
+ * Grafana cannot run here: its alert list (Alertmanager's API shape, at Grafana's own path) is
+ * served by a local HTTP server, and the poll Grafana's connector uses reads it: the service
+ * account token as a bearer token, Grafana's internal `__` labels left out (no notification
+ * carries them), an answer it cannot read or an error status thrown (nothing is resolved).
+ */
+const answer = readFileSync(join(__dirname, '../../connectors/alertmanager/fixtures/grafana-api-alerts.json'), 'utf8');
+
+test('polls Grafana\'s alert list with the token and answers the labels a webhook carries', async () => {
+  const grafana = await startRecordingServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end(answer); });
+  try {
+    const firing = await alertmanagerApiPoll(GRAFANA_ALERTS_PATH)(pollTarget({ url: `${grafana.base}/`, token: 'glsa_token' }));
+    expect(firing).toEqual({ firing: [{ labels: { alertname: 'HighCPU', grafana_folder: 'Infrastructure', instance: 'web-1:9100', severity: 'critical' } }] });
+    const [req] = grafana.requests;
+    expect(req!.url).toBe(`${GRAFANA_ALERTS_PATH}?active=true&silenced=true&inhibited=true&unprocessed=true`);
+    expect(req!.headers.authorization).toBe('Bearer glsa_token');
+  } finally {
+    await grafana.close();
+  }
+});
+
+test.each([
+  ['an error status', 401, '{"message":"Unauthorized"}', /HTTP 401/],
+  ['an answer that is not JSON', 200, '<html>login</html>', /not JSON/],
+  ['JSON that is not an alert list', 200, '{"alerts":[]}', /not an Alertmanager alert list/],
+])('%s throws', async (_what, status, body, error) => {
+  const grafana = await startRecordingServer((_req, res) => { res.statusCode = status; res.end(body); });
+  try {
+    await expect(alertmanagerApiPoll(GRAFANA_ALERTS_PATH)(pollTarget({ url: grafana.base }))).rejects.toThrow(error);
+  } finally {
+    await grafana.close();
+  }
+});
+
+test('an answer larger than the limit throws', async () => {
+  const grafana = await startRecordingServer((_req, res) => { res.end(`[${'{"labels":{"a":"b"}},'.repeat(10_000)}{"labels":{}}]`); });
+  try {
+    await expect(alertmanagerApiPoll()(pollTarget({ url: grafana.base, maxBytes: 10_000 }))).rejects.toThrow(/larger than 10000 bytes/);
+  } finally {
+    await grafana.close();
+  }
+});
