@@ -17,8 +17,9 @@ const ERROR_SCHEMA = {
   },
 } as const;
 
+/** A request schema as JSON Schema (draft 2020-12, OpenAPI 3.1's): what the sender may send. */
 const jsonSchemaOf = (schema: z.ZodType): Record<string, unknown> => {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', cycles: 'ref' });
   return rest;
 };
 
@@ -43,7 +44,10 @@ const SECURITY: Readonly<Record<RouteAccess, readonly Record<string, string[]>[]
 
 /** The error answers a route may give, by what it takes and who may call it. */
 function errorResponses(doc: RouteDoc, hasParams: boolean): Record<string, unknown> {
-  const ref = { description: 'see `error.code` (README, error codes)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  const ref = {
+    description: 'see `error.code` (README, error codes)',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  };
   const codes = new Set<number>([500, 503]);
   if (doc.access !== 'open') codes.add(401);
   if (doc.access !== 'open' && doc.access !== 'ingest') codes.add(403);
@@ -55,14 +59,16 @@ function errorResponses(doc: RouteDoc, hasParams: boolean): Record<string, unkno
 }
 
 /** An OpenAPI 3.1 document of `routes`. */
-export function openApiDocument(routes: readonly RouteDoc[], info: { readonly version: string }): Record<string, unknown> {
+export function openApiDocument(
+  routes: readonly RouteDoc[], info: { readonly version: string },
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const doc of routes) {
     const { path, params } = pathOf(doc.path);
     const success = doc.success ?? { status: 200, description: 'OK' };
     const operation: Record<string, unknown> = {
-      operationId: `${doc.method}${path.replace(/[{}]/g, '').split(/[/-]/).filter(Boolean)
-        .map((w) => w[0]?.toUpperCase() + w.slice(1)).join('')}`,
+      operationId: doc.method + path.replace(/[{}]/g, '').split(/[/-]/).filter(Boolean)
+        .map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(''),
       summary: doc.summary,
       tags: [doc.tag],
       security: SECURITY[doc.access],
@@ -70,7 +76,9 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { readonly ve
         ...params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
         ...(doc.query ? queryParameters(doc.query) : []),
       ],
-      ...(doc.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(doc.body) } } } } : {}),
+      ...(doc.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(doc.body) } } } }
+        : {}),
       responses: {
         [String(success.status)]: {
           description: success.description,
@@ -90,7 +98,10 @@ export function openApiDocument(routes: readonly RouteDoc[], info: { readonly ve
     },
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'an API token (QUELL_API_TOKEN or QUELL_TOKENS_FILE); its role decides' },
+        bearer: {
+          type: 'http', scheme: 'bearer',
+          description: 'an API token (QUELL_API_TOKEN or QUELL_TOKENS_FILE); its role decides',
+        },
         ingest: { type: 'http', scheme: 'bearer', description: 'the ingest token, or a connector\'s own credentials' },
       },
       schemas: { Error: ERROR_SCHEMA },

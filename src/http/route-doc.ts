@@ -1,4 +1,3 @@
-import type { RequestHandler, Router } from 'express';
 import type { z } from 'zod';
 
 /** Who may call a route: anyone, a token of at least that role, or a connector's ingest credentials. */
@@ -22,18 +21,4 @@ export interface RouteDoc {
   readonly body?: z.ZodType;
   /** The success answer: status and what it holds. @defaultValue 200, JSON */
   readonly success?: { readonly status: number; readonly description: string; readonly contentType?: string };
-}
-
-const docsOf = new WeakMap<Router, RouteDoc[]>();
-
-/** Registers a route on `router` and its description beside it: the one way routes are added. */
-export function route(router: Router, doc: RouteDoc, ...handlers: RequestHandler[]): void {
-  router[doc.method](doc.path, ...handlers);
-  const list = docsOf.get(router);
-  if (list) list.push(doc); else docsOf.set(router, [doc]);
-}
-
-/** The described routes of routers, in the order they were added. */
-export function routeDocs(routers: readonly Router[]): RouteDoc[] {
-  return routers.flatMap((r) => docsOf.get(r) ?? []);
 }
