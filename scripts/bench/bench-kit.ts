@@ -197,7 +197,7 @@ export interface StageTime { readonly stage: string; readonly runs: number; read
  * The workers' `quell_pipeline_stage_seconds` (sum and count per stage), added up: where a
  * batch's time goes. A worker that does not answer is left out (said on stdout).
  */
-export async function stageBreakdown(ports: readonly number[]): Promise<StageTime[]> {
+export async function stageBreakdown(ports: readonly number[], metric = 'quell_pipeline_stage_seconds', label = 'stage'): Promise<StageTime[]> {
   const sum = new Map<string, number>(), count = new Map<string, number>();
   for (const port of ports) {
     let body: string;
@@ -207,7 +207,7 @@ export async function stageBreakdown(ports: readonly number[]): Promise<StageTim
       say(`  metrics of the worker on :${port} not read: ${(err as Error).message}`);
       continue;
     }
-    for (const m of body.matchAll(/^quell_pipeline_stage_seconds_(sum|count)\{stage="([^"]+)"\} (\S+)$/gm)) {
+    for (const m of body.matchAll(new RegExp(`^${metric}_(sum|count)\\{${label}="([^"]+)"\\} (\\S+)$`, 'gm'))) {
       const into = m[1] === 'sum' ? sum : count;
       into.set(m[2]!, (into.get(m[2]!) ?? 0) + Number(m[3]));
     }
@@ -273,6 +273,11 @@ export interface StormOptions {
    * @defaultValue false: every alert on its own host
    */
   readonly switchOutages?: boolean;
+  /**
+   * The first alert's host number: storms with different offsets share no alert.
+   * @defaultValue 0
+   */
+  readonly offset?: number;
 }
 
 export function buildStorm(alerts: number, batch: number, seed: number, startsAt: string, opts: StormOptions = {}): Storm {
@@ -282,9 +287,10 @@ export function buildStorm(alerts: number, batch: number, seed: number, startsAt
   const quellBodies: Buffer[] = [];
   const alertmanagerBodies: Buffer[] = [];
   const sizes: number[] = [];
-  for (let from = 0; from < alerts; from += batch) {
+  const first = opts.offset ?? 0;
+  for (let from = first; from < first + alerts; from += batch) {
     const part: TestAlert[] = [];
-    for (let i = from; i < Math.min(alerts, from + batch); i++) {
+    for (let i = from; i < Math.min(first + alerts, from + batch); i++) {
       const alertname = ALERT_NAMES[pick(ALERT_NAMES.length)]!;
       const cluster = hostCluster(i);
       pick(CLUSTERS); // the draw stays, so the other labels are as before

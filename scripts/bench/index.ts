@@ -5,6 +5,12 @@
  *              Alertmanager, side by side (scripts/bench/storm.ts)
  *   runbooks   runbook trigger latency during a storm, and no-op runs per second
  *              (scripts/bench/runbooks.ts)
+ *   steady     receipt -> incident latency at fixed rates, open-loop, with a per-stage breakdown
+ *              (scripts/bench/steady.ts)
+ *   single     one alert per request, Quell and Alertmanager (scripts/bench/single.ts)
+ *   duplicates re-sends of the same alerts (scripts/bench/duplicates.ts)
+ *   soak       one million distinct open alerts, then resolved: RSS per process
+ *              (scripts/bench/soak.ts; a long run, not in the tests)
  *
  * Settings are BENCH_* environment variables, described at the top of each scenario's file.
  */
@@ -14,6 +20,10 @@ import { runMain } from './bench-kit';
 const SCENARIOS: Record<string, () => { main(): Promise<number> }> = {
   storm: () => require('./storm') as typeof import('./storm'),
   runbooks: () => require('./runbooks') as typeof import('./runbooks'),
+  steady: () => require('./steady') as typeof import('./steady'),
+  single: () => require('./single') as typeof import('./single'),
+  duplicates: () => require('./duplicates') as typeof import('./duplicates'),
+  soak: () => require('./soak') as typeof import('./soak'),
 };
 
 const name = process.argv[2] ?? 'storm';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Kysely, Transaction } from 'kysely';
 import { DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler } from '../queue/ingest-queue';
 import type { Database } from '../store/database';
@@ -90,6 +91,8 @@ export interface BatchingOptions {
 
 interface Waiting {
   readonly job: IngestJob;
+  /** When this worker took it (performance.now()). */
+  readonly takenAt: number;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -114,8 +117,12 @@ export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[
   };
 
   const settle = async (batch: Waiting[]): Promise<void> => {
+    const started = performance.now();
+    for (const w of batch) metrics.jobPhase.observe({ phase: 'batch_wait' }, (started - w.takenAt) / 1000);
     try {
       await apply(batch.map((w) => w.job));
+      const took = (performance.now() - started) / 1000;
+      for (let i = 0; i < batch.length; i++) metrics.jobPhase.observe({ phase: 'transaction' }, took);
       for (const w of batch) w.resolve();
       return;
     } catch (err) {
@@ -147,7 +154,8 @@ export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[
   };
 
   return (job) => new Promise<void>((resolve, reject) => {
-    waiting.push({ job, resolve, reject });
+    metrics.jobPhase.observe({ phase: 'queued' }, Math.max(0, Date.now() - Date.parse(job.receivedAt)) / 1000);
+    waiting.push({ job, takenAt: performance.now(), resolve, reject });
     pump();
   });
 }
