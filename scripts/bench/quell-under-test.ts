@@ -168,3 +168,34 @@ export type PhaseTime = StageTime;
 export function jobPhases(ports: readonly number[]): Promise<PhaseTime[]> {
   return stageBreakdown(ports, 'quell_ingest_job_phase_seconds', 'phase');
 }
+
+/**
+ * Samples what the database's sessions of the run are doing every `everyMs` (pg_stat_activity):
+ * `active: CPU` (running), `active: Lock/advisory` (waiting on another transaction),
+ * `active: IO/WALSync` (fsync at commit), `idle in transaction: Client/ClientRead` (waiting
+ * for the worker's next statement: round trips, the worker's own work). Idle sessions are not
+ * counted. Returns a stop function giving the share of samples per state.
+ */
+export function sampleDbWaits(db: Client, everyMs = 20): () => Promise<Record<string, number>> {
+  const tally = new Map<string, number>();
+  let samples = 0, running = true;
+  const loop = (async () => {
+    while (running) {
+      const rows = (await db.query<{ state: string; wait: string | null }>(`
+        select state, wait_event_type || '/' || wait_event as wait from pg_stat_activity
+         where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`)).rows;
+      samples++;
+      for (const r of rows) {
+        const key = `${r.state}: ${r.wait ?? 'CPU'}`;
+        tally.set(key, (tally.get(key) ?? 0) + 1);
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    // Sessions in that state on average (a sample counts each session once).
+    return Object.fromEntries([...tally].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Math.round((n / Math.max(1, samples)) * 100) / 100]));
+  };
+}

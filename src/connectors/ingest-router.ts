@@ -5,6 +5,7 @@ import { jsonBody, rawBodyOf } from '../http/json-body';
 import { QueueOutcomeUnknownError, QueueUnavailableError, type IngestQueue } from '../queue/ingest-queue';
 import type { Connector } from './connector';
 import { intake } from './connector-intake';
+import type { IngestBackpressure } from './ingest-backpressure';
 import type { IngestMetrics } from './ingest-metrics';
 import { RequestIdentity } from './request-identity';
 
@@ -16,6 +17,8 @@ export interface IngestRouterDeps {
   /** How far a source's clock may run ahead of Quell's (QUELL_MAX_CLOCK_SKEW_SECONDS). */
   readonly maxClockSkewSeconds: number;
   readonly metrics: IngestMetrics;
+  /** Refuses requests while the queue is over its configured depth. @defaultValue none: never */
+  readonly backpressure?: IngestBackpressure;
   readonly onError: (err: unknown) => void;
 }
 
@@ -24,7 +27,9 @@ export interface IngestRouterDeps {
  * size limit, JSON with text PostgreSQL can store (json-body.ts), then intake (connector-intake.ts:
  * the connector's schema, normalize, storable times, fingerprint), then one queue job
  * for the whole request. 202 only once the job is durably queued, and only for alerts the
- * database will take; a rejected request stores nothing.
+ * database will take; a rejected request stores nothing. While the queue is over its depth
+ * (ingest-backpressure.ts), a request gets 503 `queue_full` with `Retry-After` after auth and
+ * before its body is read.
  */
 export function ingestRouter(deps: IngestRouterDeps): Router {
   const router = Router();
@@ -39,9 +44,18 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       res.on('finish', () => { stop(); deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) }); });
       next();
     };
-    router.post(path, count, auth, json, handle(connector, deps, identity));
+    router.post(path, count, auth, shed(deps.backpressure), json, handle(connector, deps, identity));
   }
   return router;
+}
+
+function shed(backpressure: IngestBackpressure | undefined): RequestHandler {
+  return (_req, res, next) => {
+    if (backpressure === undefined || !backpressure.full) return next();
+    res.setHeader('Retry-After', String(backpressure.retryAfterSeconds));
+    // The body is not read: the connection may close once the answer is sent.
+    sendError(res, 'queue_full', `the ingest queue has ${backpressure.depth} requests waiting for the workers; nothing was queued; retry after ${backpressure.retryAfterSeconds} s`);
+  };
 }
 
 /** `Idempotency-Key`: printable ASCII, as in the IETF draft and Stripe's API. */
