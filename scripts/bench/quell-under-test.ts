@@ -199,3 +199,16 @@ export function sampleDbWaits(db: Client, everyMs = 20): () => Promise<Record<st
     return Object.fromEntries([...tally].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Math.round((n / Math.max(1, samples)) * 100) / 100]));
   };
 }
+
+/**
+ * The slowest quarter-seconds of receipt -> incident since `since` (by receipt time): their
+ * offset from `since` (s), alerts and the worst latency (ms). Shows whether the tail is
+ * periodic (a timer) or spread (load).
+ */
+export async function slowestWindows(db: Client, since: Date, top = 8): Promise<{ atS: number; alerts: number; maxMs: number }[]> {
+  const rows = (await db.query<{ w: number; n: number; mx: number }>(`
+    select floor(extract(epoch from received_at - $1::timestamptz) * 4)::int as w, count(*)::int as n,
+           max(extract(epoch from linked_at - received_at))::float8 * 1000 as mx
+      from incident_alerts where received_at >= $1 group by 1 order by mx desc limit $2`, [since, top])).rows;
+  return rows.map((r) => ({ atS: r.w / 4, alerts: r.n, maxMs: Math.round(r.mx) }));
+}

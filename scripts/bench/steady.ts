@@ -23,7 +23,7 @@ import { buildStorm, commonSettings, intEnv, onCleanup, say, sleep, stageBreakdo
 import { f0, f1, loadAverage, printTable, writeResults } from './bench-report';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile-summary';
 import { runPaced, type PacedResult } from './open-loop-sender';
-import { jobPhases, processingQuantiles, receiptToIncident, sampleDbWaits, startQuell, waitLinked, type Percentiles, type PhaseTime } from './quell-under-test';
+import { jobPhases, processingQuantiles, receiptToIncident, sampleDbWaits, slowestWindows, startQuell, waitLinked, type Percentiles, type PhaseTime } from './quell-under-test';
 
 const S = {
   ...commonSettings(),
@@ -51,6 +51,8 @@ interface LoadResult {
   readonly loadavg: number[];
   /** Database sessions of the run by state and wait event, on average (see sampleDbWaits). */
   readonly dbSessions: Record<string, number>;
+  /** The slowest quarter-seconds (receipt time since the warm-up): a periodic tail shows here. */
+  readonly slowest: { atS: number; alerts: number; maxMs: number }[];
   alertmanager?: PacedResult;
 }
 
@@ -85,9 +87,10 @@ export async function main(): Promise<number> {
     linkedSoFar = await waitLinked(q, linkedSoFar + quell.okAlerts, S.timeoutS);
     const dbSessions = await stopSampling();
     const r2i = await receiptToIncident(q.db, measureFrom);
+    const slowest = await slowestWindows(q.db, measureFrom);
     const committed = await processingQuantiles(q.prepared.metricsPorts);
     results.push({
-      rate: l.rate, batch: l.batch, quell, dbSessions, receiptToIncidentMs: r2i.ms, committedMs: committed, loadavg: loadAverage(),
+      rate: l.rate, batch: l.batch, quell, dbSessions, slowest, receiptToIncidentMs: r2i.ms, committedMs: committed, loadavg: loadAverage(),
       stages: diffStages(await stageBreakdown(q.prepared.metricsPorts), stagesBefore),
       phases: diffStages(await jobPhases(q.prepared.metricsPorts), phasesBefore.map((p) => ({ ...p, stage: p.stage }))),
     });
@@ -126,6 +129,7 @@ export async function main(): Promise<number> {
     say('  per job phase (mean ms per job) and per pipeline stage (mean ms per batch):');
     for (const p of [...r.phases, ...r.stages]) if (p.runs > 0) say(`    ${p.stage.padEnd(16)}${String(p.runs).padStart(8)}${f1(p.meanMs).padStart(9)}`);
     say(`  database sessions by state / wait (average count): ${Object.entries(r.dbSessions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    say(`  slowest quarter-seconds (s after warm-up: worst ms): ${r.slowest.map((w) => `${w.atS}: ${w.maxMs}`).join(', ')}`);
     const bad = (label: string, x: PacedResult | undefined): void => {
       if (x === undefined) return;
       const n = Object.values(x.unexpected).reduce((a, b) => a + b, 0) + x.errors;
