@@ -8,7 +8,8 @@
  *
  * Environment: as the storm scenario (BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_CLIENTS,
  * BENCH_WORKERS, BENCH_CONCURRENCY, BENCH_DB_POOL_SIZE, BENCH_ALERTMANAGER, BENCH_SEED,
- * BENCH_TIMEOUT_S, BENCH_OUT); BENCH_ALERTS defaults to 20000 here.
+ * BENCH_TIMEOUT_S, BENCH_OUT); BENCH_ALERTS defaults to 20000 here, and
+ *   BENCH_CPU_PROF   1: the api and worker 1 run with --cpu-prof; their profiles summarised at the end  0
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,9 +17,12 @@ import { join } from 'node:path';
 import { alertmanagerBinary, startAlertmanager } from './alertmanager-under-test';
 import { buildStorm, commonSettings, intEnv, onCleanup, runStorm, say, type StormResult } from './bench-kit';
 import { f0, f1, loadAverage, printTable, versus, writeResults } from './bench-report';
+import { cpuProfiling, printProfiles } from './cpu-profile-summary';
 import { receiptToIncident, startQuell, waitLinked } from './quell-under-test';
 
-const S = { ...commonSettings(), alerts: intEnv('BENCH_ALERTS', 20_000), seed: intEnv('BENCH_SEED', 1, 0) };
+const S = {
+  ...commonSettings(), alerts: intEnv('BENCH_ALERTS', 20_000), seed: intEnv('BENCH_SEED', 1, 0), cpuProf: process.env['BENCH_CPU_PROF'] === '1',
+};
 
 const notAccepted = (s: StormResult): number => s.requests - s.okRequests;
 
@@ -30,7 +34,8 @@ export async function main(): Promise<number> {
   const header = `single: ${S.alerts} requests of one alert, ${S.clients} clients, ${S.workers} workers x ${S.concurrency}`;
   say(`${header}; load average ${loadAverage().join(' ')}`);
 
-  const q = await startQuell(S, tmp);
+  const profiling = cpuProfiling(tmp, S.cpuProf);
+  const q = await startQuell(S, tmp, { apiNodeArgs: profiling.args('api'), workerNodeArgs: (i) => (i === 0 ? profiling.args('worker-1') : []) });
   const quell = await runStorm('quell', q.ingest, storm.quellBodies, storm.sizes, S.clients, 202, S.timeoutS * 1000);
   const linked = await waitLinked(q, quell.okAlerts, S.timeoutS);
   const r2i = await receiptToIncident(q.db);
@@ -45,6 +50,7 @@ export async function main(): Promise<number> {
     await peer.proc.stop();
   }
 
+  const profiles = profiling.summaries();
   say('');
   say(`${header} (load average ${loadAverage().join(' ')})`);
   printTable([
@@ -59,7 +65,8 @@ export async function main(): Promise<number> {
   if (notAccepted(quell) > 0) failures.push(`quell: ${notAccepted(quell)} requests not accepted: ${JSON.stringify(quell.unexpected)} ${quell.unexpectedSample.join(' | ')}`);
   if (am && notAccepted(am.storm) > 0) failures.push(`alertmanager: ${notAccepted(am.storm)} requests not accepted`);
   for (const p of processes) if (p.exit !== 0) failures.push(`${p.name} exited ${p.exit} on SIGTERM`);
+  printProfiles(profiles);
   for (const f of failures) say(`FAILED: ${f}`);
-  writeResults(S.out, { scenario: 'single', settings: S, quell, endToEndPerSecond, receiptToIncidentMs: r2i.ms, alertmanager: am ?? null, processes, failures });
+  writeResults(S.out, { scenario: 'single', settings: S, profiles, quell, endToEndPerSecond, receiptToIncidentMs: r2i.ms, alertmanager: am ?? null, processes, failures });
   return failures.length > 0 ? 1 : 0;
 }

@@ -15,13 +15,13 @@
  *   BENCH_WARMUP_S   first seconds of each load left out of the figures  2
  *   BENCH_CPU_PROF   1: the api and worker 1 run with --cpu-prof; their profiles summarised at the end  0
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alertmanagerBinary, startAlertmanager } from './alertmanager-under-test';
 import { buildStorm, commonSettings, intEnv, onCleanup, say, sleep, stageBreakdown, type StageTime } from './bench-kit';
 import { f0, f1, loadAverage, printTable, writeResults } from './bench-report';
-import { summarizeProfile, type ProfileSummary } from './cpu-profile-summary';
+import { cpuProfiling, printProfiles } from './cpu-profile-summary';
 import { runPaced, type PacedResult } from './open-loop-sender';
 import { jobPhases, processingQuantiles, receiptToIncident, sampleDbWaits, slowestWindows, startQuell, waitLinked, type Percentiles, type PhaseTime } from './quell-under-test';
 
@@ -65,16 +65,14 @@ const diffStages = (after: StageTime[], before: StageTime[]): StageTime[] => aft
 export async function main(): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'quell-bench-'));
   onCleanup(`remove ${tmp}`, async () => { rmSync(tmp, { recursive: true, force: true }); });
-  const profDir = join(tmp, 'cpu-prof');
-  mkdirSync(profDir);
   const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const loads = S.loads.map((l, k) => ({
     ...l, storm: buildStorm(l.rate * S.seconds, l.batch, S.seed, startsAt, { offset: k * 10_000_000 }),
   }));
   say(`steady: ${S.loads.map((l) => `${l.rate}/s x ${l.batch}`).join(', ')}, ${S.seconds} s each; ${S.workers} worker(s) x ${S.concurrency}; load average ${loadAverage().join(' ')}`);
 
-  const prof = (name: string): string[] => (S.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
-  const q = await startQuell(S, tmp, { apiNodeArgs: prof('api'), workerNodeArgs: (i) => (i === 0 ? prof('worker-1') : []) });
+  const profiling = cpuProfiling(tmp, S.cpuProf);
+  const q = await startQuell(S, tmp, { apiNodeArgs: profiling.args('api'), workerNodeArgs: (i) => (i === 0 ? profiling.args('worker-1') : []) });
   const results: LoadResult[] = [];
   let linkedSoFar = 0;
   for (const l of loads) {
@@ -110,8 +108,7 @@ export async function main(): Promise<number> {
     await am.proc.stop();
   }
 
-  const profiles: Record<string, ProfileSummary> = {};
-  for (const f of readdirSync(profDir)) if (f.endsWith('.cpuprofile')) profiles[f.replace('.cpuprofile', '')] = summarizeProfile(join(profDir, f));
+  const profiles = profiling.summaries();
 
   say('');
   const failures: string[] = [];
@@ -139,12 +136,7 @@ export async function main(): Promise<number> {
     bad('alertmanager', r.alertmanager);
     say('');
   }
-  for (const [name, profile] of Object.entries(profiles)) {
-    say(`cpu profile of ${name} (whole run, ${f0(profile.totalMs)} ms): idle ${profile.idlePercent}%, gc ${profile.gcPercent}%`);
-    for (const a of profile.byArea.slice(0, 10)) say(`  ${String(a.percent).padStart(5)}%  ${a.area}`);
-    say('  top functions (self time):');
-    for (const fn of profile.byFunction.slice(0, 12)) say(`  ${String(fn.percent).padStart(5)}%  ${fn.fn}`);
-  }
+  printProfiles(profiles);
   for (const p of processes) if (p.exit !== 0) failures.push(`${p.name} exited ${p.exit} on SIGTERM`);
   for (const f of failures) say(`FAILED: ${f}`);
   writeResults(S.out, { scenario: 'steady', settings: S, results, profiles, processes, failures });

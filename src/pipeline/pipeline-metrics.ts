@@ -39,7 +39,7 @@ export function createPipelineMetrics(registry: Registry) {
     }),
     jobPhase: new Histogram({
       name: 'quell_ingest_job_phase_seconds',
-      help: 'Where an ingest job waits and works: queued (receipt -> taken by this worker), batch_wait (taken -> its transaction starts), transaction (its batch\'s transaction, commit included).',
+      help: 'Where an ingest job waits and works: queued (receipt -> taken by this worker), batch_wait (taken -> its transaction starts), then its batch\'s transaction: begin (a connection and BEGIN), stages (the job ids recorded and the pipeline run), commit.',
       labelNames: ['phase'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers,

@@ -23,8 +23,11 @@ export function createJobsApplier(
     const jobs = [...new Map(given.map((j) => [j.id, j])).values()];
     for (let attempt = 1; ; attempt++) {
       const effects: (() => void)[] = [];
+      const t0 = performance.now();
+      let began = t0, staged = t0;
       try {
         await db.transaction().execute(async (trx) => {
+          began = performance.now();
           const fresh = await trx.insertInto('processed_jobs').values(jobs.map((j) => ({ id: j.id })))
             .onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
           const freshIds = new Set(fresh.map((r) => r.id));
@@ -37,6 +40,7 @@ export function createJobsApplier(
             for (const alert of job.alerts) alerts.push({ alert, receivedAt: job.receivedAt });
           }
           await runPipeline(stages, alerts, stageContext(trx, clock, effects), metrics);
+          staged = performance.now();
           effects.push(() => {
             metrics.jobs.inc({ result: 'applied' }, applied.length);
             const now = Date.now();
@@ -46,6 +50,12 @@ export function createJobsApplier(
             }
           });
         });
+        const committed = performance.now();
+        if (staged > began) {
+          for (const [phase, ms] of [['begin', began - t0], ['stages', staged - began], ['commit', committed - staged]] as const) {
+            for (let i = 0; i < jobs.length; i++) metrics.jobPhase.observe({ phase }, ms / 1000);
+          }
+        }
         for (const fn of effects) fn();
         return;
       } catch (err) {
@@ -121,8 +131,6 @@ export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[
     for (const w of batch) metrics.jobPhase.observe({ phase: 'batch_wait' }, (started - w.takenAt) / 1000);
     try {
       await apply(batch.map((w) => w.job));
-      const took = (performance.now() - started) / 1000;
-      for (let i = 0; i < batch.length; i++) metrics.jobPhase.observe({ phase: 'transaction' }, took);
       for (const w of batch) w.resolve();
       return;
     } catch (err) {
