@@ -22,6 +22,7 @@ import type { PriorityPolicy } from './domain/priority';
 import type { ReportContext } from './reports/report';
 import type { ConnectorSetup } from './connectors/connector-settings';
 import { createIngestMetrics } from './connectors/ingest-metrics';
+import type { IngestBackpressure } from './connectors/ingest-backpressure';
 import { ingestRouter } from './connectors/ingest-router';
 import type { Logger } from './log';
 import { packageVersion } from './package-version';
@@ -52,6 +53,8 @@ export interface AppDeps {
   readonly priorityPolicy?: () => PriorityPolicy;
   readonly maxBodyBytes: number;
   readonly maxClockSkewSeconds: number;
+  /** Ingest's 503 while the queue is over its depth. @defaultValue none: never */
+  readonly backpressure?: IngestBackpressure;
   readonly reads: ReadLimits;
   readonly checks: readonly ReadinessCheck[];
   readonly log: Logger;
@@ -86,6 +89,7 @@ export function createApp(deps: AppDeps): Express {
     maxBodyBytes: deps.maxBodyBytes,
     maxClockSkewSeconds: deps.maxClockSkewSeconds,
     metrics: createIngestMetrics(deps.registry),
+    backpressure: deps.backpressure,
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
   }));
   // Who sent each API request (the routes' requireRole checks read it); ingest has its own token.
