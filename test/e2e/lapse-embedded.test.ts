@@ -28,7 +28,7 @@ test('the worker reconciles against Alertmanager and expires alerts Prometheus s
   am = await startAlertmanager('route:\n  receiver: none\nreceivers:\n  - name: none\n', { logLevel: 'info' });
   const port = await freePort();
   quell = startQuell('start', {
-    QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1',
+    QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1', QUELL_OPEN_READS: 'true',
     QUELL_RECONCILE_ALERTMANAGER_URL: am.url, QUELL_RECONCILE_INTERVAL_SECONDS: '1', QUELL_RECONCILE_GRACE_SECONDS: '0',
   }, dir);
   await quell.waitForLog('api listening', 60_000);
