@@ -57,7 +57,8 @@ export function createJobsApplier(
         });
         const committed = performance.now();
         if (staged > began) {
-          for (const [phase, ms] of [['begin', began - t0], ['stages', staged - began], ['commit', committed - staged]] as const) {
+          const phases = [['begin', began - t0], ['stages', staged - began], ['commit', committed - staged]] as const;
+          for (const [phase, ms] of phases) {
             for (let i = 0; i < jobs.length; i++) metrics.jobPhase.observe({ phase }, ms / 1000);
           }
         }
