@@ -38,16 +38,22 @@ function command(parent: Command, name: string, path = name): Command {
   return parent.command(name).addHelpText('after', () => settingsHelp(path));
 }
 
-command(program, 'start').description('API and worker in one process (embedded database and queue unless REDIS_URL / DATABASE_URL are set)')
+command(program, 'start')
+  .description('API and worker in one process (embedded database and queue unless REDIS_URL / DATABASE_URL '
+    + 'are set)')
   .action(() => run('start'));
 command(program, 'api').description('the HTTP API only (needs REDIS_URL and DATABASE_URL)').action(() => run('api'));
-command(program, 'worker').description('a worker applying queued alerts (needs REDIS_URL and DATABASE_URL)').action(() => run('worker'));
+command(program, 'worker').description('a worker applying queued alerts (needs REDIS_URL and DATABASE_URL)')
+  .action(() => run('worker'));
 command(program, 'migrate').description('apply database migrations and exit').action(async () => {
   const config = loadConfig();
   const log = createLogger(config.QUELL_LOG_LEVEL);
-  const { db, kind } = await connectDatabase({ dataDir: config.QUELL_DATA_DIR, ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}) });
+  const { db, kind } = await connectDatabase({
+    dataDir: config.QUELL_DATA_DIR, ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
+  });
   try {
-    log.info({ database: kind, applied: (await migrateAtStart(db, config.DATABASE_URL, log, false)).applied }, 'migrations applied');
+    const { applied } = await migrateAtStart(db, config.DATABASE_URL, log, false);
+    log.info({ database: kind, applied }, 'migrations applied');
   } finally {
     await db.destroy();
   }
@@ -55,8 +61,8 @@ command(program, 'migrate').description('apply database migrations and exit').ac
 
 const config = program.command('config').description('check the settings before a deploy');
 command(config, 'check', 'config check')
-  .description('validate the settings and rules, connect to the database and Redis, and print the settings it would run '
-    + 'with (secrets masked); exit 0 if all is well, 2 if not')
+  .description('validate the settings and rules, connect to the database and Redis, and print the settings it '
+    + 'would run with (secrets masked); exit 0 if all is well, 2 if not')
   .action(async () => { process.exitCode = await configCheck(lines()); });
 
 const rules = program.command('rules').description('check rule files before they are deployed');
@@ -67,8 +73,8 @@ command(rules, 'lint', 'rules lint').argument('[path]', 'a rules directory or on
     process.exitCode = await lintRules(path ?? loadConfig().QUELL_RULES_DIR, lines());
   });
 
-command(rules, 'test', 'rules test').argument('[paths...]', 'rule test files (*.test.yaml), or directories to search for them '
-  + '(default: QUELL_RULES_DIR)')
+command(rules, 'test', 'rules test').argument('[paths...]', 'rule test files (*.test.yaml), or directories to '
+  + 'search for them (default: QUELL_RULES_DIR)')
   .description('run rule tests on the engine itself: input alerts at times, expected incidents; a diff for '
     + 'each failure; exit 1 if any fails')
   .action(async (paths: string[]) => {
@@ -78,8 +84,10 @@ command(rules, 'test', 'rules test').argument('[paths...]', 'rule test files (*.
     });
   });
 
-const tokens = program.command('tokens').description('API tokens for QUELL_TOKENS_FILE (the file holds their SHA-256 only)');
-tokens.command('hash').argument('[token]', 'the token (default: read from standard input, so that it stays out of shell history)')
+const tokens = program.command('tokens')
+  .description('API tokens for QUELL_TOKENS_FILE (the file holds their SHA-256 only)');
+tokens.command('hash')
+  .argument('[token]', 'the token (default: read from standard input, so that it stays out of shell history)')
   .description('print the SHA-256 of a token, as the sha256 of a QUELL_TOKENS_FILE entry')
   .action(async (token?: string) => {
     const text = token ?? (await readStdin()).replace(/\r?\n$/, '');
@@ -91,7 +99,8 @@ tokens.command('new').requiredOption('--name <name>', 'the name timelines record
   .description('make a random token: print it once (hand it to its holder) and its QUELL_TOKENS_FILE entry')
   .action((o: { name: string; role: string }) => {
     const token = randomBytes(32).toString('base64url');
-    process.stdout.write(`token: ${token}\n# QUELL_TOKENS_FILE entry:\n- name: ${JSON.stringify(o.name)}\n  role: ${o.role}\n  sha256: ${hashToken(token)}\n`);
+    process.stdout.write(`token: ${token}\n# QUELL_TOKENS_FILE entry:\n- name: ${JSON.stringify(o.name)}\n`
+      + `  role: ${o.role}\n  sha256: ${hashToken(token)}\n`);
   });
 
 command(program, 'replay').argument('<recording>', 'recorded webhook payloads, one JSON per line: '
@@ -103,7 +112,9 @@ command(program, 'replay').argument('<recording>', 'recorded webhook payloads, o
   .option('--cmdb <file>', 'a CMDB document (JSON or YAML) to correlate by topology with')
   .option('--start <time>', 'when the recording began, ISO 8601 (default: inferred from the alerts\' times)')
   .option('--json', 'print JSON')
-  .action(async (recording: string, o: { rules?: string; against?: string; cmdb?: string; start?: string; json?: boolean }) => {
+  .action(async (
+    recording: string, o: { rules?: string; against?: string; cmdb?: string; start?: string; json?: boolean },
+  ) => {
     const config = loadConfig();
     process.exitCode = await replay(recording, lines(), {
       rules: o.rules ?? config.QUELL_RULES_DIR,
@@ -147,6 +158,7 @@ async function run(role: Role): Promise<void> {
   if (role === 'worker') servers.push(await startWorkerMetrics(rt));
   // A worker takes jobs once the schema is current (at once, unless PostgreSQL was down at start).
   if (role !== 'api') await rt.schemaReady;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- shutdown may set it during the awaits
   if (role !== 'api' && !closing) worker = startWorker(rt);
 }
 
@@ -175,7 +187,10 @@ function shutdownOn(signals: NodeJS.Signals[], log: Logger, close: () => Promise
       log.info({ signal }, 'shutting down: finishing jobs in hand');
       const force = setTimeout(() => process.exit(1), 25_000);
       force.unref();
-      close().then(() => process.exit(0), (err: unknown) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
+      close().then(() => process.exit(0), (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
     });
   }
 }

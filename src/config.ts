@@ -3,6 +3,7 @@ import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_ALIAS_LABELS, DEFAULT_BIND_LABELS } from './domain/ci-binding';
 import { nearest } from './domain/edit-distance';
+import { itemAt } from './domain/invariant';
 
 /**
  * Quell's configuration: environment variables, optionally from a YAML file named by
@@ -11,8 +12,11 @@ import { nearest } from './domain/edit-distance';
  */
 const int = (def: number, min = 1) => z.coerce.number().int().min(min).default(def);
 const empty = (v: unknown) => (v === '' ? undefined : v);
-const flag = (def: boolean) => z.preprocess((v) => (v === undefined || v === '' ? undefined : String(v).toLowerCase()),
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional()).transform((v) => (v === undefined ? def : ['true', '1', 'yes'].includes(v)));
+const flag = (def: boolean) => z.preprocess(
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- env text or a YAML scalar; others fail the enum
+  (v) => (v === undefined || v === '' ? undefined : String(v).toLowerCase()),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional(),
+).transform((v) => (v === undefined ? def : ['true', '1', 'yes'].includes(v)));
 /** A comma-separated list, spaces trimmed, empty items dropped. */
 const nameList = (def: string) => z.preprocess((v) => (Array.isArray(v) ? v.join(',') : v), z.string().default(def))
   .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
@@ -48,7 +52,10 @@ export const configSchema = z.object({
   QUELL_OPEN_READS: flag(false),
   /** Largest ingest request body accepted; larger ones get 413. */
   QUELL_MAX_BODY_BYTES: int(5 * 1024 * 1024),
-  /** Requests (jobs) waiting in the ingest queue above which ingest answers 503 queue_full with Retry-After; 0: none. */
+  /**
+   * Requests (jobs) waiting in the ingest queue above which ingest answers 503 queue_full with Retry-After;
+   * 0: none.
+   */
   QUELL_INGEST_MAX_QUEUE_DEPTH: int(0, 0),
   /** How far a source's clock may run ahead of Quell's: alert times later than that are refused (400). */
   QUELL_MAX_CLOCK_SKEW_SECONDS: int(3600, 0),
@@ -67,14 +74,17 @@ export const configSchema = z.object({
   QUELL_RUNBOOKS_ENABLED: flag(true),
   /** `true`: every runbook run only renders and records its steps; nothing runs. */
   QUELL_RUNBOOKS_DRY_RUN: flag(false),
-  /** Hosts, host:port or CIDRs runbook HTTP steps may call although private, loopback or link-local (comma-separated). */
+  /**
+   * Hosts, host:port or CIDRs runbook HTTP steps may call although private, loopback or link-local
+   * (comma-separated).
+   */
   QUELL_HTTP_ALLOW: nameList(''),
   /** Environment variables an exec step may pass to its program (comma-separated names). */
   QUELL_EXEC_ENV_ALLOW: nameList(''),
   /** A directory of secret files (`{{ secret.NAME }}` reads `<dir>/NAME` when QUELL_SECRET_NAME is unset). */
   QUELL_SECRETS_DIR: z.preprocess(empty, z.string().optional()),
   /** Prometheus base URL for runbook `wait_for: { query }` steps. */
-  QUELL_PROMETHEUS_URL: z.preprocess(empty, z.string().url().optional()),
+  QUELL_PROMETHEUS_URL: z.preprocess(empty, z.url().optional()),
   /** Most bytes of output kept per runbook step (stdout, stderr, bodies). */
   QUELL_RUNBOOK_MAX_OUTPUT_BYTES: int(16 * 1024, 256),
   /** How long a dead worker's job stays locked before another worker takes it (ms). */
@@ -95,18 +105,21 @@ export const configSchema = z.object({
   /** How long an alert stays missing from its source's answers before reconciliation resolves it. */
   QUELL_RECONCILE_GRACE_SECONDS: int(300, 0),
   /** Alertmanager (or Mimir/Cortex alertmanager) base URL polled at /api/v2/alerts for reconciliation. */
-  QUELL_RECONCILE_ALERTMANAGER_URL: z.preprocess(empty, z.string().url().optional()),
+  QUELL_RECONCILE_ALERTMANAGER_URL: z.preprocess(empty, z.url().optional()),
   /** Secret. Bearer token for QUELL_RECONCILE_ALERTMANAGER_URL. */
   QUELL_RECONCILE_ALERTMANAGER_TOKEN: z.preprocess(empty, z.string().optional()),
   /** Grafana base URL polled at /api/alertmanager/grafana/api/v2/alerts (the `grafana` connector). */
-  QUELL_RECONCILE_GRAFANA_URL: z.preprocess(empty, z.string().url().optional()),
+  QUELL_RECONCILE_GRAFANA_URL: z.preprocess(empty, z.url().optional()),
   /** Secret. Grafana service account token for QUELL_RECONCILE_GRAFANA_URL. */
   QUELL_RECONCILE_GRAFANA_TOKEN: z.preprocess(empty, z.string().optional()),
   /** Zabbix frontend URL whose api_jsonrpc.php answers problem.get (the `zabbix` connector). */
-  QUELL_RECONCILE_ZABBIX_URL: z.preprocess(empty, z.string().url().optional()),
+  QUELL_RECONCILE_ZABBIX_URL: z.preprocess(empty, z.url().optional()),
   /** Secret. Zabbix API token for QUELL_RECONCILE_ZABBIX_URL. */
   QUELL_RECONCILE_ZABBIX_TOKEN: z.preprocess(empty, z.string().optional()),
-  /** Closed days the hourly report roll-up computes again, for incidents of theirs that still changed (alerts joined, priority moved). */
+  /**
+   * Closed days the hourly report roll-up computes again, for incidents of theirs that still changed
+   * (alerts joined, priority moved).
+   */
   QUELL_REPORTS_SETTLE_DAYS: int(7, 0),
   QUELL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -143,7 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const key of SETTING_NAMES) if (env[key] !== undefined) merged[key] = env[key];
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
+    const issue = itemAt(result.error.issues, 0, 'config issues');
     const key = String(issue.path[0]);
     // Our own refinements already say value, problem and fix.
     if (issue.code === 'custom') throw new ConfigError(issue.message);
@@ -152,7 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const def = defaultOf(key);
     const fix = FIXES[key as keyof Config]
       ?? (def === undefined ? 'fix the value or unset it' : `fix the value, or unset it for the default ${def}`);
-    throw new ConfigError(`${path}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}; ${fix}`);
+    const got = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+    throw new ConfigError(`${path}: ${issue.message}${got}; ${fix}`);
   }
   return result.data;
 }
@@ -167,6 +181,7 @@ export function defaultOf(key: string): string | undefined {
   const field = (configSchema.shape as Record<string, z.ZodType>)[key];
   const parsed = field?.safeParse(undefined);
   if (parsed === undefined || !parsed.success || parsed.data === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- defaults: numbers, booleans, strings, lists
   return Array.isArray(parsed.data) ? parsed.data.join(',') : String(parsed.data);
 }
 
@@ -176,7 +191,8 @@ function readConfigFile(file: string): Record<string, unknown> {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw configError('QUELL_CONFIG', `cannot read ${file} (${code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message})`,
+    const why = code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message;
+    throw configError('QUELL_CONFIG', `cannot read ${file} (${why})`,
       'point QUELL_CONFIG at a YAML file of settings, or unset it');
   }
   const lines = new LineCounter();
@@ -192,13 +208,15 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   if (doc.contents === null) return {};
   if (!isMap(doc.contents)) {
-    throw configError('QUELL_CONFIG', `${at(doc.contents.range?.[0])}: expected a mapping of settings`, 'write one SETTING: value per line');
+    throw configError('QUELL_CONFIG', `${at(doc.contents.range[0])}: expected a mapping of settings`,
+      'write one SETTING: value per line');
   }
   for (const item of doc.contents.items) {
     const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
     if ((SETTING_NAMES as readonly string[]).includes(key)) continue;
     const guess = nearest(key, SETTING_NAMES);
-    throw configError('QUELL_CONFIG', `${at(isScalar(item.key) ? item.key.range?.[0] : undefined)}: unknown setting ${key}`,
+    const where = at(isScalar(item.key) ? item.key.range[0] : undefined);
+    throw configError('QUELL_CONFIG', `${where}: unknown setting ${key}`,
       guess === undefined ? 'remove it (quell --help lists the settings)' : `did you mean ${guess}?`);
   }
   return doc.toJS() as Record<string, unknown>;
@@ -208,7 +226,9 @@ function readConfigFile(file: string): Record<string, unknown> {
 function urlOf(setting: string, schemes: readonly string[], example: (value: string) => string) {
   return (value: string, ctx: z.RefinementCtx): void => {
     const problem = urlProblem(value, schemes);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${setting}: ${problem}; use a URL such as ${example(value)}` });
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `${setting}: ${problem}; use a URL such as ${example(value)}` });
+    }
   };
 }
 
@@ -231,7 +251,7 @@ export function masked(url: string): string {
 
 /** The configuration with secrets masked, for the start-up log. */
 export function redacted(config: Config): Record<string, unknown> {
-  const shown = (k: string, v: unknown): unknown => {
+  const shown = (k: string, v: Config[keyof Config]): unknown => {
     if (!SECRET_KEYS.has(k as keyof Config) || v === undefined) return v;
     // A URL keeps its host, port and database; its password goes.
     return k.endsWith('_URL') ? masked(String(v)) : '<set>';

@@ -5,7 +5,7 @@ export interface ReadinessCheck {
   readonly dependency?: string;
   /** Where it is (`host:port`), for the log and API token holders only. */
   readonly address?: string;
-  check(): Promise<void>;
+  readonly check: () => Promise<void>;
 }
 
 /**
@@ -48,7 +48,8 @@ export function runChecks(checks: readonly ReadinessCheck[]): Promise<CheckResul
       if (err instanceof NotReadyError) return { name, ok: false, reason: said, detail: said };
       const state = err instanceof CheckTimeout ? 'not answering' : 'unreachable';
       const what = dependency === undefined ? '' : `${dependency} `;
-      const where = dependency === undefined ? '' : `${dependency}${address === undefined ? '' : ` at ${address}`} ${state}: `;
+      const at = address === undefined ? '' : ` at ${address}`;
+      const where = dependency === undefined ? '' : `${dependency}${at} ${state}: `;
       return { name, ok: false, reason: `${what}${state}`, detail: `${where}${said}` };
     } finally {
       clearTimeout(timer);

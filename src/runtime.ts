@@ -117,28 +117,40 @@ export interface RuntimeOptions {
   readonly runbooks?: () => RunbookSet;
 }
 
-export async function openRuntime(config: Config, log: Logger, role: Role, opts: RuntimeOptions = {}): Promise<Runtime> {
+export async function openRuntime(
+  config: Config, log: Logger, role: Role, opts: RuntimeOptions = {},
+): Promise<Runtime> {
   if (role !== 'start' && (!config.REDIS_URL || !config.DATABASE_URL)) {
-    throw new ConfigError(`quell ${role} runs beside other processes: set REDIS_URL and DATABASE_URL (or use quell start)`);
+    throw new ConfigError(
+      `quell ${role} runs beside other processes: set REDIS_URL and DATABASE_URL (or use quell start)`);
   }
   const registry = createRegistry();
   const rules = await RulesHolder.open({ dir: config.QUELL_RULES_DIR, log, registry });
   const { db, kind } = await connectDatabase({
-    dataDir: config.QUELL_DATA_DIR, poolSize: config.QUELL_DB_POOL_SIZE, ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
+    dataDir: config.QUELL_DATA_DIR, poolSize: config.QUELL_DB_POOL_SIZE,
+    ...(config.DATABASE_URL ? { url: config.DATABASE_URL } : {}),
     onConnectionError: (err) => log.warn({ err: err.message }, 'a database connection failed; it is discarded'),
   });
   const schema = await migrateAtStart(db, config.DATABASE_URL, log, role !== 'start');
   const queue: IngestQueue = config.REDIS_URL
     ? new BullmqIngestQueue({ redisUrl: config.REDIS_URL, queueName: config.QUELL_QUEUE_NAME })
-    : new EmbeddedQueue(db, { onError: (err, job) => log.error({ err: err.message, job: job.id, permanent: err instanceof PermanentJobError }, 'job failed') });
+    : new EmbeddedQueue(db, {
+      onError: (err, job) => log.error(
+        { err: err.message, job: job.id, permanent: err instanceof PermanentJobError }, 'job failed'),
+    });
   const runbookQueue: JobQueue<RunbookJob> = config.REDIS_URL
-    ? new BullmqQueue<RunbookJob>({ redisUrl: config.REDIS_URL, queueName: runbookQueueName(config.QUELL_QUEUE_NAME), jobName: RUNBOOK_QUEUE })
+    ? new BullmqQueue<RunbookJob>({
+      redisUrl: config.REDIS_URL, queueName: runbookQueueName(config.QUELL_QUEUE_NAME), jobName: RUNBOOK_QUEUE,
+    })
     : new EmbeddedQueue<RunbookJob>(db, {
       queue: RUNBOOK_QUEUE,
-      onError: (err, job) => log.error({ err: err.message, job: job.id, permanent: err instanceof PermanentJobError }, 'runbook job failed'),
+      onError: (err, job) => log.error(
+        { err: err.message, job: job.id, permanent: err instanceof PermanentJobError }, 'runbook job failed'),
     });
   const notifyQueue: JobQueue<NotifyJob> = config.REDIS_URL
-    ? new BullmqQueue<NotifyJob>({ redisUrl: config.REDIS_URL, queueName: notifyQueueName(config.QUELL_QUEUE_NAME), jobName: NOTIFY_QUEUE })
+    ? new BullmqQueue<NotifyJob>({
+      redisUrl: config.REDIS_URL, queueName: notifyQueueName(config.QUELL_QUEUE_NAME), jobName: NOTIFY_QUEUE,
+    })
     : new EmbeddedQueue<NotifyJob>(db, {
       queue: NOTIFY_QUEUE,
       onError: (err, job) => log.warn({ err: err.message, job: job.id }, 'notification job failed; it is retried'),
@@ -152,10 +164,12 @@ export async function openRuntime(config: Config, log: Logger, role: Role, opts:
   const embedded = kind === 'pglite' || queue.kind === 'embedded';
   log.info({
     role, mode: embedded ? 'embedded' : 'servers', database: kind, queue: queue.kind,
-    migrations: schema.applied ?? 'waiting for PostgreSQL', rules: { version: rules.current().version, ...rules.current().counts },
+    migrations: schema.applied ?? 'waiting for PostgreSQL',
+    rules: { version: rules.current().version, ...rules.current().counts },
     config: redacted(config),
   }, embedded
-    ? `embedded mode: ${kind === 'pglite' ? `PGlite in ${config.QUELL_DATA_DIR}` : 'PostgreSQL'}, ${queue.kind} queue (set REDIS_URL and DATABASE_URL for servers)`
+    ? `embedded mode: ${kind === 'pglite' ? `PGlite in ${config.QUELL_DATA_DIR}` : 'PostgreSQL'}, ${queue.kind} queue `
+      + '(set REDIS_URL and DATABASE_URL for servers)'
     : 'server mode: BullMQ on Redis, PostgreSQL');
 
   if (config.REDIS_URL) await warnIfRedisUnreachable(queue, config.REDIS_URL, log);
@@ -209,7 +223,8 @@ async function warnIfRedisUnreachable(queue: IngestQueue, url: string, log: Logg
     }
     const problem = describeRedisError(err, url);
     if (!problem.unreachable) throw new ConfigError(problem.message, { cause: err });
-    log.warn({ err: (err as Error).message }, `${problem.message}. Ingest answers 503 until it does; /readyz says not ready`);
+    log.warn({ err: (err as Error).message },
+      `${problem.message}. Ingest answers 503 until it does; /readyz says not ready`);
   }
 }
 
@@ -220,7 +235,9 @@ function runbooksOf(bundle: RuleBundle): RunbookSet {
 
 /** Secrets (`{{ secret.NAME }}`) from the environment and QUELL_SECRETS_DIR. */
 function secretStoreOf(rt: Runtime): SecretStore {
-  return createSecretStore({ env: process.env, ...(rt.config.QUELL_SECRETS_DIR ? { dir: rt.config.QUELL_SECRETS_DIR } : {}) });
+  return createSecretStore({
+    env: process.env, ...(rt.config.QUELL_SECRETS_DIR ? { dir: rt.config.QUELL_SECRETS_DIR } : {}),
+  });
 }
 
 /** The run executor of a worker: actions from the registry, secrets from the environment and QUELL_SECRETS_DIR. */
@@ -266,12 +283,16 @@ function apiTokensOf(rt: Runtime): ApiTokenEntry[] {
 /** Serves the API; resolves once listening. */
 export async function startApi(rt: Runtime): Promise<Server> {
   const tokens = resolveTokens(rt.config);
-  if (tokens.generatedFile) rt.log.warn({ file: tokens.generatedFile }, 'QUELL_INGEST_TOKEN or QUELL_API_TOKEN unset: the missing one is generated and kept in this file');
+  if (tokens.generatedFile) {
+    rt.log.warn({ file: tokens.generatedFile },
+      'QUELL_INGEST_TOKEN or QUELL_API_TOKEN unset: the missing one is generated and kept in this file');
+  }
   registerStateMetrics(rt.registry, rt.db, rt.queue);
   const backpressure = new IngestBackpressure(rt.queue, { maxDepth: rt.config.QUELL_INGEST_MAX_QUEUE_DEPTH });
   const app = createApp({
     backpressure,
-    db: rt.db, queue: rt.queue, connectors: connectorSetups(loadConnectors()), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,
+    db: rt.db, queue: rt.queue, connectors: connectorSetups(loadConnectors()), registry: rt.registry,
+    pipelineMetrics: rt.pipelineMetrics,
     tokens: { ...tokens, apiTokens: apiTokensOf(rt) }, openReads: rt.config.QUELL_OPEN_READS,
     priorityPolicy: () => rt.rules.current().get(priorityMatrixKind),
     maxBodyBytes: rt.config.QUELL_MAX_BODY_BYTES, maxClockSkewSeconds: rt.config.QUELL_MAX_CLOCK_SKEW_SECONDS,
@@ -304,9 +325,11 @@ export interface WorkerOptions {
  */
 export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): Promise<void> } {
   const stages = buildPipeline({
-    rules: () => rt.rules.current(), metrics: rt.pipelineMetrics, topology: () => rt.topology.current(), incidentEvents: rt.incidentEvents,
+    rules: () => rt.rules.current(), metrics: rt.pipelineMetrics, topology: () => rt.topology.current(),
+    incidentEvents: rt.incidentEvents,
   });
-  const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics, { transactions: rt.config.QUELL_WORKER_TRANSACTIONS });
+  const handler = createJobProcessor(rt.db, stages, rt.pipelineMetrics,
+    { transactions: rt.config.QUELL_WORKER_TRANSACTIONS });
   const consumer: IngestConsumer = rt.queue instanceof EmbeddedQueue
     ? rt.queue
     : new BullmqIngestConsumer({
@@ -368,12 +391,16 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
   const sources = reconcileSourcesOf(rt.config, loadConnectors());
   const reconcile = rt.config.QUELL_RECONCILE_INTERVAL_SECONDS > 0 && sources.length > 0
     ? scheduleReconcile(rt.db, stages, sources, {
-      intervalMs: rt.config.QUELL_RECONCILE_INTERVAL_SECONDS * 1000, graceMs: rt.config.QUELL_RECONCILE_GRACE_SECONDS * 1000,
+      intervalMs: rt.config.QUELL_RECONCILE_INTERVAL_SECONDS * 1000,
+      graceMs: rt.config.QUELL_RECONCILE_GRACE_SECONDS * 1000,
     }, lapseMetrics, rt.log)
     : undefined;
   const sweeper = rt.outbox.schedule();
   const stillFiring = createStillFiringCheck(rt.db, rt.incidentEvents);
-  const stillFiringTicks = scheduleTicks(async () => { await stillFiring(); await wakeWaitingRuns(rt.db); }, rt.log, STILL_FIRING_INTERVAL_MS);
+  const stillFiringTicks = scheduleTicks(async () => {
+    await stillFiring();
+    await wakeWaitingRuns(rt.db);
+  }, rt.log, STILL_FIRING_INTERVAL_MS);
   rt.log.info({
     concurrency: rt.config.QUELL_WORKER_CONCURRENCY, transactions: rt.config.QUELL_WORKER_TRANSACTIONS,
     runbook_concurrency: rt.config.QUELL_RUNBOOK_CONCURRENCY,
@@ -403,14 +430,18 @@ export function startWorker(rt: Runtime, opts: WorkerOptions = {}): { close(): P
  * A consumer's error callbacks: Redis outages as a few lines naming REDIS_URL with a count of
  * failed attempts; other errors one line each (with the stack at QUELL_LOG_LEVEL=debug).
  */
-function redisOutageLog(rt: Runtime, what: string): Pick<BullmqWorkerOptions, 'onError' | 'onConnectionError' | 'onReconnected'> {
+function redisOutageLog(
+  rt: Runtime, what: string,
+): Pick<BullmqWorkerOptions, 'onError' | 'onConnectionError' | 'onReconnected'> {
   const url = rt.config.REDIS_URL as string;
   const debug = rt.log.isLevelEnabled('debug');
   return {
     onError: (err) => rt.log.error({ err: debug ? err : err.message }, `${what} error`),
     onConnectionError: (err, failures) => rt.log.warn({ failures, err: err.message },
-      `${describeRedisError(err, url).message} (${what}: ${failures} failed ${failures === 1 ? 'attempt' : 'attempts'}; retrying, next line at ${failures * 2})`),
-    onReconnected: (failures) => rt.log.info({ failures }, `Redis at ${addressOf(url, 6379)} reachable again after ${failures} failed attempts (${what})`),
+      `${describeRedisError(err, url).message} (${what}: ${failures} failed `
+        + `${failures === 1 ? 'attempt' : 'attempts'}; retrying, next line at ${failures * 2})`),
+    onReconnected: (failures) => rt.log.info({ failures },
+      `Redis at ${addressOf(url, 6379)} reachable again after ${failures} failed attempts (${what})`),
   };
 }
 
@@ -422,11 +453,13 @@ export async function startWorkerMetrics(rt: Runtime): Promise<Server> {
     tokens: new TokenRegistry(rt.config.QUELL_API_TOKEN, apiTokensOf(rt)),
     onNotReady: (details) => rt.log.warn({ reasons: details }, 'not ready'),
   }));
-  return listen(app, rt.config.QUELL_METRICS_PORT, rt.config.QUELL_HOST, rt.log, 'worker metrics', 'QUELL_METRICS_PORT');
+  return listen(app, rt.config.QUELL_METRICS_PORT, rt.config.QUELL_HOST, rt.log, 'worker metrics',
+    'QUELL_METRICS_PORT');
 }
 
 async function listen(
-  app: express.Express, port: number, host: string, log: Logger, what: string, setting: 'QUELL_PORT' | 'QUELL_METRICS_PORT',
+  app: express.Express, port: number, host: string, log: Logger, what: string,
+  setting: 'QUELL_PORT' | 'QUELL_METRICS_PORT',
 ): Promise<Server> {
   const server = app.listen(port, host);
   try {

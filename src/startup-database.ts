@@ -23,14 +23,17 @@ export interface SchemaAtStart {
  * then a warning names DATABASE_URL and migrations are tried again, one log line per backoff
  * step, while the process serves /healthz (long-running roles: `quell api`, `quell worker`).
  */
-export async function migrateAtStart(db: Kysely<Database>, url: string | undefined, log: Logger, wait: boolean): Promise<SchemaAtStart> {
+export async function migrateAtStart(
+  db: Kysely<Database>, url: string | undefined, log: Logger, wait: boolean,
+): Promise<SchemaAtStart> {
   try {
     return { applied: await migrateToLatest(db), ready: Promise.resolve(), stop: () => undefined };
   } catch (err) {
     if (url === undefined) throw err;
     const problem = describeDatabaseError(err, url);
     if (!problem.unreachable || !wait) throw new ConfigError(problem.message, { cause: err });
-    log.warn({ err: (err as Error).message }, `${problem.message}. Waiting for it: /healthz answers, /readyz says not ready`);
+    log.warn({ err: (err as Error).message },
+      `${problem.message}. Waiting for it: /healthz answers, /readyz says not ready`);
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     const ready = new Promise<void>((resolve) => {

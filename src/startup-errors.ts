@@ -24,7 +24,9 @@ export function addressOf(url: string, defaultPort: number): string {
   }
 }
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P03']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P03',
+]);
 
 /** Why PostgreSQL at DATABASE_URL refused to serve Quell, from a pg error. */
 export function describeDatabaseError(err: unknown, url: string): DependencyProblem {
@@ -38,7 +40,8 @@ export function describeDatabaseError(err: unknown, url: string): DependencyProb
     ({ message: configError('DATABASE_URL', text, fix).message, unreachable });
   switch (code) {
     case '3D000': return problem(`database "${decodeURIComponent(database)}" does not exist on ${address}`,
-      `create it (createdb -h ${hostOf(address)} -p ${portOf(address)} ${decodeURIComponent(database)}) or name an existing one in the URL`);
+      `create it (createdb -h ${hostOf(address)} -p ${portOf(address)} ${decodeURIComponent(database)}) `
+        + 'or name an existing one in the URL');
     case '28000': return problem(`PostgreSQL at ${address} refused the role: ${said}`,
       'create the role (createuser), allow it in pg_hba.conf, or fix the user in the URL');
     case '28P01': return problem(`password authentication failed for user "${decodeURIComponent(user)}" at ${address}`,
@@ -48,7 +51,8 @@ export function describeDatabaseError(err: unknown, url: string): DependencyProb
       'start PostgreSQL there, or fix the host and port in the URL', true);
     default:
       if (code !== undefined && UNREACHABLE_CODES.has(code) || /timeout|terminated/i.test(said)) {
-        return problem(`PostgreSQL at ${address} does not answer (${said})`, 'start it, or fix the host and port in the URL', true);
+        return problem(`PostgreSQL at ${address} does not answer (${said})`,
+          'start it, or fix the host and port in the URL', true);
       }
       return problem(`PostgreSQL at ${address} failed: ${said}`, 'check the URL and the server log');
   }
@@ -64,19 +68,29 @@ export function describeRedisError(err: unknown, url: string): DependencyProblem
     return { message: configError('REDIS_URL', `Redis at ${address} refused the credentials (${said})`, 'fix the user or password in the URL (redis://:PASSWORD@HOST:6379)').message, unreachable: false };
   }
   return {
-    message: configError('REDIS_URL', `Redis at ${address} unreachable (${said})`, 'start Redis there, or fix the host and port in the URL').message,
+    message: configError('REDIS_URL', `Redis at ${address} unreachable (${said})`,
+      'start Redis there, or fix the host and port in the URL').message,
     unreachable: true,
   };
 }
 
 /** A listen() failure on a port setting, as a ConfigError naming it. */
-export function listenError(err: unknown, setting: 'QUELL_PORT' | 'QUELL_METRICS_PORT', host: string, port: number): Error {
+export function listenError(
+  err: unknown, setting: 'QUELL_PORT' | 'QUELL_METRICS_PORT', host: string, port: number,
+): Error {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE') {
-    return configError(setting, `port ${port} on ${host} is already in use`, `stop what holds it (ss -ltnp 'sport = :${port}') or set ${setting} to a free port`);
+    return configError(setting, `port ${port} on ${host} is already in use`,
+      `stop what holds it (ss -ltnp 'sport = :${port}') or set ${setting} to a free port`);
   }
-  if (code === 'EACCES') return configError(setting, `no permission to listen on port ${port}`, `use a port above 1023 or grant the capability`);
-  if (code === 'EADDRNOTAVAIL') return configError('QUELL_HOST', `${host} is not an address of this machine`, 'use 0.0.0.0, 127.0.0.1 or one of its addresses');
+  if (code === 'EACCES') {
+    return configError(setting, `no permission to listen on port ${port}`,
+      `use a port above 1023 or grant the capability`);
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return configError('QUELL_HOST', `${host} is not an address of this machine`,
+      'use 0.0.0.0, 127.0.0.1 or one of its addresses');
+  }
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -91,6 +105,7 @@ function firstCoded(err: unknown): CodedError | undefined {
     const e = queue.shift();
     if (typeof e !== 'object' || e === null) continue;
     const c = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an error's message, as text whatever it holds
     if (typeof c.code === 'string') return { code: c.code, message: String(c.message ?? '') };
     if (c.cause !== undefined) queue.push(c.cause);
     if (Array.isArray(c.errors)) queue.push(...(c.errors as unknown[]));

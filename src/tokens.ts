@@ -15,7 +15,9 @@ export interface Tokens {
  * `<QUELL_DATA_DIR>/tokens.json`, so that trying Quell needs no setup and is still authenticated.
  */
 export function resolveTokens(config: Config): Tokens {
-  if (config.QUELL_INGEST_TOKEN && config.QUELL_API_TOKEN) return { ingest: config.QUELL_INGEST_TOKEN, api: config.QUELL_API_TOKEN };
+  if (config.QUELL_INGEST_TOKEN && config.QUELL_API_TOKEN) {
+    return { ingest: config.QUELL_INGEST_TOKEN, api: config.QUELL_API_TOKEN };
+  }
   const file = join(config.QUELL_DATA_DIR, 'tokens.json');
   let stored: { ingest?: string; api?: string } = {};
   if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;

@@ -20,7 +20,8 @@ export interface NotifyJob extends QueuedJob {
 
 /** Its id: the same message to the same target about the same thing is one job. */
 export function notifyJobId(incidentId: number, about: string, target: string): string {
-  return `notify-${createHash('sha256').update(JSON.stringify([incidentId, about, target])).digest('hex').slice(0, 32)}`;
+  const hash = createHash('sha256').update(JSON.stringify([incidentId, about, target])).digest('hex');
+  return `notify-${hash.slice(0, 32)}`;
 }
 
 export function notifyJob(incidentId: number, about: string, target: string, title: string, text: string): NotifyJob {

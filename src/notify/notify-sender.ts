@@ -47,7 +47,8 @@ class RetryLater extends Error {
 export function notifySender(deps: NotifySenderDeps): QueueHandler<NotifyJob> {
   const maxAttempts = deps.maxAttempts ?? 5;
   const sent = deps.registry ? new Counter({
-    name: 'quell_notifications_total', help: 'Notification attempts (service levels, escalation), by result: delivered, retried, failed.',
+    name: 'quell_notifications_total',
+    help: 'Notification attempts (service levels, escalation), by result: delivered, retried, failed.',
     labelNames: ['result'], registers: [deps.registry],
   }) : undefined;
 
@@ -55,7 +56,8 @@ export function notifySender(deps: NotifySenderDeps): QueueHandler<NotifyJob> {
     let outbox: Awaited<ReturnType<typeof commitIncidentEvents>> = [];
     const events = deps.incidentEvents ?? TIMELINE_ONLY;
     await deps.db.transaction().execute(async (trx) => {
-      const done = await trx.updateTable('notify_deliveries').set({ status, last_error: error ?? null, updated_at: sql`now()` })
+      const done = await trx.updateTable('notify_deliveries')
+        .set({ status, last_error: error ?? null, updated_at: sql`now()` })
         .where('job_id', '=', job.id).where('status', '=', 'sending').returning('job_id').executeTakeFirst();
       if (done === undefined) return;
       const event: IncidentEvent = {
@@ -66,24 +68,31 @@ export function notifySender(deps: NotifySenderDeps): QueueHandler<NotifyJob> {
     });
     events.relay(outbox);
     sent?.inc({ result: status });
-    if (status === 'failed') deps.log?.warn({ job: job.id, target: job.target, about: job.about, attempts, err: error }, 'notification failed');
+    if (status === 'failed') {
+      deps.log?.warn({ job: job.id, target: job.target, about: job.about, attempts, err: error },
+        'notification failed');
+    }
   };
 
   const send = async (job: NotifyJob): Promise<void> => {
     const claimed = await deps.db.insertInto('notify_deliveries')
       .values({ job_id: job.id, incident_id: job.incidentId, target: job.target, status: 'sending', attempts: 1 })
-      .onConflict((oc) => oc.column('job_id').doUpdateSet({ attempts: sql`notify_deliveries.attempts + 1`, updated_at: sql`now()` })
+      .onConflict((oc) => oc.column('job_id')
+        .doUpdateSet({ attempts: sql`notify_deliveries.attempts + 1`, updated_at: sql`now()` })
         .where('notify_deliveries.status', '=', 'sending'))
       .returning('attempts').executeTakeFirst();
     if (claimed === undefined) return; // delivered or failed already
     const attempts = claimed.attempts;
     const target = deps.targets().get(job.target);
-    if (target === undefined) return finish(job, 'failed', attempts, `no notification target ${JSON.stringify(job.target)} in the rules`);
+    if (target === undefined) {
+      return finish(job, 'failed', attempts, `no notification target ${JSON.stringify(job.target)} in the rules`);
+    }
     const incident = await deps.db.selectFrom('incidents').select(['id', 'title', 'priority', 'status'])
       .where('id', '=', job.incidentId).executeTakeFirst();
     const render = createTemplateRenderer({
       labels: {}, alert: {}, ci: {}, steps: {},
-      incident: incident !== undefined ? { id: incident.id, title: incident.title, priority: incident.priority, status: incident.status } : {},
+      incident: incident !== undefined
+        ? { id: incident.id, title: incident.title, priority: incident.priority, status: incident.status } : {},
     }, deps.secrets);
     let error: string;
     let retryable: boolean;
@@ -91,13 +100,15 @@ export function notifySender(deps: NotifySenderDeps): QueueHandler<NotifyJob> {
       const body = webhookPayload(target.format, {
         title: job.title, text: job.text,
         incident: {
-          id: job.incidentId, title: incident?.title ?? '', priority: incident?.priority ?? null, status: incident?.status ?? '',
+          id: job.incidentId, title: incident?.title ?? '', priority: incident?.priority ?? null,
+          status: incident?.status ?? '',
         },
       });
       const res = await deps.http.request({
         method: 'POST', url: render.url(target.url), headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(body), signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
       });
+      // eslint-disable-next-line @typescript-eslint/return-await -- finish's failure is not the webhook's: uncaught
       if (res.status >= 200 && res.status < 300) return finish(job, 'delivered', attempts);
       error = `${target.format} webhook answered ${res.status}`;
       retryable = retryableStatus(res.status);
@@ -106,7 +117,8 @@ export function notifySender(deps: NotifySenderDeps): QueueHandler<NotifyJob> {
       retryable = err instanceof StepError ? err.retryable : false;
     }
     if (!retryable || attempts >= maxAttempts) return finish(job, 'failed', attempts, error);
-    await deps.db.updateTable('notify_deliveries').set({ last_error: error, updated_at: sql`now()` }).where('job_id', '=', job.id).execute();
+    await deps.db.updateTable('notify_deliveries').set({ last_error: error, updated_at: sql`now()` })
+      .where('job_id', '=', job.id).execute();
     sent?.inc({ result: 'retried' });
     throw new RetryLater(`notification ${job.id} to ${job.target}: ${error} (attempt ${attempts} of ${maxAttempts})`);
   };
@@ -116,7 +128,9 @@ export function notifySender(deps: NotifySenderDeps): QueueHandler<NotifyJob> {
       await send(job);
     } catch (err) {
       // The database down is not the message's fault: it waits, its queue attempts untouched.
-      if (isConnectionError(err)) throw new DependencyUnavailableError('database', (err as Error).message, { cause: err });
+      if (isConnectionError(err)) {
+        throw new DependencyUnavailableError('database', (err as Error).message, { cause: err });
+      }
       throw err;
     }
   };

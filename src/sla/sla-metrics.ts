@@ -23,7 +23,8 @@ export function createSlaMetrics(registry: Registry): SlaMetrics {
   const registers = [registry];
   return {
     tta: new Histogram({
-      name: 'quell_incident_tta_seconds', help: 'Time to acknowledge incidents (opening to acknowledgement, or to the resolve of one never acknowledged).',
+      name: 'quell_incident_tta_seconds',
+      help: 'Time to acknowledge incidents (opening to acknowledgement, or to the resolve of one never acknowledged).',
       labelNames: ['priority'], buckets: MINUTES, registers,
     }),
     ttr: new Histogram({
@@ -31,7 +32,8 @@ export function createSlaMetrics(registry: Registry): SlaMetrics {
       labelNames: ['priority'], buckets: MINUTES, registers,
     }),
     breaches: new Counter({
-      name: 'quell_sla_breaches_total', help: 'Service-level clocks that passed their target, by clock (tta, ttr) and priority.',
+      name: 'quell_sla_breaches_total',
+      help: 'Service-level clocks that passed their target, by clock (tta, ttr) and priority.',
       labelNames: ['clock', 'priority'], registers,
     }),
     warnings: new Counter({
@@ -39,7 +41,8 @@ export function createSlaMetrics(registry: Registry): SlaMetrics {
       labelNames: ['clock', 'priority'], registers,
     }),
     escalations: new Counter({
-      name: 'quell_escalations_total', help: 'Escalation steps taken (a level notified), by policy.', labelNames: ['policy'], registers,
+      name: 'quell_escalations_total', help: 'Escalation steps taken (a level notified), by policy.',
+      labelNames: ['policy'], registers,
     }),
     sweepSeconds: new Histogram({
       name: 'quell_sla_sweep_seconds', help: 'How long the service-level sweep took (in the process that led it).',

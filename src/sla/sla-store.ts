@@ -75,7 +75,8 @@ export async function readFlags(trx: Db, ids: readonly number[]): Promise<Set<st
 export async function insertFlags(trx: Transaction<Database>, flags: readonly SlaFlag[]): Promise<Set<string>> {
   if (flags.length === 0) return new Set();
   const sorted = [...new Map(flags.map((f) => [flagKey(f), f])).values()]
-    .sort((a, b) => a.incidentId - b.incidentId || (a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.level < b.level ? -1 : 1));
+    .sort((a, b) => a.incidentId - b.incidentId
+      || (a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.level < b.level ? -1 : 1));
   const rows = await trx.insertInto('sla_flags').columns(['incident_id', 'clock', 'level'])
     .expression(unnest(sorted, [['incidentId', 'integer'], ['clock', 'text'], ['level', 'text']]))
     .onConflict((oc) => oc.columns(['incident_id', 'clock', 'level']).doNothing())
@@ -101,7 +102,7 @@ export async function pruneSlaRecords(db: Kysely<Database>, retentionDays = SLA_
   const flags = await db.deleteFrom('sla_flags')
     .where('incident_id', 'in', (eb) => eb.selectFrom('incidents').select('id').where('resolved_at', '<', cutoff))
     .executeTakeFirst();
-  const deliveries = await db.deleteFrom('notify_deliveries').where('updated_at', '<', cutoff).where('status', '!=', 'sending')
-    .executeTakeFirst();
+  const deliveries = await db.deleteFrom('notify_deliveries').where('updated_at', '<', cutoff)
+    .where('status', '!=', 'sending').executeTakeFirst();
   return Number(flags.numDeletedRows) + Number(deliveries.numDeletedRows);
 }

@@ -2,7 +2,9 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { formatDuration } from '../domain/duration';
 import { dueSteps, policyFor, stepKey, type EscalationPolicy, type EscalationStep } from '../domain/escalation';
 import { QUELL_ACTOR, type IncidentEvent } from '../domain/incident-event';
-import { businessElapsedMs, clockStop, SLA_CLOCKS, slaClocks, type ServiceLevelPolicy, type SlaClock } from '../domain/service-level';
+import {
+  businessElapsedMs, clockStop, SLA_CLOCKS, slaClocks, type ServiceLevelPolicy, type SlaClock,
+} from '../domain/service-level';
 import type { Logger } from '../log';
 import { NOTIFY_QUEUE, notifyJob, type NotifyJob } from '../notify/notify-job';
 import { recordOutbox, type RecordedOutbox } from '../outbox/outbox-store';
@@ -10,7 +12,9 @@ import { readIncidentFacts } from '../runbooks/runbook-run-store';
 import type { Database } from '../store/database';
 import { commitIncidentEvents, type IncidentEventsDeps } from '../store/incident-events-commit';
 import type { SlaMetrics } from './sla-metrics';
-import { flagKey, insertFlags, readFlags, readSweptIncidents, withPauses, type SlaFlag, type SweptIncident } from './sla-store';
+import {
+  flagKey, insertFlags, readFlags, readSweptIncidents, withPauses, type SlaFlag, type SweptIncident,
+} from './sla-store';
 
 /** The advisory lock whose holder sweeps: one sweep at a time across every process. */
 export const SLA_SWEEP_LOCK = 7_265_731_001;
@@ -66,7 +70,8 @@ export async function sweepServiceLevels(deps: SlaSweepDeps, now: Date): Promise
   let outbox: RecordedOutbox[] = [];
   let taken: Decision[] = [];
   const outcome = await deps.db.transaction().execute(async (trx): Promise<SweepOutcome> => {
-    const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${SLA_SWEEP_LOCK}::bigint) as ok`.execute(trx);
+    const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${SLA_SWEEP_LOCK}::bigint) as ok`
+      .execute(trx);
     if (lock.rows[0]?.ok !== true) return { leader: false, events: 0, notifications: 0 };
     const all = await readSweptIncidents(trx, new Date(now.getTime() - RESOLVED_LOOKBACK_MS));
     const fresh: Decision[] = [];
@@ -106,7 +111,8 @@ export async function sweepServiceLevels(deps: SlaSweepDeps, now: Date): Promise
 
 /** The escalation steps due for those of `incidents` not acknowledged nor resolved as of `now`. */
 async function escalationDecisions(
-  trx: Transaction<Database>, policies: readonly EscalationPolicy[], levels: ServiceLevelPolicy, incidents: readonly SweptIncident[], now: Date,
+  trx: Transaction<Database>, policies: readonly EscalationPolicy[], levels: ServiceLevelPolicy,
+  incidents: readonly SweptIncident[], now: Date,
 ): Promise<Decision[]> {
   if (policies.length === 0) return [];
   const before = (d: Date | null) => d !== null && d <= now;
@@ -151,9 +157,14 @@ function eventOf(d: Decision): { event: IncidentEvent; about: string; title: str
   const p = `P${incident.priority}`;
   if (d.step !== undefined) {
     const { step } = d;
-    const reason = `escalation policy ${step.policy}: level ${step.level}${step.round > 0 ? ` (round ${step.round + 1})` : ''}, not acknowledged for ${formatDuration(step.dueMs)}`;
+    const round = step.round > 0 ? ` (round ${step.round + 1})` : '';
+    const reason = `escalation policy ${step.policy}: level ${step.level}${round}, `
+      + `not acknowledged for ${formatDuration(step.dueMs)}`;
     return {
-      event: { kind: 'escalated', incidentId: incident.id, by: QUELL_ACTOR, reason, step: { policy: step.policy, level: step.level, round: step.round, notify: d.notify } },
+      event: {
+        kind: 'escalated', incidentId: incident.id, by: QUELL_ACTOR, reason,
+        step: { policy: step.policy, level: step.level, round: step.round, notify: d.notify },
+      },
       about: `escalation:${step.policy}:${stepKey(step)}`,
       title: `Escalation: ${p} incident #${incident.id} not acknowledged`,
       text: `${incident.title}\n${reason}`,
@@ -169,8 +180,10 @@ function eventOf(d: Decision): { event: IncidentEvent; about: string; title: str
       priority: incident.priority, targetMs: clock.targetMs, elapsedMs: clock.elapsedMs,
     },
     about: `${breached ? 'sla_breached' : 'sla_warning'}:${clock.clock}`,
-    title: breached ? `${p} incident #${incident.id} breached its ${name}` : `${p} incident #${incident.id} is near its ${name}`,
-    text: `${incident.title}\n${formatDuration(clock.elapsedMs)} of ${formatDuration(clock.targetMs)} (status ${incident.status})`,
+    title: breached
+      ? `${p} incident #${incident.id} breached its ${name}` : `${p} incident #${incident.id} is near its ${name}`,
+    text: `${incident.title}\n${formatDuration(clock.elapsedMs)} of ${formatDuration(clock.targetMs)} `
+      + `(status ${incident.status})`,
   };
 }
 

@@ -51,7 +51,8 @@ export async function expireAlerts(
 
 /** Every {@link EXPIRY_INTERVAL_MS} in each worker: an expired alert resolves within that of its expiry. */
 export function scheduleExpiry(
-  db: Kysely<Database>, stages: readonly Stage[], metrics: { pipeline: PipelineMetrics; lapse: LapseMetrics }, log: Logger,
+  db: Kysely<Database>, stages: readonly Stage[], metrics: { pipeline: PipelineMetrics; lapse: LapseMetrics },
+  log: Logger,
 ): { stop(): Promise<void> } {
   return scheduleTicks(async () => {
     const n = await expireAlerts(db, stages, new Date(), metrics);

@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import {
   DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler, type SourceAcknowledgedAlert,
 } from '../queue/ingest-queue';
+import { expectDefined, itemAt } from '../domain/invariant';
 import type { Database } from '../store/database';
 import { isConflict, isConnectionError, isDataError } from '../store/pg-errors';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
@@ -56,7 +57,8 @@ export function createJobsApplier(
         });
         const committed = performance.now();
         if (staged > began) {
-          for (const [phase, ms] of [['begin', began - t0], ['stages', staged - began], ['commit', committed - staged]] as const) {
+          const phases = [['begin', began - t0], ['stages', staged - began], ['commit', committed - staged]] as const;
+          for (const [phase, ms] of phases) {
             for (let i = 0; i < jobs.length; i++) metrics.jobPhase.observe({ phase }, ms / 1000);
           }
         }
@@ -68,7 +70,9 @@ export function createJobsApplier(
           throw new DependencyUnavailableError('database', (err as Error).message, { cause: err });
         }
         // Values the database never takes fail the job at once; anything else is retried later.
-        if (isDataError(err)) throw new PermanentJobError(`job data rejected by the database: ${(err as Error).message}`, { cause: err });
+        if (isDataError(err)) {
+          throw new PermanentJobError(`job data rejected by the database: ${(err as Error).message}`, { cause: err });
+        }
         throw err;
       }
     }
@@ -118,7 +122,9 @@ interface Waiting {
  * that fails is applied again job by job, so one bad job fails only itself; but when the
  * database is unreachable, every job of the batch waits at once.
  */
-export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics, opts: BatchingOptions = {}): JobHandler {
+export function createJobProcessor(
+  db: Kysely<Database>, stages: readonly Stage[], metrics: PipelineMetrics, opts: BatchingOptions = {},
+): JobHandler {
   const apply = createJobsApplier(db, stages, metrics, opts.clock);
   const limit = opts.transactions ?? 2;
   const maxAlerts = opts.maxAlerts ?? 5000;
@@ -138,14 +144,20 @@ export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[
       for (const w of batch) w.resolve();
       return;
     } catch (err) {
-      if (batch.length === 1 || err instanceof DependencyUnavailableError) return fail(batch, err);
+      if (batch.length === 1 || err instanceof DependencyUnavailableError) {
+        fail(batch, err);
+        return;
+      }
     }
     for (const [i, w] of batch.entries()) {
       try {
         await apply([w.job]);
         w.resolve();
       } catch (err) {
-        if (err instanceof DependencyUnavailableError) return fail(batch.slice(i), err);
+        if (err instanceof DependencyUnavailableError) {
+          fail(batch.slice(i), err);
+          return;
+        }
         fail([w], err);
       }
     }
@@ -153,10 +165,13 @@ export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[
 
   const pump = (): void => {
     while (inFlight < limit && waiting.length > 0) {
-      const batch: Waiting[] = [waiting.shift()!];
-      let alerts = batch[0]!.job.alerts.length;
-      while (waiting.length > 0 && alerts + waiting[0]!.job.alerts.length <= maxAlerts) {
-        const next = waiting.shift()!;
+      const first = expectDefined(waiting.shift(), 'a waiting job');
+      const batch: Waiting[] = [first];
+      let alerts = first.job.alerts.length;
+      while (waiting.length > 0) {
+        const next = itemAt(waiting, 0, 'waiting jobs');
+        if (alerts + next.job.alerts.length > maxAlerts) break;
+        waiting.shift();
         alerts += next.job.alerts.length;
         batch.push(next);
       }

@@ -8,7 +8,8 @@ export function createLapseMetrics(registry: Registry) {
   return {
     lapsed: new Counter({
       name: 'quell_alerts_lapsed_total',
-      help: 'Firing alerts Quell resolved with no resolve from their source, by source and by (expiry, reconciliation).',
+      help: 'Firing alerts Quell resolved with no resolve from their source, by source and by '
+        + '(expiry, reconciliation).',
       labelNames: ['source', 'by'] as const, registers,
     }),
     polls: new Counter({

@@ -46,11 +46,15 @@ export async function resolveLapsed(
     where a.fingerprint = any(${fingerprints}::text[])`.execute(trx);
   const incidentOf = new Map(links.map((l) => [l.fingerprint, l.incident_id]));
   const byIncident = new Map<number, string[]>();
-  for (const { fingerprint, incident_id } of links) byIncident.set(incident_id, [...(byIncident.get(incident_id) ?? []), fingerprint]);
+  for (const { fingerprint, incident_id } of links) {
+    byIncident.set(incident_id, [...(byIncident.get(incident_id) ?? []), fingerprint]);
+  }
 
   const events = new IncidentEventLog();
   for (const [incidentId, fps] of [...byIncident].sort((a, b) => a[0] - b[0])) {
-    const event: IncidentEvent = { kind: 'alerts_lapsed', incidentId, fingerprints: fps.sort(), by: lapse.by, reason: lapse.reason };
+    const event: IncidentEvent = {
+      kind: 'alerts_lapsed', incidentId, fingerprints: fps.sort(), by: lapse.by, reason: lapse.reason,
+    };
     events.emit(event);
   }
   const receivedAt = now.toISOString();
@@ -65,9 +69,11 @@ export async function resolveLapsed(
   await runPipeline(stages, staged, { trx, events, now: () => now, afterCommit }, metrics);
 
   const details = rows.map((r) => JSON.stringify({
-    reason: lapse.reason, ...r.detail, ...(incidentOf.has(r.fingerprint) ? { incident_id: incidentOf.get(r.fingerprint) } : {}),
+    reason: lapse.reason, ...r.detail,
+    ...(incidentOf.has(r.fingerprint) ? { incident_id: incidentOf.get(r.fingerprint) } : {}),
   }));
-  await sql`update alerts a set disposition = ${lapse.disposition}, disposition_detail = v.detail::jsonb, missing_since = null
+  await sql`update alerts a
+    set disposition = ${lapse.disposition}, disposition_detail = v.detail::jsonb, missing_since = null
     from unnest(${fingerprints}::text[], ${details}::text[]) as v(fingerprint, detail)
     where a.fingerprint = v.fingerprint and a.status = 'resolved'`.execute(trx);
 }

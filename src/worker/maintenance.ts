@@ -17,7 +17,9 @@ import { rollUpReports } from '../reports/report-rollup';
 export const PROCESSED_JOBS_RETENTION_HOURS = 48;
 
 /** Forgets processed job ids past the retention; returns how many. */
-export async function pruneProcessedJobs(db: Kysely<Database>, retentionHours = PROCESSED_JOBS_RETENTION_HOURS): Promise<number> {
+export async function pruneProcessedJobs(
+  db: Kysely<Database>, retentionHours = PROCESSED_JOBS_RETENTION_HOURS,
+): Promise<number> {
   const result = await db.deleteFrom('processed_jobs')
     .where('processed_at', '<', sql<Date>`now() - make_interval(hours => ${retentionHours})`)
     .executeTakeFirst();
@@ -45,7 +47,9 @@ export function scheduleMaintenance(db: Kysely<Database>, log: Logger, reportSet
       const outbox = await pruneOutbox(db);
       if (outbox > 0) log.info({ pruned: outbox }, 'pruned outbox rows relayed past their retention');
       const sla = await pruneSlaRecords(db);
-      if (sla > 0) log.info({ pruned: sla }, 'pruned service-level flags and notification outcomes past their retention');
+      if (sla > 0) {
+        log.info({ pruned: sla }, 'pruned service-level flags and notification outcomes past their retention');
+      }
       const occurrences = await pruneProblemOccurrences(db);
       if (occurrences > 0) log.info({ pruned: occurrences }, 'pruned problem occurrences past the longest window');
       const rolled = await rollUpReports(db, new Date(), reportSettleDays);

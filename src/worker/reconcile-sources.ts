@@ -19,8 +19,9 @@ export function reconcileSourcesOf(config: Config, connectors: readonly Connecto
     const t = Object.hasOwn(targets, connector.id) ? targets[connector.id] : undefined;
     if (t?.url === undefined) continue;
     if (connector.poll === undefined) {
-      throw new ConfigError(`QUELL_RECONCILE_${connector.id.toUpperCase()}_URL: the ${connector.id} connector cannot be `
-        + 'reconciled yet (no poll: its API does not answer the identity its webhook alerts are fingerprinted by); unset it');
+      throw new ConfigError(`QUELL_RECONCILE_${connector.id.toUpperCase()}_URL: the ${connector.id} connector `
+        + 'cannot be reconciled yet (no poll: its API does not answer the identity its webhook alerts are '
+        + 'fingerprinted by); unset it');
     }
     out.push({ connector, target: pollTarget({ url: t.url, token: t.token }) });
   }

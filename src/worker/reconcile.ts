@@ -59,14 +59,15 @@ export async function reconcileSource(
   metrics: { readonly pipeline?: PipelineMetrics; readonly lapse?: LapseMetrics } = {},
 ): Promise<ReconcileResult> {
   const { connector, target } = source;
-  const poll = connector.poll;
+  const poll = connector.poll?.bind(connector);
   if (poll === undefined) throw new Error(`connector ${connector.id} has no poll hook`);
   const effects: (() => void)[] = [];
   const result = await db.transaction().execute(async (trx): Promise<ReconcileResult> => {
     const { rows: [lock] } = await sql<{ got: boolean }>`
       select pg_try_advisory_xact_lock(hashtext(${`quell-reconcile:${connector.id}`})) as got`.execute(trx);
     if (lock?.got !== true) return { ran: false };
-    const last = await trx.selectFrom('reconcile_runs').select('ran_at').where('connector', '=', connector.id).executeTakeFirst();
+    const last = await trx.selectFrom('reconcile_runs').select('ran_at').where('connector', '=', connector.id)
+      .executeTakeFirst();
     // A little slack, so that processes on the same schedule do not skip every other turn.
     if (last !== undefined && now.getTime() - last.ran_at.getTime() < opts.intervalMs * 0.9) return { ran: false };
     await trx.insertInto('reconcile_runs').values({ connector: connector.id, ran_at: now })
@@ -76,7 +77,7 @@ export async function reconcileSource(
     const polledAt = new Date();
     let still: Set<string>;
     try {
-      const answer = await poll.call(connector, target);
+      const answer = await poll(target);
       still = new Set(answer.firing.map((a) => fingerprintOf(connector, a.labels)));
     } finally {
       stop?.();
@@ -98,7 +99,9 @@ export async function reconcileSource(
     }
     const lapsed: LapsedRow[] = due.map((r) => ({
       ...r, ends_at: new Date(Math.max(now.getTime(), r.starts_at.getTime())),
-      detail: { source: connector.id, missing_since: (r.missing_since ?? now).toISOString(), checked_at: now.toISOString() },
+      detail: {
+        source: connector.id, missing_since: (r.missing_since ?? now).toISOString(), checked_at: now.toISOString(),
+      },
     }));
     await resolveLapsed(trx, stages, lapsed, {
       by: 'reconciliation', disposition: 'reconciled',
@@ -107,7 +110,9 @@ export async function reconcileSource(
     return { ran: true, firing: rows.length - missing.length, missing: missing.length, resolved: due.length };
   });
   for (const fn of effects) fn();
-  if (result.ran && result.resolved > 0) metrics.lapse?.lapsed.inc({ source: connector.id, by: 'reconciliation' }, result.resolved);
+  if (result.ran && result.resolved > 0) {
+    metrics.lapse?.lapsed.inc({ source: connector.id, by: 'reconciliation' }, result.resolved);
+  }
   return result;
 }
 
@@ -127,11 +132,13 @@ export function scheduleReconcile(
         const r = await reconcileSource(db, stages, source, opts, new Date(), metrics);
         metrics.lapse.polls.inc({ connector, result: r.ran ? 'ok' : 'skipped' });
         if (r.ran && (r.resolved > 0 || r.missing > 0)) {
-          log.info({ connector, missing: r.missing, resolved: r.resolved }, 'reconciliation: alerts the source no longer fires');
+          log.info({ connector, missing: r.missing, resolved: r.resolved },
+            'reconciliation: alerts the source no longer fires');
         }
       } catch (err) {
         metrics.lapse.polls.inc({ connector, result: 'error' });
-        log.warn({ connector, err: (err as Error).message }, 'reconciliation poll failed; nothing resolved; will try next interval');
+        log.warn({ connector, err: (err as Error).message },
+          'reconciliation poll failed; nothing resolved; will try next interval');
       }
     }
   };
