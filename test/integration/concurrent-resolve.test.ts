@@ -28,8 +28,9 @@ const resolved = (a: CanonicalAlert, endsAt: string): CanonicalAlert => ({ ...a,
 function shuffle<T>(list: T[], seed: number): T[] {
   let s = seed;
   const rnd = (): number => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
-  for (let i = list.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [list[i], list[j]] = [list[j]!,
-    list[i]!]; }
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1)); [list[i], list[j]] = [list[j]!, list[i]!];
+  }
   return list;
 }
 

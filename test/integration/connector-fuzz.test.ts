@@ -46,9 +46,8 @@ async function harnessOf(id: string): Promise<FuzzHarness> {
 
 interface Answer { readonly status: number; readonly error?: { code?: string; field?: unknown; message?: string } }
 
-test.each(loadConnectors().map((c) => [c.id,
-  c] as const))('%s: 2,000 mutated payloads, no 5xx, every refusal names its field, every job applies',
-  async (id, loaded) => {
+test.each(loadConnectors().map((c) => [c.id, c] as const))(
+  '%s: 2,000 mutated payloads, no 5xx, every refusal names its field, every job applies', async (id, loaded) => {
   const harness = await harnessOf(id);
   const seeds = harness.seeds ?? fixturesOf(join(CONNECTORS_DIR, id));
   expect(seeds.length).toBeGreaterThan(0);

@@ -13,8 +13,9 @@ import { startRecordingServer } from '../support/http-recorder';
 const answer = readFileSync(join(__dirname, '../../connectors/alertmanager/fixtures/grafana-api-alerts.json'), 'utf8');
 
 test('polls Grafana\'s alert list with the token and answers the labels a webhook carries', async () => {
-  const grafana = await startRecordingServer((_req, res) => { res.setHeader('content-type',
-    'application/json'); res.end(answer); });
+  const grafana = await startRecordingServer((_req, res) => {
+    res.setHeader('content-type', 'application/json'); res.end(answer);
+  });
   try {
     const firing = await alertmanagerApiPoll(GRAFANA_ALERTS_PATH)(pollTarget({ url: `${grafana.base}/`,
       token: 'glsa_token' }));

@@ -156,8 +156,8 @@ test('alerts no rule takes are stored but open nothing', async () => {
   await apply(job(a));
   expect(await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', a.fingerprint).executeTakeFirst())
     .toEqual({ status: 'firing' });
-  expect(await t.db.selectFrom('incident_alerts').select('incident_id').where('fingerprint', '=',
-    a.fingerprint).execute()).toEqual([]);
+  expect(await t.db.selectFrom('incident_alerts').select('incident_id')
+    .where('fingerprint', '=', a.fingerprint).execute()).toEqual([]);
 });
 
 test('processed job ids are forgotten after the retention, not before', async () => {

@@ -113,12 +113,14 @@ test('incidents older than the window do not count (the clock is injected)', asy
 });
 
 test('once a problem is resolved, counting starts afresh: its incidents open no second problem', async () => {
-  for (const i of ['a', 'b', 'c']) { later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again',
-    instance: i }))]); }
+  for (const i of ['a', 'b', 'c']) {
+    later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again', instance: i }))]);
+  }
   const [first] = await problemsOf('again');
   expect(await changeProblemStatus(t.db, first!.id, 'resolve', 'alice')).toEqual({ ok: true });
-  for (const i of ['d', 'e']) { later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again',
-    instance: i }))]); }
+  for (const i of ['d', 'e']) {
+    later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again', instance: i }))]);
+  }
   expect((await problemsOf('again')).map((p) => p.status)).toEqual(['resolved']);
   later(60_000);
   await apply([job(alert({ alertname: 'Err', service: 'again', instance: 'f' }))]);
@@ -131,8 +133,9 @@ test('once a problem is resolved, counting starts afresh: its incidents open no 
 test('a known error gives each new incident its workaround, on record and timeline, and triggers its runbook once',
   async () => {
   runbooks = [testRunbook('restart-pay', [{ event: 'resolved' }], { matchers: ['service="kn"'] })];
-  for (const i of ['a', 'b', 'c']) { later(60_000); await apply([job(alert({ alertname: 'Err', service: 'kn',
-    instance: i }))]); }
+  for (const i of ['a', 'b', 'c']) {
+    later(60_000); await apply([job(alert({ alertname: 'Err', service: 'kn', instance: i }))]);
+  }
   const [problem] = await problemsOf('kn');
   expect(await changeProblemStatus(t.db, problem!.id, 'mark_known_error', 'alice',
     { workaround: 'restart the pay pods', runbook: 'restart-pay' }))
@@ -193,8 +196,9 @@ test('topRecurringProblems: problems by their incidents opened in the period, mo
   const problem = async (title: string) => (await t.db.insertInto('problems').values({ title, opened_by: 'quell' })
     .returning('id').executeTakeFirstOrThrow()).id;
   const [p1, p2, p3] = [await problem('one'), await problem('two'), await problem('three')];
-  const link = async (p: number, at: string) => { await linkIncidents(t.db,
-    [{ problemId: p, incidentId: await inc(at) }], 'quell'); };
+  const link = async (p: number, at: string) => {
+    await linkIncidents(t.db, [{ problemId: p, incidentId: await inc(at) }], 'quell');
+  };
   await link(p1, '2030-01-02T00:00:00Z');
   for (const d of ['03', '04', '05']) await link(p2, `2030-01-${d}T00:00:00Z`);
   await link(p2, '2029-12-31T23:59:59Z'); // before the period
@@ -214,6 +218,6 @@ test('occurrences older than the longest window are pruned', async () => {
     { signature: 'prune-me', incident_id: 2, at: new Date(Date.now() - 89 * 86_400_000) },
   ]).execute();
   expect(await pruneProblemOccurrences(t.db)).toBe(1);
-  expect(await t.db.selectFrom('problem_occurrences').select('incident_id').where('signature', '=',
-    'prune-me').execute()).toEqual([{ incident_id: 2 }]);
+  expect(await t.db.selectFrom('problem_occurrences').select('incident_id').where('signature', '=', 'prune-me')
+    .execute()).toEqual([{ incident_id: 2 }]);
 });

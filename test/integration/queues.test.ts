@@ -33,8 +33,8 @@ const harnesses: Record<string, () => Promise<Harness>> = {
     const queue = new EmbeddedQueue(t.db, { pollMs: 50 });
     return {
       queue, consumer: queue,
-      attemptsOf: async (id) => (await t.db.selectFrom('queue_jobs').select('attempts').where('id', '=',
-        id).executeTakeFirst())?.attempts ?? -1,
+      attemptsOf: async (id) => (await t.db.selectFrom('queue_jobs').select('attempts').where('id', '=', id)
+        .executeTakeFirst())?.attempts ?? -1,
       close: () => queue.close(),
     };
   },

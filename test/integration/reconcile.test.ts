@@ -111,16 +111,16 @@ test('a resolve lost on its way is found by polling Alertmanager and resolves th
   }, 30_000, 'both alerts firing in Quell');
   const lostRow = firing.find((r) => r.labels['alertname'] === 'LostResolve')!;
   const keptRow = firing.find((r) => r.labels['alertname'] === 'StillFiring')!;
-  const incident = await waitFor(() => t.db.selectFrom('incidents').selectAll().where('group_key', 'like',
-    '%payments%').executeTakeFirst(),
+  const incident = await waitFor(() => t.db.selectFrom('incidents').selectAll().where('group_key', 'like', '%payments%')
+    .executeTakeFirst(),
     10_000, 'the payments incident');
 
   // Alertmanager resolves LostResolve; its resolved notification never reaches Quell.
   await postToAm([{ labels: lost, annotations: { summary: 'payments down' }, startsAt,
     endsAt: new Date().toISOString() }]);
   await waitFor(async () => dropped.length > 0, 30_000, 'the resolved notification (dropped)');
-  expect((await t.db.selectFrom('alerts').select('status').where('fingerprint', '=',
-    lostRow.fingerprint).executeTakeFirstOrThrow()).status).toBe('firing');
+  expect((await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', lostRow.fingerprint)
+    .executeTakeFirstOrThrow()).status).toBe('firing');
 
   const lapse = createLapseMetrics(new Registry());
   const t0 = new Date();
@@ -180,8 +180,8 @@ test('an alert listed again is no longer missing; a poll that fails resolves not
   const source: ReconcileSource = { connector: alertmanager, target: pollTarget({ url: am.url }) };
   const r = await reconcileSource(t.db, stages, source, opts, new Date(Date.now() + 10 * MINUTE));
   expect(r).toEqual(expect.objectContaining({ ran: true, resolved: 0 }));
-  expect((await t.db.selectFrom('alerts').select(['status', 'missing_since']).where('fingerprint', '=',
-    row.fingerprint).executeTakeFirstOrThrow()))
+  expect((await t.db.selectFrom('alerts').select(['status', 'missing_since']).where('fingerprint', '=', row.fingerprint)
+    .executeTakeFirstOrThrow()))
     .toEqual({ status: 'firing', missing_since: null });
 
   // Nothing listens there: the poll throws, no run is recorded, nothing changes.
@@ -190,8 +190,8 @@ test('an alert listed again is no longer missing; a poll that fails resolves not
     target: pollTarget({ url: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2000 }) };
   await expect(reconcileSource(t.db, stages, down, { ...opts, graceMs: 0 }, new Date())).rejects.toThrow();
   expect(await t.db.selectFrom('reconcile_runs').selectAll().execute()).toEqual([]);
-  expect((await t.db.selectFrom('alerts').select('status').where('fingerprint', '=',
-    row.fingerprint).executeTakeFirstOrThrow()).status).toBe('firing');
+  expect((await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', row.fingerprint)
+    .executeTakeFirstOrThrow()).status).toBe('firing');
 }, 60_000);
 
 test('several processes at once: one polls, the others skip', async () => {

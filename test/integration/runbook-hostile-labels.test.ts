@@ -120,8 +120,8 @@ describe('hostile labels stay data in every action', () => {
         const sent = JSON.parse(body().body);
         const text = format === 'teams' ? sent.attachments[0].content.body[1].text
           : format === 'slack' ? sent.text.replace('*t*\n', '') : sent.text;
-        expect(text).toBe(format === 'slack' ? HOSTILE[name]!.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g,
-          '&gt;') : HOSTILE[name]);
+        expect(text).toBe(format === 'slack'
+          ? HOSTILE[name]!.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : HOSTILE[name]);
         expect(body().url).toBe('/hook');
       }
     }

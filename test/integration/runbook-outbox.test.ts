@@ -52,8 +52,8 @@ function startRunbookWorker(
   let out = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
   child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
-  const exited = new Promise<NodeJS.Signals | number | null>((r) => child.on('exit',
-    (code, signal) => r(signal ?? code)));
+  const exited = new Promise<NodeJS.Signals | number | null>((r) =>
+    child.on('exit', (code, signal) => r(signal ?? code)));
   return {
     child, exited,
     output: () => out,
@@ -182,8 +182,8 @@ test('embedded mode: a run created by the pipeline is handed to the embedded run
     // An ingest job whose id looks like a runbook job's: ids are per queue.
     await ingestQueue.add({ id: 'run-1', connector: 'test', receivedAt: new Date().toISOString(),
       alerts: [alert({ alertname: 'E', service: 'embedded' })] });
-    const run = await waitFor(async () => t.db.selectFrom('runbook_runs').selectAll().where('runbook', '=',
-      'embedded').executeTakeFirst(), 10_000, 'a run');
+    const run = await waitFor(async () => t.db.selectFrom('runbook_runs').selectAll().where('runbook', '=', 'embedded')
+      .executeTakeFirst(), 10_000, 'a run');
     await waitFor(async () => executor.calls.includes(run.id), 10_000, 'the run executed');
     await waitFor(async () => (await t.db.selectFrom('queue_jobs').select('id').execute()).length === 0, 10_000,
       'both queues drained');

@@ -73,8 +73,8 @@ const metricSum = async (registries: Registry[], name: string, labels: Record<st
   for (const r of registries) {
     for (const m of await r.getMetricsAsJSON()) {
       for (const v of m.values as { value: number; labels: Record<string, unknown>; metricName?: string }[]) {
-        if ((v.metricName ?? m.name) === name && Object.entries(labels).every(([k,
-          x]) => String(v.labels[k]) === x)) sum += v.value;
+        if ((v.metricName ?? m.name) === name
+          && Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x)) sum += v.value;
       }
     }
   }
