@@ -81,7 +81,7 @@ afterAll(async () => {
 const get = async (base: string, path: string) => {
   const r = await fetch(`${base}${path}`);
   const text = await r.text();
-  const body = JSON.parse(text) as any;
+  const body = JSON.parse(text);
   return { status: r.status, bytes: Buffer.byteLength(text), body, retryAfter: r.headers.get('retry-after') };
 };
 
@@ -267,7 +267,8 @@ describe('bad requests', () => {
 });
 
 test('slow reads cannot take the connections ingest needs: the surplus waits, then is 503 busy', async () => {
-  const gated = await serveTestApp({ db: t.db, queue, openReads: true, reads: { maxBytes: 1024 * 1024, concurrency: 2 } });
+  const gated = await serveTestApp({ db: t.db, queue, openReads: true, reads: { maxBytes: 1024 * 1024,
+    concurrency: 2 } });
   const locker = new Client({ connectionString: t.url });
   const observer = new Client({ connectionString: t.url });
   await locker.connect();

@@ -37,11 +37,13 @@ function serve(q: BullmqIngestQueue, registry = new Registry()): Promise<TestApp
   const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } }));
   return serveTestApp({
     db: t.db, queue: q, registry, log, openReads: true,
-    checks: [{ name: 'database', check: async () => { await sql`select 1`.execute(t.db); } }, { name: 'queue', check: () => q.checkReady() }],
+    checks: [{ name: 'database', check: async () => { await sql`select 1`.execute(t.db); } },
+      { name: 'queue', check: () => q.checkReady() }],
   });
 }
 
-const get = async (path: string, url = base) => { const r = await fetch(`${url}${path}`); return { status: r.status, body: await r.json() as any }; };
+const get = async (path: string, url = base) => { const r = await fetch(`${url}${path}`); return { status: r.status,
+  body: await r.json() as any }; };
 /** A JSON body, or raw bytes (with `headers` such as Content-Encoding). */
 const post = async (path: string, token?: string, body?: object | Buffer, headers: Record<string, string> = {}) => {
   const r = await fetch(`${base}${path}`, {
@@ -81,35 +83,42 @@ describe('incidents API (v1 contract)', () => {
     const { status, body } = await get('/api/v1/incidents?status=open');
     expect(status).toBe(200);
     expect(body.incidents).toHaveLength(2);
-    for (const incident of body.incidents) expect(Object.keys(incident)).toEqual(expect.arrayContaining(INCIDENT_FIELDS));
+    for (const incident of body.incidents) expect(Object.keys(incident))
+      .toEqual(expect.arrayContaining(INCIDENT_FIELDS));
     const disk = body.incidents.find((i: any) => i.title.startsWith('DiskFull'));
-    expect(disk).toMatchObject({ status: 'open', priority: 3, alert_count: 2, group_key: 'default:{alertname="DiskFull",cluster="eu1",service="db"}', resolved_at: null });
+    expect(disk).toMatchObject({ status: 'open', priority: 3, alert_count: 2,
+      group_key: 'default:{alertname="DiskFull",cluster="eu1",service="db"}', resolved_at: null });
     expect(new Date(disk.opened_at).toISOString()).toBe(disk.opened_at);
     const node = body.incidents.find((i: any) => i.title.startsWith('NodeDown'));
     expect(node).toMatchObject({ priority: 1, group_key: 'node-down:{cluster="eu1"}' });
   });
 
   test('GET /api/v1/incidents/{id} has the alerts and the timeline', async () => {
-    const [incident] = (await get('/api/v1/incidents?status=open')).body.incidents.filter((i: any) => i.title.startsWith('DiskFull'));
+    const [incident] = (await get('/api/v1/incidents?status=open'))
+      .body.incidents.filter((i: any) => i.title.startsWith('DiskFull'));
     const { status, body } = await get(`/api/v1/incidents/${incident.id}`);
     expect(status).toBe(200);
     expect(body).toMatchObject({ id: incident.id, title: incident.title, alert_count: 2 });
     expect(body.alerts).toHaveLength(2);
     for (const a of body.alerts) {
-      expect(Object.keys(a)).toEqual(expect.arrayContaining(['fingerprint', 'labels', 'status', 'starts_at', 'ends_at']));
-      expect(a).toMatchObject({ status: 'firing', ends_at: null, starts_at: '2026-11-20T10:00:00.000Z', labels: { alertname: 'DiskFull' } });
+      expect(Object.keys(a)).toEqual(expect.arrayContaining(['fingerprint', 'labels', 'status', 'starts_at',
+        'ends_at']));
+      expect(a).toMatchObject({ status: 'firing', ends_at: null, starts_at: '2026-11-20T10:00:00.000Z',
+        labels: { alertname: 'DiskFull' } });
     }
     expect(body.timeline.map((e: any) => e.kind)).toEqual(['opened']);
     expect(body.timeline[0].detail.fingerprints.sort()).toEqual(body.alerts.map((a: any) => a.fingerprint).sort());
   });
 
-  test('acknowledge and resolve need a token, follow the life cycle, and are on the timeline under its name', async () => {
+  test('acknowledge and resolve need a token, follow the life cycle, and are on the timeline under its name',
+    async () => {
     const [incident] = (await get('/api/v1/incidents?status=open')).body.incidents;
     expect((await post(`/api/v1/incidents/${incident.id}/acknowledge`)).status).toBe(401);
     expect((await post(`/api/v1/incidents/${incident.id}/acknowledge`, 'wrong-token')).status).toBe(401);
     expect((await get(`/api/v1/incidents/${incident.id}`)).body.status).toBe('open');
 
-    const ack = await post(`/api/v1/incidents/${incident.id}/acknowledge`, API_TOKEN, { by: 'noc-alice', comment: 'looking' });
+    const ack = await post(`/api/v1/incidents/${incident.id}/acknowledge`, API_TOKEN,
+      { by: 'noc-alice', comment: 'looking' });
     expect(ack.status).toBe(200);
     expect(ack.body).toMatchObject({ status: 'acknowledged' });
     expect(ack.body.acknowledged_at).not.toBeNull();
@@ -118,10 +127,12 @@ describe('incidents API (v1 contract)', () => {
     const resolved = await post(`/api/v1/incidents/${incident.id}/resolve`, API_TOKEN);
     expect(resolved.status).toBe(200);
     expect(resolved.body.status).toBe('resolved');
-    expect(resolved.body.timeline.slice(-2).map((e: any) => [e.kind, e.actor])).toEqual([['acknowledged', 'api-token'], ['resolved', 'api-token']]);
+    expect(resolved.body.timeline.slice(-2).map((e: any) => [e.kind, e.actor]))
+      .toEqual([['acknowledged', 'api-token'], ['resolved', 'api-token']]);
     const again = await post(`/api/v1/incidents/${incident.id}/resolve`, API_TOKEN);
     expect(again.status).toBe(409);
-    expect((await get('/api/v1/incidents?status=resolved')).body.incidents.map((i: any) => i.id)).toEqual([incident.id]);
+    expect((await get('/api/v1/incidents?status=resolved')).body.incidents.map((i: any) => i.id))
+      .toEqual([incident.id]);
     expect((await get('/api/v1/incidents?status=open,acknowledged')).body.incidents).toHaveLength(1);
   });
 
@@ -153,13 +164,14 @@ describe('health and metrics', () => {
 
   test('/metrics is valid for promtool and has the documented series', async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
-    for (const name of ['quell_incidents_open 1', 'quell_queue_jobs{queue="ingest",state="waiting"}', 'process_cpu_seconds_total', 'quell_ingest_request_duration_seconds']) {
+    for (const name of ['quell_incidents_open 1', 'quell_queue_jobs{queue="ingest",state="waiting"}',
+      'process_cpu_seconds_total', 'quell_ingest_request_duration_seconds']) {
       expect(text).toContain(name);
     }
     const check = execFile('promtool', ['check', 'metrics']);
     let out = '';
-    check.stdout!.on('data', (d) => { out += d; });
-    check.stderr!.on('data', (d) => { out += d; });
+    check.stdout!.on('data', (d) => { out += String(d); });
+    check.stderr!.on('data', (d) => { out += String(d); });
     check.stdin!.end(text);
     const [code] = await once(check, 'exit');
     expect({ code, out }).toEqual({ code: 0, out: '' });
@@ -167,7 +179,8 @@ describe('health and metrics', () => {
 
   test('/readyz is 503, with the reason logged, when Redis may evict jobs', async () => {
     const port = await freePort();
-    const redis: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore' });
+    const redis: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+      '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore' });
     const evicting = new BullmqIngestQueue({ redisUrl: `redis://127.0.0.1:${port}`, queueName: 'readyz' });
     const other = await serve(evicting);
     try {
@@ -219,7 +232,9 @@ describe('what the API stores is what was sent', () => {
 });
 
 /** Retries while the freshly started Redis is not yet accepting connections. */
-async function waitForAnswer(ask: () => Promise<{ status: number; body: any }>): Promise<{ status: number; body: any }> {
+async function waitForAnswer(
+  ask: () => Promise<{ status: number; body: any }>,
+): Promise<{ status: number; body: any }> {
   for (let i = 0; ; i++) {
     const res = await ask();
     const connecting = res.status === 503 && /unreachable|not answering/.test(String(res.body.reasons?.queue));

@@ -22,11 +22,14 @@ beforeAll(async () => {
 
   // 50 identical alerts, one job each; 1,000 distinct alerts in 10 groups, 10 per job, every
   // job spanning all 10 groups so that concurrent jobs meet on every group.
-  await enqueue(queue, Array.from({ length: 50 }, () => firingAlert({ alertname: 'Same', service: 'same', cluster: 'c1' })), 1);
-  const storm = Array.from({ length: 1000 }, (_, i) => firingAlert({ alertname: 'Storm', cluster: 'c1', service: `svc-${i % 10}`, instance: `host-${i}` }));
+  await enqueue(queue, Array.from({ length: 50 }, () => firingAlert({ alertname: 'Same', service: 'same',
+    cluster: 'c1' })), 1);
+  const storm = Array.from({ length: 1000 }, (_, i) => firingAlert({ alertname: 'Storm', cluster: 'c1',
+    service: `svc-${i % 10}`, instance: `host-${i}` }));
   await enqueue(queue, storm, 10);
 
-  const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '4', QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
+  const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '4',
+    QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
   workers = await startWorkers(4, env);
 }, 60_000);
 
@@ -37,18 +40,22 @@ afterAll(async () => {
 });
 
 test('four workers over 50 identical alerts and 1,000 alerts in 10 groups: one open incident per group', async () => {
-  await waitFor(async () => (await linkedCount(t.db)) === 1001 && (await queue.depth()).waiting === 0, 60_000, 'all alerts linked');
-  await waitFor(async () => { const d = await queue.depth(); return d.active === 0 && d.waiting === 0; }, 10_000, 'queue drained');
+  await waitFor(async () => (await linkedCount(t.db)) === 1001 && (await queue.depth()).waiting === 0, 60_000,
+    'all alerts linked');
+  await waitFor(async () => { const d = await queue.depth(); return d.active === 0 && d.waiting === 0; }, 10_000,
+    'queue drained');
 
   const groups = await openIncidentsByGroup(t.db);
   expect(groups.get('default:{alertname="Same",cluster="c1",service="same"}')).toEqual({ count: 1, alerts: 1 });
   for (let g = 0; g < 10; g++) {
-    expect(groups.get(`default:{alertname="Storm",cluster="c1",service="svc-${g}"}`)).toEqual({ count: 1, alerts: 100 });
+    expect(groups.get(`default:{alertname="Storm",cluster="c1",service="svc-${g}"}`))
+      .toEqual({ count: 1, alerts: 100 });
   }
   expect(groups.size).toBe(11);
 
   // The 50 copies are one alert seen 50 times.
-  const same = await t.db.selectFrom('alerts').select('occurrences').where(sql`labels->>'alertname'`, '=', 'Same').execute();
+  const same = await t.db.selectFrom('alerts').select('occurrences').where(sql`labels->>'alertname'`, '=', 'Same')
+    .execute();
   expect(same).toEqual([{ occurrences: 50 }]);
   expect((await queue.depth()).failed).toBe(0);
   // Every worker took part (otherwise there was no race), and none logged an error.

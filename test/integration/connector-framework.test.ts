@@ -19,7 +19,9 @@ const { z } = require('zod');
 exports.connector = {
   id: 'demo',
   description: 'a connector written for this test',
-  schema: z.object({ events: z.array(z.object({ host: z.string(), check: z.string(), ok: z.boolean(), at: z.iso.datetime() })) }),
+  schema: z.object({
+    events: z.array(z.object({ host: z.string(), check: z.string(), ok: z.boolean(), at: z.iso.datetime() })),
+  }),
   fingerprintLabels: ['alertname', 'host'],
   normalize: (p) => p.events.map((e) => ({
     status: e.ok ? 'resolved' : 'firing',
@@ -44,19 +46,24 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'fixtures-only')); // a folder without index is not a connector
   t = await createTestDatabase();
   q = await openTestQueue();
-  app = await serveTestApp({ db: t.db, queue: q.queue, openReads: true, connectors: loadConnectors(dir), tokens: { ingest: TOKEN, api: TOKEN } });
+  app = await serveTestApp({ db: t.db, queue: q.queue, openReads: true, connectors: loadConnectors(dir),
+    tokens: { ingest: TOKEN, api: TOKEN } });
   base = app.base;
 });
 
 afterAll(async () => {
+  // A failed beforeAll leaves the later of these unset: release what it set.
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- the declared types assume beforeAll finished */
   app?.close();
   await q?.close();
   await t?.drop();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   rmSync(dir, { recursive: true, force: true });
 });
 
 const post = (body: unknown, token = TOKEN) => fetch(`${base}/ingest/demo`, {
-  method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
 });
 
 test('the shipped connectors are found', () => {

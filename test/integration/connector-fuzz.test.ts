@@ -28,8 +28,11 @@ beforeAll(async () => {
   q = await openTestQueue();
 });
 afterAll(async () => {
+  // A failed beforeAll leaves the later of these unset: release what it set.
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- the declared types assume beforeAll finished */
   await q?.close();
   await t?.drop();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
 const seedOf = (id: string): number => createHash('sha256').update(id).digest().readUInt32BE(0);
@@ -43,7 +46,8 @@ async function harnessOf(id: string): Promise<FuzzHarness> {
 
 interface Answer { readonly status: number; readonly error?: { code?: string; field?: unknown; message?: string } }
 
-test.each(loadConnectors().map((c) => [c.id, c] as const))('%s: 2,000 mutated payloads, no 5xx, every refusal names its field, every job applies', async (id, loaded) => {
+test.each(loadConnectors().map((c) => [c.id, c] as const))(
+  '%s: 2,000 mutated payloads, no 5xx, every refusal names its field, every job applies', async (id, loaded) => {
   const harness = await harnessOf(id);
   const seeds = harness.seeds ?? fixturesOf(join(CONNECTORS_DIR, id));
   expect(seeds.length).toBeGreaterThan(0);
@@ -62,11 +66,13 @@ test.each(loadConnectors().map((c) => [c.id, c] as const))('%s: 2,000 mutated pa
       while (next < payloads.length) {
         const i = next++;
         const { body, headers } = harness.request(payloads[i]);
-        const res = await fetch(`${app.base}/ingest/${id}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+        const res = await fetch(`${app.base}/ingest/${id}`, { method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers }, body });
         const answer: Answer = { status: res.status, ...(await res.json() as object) };
         counts.set(res.status, (counts.get(res.status) ?? 0) + 1);
-        if (res.status >= 500) problems.push(`#${i} ${res.status} ${JSON.stringify(answer.error)}: ${body.slice(0, 300)}`);
-        else if (res.status >= 400 && res.status !== 413 && typeof answer.error?.field !== 'string') {
+        if (res.status >= 500) {
+          problems.push(`#${i} ${res.status} ${JSON.stringify(answer.error)}: ${body.slice(0, 300)}`);
+        } else if (res.status >= 400 && res.status !== 413 && typeof answer.error?.field !== 'string') {
           problems.push(`#${i} ${res.status} names no field: ${JSON.stringify(answer.error)}: ${body.slice(0, 300)}`);
         }
       }
@@ -78,11 +84,13 @@ test.each(loadConnectors().map((c) => [c.id, c] as const))('%s: 2,000 mutated pa
     const jobs = await q.waiting();
     await q.bull.drain(true);
     const applied = await Promise.allSettled(jobs.map((job) => apply(job)));
-    const failed = applied.flatMap((a, i) => (a.status === 'rejected' ? [`${jobs[i]!.id}: ${(a.reason as Error).message}`] : []));
+    const failed = applied
+      .flatMap((a, i) => (a.status === 'rejected' ? [`${jobs[i]!.id}: ${(a.reason as Error).message}`] : []));
     expect(failed.slice(0, 5)).toEqual([]);
     // The fixtures themselves are accepted, and mutations both pass and fail: the fuzz reaches the pipeline.
     expect(jobs.length).toBeGreaterThan(seeds.length);
-    process.stdout.write(`fuzz ${id}: ${payloads.length} payloads, answers ${JSON.stringify(Object.fromEntries([...counts].sort()))}, ${jobs.length} jobs applied\n`);
+    const answers = JSON.stringify(Object.fromEntries([...counts].sort()));
+    process.stdout.write(`fuzz ${id}: ${payloads.length} payloads, answers ${answers}, ${jobs.length} jobs applied\n`);
   } finally {
     app.close();
     await harness.close?.();

@@ -13,10 +13,14 @@ import { startRecordingServer } from '../support/http-recorder';
 const answer = readFileSync(join(__dirname, '../../connectors/alertmanager/fixtures/grafana-api-alerts.json'), 'utf8');
 
 test('polls Grafana\'s alert list with the token and answers the labels a webhook carries', async () => {
-  const grafana = await startRecordingServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end(answer); });
+  const grafana = await startRecordingServer((_req, res) => {
+    res.setHeader('content-type', 'application/json'); res.end(answer);
+  });
   try {
-    const firing = await alertmanagerApiPoll(GRAFANA_ALERTS_PATH)(pollTarget({ url: `${grafana.base}/`, token: 'glsa_token' }));
-    expect(firing).toEqual({ firing: [{ labels: { alertname: 'HighCPU', grafana_folder: 'Infrastructure', instance: 'web-1:9100', severity: 'critical' } }] });
+    const firing = await alertmanagerApiPoll(GRAFANA_ALERTS_PATH)(pollTarget({ url: `${grafana.base}/`,
+      token: 'glsa_token' }));
+    expect(firing).toEqual({ firing: [{ labels: { alertname: 'HighCPU', grafana_folder: 'Infrastructure',
+      instance: 'web-1:9100', severity: 'critical' } }] });
     const [req] = grafana.requests;
     expect(req!.url).toBe(`${GRAFANA_ALERTS_PATH}?active=true&silenced=true&inhibited=true&unprocessed=true`);
     expect(req!.headers.authorization).toBe('Bearer glsa_token');
@@ -39,9 +43,12 @@ test.each([
 });
 
 test('an answer larger than the limit throws', async () => {
-  const grafana = await startRecordingServer((_req, res) => { res.end(`[${'{"labels":{"a":"b"}},'.repeat(10_000)}{"labels":{}}]`); });
+  const grafana = await startRecordingServer((_req, res) => {
+    res.end(`[${'{"labels":{"a":"b"}},'.repeat(10_000)}{"labels":{}}]`);
+  });
   try {
-    await expect(alertmanagerApiPoll()(pollTarget({ url: grafana.base, maxBytes: 10_000 }))).rejects.toThrow(/larger than 10000 bytes/);
+    await expect(alertmanagerApiPoll()(pollTarget({ url: grafana.base, maxBytes: 10_000 })))
+      .rejects.toThrow(/larger than 10000 bytes/);
   } finally {
     await grafana.close();
   }

@@ -24,11 +24,13 @@ rules:
     group_by: [service]
     group_window: 10m
 `;
-const TOKENS = { viewer: 'viewer-token-0123456789abcdef', operator: 'operator-token-0123456789abcdef', admin: 'admin-token-0123456789abcdef' };
+const TOKENS = { viewer: 'viewer-token-0123456789abcdef', operator: 'operator-token-0123456789abcdef',
+  admin: 'admin-token-0123456789abcdef' };
 /** A matrix unlike the default, to see that the configured one is used. */
 const MATRIX: PriorityPolicy = {
   ...DEFAULT_PRIORITY_POLICY,
-  matrix: { high: { high: 1, medium: 1, low: 2 }, medium: { high: 2, medium: 3, low: 4 }, low: { high: 3, medium: 5, low: 5 } },
+  matrix: { high: { high: 1, medium: 1, low: 2 }, medium: { high: 2, medium: 3, low: 4 },
+    low: { high: 3, medium: 5, low: 5 } },
 };
 
 let t: TestDatabase;
@@ -56,12 +58,14 @@ beforeAll(async () => {
 afterAll(async () => { app.close(); await t.drop(); });
 
 type Who = keyof typeof TOKENS | 'api' | 'none' | 'wrong';
-const tokenOf = (who: Who) => (who === 'api' ? TEST_API_TOKEN : who === 'none' ? undefined : who === 'wrong' ? 'not-a-token' : TOKENS[who]);
+const tokenOf = (who: Who) => (
+  who === 'api' ? TEST_API_TOKEN : who === 'none' ? undefined : who === 'wrong' ? 'not-a-token' : TOKENS[who]);
 async function call(method: string, path: string, who: Who, body?: unknown) {
   const token = tokenOf(who);
   const r = await fetch(`${app.base}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json',
+      ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: r.status, body: await r.json() as any };
@@ -69,19 +73,23 @@ async function call(method: string, path: string, who: Who, body?: unknown) {
 const post = (path: string, who: Who, body: unknown = {}) => call('POST', path, who, body);
 
 async function newIncident(service: string, severity = 'warning'): Promise<number> {
-  await apply({ id: randomUUID(), connector: 'test', receivedAt: new Date().toISOString(), alerts: [firingAlert({ alertname: 'A', service, severity })] });
+  await apply({ id: randomUUID(), connector: 'test', receivedAt: new Date().toISOString(),
+    alerts: [firingAlert({ alertname: 'A', service, severity })] });
   const incident = (await listIncidents(t.db)).find((i) => i.group_key === `by-service:{service="${service}"}`);
   return incident!.id;
 }
 const rowOf = (id: number) => t.db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-const timelineOf = async (id: number) => (await call('GET', `/api/v1/incidents/${id}/timeline`, 'viewer')).body.timeline as any[];
+const timelineOf = async (id: number) => (await call('GET', `/api/v1/incidents/${id}/timeline`, 'viewer'))
+  .body.timeline as any[];
 
 describe('roles', () => {
   test('reads need a viewer token: none is 401, a wrong one is 401, any role reads', async () => {
     expect((await call('GET', '/api/v1/incidents', 'none')).status).toBe(401);
     expect((await call('GET', '/api/v1/incidents', 'wrong')).body.error.code).toBe('unauthorized');
-    for (const who of ['viewer', 'operator', 'admin', 'api'] as const) expect((await call('GET', '/api/v1/incidents', who)).status).toBe(200);
-    for (const path of ['/api/v1/alerts', '/api/v1/silences', '/api/v1/runbook-runs', '/api/v1/changes', '/api/v1/runbooks/kill-switch']) {
+    for (const who of ['viewer', 'operator', 'admin', 'api'] as const) expect((await call('GET', '/api/v1/incidents',
+      who)).status).toBe(200);
+    for (const path of ['/api/v1/alerts', '/api/v1/silences', '/api/v1/runbook-runs', '/api/v1/changes',
+      '/api/v1/runbooks/kill-switch']) {
       expect([path, (await call('GET', path, 'none')).status]).toEqual([path, 401]);
       expect([path, (await call('GET', path, 'viewer')).status]).toEqual([path, 200]);
     }
@@ -92,15 +100,18 @@ describe('roles', () => {
     const before = await rowOf(id);
     const timeline = await timelineOf(id);
     for (const [action, body] of [['acknowledge', {}], ['resolve', {}], ['hold', { state: 'on_hold', reason: 'r' }],
-      ['assign', { assignee: 'x' }], ['comment', { comment: 'c' }], ['impact-urgency', { impact: 'high', urgency: 'high' }]] as const) {
+      ['assign', { assignee: 'x' }], ['comment', { comment: 'c' }], ['impact-urgency',
+        { impact: 'high', urgency: 'high' }]] as const) {
       const r = await post(`/api/v1/incidents/${id}/${action}`, 'viewer', body);
-      expect([action, r.status, r.body.error.code, r.body.error.role_needed]).toEqual([action, 403, 'forbidden', 'operator']);
+      expect([action, r.status, r.body.error.code, r.body.error.role_needed])
+        .toEqual([action, 403, 'forbidden', 'operator']);
       expect(r.body.error.message).toMatch(/role operator/);
     }
     expect(await rowOf(id)).toEqual(before);
     expect(await timelineOf(id)).toEqual(timeline);
     // Configuration needs admin: an operator is refused, and nothing is created.
-    const silence = { matchers: ['service="x"'], endsAt: new Date(Date.now() + 3_600_000).toISOString(), createdBy: 'me', comment: 'c' };
+    const silence = { matchers: ['service="x"'], endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      createdBy: 'me', comment: 'c' };
     const refused = await post('/api/v1/silences', 'operator', silence);
     expect([refused.status, refused.body.error.role_needed]).toEqual([403, 'admin']);
     expect((await call('GET', '/api/v1/silences', 'viewer')).body.silences).toEqual([]);
@@ -120,13 +131,16 @@ describe('roles', () => {
 
   test('every change is on the timeline under the token\'s name; a self-declared by is ignored', async () => {
     const id = await newIncident('names');
-    expect((await post(`/api/v1/incidents/${id}/acknowledge`, 'operator', { by: 'mallory', comment: 'mine' })).status).toBe(200);
-    expect((await post(`/api/v1/incidents/${id}/comment`, 'admin', { by: 'mallory', comment: 'admin works incidents too' })).status).toBe(200);
+    expect((await post(`/api/v1/incidents/${id}/acknowledge`, 'operator', { by: 'mallory', comment: 'mine' })).status)
+      .toBe(200);
+    expect((await post(`/api/v1/incidents/${id}/comment`, 'admin', { by: 'mallory',
+      comment: 'admin works incidents too' })).status).toBe(200);
     expect((await post(`/api/v1/incidents/${id}/resolve`, 'api', { by: 'mallory' })).status).toBe(200);
     const people = (await timelineOf(id)).filter((e) => e.actor !== 'quell').map((e) => [e.kind, e.actor]);
     expect(people).toEqual([['acknowledged', 'olga'], ['commented', 'adam'], ['resolved', 'api-token']]);
     // Silences record the token's name as createdBy too.
-    const silence = { matchers: ['service="names"'], endsAt: new Date(Date.now() + 3_600_000).toISOString(), createdBy: 'mallory', comment: 'c' };
+    const silence = { matchers: ['service="names"'], endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      createdBy: 'mallory', comment: 'c' };
     const created = await post('/api/v1/silences', 'admin', silence);
     expect([created.status, created.body.silence.createdBy]).toEqual([201, 'adam']);
     const kill = await call('PUT', '/api/v1/runbooks/kill-switch', 'admin', { enabled: true, by: 'mallory' });
@@ -141,7 +155,8 @@ describe('roles', () => {
     try {
       const id = await newIncident('open-reads');
       expect((await fetch(`${open.base}/api/v1/incidents/${id}`)).status).toBe(200);
-      expect((await fetch(`${open.base}/api/v1/incidents`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+      expect((await fetch(`${open.base}/api/v1/incidents`, { headers: { authorization: 'Bearer nope' } })).status)
+        .toBe(401);
       const ack = await fetch(`${open.base}/api/v1/incidents/${id}/acknowledge`, { method: 'POST' });
       expect(ack.status).toBe(401);
       expect((await fetch(`${open.base}/api/v1/cmdb`)).status).toBe(401);
@@ -154,13 +169,15 @@ describe('roles', () => {
 
 describe('tokens', () => {
   test('kept as SHA-256 digests and compared by hashing what is presented, whatever its length', () => {
-    const registry = new TokenRegistry('the-api-token-0123456789', [{ name: 'olga', role: 'operator', sha256: hashToken('short') }]);
+    const registry = new TokenRegistry('the-api-token-0123456789', [{ name: 'olga', role: 'operator',
+      sha256: hashToken('short') }]);
     expect(registry.identify('short')).toEqual({ name: 'olga', role: 'operator' });
     expect(registry.identify('the-api-token-0123456789')).toEqual({ name: 'api-token', role: 'admin' });
     // Lengths that differ from every token (timingSafeEqual alone would throw on them) just do not match.
-    for (const other of ['', 's', 'shor', 'shortt', 'x'.repeat(10_000), 'sh\u00f6rt']) expect(registry.identify(other)).toBeUndefined();
+    for (const other of ['', 's', 'shor', 'shortt', 'x'.repeat(10_000), 'sh\u00f6rt']) expect(registry.identify(other))
+      .toBeUndefined();
     // No token is kept as it was given: only digests.
-    const kept = JSON.stringify(registry, (_k, v: { type?: string; data?: number[] }) =>
+    const kept = JSON.stringify(registry, (_k, v: { type?: string; data?: number[] } | null | undefined) =>
       (v?.type === 'Buffer' ? Buffer.from(v.data!).toString('hex') : v));
     expect(kept).not.toContain('the-api-token');
     expect(kept).toContain(hashToken('the-api-token-0123456789'));
@@ -171,10 +188,13 @@ describe('tokens', () => {
     const write = (text: string) => { const f = join(dir, `${randomUUID()}.yaml`); writeFileSync(f, text); return f; };
     const h = hashToken('x');
     expect(() => loadTokensFile(write(`- { name: a, role: root, sha256: ${h} }`))).toThrow(/tokens\[0\]\.role/);
-    expect(() => loadTokensFile(write('- { name: a, role: admin, sha256: abc }'))).toThrow(/tokens\[0\]\.sha256: expected the token's SHA-256/);
-    expect(() => loadTokensFile(write(`- { name: a, role: admin, sha256: ${h} }\n- { name: a, role: viewer, sha256: ${hashToken('y')} }`)))
+    expect(() => loadTokensFile(write('- { name: a, role: admin, sha256: abc }')))
+      .toThrow(/tokens\[0\]\.sha256: expected the token's SHA-256/);
+    const twice = `- { name: a, role: admin, sha256: ${h} }\n- { name: a, role: viewer, sha256: ${hashToken('y')} }`;
+    expect(() => loadTokensFile(write(twice)))
       .toThrow(/tokens\[1\]\.name: a second token named "a"/);
-    expect(() => loadTokensFile(write(`- { name: api-token, role: admin, sha256: ${h} }`))).toThrow(/tokens\[0\]\.name/);
+    expect(() => loadTokensFile(write(`- { name: api-token, role: admin, sha256: ${h} }`)))
+      .toThrow(/tokens\[0\]\.name/);
     expect(() => loadTokensFile(write(`- { name: a, role: admin, sha256: ${h}, token: x }`))).toThrow(TokensFileError);
     expect(loadTokensFile(write(''))).toEqual([]);
   });
@@ -186,7 +206,8 @@ describe('incident API', () => {
     const r = await post(`/api/v1/incidents/${id}/assign`, 'operator', { assignee: 'olga', assignment_group: 'dba' });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ assignee: 'olga', assignment_group: 'dba' });
-    expect((await post(`/api/v1/incidents/${id}/assign`, 'operator', { assignee: null })).body).toMatchObject({ assignee: null, assignment_group: 'dba' });
+    expect((await post(`/api/v1/incidents/${id}/assign`, 'operator', { assignee: null })).body)
+      .toMatchObject({ assignee: null, assignment_group: 'dba' });
     // The same again changes nothing and writes nothing.
     expect((await post(`/api/v1/incidents/${id}/assign`, 'operator', { assignment_group: 'dba' })).status).toBe(200);
     const assigned = (await timelineOf(id)).filter((e) => e.kind === 'assigned').map((e) => [e.actor, e.detail]);
@@ -211,14 +232,16 @@ describe('incident API', () => {
     expect([resume.status, resume.body.error.message]).toEqual([409, `incident ${id} is open; cannot resume`]);
     expect((await rowOf(id)).status).toBe('open');
 
-    const held = await post(`/api/v1/incidents/${id}/hold`, 'operator', { state: 'awaiting_change', reason: 'CHG0042 approval', comment: 'waiting' });
+    const held = await post(`/api/v1/incidents/${id}/hold`, 'operator', { state: 'awaiting_change',
+      reason: 'CHG0042 approval', comment: 'waiting' });
     expect(held.status).toBe(200);
     expect(held.body).toMatchObject({ status: 'awaiting_change', paused_ms: 0 });
     expect(held.body.paused_at).toEqual(expect.any(String));
     const again = await post(`/api/v1/incidents/${id}/hold`, 'operator', { state: 'awaiting_change', reason: 'r' });
     expect([again.status, again.body.error.status]).toEqual([409, 'awaiting_change']);
     const ack = await post(`/api/v1/incidents/${id}/acknowledge`, 'operator');
-    expect([ack.status, ack.body.error.message]).toEqual([409, `incident ${id} is awaiting_change; cannot acknowledge`]);
+    expect([ack.status, ack.body.error.message])
+      .toEqual([409, `incident ${id} is awaiting_change; cannot acknowledge`]);
 
     const resumed = await post(`/api/v1/incidents/${id}/resume`, 'operator');
     expect(resumed.body).toMatchObject({ status: 'open', paused_at: null });
@@ -230,7 +253,8 @@ describe('incident API', () => {
     ]);
   });
 
-  test('impact and urgency recompute the priority through the configured matrix; alerts no longer move it', async () => {
+  test('impact and urgency recompute the priority through the configured matrix; alerts no longer move it',
+    async () => {
     const id = await newIncident('impact', 'critical');
     const before = (await rowOf(id)).priority;
     const first = await post(`/api/v1/incidents/${id}/impact-urgency`, 'operator', { impact: 'low' });
@@ -245,23 +269,28 @@ describe('incident API', () => {
       ['priority_changed', { priority: 5, previous: before }],
     ]);
     // Now either alone will do; the other is the incident's own.
-    expect((await post(`/api/v1/incidents/${id}/impact-urgency`, 'operator', { urgency: 'high' })).body).toMatchObject({ impact: 3, urgency: 1, priority: 3 });
+    expect((await post(`/api/v1/incidents/${id}/impact-urgency`, 'operator', { urgency: 'high' })).body)
+      .toMatchObject({ impact: 3, urgency: 1, priority: 3 });
     const bad = await post(`/api/v1/incidents/${id}/impact-urgency`, 'operator', { impact: 'huge' });
     expect([bad.status, bad.body.error.field]).toEqual([400, 'impact']);
     // A critical alert joining does not override a person's priority.
-    await apply({ id: randomUUID(), connector: 'test', receivedAt: new Date().toISOString(), alerts: [firingAlert({ alertname: 'B', service: 'impact', severity: 'critical' })] });
+    await apply({ id: randomUUID(), connector: 'test', receivedAt: new Date().toISOString(),
+      alerts: [firingAlert({ alertname: 'B', service: 'impact', severity: 'critical' })] });
     expect(await rowOf(id)).toMatchObject({ priority: 3, alert_count: 2 });
   });
 
   test('comment: on any status, 400 without text, 404 for no incident', async () => {
     const id = await newIncident('comment');
     await post(`/api/v1/incidents/${id}/resolve`, 'operator');
-    expect((await post(`/api/v1/incidents/${id}/comment`, 'operator', { comment: 'post-mortem on Monday' })).status).toBe(200);
+    expect((await post(`/api/v1/incidents/${id}/comment`, 'operator', { comment: 'post-mortem on Monday' })).status)
+      .toBe(200);
     const empty = await post(`/api/v1/incidents/${id}/comment`, 'operator', { comment: '  ' });
     expect([empty.status, empty.body.error.field]).toEqual([400, 'comment']);
     expect((await post('/api/v1/incidents/99999/comment', 'operator', { comment: 'x' })).status).toBe(404);
     const detail = await call('GET', `/api/v1/incidents/${id}`, 'viewer');
-    expect(detail.body.timeline.at(-1)).toMatchObject({ kind: 'commented', actor: 'olga', detail: { comment: 'post-mortem on Monday' } });
-    expect(detail.body).toMatchObject({ assignee: null, assignment_group: null, impact: null, urgency: null, paused_at: null, paused_ms: 0 });
+    expect(detail.body.timeline.at(-1)).toMatchObject({ kind: 'commented', actor: 'olga',
+      detail: { comment: 'post-mortem on Monday' } });
+    expect(detail.body).toMatchObject({ assignee: null, assignment_group: null, impact: null, urgency: null,
+      paused_at: null, paused_ms: 0 });
   });
 });

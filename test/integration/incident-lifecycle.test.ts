@@ -33,10 +33,13 @@ beforeAll(async () => {
 });
 afterAll(async () => { await t.drop(); });
 
-const alert = (labels: Record<string, string>, status: 'firing' | 'resolved', startsAt: string, endsAt: string | null = null): CanonicalAlert => ({
+const alert = (
+  labels: Record<string, string>, status: 'firing' | 'resolved', startsAt: string, endsAt: string | null = null,
+): CanonicalAlert => ({
   source: 'test', fingerprint: fingerprint('test', labels), status, labels, annotations: {}, startsAt, endsAt,
 });
-const job = (...alerts: CanonicalAlert[]): IngestJob => ({ id: randomUUID(), connector: 'test', receivedAt: new Date().toISOString(), alerts });
+const job = (...alerts: CanonicalAlert[]): IngestJob => ({ id: randomUUID(), connector: 'test',
+  receivedAt: new Date().toISOString(), alerts });
 const incidentOf = async (service: string) => {
   const [incident] = (await listIncidents(t.db)).filter((i) => i.group_key === `by-service:{service="${service}"}`);
   return (await findIncident(t.db, incident!.id))!;
@@ -49,23 +52,28 @@ test('the CHECK constraint takes every status of the lifecycle module, and only 
   for (const status of INCIDENT_STATUSES) {
     const held = status === 'on_hold' || status === 'awaiting_change';
     await t.db.transaction().execute(async (trx) => {
-      await trx.updateTable('incidents').set({ status, paused_at: held ? new Date() : null, grouping_open: false }).where('id', '=', id).execute();
+      await trx.updateTable('incidents').set({ status, paused_at: held ? new Date() : null, grouping_open: false })
+        .where('id', '=', id).execute();
       throw new Error('rollback');
-    }).catch((e: Error) => expect(e.message).toBe('rollback'));
+    }).catch((e: unknown) => { expect((e as Error).message).toBe('rollback'); });
   }
-  await expect(sql`update incidents set status = 'closed' where id = ${id}`.execute(t.db)).rejects.toThrow(/incidents_status_check/);
+  await expect(sql`update incidents set status = 'closed' where id = ${id}`.execute(t.db))
+    .rejects.toThrow(/incidents_status_check/);
   // paused_at is set exactly while held: the database keeps the clocks honest.
-  await expect(sql`update incidents set status = 'on_hold' where id = ${id}`.execute(t.db)).rejects.toThrow(/incidents_paused_while_held/);
+  await expect(sql`update incidents set status = 'on_hold' where id = ${id}`.execute(t.db))
+    .rejects.toThrow(/incidents_paused_while_held/);
 });
 
-test('hold pauses, a held incident still takes its alerts, resume goes back to acknowledged and adds up the pause', async () => {
+test('hold pauses, a held incident still takes its alerts, resume goes back to acknowledged and adds up the pause',
+  async () => {
   await apply(job(alert({ alertname: 'A', service: 'held', instance: '1' }, 'firing', '2026-11-20T10:00:00Z')));
   const { id } = await incidentOf('held');
   expect(await changeIncident(t.db, id, 'resume', 'alice')).toEqual({ ok: false, reason: 'conflict', status: 'open' });
   expect(await changeIncident(t.db, id, 'acknowledge', 'alice')).toMatchObject({ ok: true });
   const hold = await changeIncident(t.db, id, { action: 'hold', state: 'awaiting_change', reason: 'CHG0042' }, 'alice');
   expect(hold).toMatchObject({ ok: true, incident: { status: 'awaiting_change' } });
-  expect(await changeIncident(t.db, id, { action: 'hold', state: 'awaiting_change' }, 'alice')).toMatchObject({ ok: false, status: 'awaiting_change' });
+  expect(await changeIncident(t.db, id, { action: 'hold', state: 'awaiting_change' }, 'alice'))
+    .toMatchObject({ ok: false, status: 'awaiting_change' });
   expect(await changeIncident(t.db, id, 'acknowledge', 'alice')).toMatchObject({ ok: false, reason: 'conflict' });
   const held = await incidentOf('held');
   expect(held.paused_at).toBeInstanceOf(Date);
@@ -76,7 +84,8 @@ test('hold pauses, a held incident still takes its alerts, resume goes back to a
   await new Promise((r) => setTimeout(r, 20));
   expect(await changeIncident(t.db, id, { action: 'hold', state: 'on_hold' }, 'bob')).toMatchObject({ ok: true });
   expect((await incidentOf('held')).paused_at).toEqual(held.paused_at); // one pause goes on
-  expect(await changeIncident(t.db, id, 'resume', 'bob')).toMatchObject({ ok: true, incident: { status: 'acknowledged' } });
+  expect(await changeIncident(t.db, id, 'resume', 'bob')).toMatchObject({ ok: true,
+    incident: { status: 'acknowledged' } });
   const resumed = await incidentOf('held');
   expect(resumed.paused_at).toBeNull();
   expect(resumed.paused_ms).toBeGreaterThanOrEqual(20);
@@ -93,14 +102,16 @@ test('an incident held before it was acknowledged resumes to open', async () => 
   await apply(job(alert({ alertname: 'A', service: 'held-open' }, 'firing', '2026-11-20T10:00:00Z')));
   const { id } = await incidentOf('held-open');
   expect(await changeIncident(t.db, id, { action: 'hold', state: 'on_hold' }, 'alice')).toMatchObject({ ok: true });
-  expect(await changeIncident(t.db, id, 'resume', 'alice')).toMatchObject({ ok: true, incident: { status: 'open', acknowledged_at: null } });
+  expect(await changeIncident(t.db, id, 'resume', 'alice')).toMatchObject({ ok: true,
+    incident: { status: 'open', acknowledged_at: null } });
 });
 
 test('a held incident resolves when all its alerts resolve, its pause added up', async () => {
   const a = alert({ alertname: 'A', service: 'held-auto' }, 'firing', '2026-11-20T10:00:00Z');
   await apply(job(a));
   const { id } = await incidentOf('held-auto');
-  expect(await changeIncident(t.db, id, { action: 'hold', state: 'on_hold', reason: 'vendor' }, 'alice')).toMatchObject({ ok: true });
+  expect(await changeIncident(t.db, id, { action: 'hold', state: 'on_hold', reason: 'vendor' }, 'alice'))
+    .toMatchObject({ ok: true });
   await new Promise((r) => setTimeout(r, 20));
   await apply(job({ ...a, status: 'resolved', endsAt: '2026-11-20T10:05:00Z' }));
   const resolved = await incidentOf('held-auto');
@@ -113,6 +124,8 @@ test('resolving a held incident by hand ends its pause', async () => {
   await apply(job(alert({ alertname: 'A', service: 'held-manual' }, 'firing', '2026-11-20T10:00:00Z')));
   const { id } = await incidentOf('held-manual');
   await changeIncident(t.db, id, { action: 'hold', state: 'awaiting_change' }, 'alice');
-  expect(await changeIncident(t.db, id, 'resolve', 'alice', 'change done')).toMatchObject({ ok: true, incident: { status: 'resolved', paused_at: null } });
-  expect(await changeIncident(t.db, id, { action: 'hold', state: 'on_hold' }, 'alice')).toMatchObject({ ok: false, status: 'resolved' });
+  expect(await changeIncident(t.db, id, 'resolve', 'alice', 'change done'))
+    .toMatchObject({ ok: true, incident: { status: 'resolved', paused_at: null } });
+  expect(await changeIncident(t.db, id, { action: 'hold', state: 'on_hold' }, 'alice'))
+    .toMatchObject({ ok: false, status: 'resolved' });
 });

@@ -10,7 +10,10 @@ import { compileRuleText } from '../../src/rules/rule-loader';
 import { createJobProcessor } from '../../src/worker/job-processor';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 
-/** An incident's `service` (what reports count by) is set when it opens: its alerts' label, else its root-cause CI's. */
+/**
+ * An incident's `service` (what reports count by) is set when it opens: its alerts' label, else its root-cause
+ * CI's.
+ */
 const RULES = `apiVersion: quell/v1
 kind: CorrelationRules
 rules:
@@ -31,7 +34,8 @@ test('from the alerts service label, else the root-cause CI service label, else 
   const metrics = createPipelineMetrics(new Registry());
   const rules = compileRuleText('rules.yaml', RULES);
   const topology = Topology.build({ cis: [{ id: 'h1', type: 'host', labels: { service: 'storage' } }], relations: [] });
-  const apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics, topology: () => topology }), metrics);
+  const apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics, topology: () => topology }),
+    metrics);
   const job: IngestJob = {
     id: randomUUID(), connector: 'test', receivedAt: new Date().toISOString(),
     alerts: [
@@ -42,7 +46,8 @@ test('from the alerts service label, else the root-cause CI service label, else 
     ],
   };
   await apply(job);
-  const rows = await t.db.selectFrom('incidents').select(['title', 'group_key', 'service']).orderBy('group_key').execute();
+  const rows = await t.db.selectFrom('incidents').select(['title', 'group_key', 'service']).orderBy('group_key')
+    .execute();
   expect(rows.map((r) => [r.group_key, r.service])).toEqual([
     ['by-alertname:{alertname="A"}', 'checkout'],
     ['by-alertname:{alertname="B"}', 'storage'],

@@ -39,7 +39,8 @@ test('every change needs the API token and changes nothing without it', async ()
   for (const [method, path] of [
     ['POST', '/api/v1/problems'], ['PATCH', '/api/v1/problems/1'], ['POST', '/api/v1/problems/1/known-error'],
     ['POST', '/api/v1/problems/1/resolve'], ['POST', '/api/v1/problems/1/close'], ['POST', '/api/v1/problems/1/reopen'],
-    ['POST', '/api/v1/problems/1/incidents'], ['DELETE', '/api/v1/problems/1/incidents/1'], ['POST', '/api/v1/problems/1/changes'],
+    ['POST', '/api/v1/problems/1/incidents'], ['DELETE', '/api/v1/problems/1/incidents/1'],
+      ['POST', '/api/v1/problems/1/changes'],
   ] as const) {
     expect((await call(method, path, { title: 'x' }, null)).status).toBe(401);
     expect((await call(method, path, { title: 'x' }, 'wrong')).status).toBe(401);
@@ -47,7 +48,8 @@ test('every change needs the API token and changes nothing without it', async ()
   expect(await t.db.selectFrom('problems').selectAll().execute()).toEqual([]);
 });
 
-test('open by hand, edit, mark a known error, link a new incident: workaround, runbook once, timeline with who', async () => {
+test('open by hand, edit, mark a known error, link a new incident: workaround, runbook once, timeline with who',
+  async () => {
   const a = await seedIncident(t.db);
   const b = await seedIncident(t.db);
   const made = await call('POST', '/api/v1/problems', { title: 'Pay keeps falling over', incident_ids: [a, b] });
@@ -58,15 +60,18 @@ test('open by hand, edit, mark a known error, link a new incident: workaround, r
 
   expect((await call('PATCH', `/api/v1/problems/${id}`, { root_cause: 'connection pool too small' })).body)
     .toMatchObject({ root_cause: 'connection pool too small' });
-  const known = await call('POST', `/api/v1/problems/${id}/known-error`, { workaround: 'restart pay', runbook: 'restart-pay' });
-  expect(known.body).toMatchObject({ status: 'known_error', workaround: 'restart pay', workaround_runbook: 'restart-pay' });
+  const known = await call('POST', `/api/v1/problems/${id}/known-error`, { workaround: 'restart pay',
+    runbook: 'restart-pay' });
+  expect(known.body).toMatchObject({ status: 'known_error', workaround: 'restart pay',
+    workaround_runbook: 'restart-pay' });
   expect(known.body.known_error_at).not.toBeNull();
 
   const c = await seedIncident(t.db);
   relayed.length = 0;
   const linked = await call('POST', `/api/v1/problems/${id}/incidents`, { incident_id: c });
   expect(linked.status).toBe(200);
-  expect(linked.body.incidents.find((i: { id: number }) => i.id === c)).toMatchObject({ workaround: 'restart pay', linked_by: 'api-token' });
+  expect(linked.body.incidents.find((i: { id: number }) => i.id === c)).toMatchObject({ workaround: 'restart pay',
+    linked_by: 'api-token' });
   const runs = await t.db.selectFrom('runbook_runs').selectAll().where('incident_id', '=', c).execute();
   expect(runs).toEqual([expect.objectContaining({ runbook: 'restart-pay', trigger: 'known_error' })]);
   expect(relayed).toHaveLength(1);
@@ -75,19 +80,23 @@ test('open by hand, edit, mark a known error, link a new incident: workaround, r
   expect((await call('DELETE', `/api/v1/problems/${id}/incidents/${c}`)).status).toBe(404);
   expect((await call('POST', `/api/v1/problems/${id}/incidents`, { incident_id: c })).status).toBe(200);
   expect(await t.db.selectFrom('runbook_runs').selectAll().where('incident_id', '=', c).execute()).toHaveLength(1);
-  const timeline = await t.db.selectFrom('incident_events').select(['kind', 'actor', 'detail']).where('incident_id', '=', c)
+  const timeline = await t.db.selectFrom('incident_events').select(['kind', 'actor', 'detail'])
+    .where('incident_id', '=', c)
     .where('kind', '=', 'known_error').execute();
-  expect(timeline).toEqual([{ kind: 'known_error', actor: 'quell', detail: { problem_id: id, workaround: 'restart pay', runbook: 'restart-pay' } }]);
+  expect(timeline).toEqual([{ kind: 'known_error', actor: 'quell', detail: { problem_id: id, workaround: 'restart pay',
+    runbook: 'restart-pay' } }]);
 
   const run = await createRun(t.db, 'restart-pay', c);
   const { id: changeId } = await t.db.insertInto('changes').values({
     run_id: run, incident_id: c, runbook: 'restart-pay', type: 'normal', status: 'implemented',
   }).returning('id').executeTakeFirstOrThrow();
   const withChange = await call('POST', `/api/v1/problems/${id}/changes`, { change_id: changeId });
-  expect(withChange.body.changes).toEqual([expect.objectContaining({ id: changeId, runbook: 'restart-pay', linked_by: 'api-token' })]);
+  expect(withChange.body.changes).toEqual([expect.objectContaining({ id: changeId, runbook: 'restart-pay',
+    linked_by: 'api-token' })]);
   expect((await call('POST', `/api/v1/problems/${id}/changes`, { change_id: 99999 })).status).toBe(404);
 
-  expect((await call('POST', `/api/v1/problems/${id}/resolve`, { comment: 'pool resized' })).body).toMatchObject({ status: 'resolved' });
+  expect((await call('POST', `/api/v1/problems/${id}/resolve`, { comment: 'pool resized' })).body)
+    .toMatchObject({ status: 'resolved' });
   const again = await call('POST', `/api/v1/problems/${id}/resolve`, {});
   expect(again.status).toBe(409);
   expect(again.body.error.code).toBe('conflict');
@@ -96,11 +105,13 @@ test('open by hand, edit, mark a known error, link a new incident: workaround, r
 
   const detail = await get(`/api/v1/problems/${id}`);
   expect(detail.body.timeline.map((e: { kind: string; actor: string }) => `${e.kind}:${e.actor}`)).toEqual([
-    'opened:api-token', 'updated:api-token', 'known_error:api-token', 'incidents_linked:api-token', 'workaround_applied:quell',
+    'opened:api-token', 'updated:api-token', 'known_error:api-token', 'incidents_linked:api-token',
+      'workaround_applied:quell',
     'incident_unlinked:api-token', 'incidents_linked:api-token', 'change_linked:api-token',
     'status_changed:api-token', 'status_changed:api-token',
   ]);
-  expect(detail.body.timeline[8].detail).toEqual({ status: 'resolved', previous: 'known_error', comment: 'pool resized' });
+  expect(detail.body.timeline[8].detail).toEqual({ status: 'resolved', previous: 'known_error',
+    comment: 'pool resized' });
 });
 
 test('bad bodies and ids are 400 naming the field, unknown problems 404; nothing changes', async () => {
@@ -124,7 +135,8 @@ test('bad bodies and ids are 400 naming the field, unknown problems 404; nothing
   expect((await get('/api/v1/problems/99999')).status).toBe(404);
   expect((await call('POST', '/api/v1/problems/99999/resolve')).status).toBe(404);
   expect((await call('POST', `/api/v1/problems/${p.id}/incidents`, { incident_id: 999999 })).status).toBe(404);
-  expect((await get(`/api/v1/problems/${p.id}`)).body).toMatchObject({ status: 'open', root_cause: null, workaround: null, incident_count: 1 });
+  expect((await get(`/api/v1/problems/${p.id}`)).body).toMatchObject({ status: 'open', root_cause: null,
+    workaround: null, incident_count: 1 });
 });
 
 test('list: filters by status, signature and since; pages with a cursor', async () => {
@@ -146,7 +158,8 @@ test('list: filters by status, signature and since; pages with a cursor', async 
   const seen: number[] = [];
   let cursor: string | null = null;
   do {
-    const page: { body: { problems: { id: number }[]; next: string | null } } = await get(`/api/v1/problems?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+    const page: { body: { problems: { id: number }[]; next: string | null } } =
+      await get(`/api/v1/problems?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
     seen.push(...page.body.problems.map((p) => p.id));
     cursor = page.body.next;
   } while (cursor !== null);
@@ -164,5 +177,6 @@ test('an incident shows the workaround a known error gave it', async () => {
   const { body: p } = await call('POST', '/api/v1/problems', { title: 'shown', incident_ids: [] });
   await call('POST', `/api/v1/problems/${p.id}/known-error`, { workaround: 'flush the cache' });
   await call('POST', `/api/v1/problems/${p.id}/incidents`, { incident_id: a });
-  expect((await get(`/api/v1/incidents/${a}`)).body).toMatchObject({ workaround: 'flush the cache', known_error_problem_id: p.id });
+  expect((await get(`/api/v1/incidents/${a}`)).body).toMatchObject({ workaround: 'flush the cache',
+    known_error_problem_id: p.id });
 });

@@ -40,14 +40,17 @@ beforeAll(async () => { t = await createTestDatabase(); });
 afterAll(async () => { await t.drop(); });
 
 const job = (...labels: Record<string, string>[]): IngestJob => ({
-  id: randomUUID(), connector: 'alertmanager', receivedAt: new Date().toISOString(), alerts: labels.map((l) => firingAlert(l)),
+  id: randomUUID(), connector: 'alertmanager', receivedAt: new Date().toISOString(),
+    alerts: labels.map((l) => firingAlert(l)),
 });
 
-test('incidents on one CI make a problem signed by the CI; unbound ones fall through to alertname_service', async () => {
+test('incidents on one CI make a problem signed by the CI; unbound ones fall through to alertname_service',
+  async () => {
   const metrics = createPipelineMetrics(new Registry());
   const topology = Topology.build(CMDB);
   const rules = compileRuleText('rules.yaml', RULES);
-  const apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics, topology: () => topology }), metrics);
+  const apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics, topology: () => topology }),
+    metrics);
   await apply(job({ alertname: 'DbSlow', service: 'db', run: '1' }));
   await apply(job({ alertname: 'DbDown', service: 'db', run: '2' }));
   await apply(job({ alertname: 'WebErr', service: 'web', run: '1' }));

@@ -39,7 +39,8 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'quell-problems-'));
   writeFileSync(join(dir, 'rules.yaml'), RULES);
   // 400 incidents (one per instance) of 4 signatures, one alert per job: every job counts.
-  const alerts = Array.from({ length: 400 }, (_, i) => firingAlert({ alertname: 'Err', service: `svc-${i % 4}`, instance: `h${i}` }));
+  const alerts = Array.from({ length: 400 }, (_, i) => firingAlert({ alertname: 'Err', service: `svc-${i % 4}`,
+    instance: `h${i}` }));
   await enqueue(queue, alerts, 1);
   const env = {
     REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '4', QUELL_METRICS_PORT: '0',
@@ -56,7 +57,8 @@ afterAll(async () => {
 
 test('four workers: exactly one problem per signature, each linking its 100 incidents', async () => {
   await waitFor(async () => (await linkedCount(t.db)) === 400, 60_000, 'all alerts linked');
-  await waitFor(async () => { const d = await queue.depth(); return d.active === 0 && d.waiting === 0; }, 10_000, 'queue drained');
+  await waitFor(async () => { const d = await queue.depth(); return d.active === 0 && d.waiting === 0; }, 10_000,
+    'queue drained');
   const problems = await t.db.selectFrom('problems as p')
     .select(['p.signature', (eb) => eb.selectFrom('problem_incidents as pi').whereRef('pi.problem_id', '=', 'p.id')
       .select((e) => e.fn.countAll<string>().as('n')).as('incidents')])

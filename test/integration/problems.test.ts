@@ -53,27 +53,34 @@ beforeAll(async () => {
 afterAll(async () => { await t.drop(); });
 
 const alert = (labels: Record<string, string>): CanonicalAlert => ({
-  source: 'test', fingerprint: fingerprint('test', labels), status: 'firing', labels, annotations: {}, startsAt: clock.toISOString(), endsAt: null,
+  source: 'test', fingerprint: fingerprint('test', labels), status: 'firing', labels, annotations: {},
+    startsAt: clock.toISOString(), endsAt: null,
 });
-const job = (...alerts: CanonicalAlert[]): IngestJob => ({ id: randomUUID(), connector: 'test', receivedAt: clock.toISOString(), alerts });
+const job = (...alerts: CanonicalAlert[]): IngestJob => ({ id: randomUUID(), connector: 'test',
+  receivedAt: clock.toISOString(), alerts });
 const later = (ms: number) => { clock = new Date(clock.getTime() + ms); };
 const problemsOf = (service: string) => t.db.selectFrom('problems').selectAll()
-  .where('signature', '=', `alertname_service:{alertname="Err",service=${JSON.stringify(service)}}`).orderBy('id').execute();
+  .where('signature', '=', `alertname_service:{alertname="Err",service=${JSON.stringify(service)}}`).orderBy('id')
+    .execute();
 const linksOf = async (problemId: number) => (await t.db.selectFrom('problem_incidents').select('incident_id')
   .where('problem_id', '=', problemId).orderBy('incident_id').execute()).map((r) => r.incident_id);
 const incidentOf = (service: string, instance: string) => t.db.selectFrom('incidents').selectAll()
-  .where('group_key', '=', `by-instance:{alertname="Err",instance="${instance}",service="${service}"}`).executeTakeFirstOrThrow();
+  .where('group_key', '=', `by-instance:{alertname="Err",instance="${instance}",service="${service}"}`)
+    .executeTakeFirstOrThrow();
 
-test('the third incident of a signature within the window opens a problem linking all three; the fourth joins it', async () => {
+test('the third incident of a signature within the window opens a problem linking all three; the fourth joins it',
+  async () => {
   await apply([job(alert({ alertname: 'Err', service: 'pay', instance: 'a' }))]);
   later(10 * 60_000);
   await apply([job(alert({ alertname: 'Err', service: 'pay', instance: 'b' }))]);
   expect(await problemsOf('pay')).toEqual([]);
   later(10 * 60_000);
-  await apply([job(alert({ alertname: 'Err', service: 'pay', instance: 'c' }), alert({ alertname: 'Err', service: 'other', instance: 'c' }))]);
+  await apply([job(alert({ alertname: 'Err', service: 'pay', instance: 'c' }),
+    alert({ alertname: 'Err', service: 'other', instance: 'c' }))]);
   const [problem, ...none] = await problemsOf('pay');
   expect(none).toEqual([]);
-  expect(problem).toMatchObject({ status: 'open', rule: 'recurring', opened_by: 'quell', title: 'Recurring: Err (service=pay, instance=c)' });
+  expect(problem).toMatchObject({ status: 'open', rule: 'recurring', opened_by: 'quell',
+    title: 'Recurring: Err (service=pay, instance=c)' });
   expect(problem!.opened_at.toISOString()).toBe(clock.toISOString());
   const ids = await Promise.all(['a', 'b', 'c'].map(async (i) => (await incidentOf('pay', i)).id));
   expect(await linksOf(problem!.id)).toEqual(ids.sort((x, y) => x - y));
@@ -83,7 +90,8 @@ test('the third incident of a signature within the window opens a problem linkin
   await apply([job(alert({ alertname: 'Err', service: 'pay', instance: 'd' }))]);
   const d = await incidentOf('pay', 'd');
   expect(await linksOf(problem!.id)).toContain(d.id);
-  const timeline = await t.db.selectFrom('problem_events').select(['kind', 'actor', 'detail']).where('problem_id', '=', problem!.id).orderBy('id').execute();
+  const timeline = await t.db.selectFrom('problem_events').select(['kind', 'actor', 'detail'])
+    .where('problem_id', '=', problem!.id).orderBy('id').execute();
   expect(timeline).toEqual([
     { kind: 'opened', actor: 'quell', detail: { signature: problem!.signature, rule: 'recurring', incident_ids: ids } },
     { kind: 'incidents_linked', actor: 'quell', detail: { incident_ids: [d.id] } },
@@ -105,10 +113,14 @@ test('incidents older than the window do not count (the clock is injected)', asy
 });
 
 test('once a problem is resolved, counting starts afresh: its incidents open no second problem', async () => {
-  for (const i of ['a', 'b', 'c']) { later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again', instance: i }))]); }
+  for (const i of ['a', 'b', 'c']) {
+    later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again', instance: i }))]);
+  }
   const [first] = await problemsOf('again');
   expect(await changeProblemStatus(t.db, first!.id, 'resolve', 'alice')).toEqual({ ok: true });
-  for (const i of ['d', 'e']) { later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again', instance: i }))]); }
+  for (const i of ['d', 'e']) {
+    later(60_000); await apply([job(alert({ alertname: 'Err', service: 'again', instance: i }))]);
+  }
   expect((await problemsOf('again')).map((p) => p.status)).toEqual(['resolved']);
   later(60_000);
   await apply([job(alert({ alertname: 'Err', service: 'again', instance: 'f' }))]);
@@ -118,11 +130,15 @@ test('once a problem is resolved, counting starts afresh: its incidents open no 
   expect(await linksOf(second!.id)).toEqual(ids);
 });
 
-test('a known error gives each new incident its workaround, on record and timeline, and triggers its runbook once', async () => {
+test('a known error gives each new incident its workaround, on record and timeline, and triggers its runbook once',
+  async () => {
   runbooks = [testRunbook('restart-pay', [{ event: 'resolved' }], { matchers: ['service="kn"'] })];
-  for (const i of ['a', 'b', 'c']) { later(60_000); await apply([job(alert({ alertname: 'Err', service: 'kn', instance: i }))]); }
+  for (const i of ['a', 'b', 'c']) {
+    later(60_000); await apply([job(alert({ alertname: 'Err', service: 'kn', instance: i }))]);
+  }
   const [problem] = await problemsOf('kn');
-  expect(await changeProblemStatus(t.db, problem!.id, 'mark_known_error', 'alice', { workaround: 'restart the pay pods', runbook: 'restart-pay' }))
+  expect(await changeProblemStatus(t.db, problem!.id, 'mark_known_error', 'alice',
+    { workaround: 'restart the pay pods', runbook: 'restart-pay' }))
     .toEqual({ ok: true });
   const before = await incidentOf('kn', 'a');
   expect(before.workaround).toBeNull(); // only new incidents get it
@@ -136,16 +152,20 @@ test('a known error gives each new incident its workaround, on record and timeli
   const timeline = await t.db.selectFrom('incident_events').select(['kind', 'detail']).where('incident_id', '=', e.id)
     .where('kind', 'in', ['known_error', 'runbook']).orderBy('id').execute();
   expect(timeline).toEqual([
-    { kind: 'known_error', detail: { problem_id: problem!.id, workaround: 'restart the pay pods', runbook: 'restart-pay' } },
-    { kind: 'runbook', detail: expect.objectContaining({ runbook: 'restart-pay', status: 'queued', reason: 'triggered by known_error' }) },
+    { kind: 'known_error', detail: { problem_id: problem!.id, workaround: 'restart the pay pods',
+      runbook: 'restart-pay' } },
+    { kind: 'runbook', detail: expect.objectContaining({ runbook: 'restart-pay', status: 'queued',
+      reason: 'triggered by known_error' }) },
   ]);
   const runs = await t.db.selectFrom('runbook_runs').selectAll().where('incident_id', '=', e.id).execute();
-  expect(runs).toEqual([expect.objectContaining({ runbook: 'restart-pay', trigger: 'known_error', trigger_key: `restart-pay|known_error|${e.id}` })]);
+  expect(runs).toEqual([expect.objectContaining({ runbook: 'restart-pay', trigger: 'known_error',
+    trigger_key: `restart-pay|known_error|${e.id}` })]);
   expect(relayed.map((r) => r.job.id)).toEqual([`run-${runs[0]!.id}`]);
 
   await apply([j]); // delivered again: nothing more
   expect(await t.db.selectFrom('runbook_runs').selectAll().where('incident_id', '=', e.id).execute()).toHaveLength(1);
-  const applied = await t.db.selectFrom('problem_events').select('detail').where('problem_id', '=', problem!.id).where('kind', '=', 'workaround_applied').execute();
+  const applied = await t.db.selectFrom('problem_events').select('detail').where('problem_id', '=', problem!.id)
+    .where('kind', '=', 'workaround_applied').execute();
   expect(applied).toEqual([{ detail: { incident_ids: [e.id] } }]);
 });
 
@@ -153,7 +173,8 @@ test('four workers applying at once open exactly one problem per signature, link
   const appliers = Array.from({ length: 4 }, () => createJobsApplier(t.db, stages, metrics, () => clock));
   // 40 incidents of one signature and 40 of another, spread over 4 workers' concurrent batches.
   const jobs = Array.from({ length: 40 }, (_, i) => job(
-    alert({ alertname: 'Err', service: 'race1', instance: `h${i}` }), alert({ alertname: 'Err', service: 'race2', instance: `h${i}` }),
+    alert({ alertname: 'Err', service: 'race1', instance: `h${i}` }), alert({ alertname: 'Err', service: 'race2',
+      instance: `h${i}` }),
   ));
   await Promise.all(appliers.map(async (applyOne, w) => {
     for (let i = w; i < jobs.length; i += 4) await applyOne([jobs[i]!]);
@@ -168,13 +189,16 @@ test('four workers applying at once open exactly one problem per signature, link
 test('topRecurringProblems: problems by their incidents opened in the period, most first', async () => {
   const from = new Date('2030-01-01T00:00:00Z');
   const inc = async (openedAt: string) => (await t.db.insertInto('incidents').values({
-    title: 't', status: 'open', priority: 3, rule: 'r', group_key: randomUUID(), grouping_open: false, group_window_seconds: 60,
+    title: 't', status: 'open', priority: 3, rule: 'r', group_key: randomUUID(), grouping_open: false,
+      group_window_seconds: 60,
     alert_count: 1, first_alert_at: openedAt, last_alert_at: openedAt, opened_at: new Date(openedAt),
   }).returning('id').executeTakeFirstOrThrow()).id;
   const problem = async (title: string) => (await t.db.insertInto('problems').values({ title, opened_by: 'quell' })
     .returning('id').executeTakeFirstOrThrow()).id;
   const [p1, p2, p3] = [await problem('one'), await problem('two'), await problem('three')];
-  const link = async (p: number, at: string) => { await linkIncidents(t.db, [{ problemId: p, incidentId: await inc(at) }], 'quell'); };
+  const link = async (p: number, at: string) => {
+    await linkIncidents(t.db, [{ problemId: p, incidentId: await inc(at) }], 'quell');
+  };
   await link(p1, '2030-01-02T00:00:00Z');
   for (const d of ['03', '04', '05']) await link(p2, `2030-01-${d}T00:00:00Z`);
   await link(p2, '2029-12-31T23:59:59Z'); // before the period
@@ -194,5 +218,6 @@ test('occurrences older than the longest window are pruned', async () => {
     { signature: 'prune-me', incident_id: 2, at: new Date(Date.now() - 89 * 86_400_000) },
   ]).execute();
   expect(await pruneProblemOccurrences(t.db)).toBe(1);
-  expect(await t.db.selectFrom('problem_occurrences').select('incident_id').where('signature', '=', 'prune-me').execute()).toEqual([{ incident_id: 2 }]);
+  expect(await t.db.selectFrom('problem_occurrences').select('incident_id').where('signature', '=', 'prune-me')
+    .execute()).toEqual([{ incident_id: 2 }]);
 });

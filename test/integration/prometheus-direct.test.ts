@@ -66,27 +66,35 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await prom?.stop();
+  // A failed beforeAll leaves the later of these unset: release what it set.
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- the declared types assume beforeAll finished */
   await target?.close();
   app?.close();
   await queue?.close();
   await t?.drop();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
 const incidentOf = async (alertname: string) => t.db.selectFrom('incidents').selectAll()
   .where('group_key', 'like', `%${alertname}%`).executeTakeFirst();
 
-test('Prometheus posts to /api/v2/alerts; a rule that stops firing resolves; one no longer re-sent expires', async () => {
-  const unauthenticated = await fetch(`${app.base}/api/v2/alerts`, { method: 'POST', body: '[]', headers: { 'content-type': 'application/json' } });
+test('Prometheus posts to /api/v2/alerts; a rule that stops firing resolves; one no longer re-sent expires',
+  async () => {
+  const unauthenticated = await fetch(`${app.base}/api/v2/alerts`, { method: 'POST', body: '[]',
+    headers: { 'content-type': 'application/json' } });
   expect(unauthenticated.status).toBe(401);
 
   prom = await startPrometheus({
-    targets: [`127.0.0.1:${target.port}`], rules: PROM_RULES, alertmanagers: [app.base], alertmanagerToken: TEST_INGEST_TOKEN,
+    targets: [`127.0.0.1:${target.port}`], rules: PROM_RULES, alertmanagers: [app.base],
+      alertmanagerToken: TEST_INGEST_TOKEN,
     args: ['--rules.alert.resend-delay=1s'],
   });
-  const flip = await waitFor(() => incidentOf('DirectFlip'), 30_000, 'DirectFlip opens an incident').catch(async (err: unknown) => {
+  const flip = await waitFor(() => incidentOf('DirectFlip'), 30_000, 'DirectFlip opens an incident')
+    .catch(async (err: unknown) => {
     const alerts = await t.db.selectFrom('alerts').selectAll().execute();
     const incidents = await t.db.selectFrom('incidents').selectAll().execute();
-    throw new Error(`${String(err)}\nalerts: ${JSON.stringify(alerts)}\nincidents: ${JSON.stringify(incidents)}\n${prom?.output().slice(-3000)}`);
+    throw new Error(`${String(err)}\nalerts: ${JSON.stringify(alerts)}\nincidents: ${JSON.stringify(incidents)}\n`
+      + `${prom?.output().slice(-3000)}`);
   });
   const always = await waitFor(() => incidentOf('DirectAlways'), 30_000, 'DirectAlways opens an incident');
   expect(flip.status).toBe('open');
@@ -101,7 +109,8 @@ test('Prometheus posts to /api/v2/alerts; a rule that stops firing resolves; one
 
   // The rule stops firing: Prometheus sends the alert with endsAt in the past.
   up = 0;
-  await waitFor(async () => (await incidentOf('DirectFlip'))?.status === 'resolved', 30_000, 'DirectFlip resolved by Prometheus');
+  await waitFor(async () => (await incidentOf('DirectFlip'))?.status === 'resolved', 30_000,
+    'DirectFlip resolved by Prometheus');
   const flipAlert = firing.find((a) => a.labels['alertname'] === 'DirectFlip')!;
   const flipRead = (await alertsByFingerprint(t.db, [flipAlert.fingerprint])).get(flipAlert.fingerprint)!;
   expect(flipRead.status).toBe('resolved');
@@ -113,19 +122,25 @@ test('Prometheus posts to /api/v2/alerts; a rule that stops firing resolves; one
   const alwaysAlert = firing.find((a) => a.labels['alertname'] === 'DirectAlways')!;
   expect((await incidentOf('DirectAlways'))?.status).toBe('open');
   const lapse = createLapseMetrics(new Registry());
-  await waitFor(async () => (await expireAlerts(t.db, stages, new Date(), { lapse })) > 0, 15_000, 'DirectAlways expires');
+  await waitFor(async () => (await expireAlerts(t.db, stages, new Date(), { lapse })) > 0, 15_000,
+    'DirectAlways expires');
   expect((await incidentOf('DirectAlways'))?.status).toBe('resolved');
   const read = (await alertsByFingerprint(t.db, [alwaysAlert.fingerprint])).get(alwaysAlert.fingerprint)!;
   expect(read.status).toBe('resolved');
   expect(read.disposition).toBe('expired');
-  expect(read.disposition_detail).toEqual(expect.objectContaining({ incident_id: always.id, reason: expect.stringContaining('re-send') }));
-  const stored = await t.db.selectFrom('alerts').select(['ends_at', 'expires_at']).where('fingerprint', '=', alwaysAlert.fingerprint).executeTakeFirstOrThrow();
+  expect(read.disposition_detail).toEqual(expect.objectContaining({ incident_id: always.id,
+    reason: expect.stringContaining('re-send') }));
+  const stored = await t.db.selectFrom('alerts').select(['ends_at', 'expires_at'])
+    .where('fingerprint', '=', alwaysAlert.fingerprint).executeTakeFirstOrThrow();
   expect(stored.expires_at).toBeNull();
   expect(stored.ends_at!.toISOString()).toBe((read.disposition_detail as { expires_at: string }).expires_at);
-  const timeline = await t.db.selectFrom('incident_events').select(['kind', 'actor', 'detail']).where('incident_id', '=', always.id).orderBy('id').execute();
+  const timeline = await t.db.selectFrom('incident_events').select(['kind', 'actor', 'detail'])
+    .where('incident_id', '=', always.id).orderBy('id').execute();
   expect(timeline.map((e) => e.kind)).toEqual(expect.arrayContaining(['alerts_lapsed', 'alerts_resolved', 'resolved']));
-  expect(timeline.find((e) => e.kind === 'alerts_lapsed')?.detail).toEqual({ fingerprints: [alwaysAlert.fingerprint], by: 'expiry', reason: expect.any(String) });
-  expect((await lapse.lapsed.get()).values).toEqual([expect.objectContaining({ labels: { source: 'prometheus', by: 'expiry' }, value: 1 })]);
+  expect(timeline.find((e) => e.kind === 'alerts_lapsed')?.detail).toEqual({ fingerprints: [alwaysAlert.fingerprint],
+    by: 'expiry', reason: expect.any(String) });
+  expect((await lapse.lapsed.get()).values).toEqual([expect.objectContaining({ labels: { source: 'prometheus',
+    by: 'expiry' }, value: 1 })]);
   // Nothing left to expire.
   expect(await expireAlerts(t.db, stages, new Date(Date.now() + 3_600_000))).toBe(0);
 }, 90_000);

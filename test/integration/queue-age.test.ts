@@ -8,9 +8,9 @@ test('oldestWaitingSeconds on BullMQ', async () => {
   try {
     await new Promise((r) => setTimeout(r, 300));
     expect((await queue.depth()).oldestWaitingSeconds).toBe(0);
-    await queue.add({ id: 'first', connector: 'alertmanager', receivedAt: new Date().toISOString(), alerts: [] } as never);
+    await queue.add({ id: 'first', connector: 'alertmanager', receivedAt: new Date().toISOString(), alerts: [] });
     await new Promise((r) => setTimeout(r, 1100));
-    await queue.add({ id: 'second', connector: 'alertmanager', receivedAt: new Date().toISOString(), alerts: [] } as never);
+    await queue.add({ id: 'second', connector: 'alertmanager', receivedAt: new Date().toISOString(), alerts: [] });
     const depth = await queue.depth();
     expect(depth.waiting).toBe(2);
     expect(depth.oldestWaitingSeconds).toBeGreaterThanOrEqual(1);

@@ -7,13 +7,16 @@ import { REDIS_URL, openTestQueue } from '../support/redis';
 import { waitFor } from '../support/wait';
 
 /** The two queues keep one contract: what the handler does decides retry, failure or done. */
-const job = (tag: string): IngestJob => ({ id: randomUUID(), connector: tag, receivedAt: new Date().toISOString(), alerts: [] });
+const job = (tag: string): IngestJob => ({ id: randomUUID(), connector: tag, receivedAt: new Date().toISOString(),
+  alerts: [] });
 
 let t: TestDatabase;
 beforeAll(async () => { t = await createTestDatabase(); });
 afterAll(async () => { await t.drop(); });
 
-interface Harness { queue: IngestQueue; consumer: IngestConsumer; attemptsOf(id: string): Promise<number>; close(): Promise<void> }
+interface Harness {
+  queue: IngestQueue; consumer: IngestConsumer; attemptsOf(id: string): Promise<number>; close(): Promise<void>;
+}
 
 const harnesses: Record<string, () => Promise<Harness>> = {
   bullmq: async () => {
@@ -30,7 +33,8 @@ const harnesses: Record<string, () => Promise<Harness>> = {
     const queue = new EmbeddedQueue(t.db, { pollMs: 50 });
     return {
       queue, consumer: queue,
-      attemptsOf: async (id) => (await t.db.selectFrom('queue_jobs').select('attempts').where('id', '=', id).executeTakeFirst())?.attempts ?? -1,
+      attemptsOf: async (id) => (await t.db.selectFrom('queue_jobs').select('attempts').where('id', '=', id)
+        .executeTakeFirst())?.attempts ?? -1,
       close: () => queue.close(),
     };
   },
@@ -54,7 +58,10 @@ describe.each(Object.keys(harnesses))('%s queue', (kind) => {
     await h.queue.add(job('flaky'));
     await h.queue.add(poison);
     await waitFor(async () => seen.filter((s) => s === 'flaky').length === 2, 15_000, 'the flaky job retried');
-    await waitFor(async () => { const d = await h.queue.depth(); return d.failed === 1 && d.waiting + d.active + d.delayed === 0; }, 15_000, 'the poison job parked as failed');
+    await waitFor(async () => {
+      const d = await h.queue.depth();
+      return d.failed === 1 && d.waiting + d.active + d.delayed === 0;
+    }, 15_000, 'the poison job parked as failed');
     expect(seen.filter((s) => s === 'ok')).toHaveLength(1);
     expect(seen.filter((s) => s === 'poison')).toHaveLength(1); // never retried
     expect(await h.attemptsOf(poison.id)).toBe(1);

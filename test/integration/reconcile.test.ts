@@ -64,24 +64,30 @@ beforeAll(async () => {
       return;
     }
     const forwarded = await fetch(`${app.base}${req.url}`, {
-      method: 'POST', body: req.body, headers: { 'content-type': 'application/json', authorization: req.headers.authorization ?? '' },
+      method: 'POST', body: req.body, headers: { 'content-type': 'application/json',
+        authorization: req.headers.authorization ?? '' },
     });
     res.statusCode = forwarded.status;
     res.end(await forwarded.text());
   });
-  am = await startAlertmanager(quellRouteConfig({ quellUrl: proxy.base, ingestToken: TEST_INGEST_TOKEN, groupBy: ['alertname'] }), { logLevel: 'info' });
+  am = await startAlertmanager(quellRouteConfig({ quellUrl: proxy.base, ingestToken: TEST_INGEST_TOKEN,
+    groupBy: ['alertname'] }), { logLevel: 'info' });
 }, 60_000);
 
 afterAll(async () => {
+  // A failed beforeAll leaves the later of these unset: release what it set.
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- the declared types assume beforeAll finished */
   await am?.stop();
   await proxy?.close();
   app?.close();
   await queue?.close();
   await t?.drop();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
 const postToAm = async (alerts: unknown[]): Promise<void> => {
-  const res = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', body: JSON.stringify(alerts), headers: { 'content-type': 'application/json' } });
+  const res = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', body: JSON.stringify(alerts),
+    headers: { 'content-type': 'application/json' } });
   expect(res.status).toBe(200);
 };
 
@@ -91,10 +97,12 @@ const startsAt = new Date(Date.now() - 60_000).toISOString();
 const MINUTE = 60_000;
 const opts = { intervalMs: MINUTE, graceMs: 5 * MINUTE };
 
-test('a resolve lost on its way is found by polling Alertmanager and resolves the incident, recorded as reconciled', async () => {
+test('a resolve lost on its way is found by polling Alertmanager and resolves the incident, recorded as reconciled',
+  async () => {
   const source: ReconcileSource = { connector: alertmanager, target: pollTarget({ url: am.url }) };
   await postToAm([
-    { labels: lost, annotations: { summary: 'payments down' }, startsAt, endsAt: new Date(Date.now() + 3_600_000).toISOString() },
+    { labels: lost, annotations: { summary: 'payments down' }, startsAt,
+      endsAt: new Date(Date.now() + 3_600_000).toISOString() },
     { labels: kept, annotations: {}, startsAt, endsAt: new Date(Date.now() + 3_600_000).toISOString() },
   ]);
   const firing = await waitFor(async () => {
@@ -103,70 +111,87 @@ test('a resolve lost on its way is found by polling Alertmanager and resolves th
   }, 30_000, 'both alerts firing in Quell');
   const lostRow = firing.find((r) => r.labels['alertname'] === 'LostResolve')!;
   const keptRow = firing.find((r) => r.labels['alertname'] === 'StillFiring')!;
-  const incident = await waitFor(() => t.db.selectFrom('incidents').selectAll().where('group_key', 'like', '%payments%').executeTakeFirst(),
+  const incident = await waitFor(() => t.db.selectFrom('incidents').selectAll().where('group_key', 'like', '%payments%')
+    .executeTakeFirst(),
     10_000, 'the payments incident');
 
   // Alertmanager resolves LostResolve; its resolved notification never reaches Quell.
-  await postToAm([{ labels: lost, annotations: { summary: 'payments down' }, startsAt, endsAt: new Date().toISOString() }]);
+  await postToAm([{ labels: lost, annotations: { summary: 'payments down' }, startsAt,
+    endsAt: new Date().toISOString() }]);
   await waitFor(async () => dropped.length > 0, 30_000, 'the resolved notification (dropped)');
-  expect((await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', lostRow.fingerprint).executeTakeFirstOrThrow()).status).toBe('firing');
+  expect((await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', lostRow.fingerprint)
+    .executeTakeFirstOrThrow()).status).toBe('firing');
 
   const lapse = createLapseMetrics(new Registry());
   const t0 = new Date();
   // First poll: missing, but the grace has not passed (Alertmanager may just have restarted).
-  expect(await reconcileSource(t.db, stages, source, opts, t0, { lapse })).toEqual({ ran: true, firing: 1, missing: 1, resolved: 0 });
-  const marked = await t.db.selectFrom('alerts').select(['status', 'missing_since']).where('fingerprint', '=', lostRow.fingerprint).executeTakeFirstOrThrow();
+  expect(await reconcileSource(t.db, stages, source, opts, t0, { lapse })).toEqual({ ran: true, firing: 1, missing: 1,
+    resolved: 0 });
+  const marked = await t.db.selectFrom('alerts').select(['status', 'missing_since'])
+    .where('fingerprint', '=', lostRow.fingerprint).executeTakeFirstOrThrow();
   expect(marked).toEqual({ status: 'firing', missing_since: t0 });
   // Within the interval, another process (or this one) does not poll again.
   expect(await reconcileSource(t.db, stages, source, opts, new Date(t0.getTime() + 1000))).toEqual({ ran: false });
 
   // A poll past the grace: still missing, resolved.
   const t1 = new Date(t0.getTime() + opts.graceMs);
-  expect(await reconcileSource(t.db, stages, source, opts, t1, { lapse })).toEqual({ ran: true, firing: 1, missing: 1, resolved: 1 });
+  expect(await reconcileSource(t.db, stages, source, opts, t1, { lapse })).toEqual({ ran: true, firing: 1, missing: 1,
+    resolved: 1 });
   const read = await alertsByFingerprint(t.db, [lostRow.fingerprint, keptRow.fingerprint]);
   expect(read.get(lostRow.fingerprint)).toEqual(expect.objectContaining({
     status: 'resolved', disposition: 'reconciled',
-    disposition_detail: expect.objectContaining({ source: 'alertmanager', incident_id: incident.id, missing_since: t0.toISOString(), reason: expect.stringContaining('reconciliation') }),
+    disposition_detail: expect.objectContaining({ source: 'alertmanager', incident_id: incident.id,
+      missing_since: t0.toISOString(), reason: expect.stringContaining('reconciliation') }),
   }));
   expect(read.get(lostRow.fingerprint)?.ends_at).toEqual(t1);
   expect(read.get(keptRow.fingerprint)?.status).toBe('firing');
   const after = await t.db.selectFrom('incidents').selectAll().where('id', '=', incident.id).executeTakeFirstOrThrow();
   expect(after.status).toBe('resolved');
   expect(after.resolved_by).toBe('auto');
-  const timeline = await t.db.selectFrom('incident_events').select(['kind', 'actor', 'detail']).where('incident_id', '=', incident.id).orderBy('id').execute();
+  const timeline = await t.db.selectFrom('incident_events').select(['kind', 'actor', 'detail'])
+    .where('incident_id', '=', incident.id).orderBy('id').execute();
   expect(timeline.map((e) => e.kind).slice(-3)).toEqual(['alerts_lapsed', 'alerts_resolved', 'resolved']);
   expect(timeline.at(-3)).toEqual({
     kind: 'alerts_lapsed', actor: 'quell',
-    detail: { fingerprints: [lostRow.fingerprint], by: 'reconciliation', reason: expect.stringContaining('alertmanager no longer fires it') },
+    detail: { fingerprints: [lostRow.fingerprint], by: 'reconciliation',
+      reason: expect.stringContaining('alertmanager no longer fires it') },
   });
-  expect((await lapse.lapsed.get()).values).toEqual([expect.objectContaining({ labels: { source: 'alertmanager', by: 'reconciliation' }, value: 1 })]);
+  expect((await lapse.lapsed.get()).values).toEqual([expect.objectContaining({ labels: { source: 'alertmanager',
+    by: 'reconciliation' }, value: 1 })]);
 
   // The resolve that was lost, sent late after all, changes nothing more.
   const late = await fetch(`${app.base}/ingest/alertmanager`, {
-    method: 'POST', body: dropped[0], headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_INGEST_TOKEN}` },
+    method: 'POST', body: dropped[0], headers: { 'content-type': 'application/json',
+      authorization: `Bearer ${TEST_INGEST_TOKEN}` },
   });
   expect(late.status).toBe(202);
 }, 90_000);
 
 test('an alert listed again is no longer missing; a poll that fails resolves nothing', async () => {
   const again = { alertname: 'Blip', service: 'blip', instance: 'b-1' };
-  await postToAm([{ labels: again, annotations: {}, startsAt, endsAt: new Date(Date.now() + 3_600_000).toISOString() }]);
-  const row = await waitFor(() => t.db.selectFrom('alerts').selectAll().where(sql<boolean>`labels->>'alertname' = 'Blip'`).executeTakeFirst(),
+  await postToAm([{ labels: again, annotations: {}, startsAt,
+    endsAt: new Date(Date.now() + 3_600_000).toISOString() }]);
+  const row = await waitFor(
+    () => t.db.selectFrom('alerts').selectAll().where(sql<boolean>`labels->>'alertname' = 'Blip'`).executeTakeFirst(),
     30_000, 'Blip firing in Quell');
-  await t.db.updateTable('alerts').set({ missing_since: new Date(Date.now() - 3_600_000) }).where('fingerprint', '=', row.fingerprint).execute();
+  await t.db.updateTable('alerts').set({ missing_since: new Date(Date.now() - 3_600_000) })
+    .where('fingerprint', '=', row.fingerprint).execute();
   await t.db.deleteFrom('reconcile_runs').execute();
   const source: ReconcileSource = { connector: alertmanager, target: pollTarget({ url: am.url }) };
   const r = await reconcileSource(t.db, stages, source, opts, new Date(Date.now() + 10 * MINUTE));
   expect(r).toEqual(expect.objectContaining({ ran: true, resolved: 0 }));
-  expect((await t.db.selectFrom('alerts').select(['status', 'missing_since']).where('fingerprint', '=', row.fingerprint).executeTakeFirstOrThrow()))
+  expect((await t.db.selectFrom('alerts').select(['status', 'missing_since']).where('fingerprint', '=', row.fingerprint)
+    .executeTakeFirstOrThrow()))
     .toEqual({ status: 'firing', missing_since: null });
 
   // Nothing listens there: the poll throws, no run is recorded, nothing changes.
   await t.db.deleteFrom('reconcile_runs').execute();
-  const down: ReconcileSource = { connector: alertmanager, target: pollTarget({ url: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2000 }) };
+  const down: ReconcileSource = { connector: alertmanager,
+    target: pollTarget({ url: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2000 }) };
   await expect(reconcileSource(t.db, stages, down, { ...opts, graceMs: 0 }, new Date())).rejects.toThrow();
   expect(await t.db.selectFrom('reconcile_runs').selectAll().execute()).toEqual([]);
-  expect((await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', row.fingerprint).executeTakeFirstOrThrow()).status).toBe('firing');
+  expect((await t.db.selectFrom('alerts').select('status').where('fingerprint', '=', row.fingerprint)
+    .executeTakeFirstOrThrow()).status).toBe('firing');
 }, 60_000);
 
 test('several processes at once: one polls, the others skip', async () => {
@@ -179,24 +204,29 @@ test('several processes at once: one polls, the others skip', async () => {
 }, 30_000);
 
 test('Zabbix: problems problem.get no longer lists resolve by their event id, whatever their labels', async () => {
-  const problem = JSON.parse(readFileSync(join(__dirname, '../../connectors/zabbix/fixtures/problem.json'), 'utf8')) as Record<string, unknown>;
+  const problem = JSON.parse(readFileSync(join(__dirname, '../../connectors/zabbix/fixtures/problem.json'),
+    'utf8')) as Record<string, unknown>;
   const now = new Date();
   const open = (eventId: string, host: string) => {
-    const taken = intake(zabbix, { ...problem, event_id: eventId, host, started_at: new Date(now.getTime() - 60_000).toISOString() }, now, 3600);
+    const taken = intake(zabbix,
+      { ...problem, event_id: eventId, host, started_at: new Date(now.getTime() - 60_000).toISOString() }, now, 3600);
     if (!taken.ok) throw new Error('refused');
     return taken.alerts[0]!;
   };
   const [gone, still] = [open('500001', 'zbx-a'), open('500002', 'zbx-b')];
-  await apply([{ id: `zbx-${Date.now()}`, connector: 'zabbix', receivedAt: new Date(now.getTime() - 1000).toISOString(), alerts: [gone, still] }]);
+  await apply([{ id: `zbx-${Date.now()}`, connector: 'zabbix', receivedAt: new Date(now.getTime() - 1000).toISOString(),
+    alerts: [gone, still] }]);
   const api = await startRecordingServer((_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ jsonrpc: '2.0', result: [{ eventid: '500002', name: 'renamed since' }], id: 1 }));
   });
   try {
     const source: ReconcileSource = { connector: zabbix, target: pollTarget({ url: api.base, token: 'zbx' }) };
-    expect(await reconcileSource(t.db, stages, source, { ...opts, graceMs: 0 }, now)).toEqual({ ran: true, firing: 1, missing: 1, resolved: 1 });
+    expect(await reconcileSource(t.db, stages, source, { ...opts, graceMs: 0 }, now))
+      .toEqual({ ran: true, firing: 1, missing: 1, resolved: 1 });
     const read = await alertsByFingerprint(t.db, [gone.fingerprint, still.fingerprint]);
-    expect(read.get(gone.fingerprint)).toEqual(expect.objectContaining({ status: 'resolved', disposition: 'reconciled' }));
+    expect(read.get(gone.fingerprint)).toEqual(expect.objectContaining({ status: 'resolved',
+      disposition: 'reconciled' }));
     expect(read.get(still.fingerprint)?.status).toBe('firing');
     expect(api.requests[0]?.headers.authorization).toBe('Bearer zbx');
   } finally {

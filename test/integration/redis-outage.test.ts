@@ -23,7 +23,8 @@ let base: string;
 
 const post = async (): Promise<{ status: number; ms: number }> => {
   const started = Date.now();
-  const res = await fetch(`${base}/ingest/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+  const res = await fetch(`${base}/ingest/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`,
+    'content-type': 'application/json' }, body });
   await res.arrayBuffer();
   return { status: res.status, ms: Date.now() - started };
 };
@@ -39,18 +40,22 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A failed beforeAll leaves the later of these unset: release what it set.
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- the declared types assume beforeAll finished */
   app?.close();
   await consumer?.close();
   await queue?.close();
   await redis?.kill();
   await t?.drop();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
 test('503 within a second while Redis is down, 202 again when it is back, and the worker carries on', async () => {
   await waitFor(async () => (await post()).status === 202, 10_000, 'the first 202');
 
   await redis.kill();
-  const down = await waitFor(async () => { const r = await post(); return r.status === 503 ? r : undefined; }, 5000, 'a 503 with Redis down');
+  const down = await waitFor(async () => { const r = await post(); return r.status === 503 ? r : undefined; }, 5000,
+    'a 503 with Redis down');
   expect(down.ms).toBeLessThan(1000);
   for (let i = 0; i < 5; i++) {
     const r = await post();
@@ -60,7 +65,8 @@ test('503 within a second while Redis is down, 202 again when it is back, and th
 
   await redis.start();
   const jobId = await waitFor(async () => {
-    const res = await fetch(`${base}/ingest/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+    const res = await fetch(`${base}/ingest/alertmanager`, { method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
     return res.status === 202 ? ((await res.json()) as { job_id: string }).job_id : undefined;
   }, 15_000, 'a 202 after Redis came back');
   await waitFor(async () => applied.includes(jobId), 15_000, 'the worker to take the job queued after the outage');

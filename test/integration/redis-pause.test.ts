@@ -32,6 +32,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A failed beforeAll leaves the later of these unset: release what it set.
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- the declared types assume beforeAll finished */
   app?.close();
   redis?.resume();
   await bull?.close();
@@ -39,21 +41,26 @@ afterAll(async () => {
   await queue?.close();
   await redis?.kill();
   await t?.drop();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
-const bodyOf = (i: number): string => JSON.stringify(webhookPayload([{ labels: { alertname: 'Paused', instance: `host-${i}` } }]));
+const bodyOf = (i: number): string => JSON.stringify(webhookPayload([{ labels: { alertname: 'Paused',
+  instance: `host-${i}` } }]));
 
 interface Answer { status: number; ms: number; jobId: string | null; queued?: string }
 const post = async (body: string, headers: Record<string, string> = {}): Promise<Answer> => {
   const started = Date.now();
   const res = await fetch(`${app.base}/ingest/alertmanager`, {
-    method: 'POST', headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, 'content-type': 'application/json', ...headers }, body,
+    method: 'POST', headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, 'content-type': 'application/json',
+      ...headers }, body,
   });
   const json = (await res.json()) as { job_id?: string; error?: { job_id?: string; queued?: string } };
-  return { status: res.status, ms: Date.now() - started, jobId: json.job_id ?? json.error?.job_id ?? null, queued: json.error?.queued };
+  return { status: res.status, ms: Date.now() - started, jobId: json.job_id ?? json.error?.job_id ?? null,
+    queued: json.error?.queued };
 };
 
-const queuedJobs = async (): Promise<IngestJob[]> => (await bull.getJobs(['waiting', 'prioritized', 'delayed'])).map((j) => j.data as IngestJob);
+const queuedJobs = async (): Promise<IngestJob[]> => (await bull.getJobs(['waiting', 'prioritized', 'delayed']))
+  .map((j) => j.data as IngestJob);
 
 test('a 503 during a Redis pause names its job, and resending it queues that job once', async () => {
   const warm = await post(bodyOf(0));

@@ -36,7 +36,8 @@ const INCIDENTS: readonly Hand[] = [
 ];
 
 const PERIOD = 'from=2026-03-01T00:00:00Z&to=2026-03-04T00:00:00Z';
-const NAMES = ['mtta', 'mttr', 'incidents-by-priority', 'incidents-by-service', 'reopen-rate', 'compression', 'sla-compliance'];
+const NAMES = ['mtta', 'mttr', 'incidents-by-priority', 'incidents-by-service', 'reopen-rate', 'compression',
+  'sla-compliance'];
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -48,7 +49,8 @@ beforeAll(async () => {
     reports: { slaTargets: () => ({ 1: { ttaSeconds: 100, ttrSeconds: 1800 }, 2: { ttaSeconds: 1000 } }) },
   });
   for (const [n, i] of INCIDENTS.entries()) {
-    const at = (s: number | undefined) => (s === undefined ? null : new Date(Date.parse(i.opened) + s * 1000).toISOString());
+    const at = (s: number | undefined) => (
+      s === undefined ? null : new Date(Date.parse(i.opened) + s * 1000).toISOString());
     const status = i.resolveAfter !== undefined ? 'resolved' : i.ackAfter !== undefined ? 'acknowledged' : 'open';
     await sql`insert into incidents (title, status, priority, rule, group_key, grouping_open, group_window_seconds,
         alert_count, opened_at, first_alert_at, last_alert_at, acknowledged_at, resolved_at, resolved_by, service)
@@ -58,7 +60,8 @@ beforeAll(async () => {
   }
   // The first incident was reopened once in the period (and resolved again: its stored times).
   await sql`insert into incident_events (incident_id, at, kind, actor, detail)
-    select id, '2026-03-02T12:00:00Z', 'reopened', 'quell', '{}' from incidents where title = 'incident 1'`.execute(t.db);
+    select id, '2026-03-02T12:00:00Z', 'reopened', 'quell', '{}' from incidents where title = 'incident 1'`
+    .execute(t.db);
 });
 afterAll(async () => {
   app.close();
@@ -66,7 +69,8 @@ afterAll(async () => {
   await t.drop();
 });
 
-const get = (base: string, path: string, accept = 'application/json') => fetch(`${base}${path}`, { headers: { accept } });
+const get = (base: string, path: string, accept = 'application/json') => fetch(`${base}${path}`,
+  { headers: { accept } });
 
 async function rowsOf(name: string, query = PERIOD, base = app.base): Promise<unknown[]> {
   const res = await get(base, `/api/v1/reports/${name}?${query}`);
@@ -93,7 +97,8 @@ const EXPECTED: Record<string, unknown[]> = {
     { priority: 5, resolved: 0, mean_seconds: null, p50_seconds: null, p90_seconds: null, p95_seconds: null },
   ],
   'incidents-by-priority': [
-    { priority: 1, opened: 3, resolved: 3 }, { priority: 2, opened: 1, resolved: 1 }, { priority: 3, opened: 1, resolved: 0 },
+    { priority: 1, opened: 3, resolved: 3 }, { priority: 2, opened: 1, resolved: 1 },
+      { priority: 3, opened: 1, resolved: 0 },
     { priority: 4, opened: 0, resolved: 0 }, { priority: 5, opened: 0, resolved: 0 },
   ],
   'incidents-by-service': [
@@ -125,24 +130,29 @@ test('each report has its known figures, read live, partly rolled up, then wholl
   const partialLive = await Promise.all(NAMES.map((n) => rowsOf(n, PARTIAL)));
   const wideLive = await Promise.all(NAMES.map((n) => rowsOf(n, WIDE)));
   expect(partialLive[NAMES.indexOf('incidents-by-priority')]).toEqual([
-    { priority: 1, opened: 2, resolved: 2 }, { priority: 2, opened: 1, resolved: 0 }, { priority: 3, opened: 0, resolved: 0 },
+    { priority: 1, opened: 2, resolved: 2 }, { priority: 2, opened: 1, resolved: 0 },
+      { priority: 3, opened: 0, resolved: 0 },
     { priority: 4, opened: 0, resolved: 0 }, { priority: 5, opened: 0, resolved: 0 },
   ]);
 
   // The 1st rolled up (the roll-up ran on the 2nd): the period reads it, and the rest live.
-  expect(await rollUpReports(t.db, new Date('2026-03-02T05:00:00Z'), 7)).toEqual({ fromDay: '2026-02-28', toDay: '2026-03-02' });
+  expect(await rollUpReports(t.db, new Date('2026-03-02T05:00:00Z'), 7)).toEqual({ fromDay: '2026-02-28',
+    toDay: '2026-03-02' });
   await expectAll();
   expect(await Promise.all(NAMES.map((n) => rowsOf(n, PARTIAL)))).toEqual(partialLive);
 
   // Everything rolled up; the settle days are rolled again.
-  expect(await rollUpReports(t.db, new Date('2026-03-05T00:30:00Z'), 7)).toEqual({ fromDay: '2026-02-23', toDay: '2026-03-05' });
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from incident_daily where day >= '2026-03-01' and day < '2026-03-04'`.execute(t.db);
+  expect(await rollUpReports(t.db, new Date('2026-03-05T00:30:00Z'), 7)).toEqual({ fromDay: '2026-02-23',
+    toDay: '2026-03-05' });
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from incident_daily
+    where day >= '2026-03-01' and day < '2026-03-04'`.execute(t.db);
   expect(rows[0]?.n).toBeGreaterThan(0);
   await expectAll();
   expect(await Promise.all(NAMES.map((n) => rowsOf(n, PARTIAL)))).toEqual(partialLive);
   // Rolled past March: February and March come from the monthly roll-up.
   await rollUpReports(t.db, new Date('2026-04-10T00:30:00Z'), 7);
-  const { rows: months } = await sql<{ month: string }>`select distinct month::text from incident_monthly order by 1`.execute(t.db);
+  const { rows: months } = await sql<{ month: string }>`select distinct month::text from incident_monthly order by 1`
+    .execute(t.db);
   expect(months.map((m) => m.month)).toEqual(['2026-02-01', '2026-03-01']);
   expect(await Promise.all(NAMES.map((n) => rowsOf(n, WIDE)))).toEqual(wideLive);
   await expectAll();
@@ -167,14 +177,18 @@ test('CSV: a header row, then the rows, CRLF, quoted where needed, formulas defu
   await sql`insert into incidents (title, status, priority, rule, group_key, grouping_open, group_window_seconds,
       alert_count, opened_at, first_alert_at, last_alert_at, service)
     values ('odd', 'open', 4, 'r', 'odd1', false, 600, 1, '2026-06-01T10:00:00Z', now(), now(), 'a "quoted", name'),
-      ('odd', 'open', 4, 'r', 'odd2', false, 600, 1, '2026-06-01T10:00:00Z', now(), now(), '=HYPERLINK("x")')`.execute(t.db);
-  const odd = await get(app.base, '/api/v1/reports/incidents-by-service?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z', 'text/csv');
+      ('odd', 'open', 4, 'r', 'odd2', false, 600, 1, '2026-06-01T10:00:00Z', now(), now(), '=HYPERLINK("x")')`
+    .execute(t.db);
+  const odd = await get(app.base,
+    '/api/v1/reports/incidents-by-service?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z', 'text/csv');
   expect(await odd.text()).toBe('service,opened,resolved\r\n"\'=HYPERLINK(""x"")",1,0\r\n"a ""quoted"", name",1,0\r\n');
   // JSON stays the default, and what */* gets.
-  expect((await get(app.base, `/api/v1/reports/compression?${PERIOD}`, '*/*')).headers.get('content-type')).toMatch(/^application\/json/);
+  expect((await get(app.base, `/api/v1/reports/compression?${PERIOD}`, '*/*')).headers.get('content-type'))
+    .toMatch(/^application\/json/);
 });
 
-test('a missing or wrong period is 400 naming the parameter; an unknown report 404 listing the known ones', async () => {
+test('a missing or wrong period is 400 naming the parameter; an unknown report 404 listing the known ones',
+  async () => {
   const cases: [string, string][] = [
     ['to=2026-03-04T00:00:00Z', 'from'],
     ['from=2026-03-01T00:00:00Z', 'to'],
@@ -187,7 +201,8 @@ test('a missing or wrong period is 400 naming the parameter; an unknown report 4
   for (const [query, field] of cases) {
     const res = await get(app.base, `/api/v1/reports/mtta?${query}`);
     const body = await res.json() as { error: { code: string; field: string; message: string } };
-    expect({ query, status: res.status, code: body.error.code, field: body.error.field }).toEqual({ query, status: 400, code: 'invalid_request', field });
+    expect({ query, status: res.status, code: body.error.code, field: body.error.field })
+      .toEqual({ query, status: 400, code: 'invalid_request', field });
     expect(body.error.message).toMatch(new RegExp(`^${field}`));
   }
   const res = await get(app.base, `/api/v1/reports/nope?${PERIOD}`);
@@ -204,13 +219,17 @@ test('top-problems and sla-compliance take the functions plugged in', async () =
     openReads: true,
     db: t.db, queue: new EmbeddedQueue(t.db),
     reports: {
-      topProblems: async (p) => [{ problem_id: 7, title: `since ${p.from.toISOString()}`, status: 'open', incidents: 12 }],
-      slaCompliance: async () => [{ priority: 1, measure: 'tta', target_seconds: 300, incidents: 4, met: 3, breached: 1, compliance_percent: 75 }],
+      topProblems: async (p) => [{ problem_id: 7, title: `since ${p.from.toISOString()}`, status: 'open',
+        incidents: 12 }],
+      slaCompliance: async () => [{ priority: 1, measure: 'tta', target_seconds: 300, incidents: 4, met: 3, breached: 1,
+        compliance_percent: 75 }],
     },
   });
   try {
-    expect(await rowsOf('top-problems', PERIOD, plugged.base)).toEqual([{ problem_id: 7, title: 'since 2026-03-01T00:00:00.000Z', status: 'open', incidents: 12 }]);
-    expect(await rowsOf('sla-compliance', PERIOD, plugged.base)).toEqual([{ priority: 1, measure: 'tta', target_seconds: 300, incidents: 4, met: 3, breached: 1, compliance_percent: 75 }]);
+    expect(await rowsOf('top-problems', PERIOD, plugged.base)).toEqual([{ problem_id: 7,
+      title: 'since 2026-03-01T00:00:00.000Z', status: 'open', incidents: 12 }]);
+    expect(await rowsOf('sla-compliance', PERIOD, plugged.base)).toEqual([{ priority: 1, measure: 'tta',
+      target_seconds: 300, incidents: 4, met: 3, breached: 1, compliance_percent: 75 }]);
     expect(await rowsOf('top-problems')).toEqual([]);
   } finally {
     plugged.close();

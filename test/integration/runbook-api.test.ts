@@ -16,7 +16,8 @@ let fixture: ReturnType<typeof testExecutor>;
 beforeAll(async () => {
   t = await createTestDatabase();
   fixture = testExecutor(t.db, () => books, { pollMs: 10_000 });
-  app = await serveTestApp({ db: t.db, queue: new EmbeddedQueue(t.db), openReads: true, runbooks: { aborts: fixture.aborts, envEnabled: true } });
+  app = await serveTestApp({ db: t.db, queue: new EmbeddedQueue(t.db), openReads: true,
+    runbooks: { aborts: fixture.aborts, envEnabled: true } });
 });
 afterAll(async () => {
   app.close();
@@ -36,8 +37,10 @@ const get = (path: string) => call('GET', path, undefined, null);
 describe('runbook runs and changes API', () => {
   test('changing needs a token', async () => {
     for (const [method, path] of [
-      ['POST', '/api/v1/runbook-runs/1/cancel'], ['POST', '/api/v1/runbook-runs/1/approve'], ['POST', '/api/v1/runbook-runs/1/reject'],
-      ['POST', '/api/v1/changes/1/approve'], ['POST', '/api/v1/changes/1/reject'], ['PUT', '/api/v1/runbooks/kill-switch'],
+      ['POST', '/api/v1/runbook-runs/1/cancel'], ['POST', '/api/v1/runbook-runs/1/approve'],
+        ['POST', '/api/v1/runbook-runs/1/reject'],
+      ['POST', '/api/v1/changes/1/approve'], ['POST', '/api/v1/changes/1/reject'],
+        ['PUT', '/api/v1/runbooks/kill-switch'],
     ] as const) {
       expect((await call(method, path, { by: 'x', enabled: true }, null)).status).toBe(401);
     }
@@ -49,7 +52,8 @@ describe('runbook runs and changes API', () => {
       step('m', 'mutate', { text: tpl('x') }),
     ])];
     const incident = await seedIncident(t.db);
-    const ids = [await createRun(t.db, 'api-show', incident), await createRun(t.db, 'api-show', incident), await createRun(t.db, 'api-show', incident)];
+    const ids = [await createRun(t.db, 'api-show', incident), await createRun(t.db, 'api-show', incident),
+      await createRun(t.db, 'api-show', incident)];
     for (const id of ids) await fixture.executor.execute(id);
 
     const one = await get(`/api/v1/runbook-runs/${ids[0]}`);
@@ -57,7 +61,8 @@ describe('runbook runs and changes API', () => {
     expect(one.body).toMatchObject({
       id: ids[0], runbook: 'api-show', incident_id: incident, status: 'succeeded', approved_by: null,
       steps: [
-        { idx: 0, name: 'show', action: 'record', status: 'succeeded', attempts: 1, params: { text: 'token=*** for pay' }, output: { value: 'token=*** for pay' } },
+        { idx: 0, name: 'show', action: 'record', status: 'succeeded', attempts: 1,
+          params: { text: 'token=*** for pay' }, output: { value: 'token=*** for pay' } },
         { idx: 1, name: 'm', status: 'succeeded' },
       ],
       change: { type: 'standard', status: 'implemented', outcome: 'successful' },
@@ -71,14 +76,16 @@ describe('runbook runs and changes API', () => {
     const page2 = await get(`/api/v1/runbook-runs?incident=${incident}&limit=2&cursor=${page1.body.next}`);
     expect(page2.body).toEqual({ runs: [expect.objectContaining({ id: ids[0] })], next: null });
     expect((await get('/api/v1/runbook-runs?runbook=api-show&status=failed')).body.runs).toEqual([]);
-    expect((await get('/api/v1/runbook-runs?status=bogus')).body.error).toMatchObject({ code: 'invalid_request', field: 'status' });
+    expect((await get('/api/v1/runbook-runs?status=bogus')).body.error).toMatchObject({ code: 'invalid_request',
+      field: 'status' });
     expect((await get('/api/v1/runbook-runs/999999')).status).toBe(404);
 
     const changes = await get('/api/v1/changes?type=standard&status=implemented&limit=2');
     expect(changes.body.changes).toHaveLength(2);
     expect(changes.body.next).not.toBeNull();
     const change = await get(`/api/v1/changes/${changes.body.changes[0].id}`);
-    expect(change.body).toMatchObject({ runbook: 'api-show', type: 'standard', review_note: expect.stringContaining('- show: succeeded') });
+    expect(change.body).toMatchObject({ runbook: 'api-show', type: 'standard',
+      review_note: expect.stringContaining('- show: succeeded') });
   });
 
   test('a normal change: approve through /changes queues the run again (outbox job), then it runs', async () => {
@@ -88,14 +95,17 @@ describe('runbook runs and changes API', () => {
     const waiting = await get('/api/v1/changes?status=awaiting_approval');
     const change = waiting.body.changes.find((c: { run_id: number }) => c.run_id === id);
     expect(change).toMatchObject({ type: 'normal', status: 'awaiting_approval' });
-    expect((await call('POST', `/api/v1/changes/${change.id}/approve`, { comment: 42 })).body.error).toMatchObject({ code: 'invalid_payload', field: 'comment' });
+    expect((await call('POST', `/api/v1/changes/${change.id}/approve`, { comment: 42 })).body.error)
+      .toMatchObject({ code: 'invalid_payload', field: 'comment' });
     const approved = await call('POST', `/api/v1/changes/${change.id}/approve`, { by: 'alice', comment: 'go' });
-    expect(approved.body).toMatchObject({ status: 'approved', decided_by: 'api-token', decision_comment: 'go', decided_at: expect.any(String) });
+    expect(approved.body).toMatchObject({ status: 'approved', decided_by: 'api-token', decision_comment: 'go',
+      decided_at: expect.any(String) });
     expect(await outboxJobs(t.db)).toContain(`run-${id}-approved-1`);
     expect((await call('POST', `/api/v1/changes/${change.id}/approve`, { by: 'alice' })).status).toBe(409);
     await fixture.executor.execute(id);
     expect((await get(`/api/v1/runbook-runs/${id}`)).body).toMatchObject({
-      status: 'succeeded', approved_by: 'api-token', approved_at: expect.any(String), change: { status: 'implemented', type: 'normal' },
+      status: 'succeeded', approved_by: 'api-token', approved_at: expect.any(String),
+        change: { status: 'implemented', type: 'normal' },
     });
     expect(calls.get('nm')).toBe(1);
   });
@@ -104,7 +114,8 @@ describe('runbook runs and changes API', () => {
     books = [runbook('api-reject', [step('rm', 'mutate', { text: tpl('x') })], { approval: 'required' })];
     const id = await createRun(t.db, 'api-reject', await seedIncident(t.db));
     await fixture.executor.execute(id);
-    const { id: changeId } = await t.db.selectFrom('changes').select('id').where('run_id', '=', id).executeTakeFirstOrThrow();
+    const { id: changeId } = await t.db.selectFrom('changes').select('id').where('run_id', '=', id)
+      .executeTakeFirstOrThrow();
     const rejected = await call('POST', `/api/v1/changes/${changeId}/reject`, { by: 'bob', comment: 'freeze' });
     expect(rejected.body).toMatchObject({ status: 'rejected', decided_by: 'api-token', decision_comment: 'freeze' });
     expect(await runOf(t.db, id)).toMatchObject({ status: 'rejected', status_reason: 'rejected by api-token: freeze' });
@@ -122,7 +133,8 @@ describe('runbook runs and changes API', () => {
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
   });
 
-  test('cancel: a queued run ends at once; a running one is aborted mid-step (202); an ended one is a conflict', async () => {
+  test('cancel: a queued run ends at once; a running one is aborted mid-step (202); an ended one is a conflict',
+    async () => {
     books = [runbook('api-cancel', [step('block', 'sleep', { ms: 30_000 })], { concurrency: 5 })];
     const incident = await seedIncident(t.db);
     const queued = await createRun(t.db, 'api-cancel', incident);
@@ -146,10 +158,12 @@ describe('runbook runs and changes API', () => {
   });
 
   test('kill switch: read, set (who: the token\'s name); a run then does not start', async () => {
-    expect((await get('/api/v1/runbooks/kill-switch')).body).toMatchObject({ enabled: true, env_enabled: true, updated_by: null });
+    expect((await get('/api/v1/runbooks/kill-switch')).body).toMatchObject({ enabled: true, env_enabled: true,
+      updated_by: null });
     expect((await call('PUT', '/api/v1/runbooks/kill-switch', { enabled: 'no', by: 'x' })).status).toBe(400);
     const off = await call('PUT', '/api/v1/runbooks/kill-switch', { enabled: false, by: 'ops-lead' });
-    expect(off.body).toMatchObject({ enabled: false, api_enabled: false, updated_by: 'api-token', updated_at: expect.any(String) });
+    expect(off.body).toMatchObject({ enabled: false, api_enabled: false, updated_by: 'api-token',
+      updated_at: expect.any(String) });
     books = [runbook('api-killed', [step('k', 'record', { text: tpl('x') })])];
     const id = await createRun(t.db, 'api-killed', await seedIncident(t.db));
     await fixture.executor.execute(id);

@@ -4,7 +4,8 @@ import { approveRun, cancelRun, rejectRun, setKillSwitch } from '../../src/runbo
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { waitFor } from '../support/wait';
 import {
-  ageRun, calls, createRun, outboxJobs, runbook, runOf, SECRET, seedIncident, step, stepsOf, testExecutor, timelineOf, tpl,
+  ageRun, calls, createRun, outboxJobs, runbook, runOf, SECRET, seedIncident, step, stepsOf, testExecutor, timelineOf,
+    tpl,
 } from '../support/runbook-fixtures';
 
 /** The runbook executor on real PostgreSQL, with small test actions that follow the action contract. */
@@ -32,7 +33,8 @@ describe('runbook executor', () => {
     const id = await createRun(t.db, 'order', incident);
     const { executor, registry } = exec();
     await executor.execute(id);
-    expect(await runOf(t.db, id)).toMatchObject({ status: 'succeeded', started_at: expect.any(Date), finished_at: expect.any(Date) });
+    expect(await runOf(t.db, id)).toMatchObject({ status: 'succeeded', started_at: expect.any(Date),
+      finished_at: expect.any(Date) });
     const steps = await stepsOf(t.db, id);
     expect(steps.map((s) => [s.name, s.status, s.attempts, s.output])).toEqual([
       ['a', 'succeeded', 1, { value: 'hello pay P=P2' }],
@@ -40,7 +42,8 @@ describe('runbook executor', () => {
     ]);
     expect(steps[1]!.params).toEqual({ name: 'b', text: 'hello pay P=P2!' });
     expect(steps[0]!.started_at!.getTime()).toBeLessThanOrEqual(steps[1]!.started_at!.getTime());
-    const timeline = (await timelineOf(t.db, incident)).map((e) => [e.kind, e.detail['status'], e.detail['step'] ?? null]);
+    const timeline = (await timelineOf(t.db, incident)).map((e) => [e.kind, e.detail['status'],
+      e.detail['step'] ?? null]);
     expect(timeline).toEqual([
       ['runbook', 'running', null],
       ['runbook_step', 'running', 'a'], ['runbook_step', 'succeeded', 'a'],
@@ -72,7 +75,8 @@ describe('runbook executor', () => {
     await exec().executor.execute(id);
     const [row] = await stepsOf(t.db, id);
     expect(row!.status).toBe('succeeded');
-    expect(row!.output).toEqual({ status: 'running', attempts: 1, params: JSON.stringify({ name: 'look', runId: id }), started: true });
+    expect(row!.output).toEqual({ status: 'running', attempts: 1, params: JSON.stringify({ name: 'look', runId: id }),
+      started: true });
   });
 
   test('a step over its timeout fails the run; later steps are skipped', async () => {
@@ -84,16 +88,20 @@ describe('runbook executor', () => {
     const started = Date.now();
     await exec().executor.execute(id);
     expect(Date.now() - started).toBeLessThan(3000);
-    expect(await runOf(t.db, id)).toMatchObject({ status: 'failed', status_reason: 'step wait: timed out after 150ms' });
+    expect(await runOf(t.db, id))
+      .toMatchObject({ status: 'failed', status_reason: 'step wait: timed out after 150ms' });
     expect((await stepsOf(t.db, id)).map((s) => s.status)).toEqual(['failed', 'skipped']);
     expect(calls.get('after')).toBeUndefined();
   });
 
   test('retries with backoff only an idempotent step with a retryable error', async () => {
     use(
-      runbook('retry-idem', [step('f1', 'flaky', { failures: 2, retryable: true }, { idempotent: true, retry: { attempts: 3, backoffMs: 20 } })]),
-      runbook('retry-not-idem', [step('f2', 'flaky', { failures: 2, retryable: true }, { retry: { attempts: 3, backoffMs: 20 } })]),
-      runbook('retry-permanent', [step('f3', 'flaky', { failures: 2, retryable: false }, { idempotent: true, retry: { attempts: 3, backoffMs: 20 } })]),
+      runbook('retry-idem', [step('f1', 'flaky', { failures: 2, retryable: true },
+        { idempotent: true, retry: { attempts: 3, backoffMs: 20 } })]),
+      runbook('retry-not-idem', [step('f2', 'flaky', { failures: 2, retryable: true },
+        { retry: { attempts: 3, backoffMs: 20 } })]),
+      runbook('retry-permanent', [step('f3', 'flaky', { failures: 2, retryable: false },
+        { idempotent: true, retry: { attempts: 3, backoffMs: 20 } })]),
     );
     const incident = await seedIncident(t.db);
     const [a, b, c] = [await createRun(t.db, 'retry-idem', incident), await createRun(t.db, 'retry-not-idem', incident),
@@ -102,10 +110,14 @@ describe('runbook executor', () => {
     await executor.execute(a);
     await executor.execute(b);
     await executor.execute(c);
-    expect([(await runOf(t.db, a)).status, (await stepsOf(t.db, a))[0]!.attempts, calls.get('f1')]).toEqual(['succeeded', 3, 3]);
-    expect([(await runOf(t.db, b)).status, (await stepsOf(t.db, b))[0]!.attempts, calls.get('f2')]).toEqual(['failed', 1, 1]);
-    expect([(await runOf(t.db, c)).status, (await stepsOf(t.db, c))[0]!.attempts, calls.get('f3')]).toEqual(['failed', 1, 1]);
-    const retrying = (await timelineOf(t.db, incident)).filter((e) => e.detail['status'] === 'retrying' && e.detail['step'] === 'f1');
+    expect([(await runOf(t.db, a)).status, (await stepsOf(t.db, a))[0]!.attempts, calls.get('f1')])
+      .toEqual(['succeeded', 3, 3]);
+    expect([(await runOf(t.db, b)).status, (await stepsOf(t.db, b))[0]!.attempts, calls.get('f2')])
+      .toEqual(['failed', 1, 1]);
+    expect([(await runOf(t.db, c)).status, (await stepsOf(t.db, c))[0]!.attempts, calls.get('f3')])
+      .toEqual(['failed', 1, 1]);
+    const retrying = (await timelineOf(t.db, incident))
+      .filter((e) => e.detail['status'] === 'retrying' && e.detail['step'] === 'f1');
     expect(retrying).toHaveLength(2);
   });
 
@@ -117,10 +129,13 @@ describe('runbook executor', () => {
       ]));
       const incident = await seedIncident(t.db);
       const id = await createRun(t.db, name, incident);
-      await t.db.updateTable('runbook_runs').set({ status: 'running', started_at: new Date() }).where('id', '=', id).execute();
+      await t.db.updateTable('runbook_runs').set({ status: 'running', started_at: new Date() }).where('id', '=', id)
+        .execute();
       await t.db.insertInto('runbook_steps').values([
-        { run_id: id, idx: 0, name: 'first', action: 'record', status: 'succeeded', attempts: 1, output: JSON.stringify({ value: 'one' }) },
-        { run_id: id, idx: 1, name: 'second', action: 'mutate', status: 'running', attempts: 1, started_at: new Date() },
+        { run_id: id, idx: 0, name: 'first', action: 'record', status: 'succeeded', attempts: 1,
+          output: JSON.stringify({ value: 'one' }) },
+        { run_id: id, idx: 1, name: 'second', action: 'mutate', status: 'running', attempts: 1,
+          started_at: new Date() },
       ]).execute();
       await ageRun(t.db, id);
       return { id, incident };
@@ -134,7 +149,8 @@ describe('runbook executor', () => {
       expect((await stepsOf(t.db, id)).map((s) => [s.status, s.attempts, s.output])).toEqual([
         ['succeeded', 1, { value: 'one' }], ['succeeded', 2, { value: 'one-two' }],
       ]);
-      const statuses = (await timelineOf(t.db, incident)).filter((e) => e.detail['step'] === 'second').map((e) => e.detail['status']);
+      const statuses = (await timelineOf(t.db, incident)).filter((e) => e.detail['step'] === 'second')
+        .map((e) => e.detail['status']);
       expect(statuses).toEqual(['unknown', 'running', 'succeeded']);
     });
 
@@ -142,7 +158,8 @@ describe('runbook executor', () => {
       const { id } = await crashed('crash-blind', false);
       const { executor } = exec();
       await executor.execute(id);
-      expect(await runOf(t.db, id)).toMatchObject({ status: 'awaiting_approval', status_reason: expect.stringMatching(/second ended unknown.*approve/) });
+      expect(await runOf(t.db, id)).toMatchObject({ status: 'awaiting_approval',
+        status_reason: expect.stringMatching(/second ended unknown.*approve/) });
       expect((await stepsOf(t.db, id))[1]!.status).toBe('unknown');
       expect(calls.get('second')).toBeUndefined();
       await executor.execute(id); // a redelivered job changes nothing
@@ -158,12 +175,16 @@ describe('runbook executor', () => {
     });
 
     test('a run left verifying checks again; its steps are not run again', async () => {
-      use(runbook('crash-verify', [step('v', 'mutate', { text: tpl('x') })], { postCheck: { resolvedWithinMs: 2000 } }));
+      use(runbook('crash-verify', [step('v', 'mutate', { text: tpl('x') })],
+        { postCheck: { resolvedWithinMs: 2000 } }));
       const incident = await seedIncident(t.db);
       const id = await createRun(t.db, 'crash-verify', incident);
-      await t.db.updateTable('runbook_runs').set({ status: 'verifying', started_at: new Date() }).where('id', '=', id).execute();
-      await t.db.insertInto('runbook_steps').values({ run_id: id, idx: 0, name: 'v', action: 'mutate', status: 'succeeded', attempts: 1 }).execute();
-      await t.db.updateTable('incident_alerts').set({ status: 'resolved' }).where('incident_id', '=', incident).execute();
+      await t.db.updateTable('runbook_runs').set({ status: 'verifying', started_at: new Date() }).where('id', '=', id)
+        .execute();
+      await t.db.insertInto('runbook_steps').values({ run_id: id, idx: 0, name: 'v', action: 'mutate',
+        status: 'succeeded', attempts: 1 }).execute();
+      await t.db.updateTable('incident_alerts').set({ status: 'resolved' }).where('incident_id', '=', incident)
+        .execute();
       await ageRun(t.db, id);
       await exec().executor.execute(id);
       expect((await runOf(t.db, id)).status).toBe('succeeded');
@@ -209,12 +230,14 @@ describe('runbook executor', () => {
   });
 
   test('kill switch: a queued run is cancelled, nothing runs; a running run stops at its next check', async () => {
-    use(runbook('killed', [step('a', 'record', { text: tpl('x') })]), runbook('killed-mid', [step('block', 'sleep', { ms: 30_000 })]));
+    use(runbook('killed', [step('a', 'record', { text: tpl('x') })]), runbook('killed-mid',
+      [step('block', 'sleep', { ms: 30_000 })]));
     const incident = await seedIncident(t.db);
     const id = await createRun(t.db, 'killed', incident);
     await setKillSwitch(t.db, false, 'ops');
     await exec().executor.execute(id);
-    expect(await runOf(t.db, id)).toMatchObject({ status: 'cancelled', status_reason: expect.stringMatching(/kill switch/) });
+    expect(await runOf(t.db, id))
+      .toMatchObject({ status: 'cancelled', status_reason: expect.stringMatching(/kill switch/) });
     expect(calls.get('a')).toBeUndefined();
     expect(await stepsOf(t.db, id)).toEqual([]);
 
@@ -229,7 +252,8 @@ describe('runbook executor', () => {
     await waitFor(async () => (await stepsOf(t.db, mid))[0]?.status === 'running', 5000, 'the step to run');
     await setKillSwitch(t.db, false, 'ops');
     await running;
-    expect(await runOf(t.db, mid)).toMatchObject({ status: 'cancelled', status_reason: expect.stringMatching(/kill switch/) });
+    expect(await runOf(t.db, mid))
+      .toMatchObject({ status: 'cancelled', status_reason: expect.stringMatching(/kill switch/) });
   });
 
   test('dry run (per runbook and global): steps recorded with rendered, masked parameters; nothing runs', async () => {
@@ -240,7 +264,8 @@ describe('runbook executor', () => {
     const { executor, registry } = exec();
     await executor.execute(id);
     expect(await runOf(t.db, id)).toMatchObject({ status: 'succeeded', dry_run: true });
-    expect(await stepsOf(t.db, id)).toMatchObject([{ status: 'dry_run', attempts: 0, params: { text: 'restart pay with ***' } }]);
+    expect(await stepsOf(t.db, id)).toMatchObject([{ status: 'dry_run', attempts: 0,
+      params: { text: 'restart pay with ***' } }]);
     expect(calls.get('a')).toBeUndefined();
     expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', id).execute()).toEqual([]);
     expect(await registry.metrics()).toMatch(/quell_runbook_runs_total\{runbook="dry",outcome="dry_run"\} 1/);
@@ -251,7 +276,8 @@ describe('runbook executor', () => {
     expect(calls.get('a')).toBeUndefined();
   });
 
-  test('concurrency: a run over the limit waits queued; the run that frees the slot hands it to the queue again', async () => {
+  test('concurrency: a run over the limit waits queued; the run that frees the slot hands it to the queue again',
+    async () => {
     use(runbook('one-at-a-time', [step('block', 'sleep', { ms: 400 })], { concurrency: 1 }));
     const incident = await seedIncident(t.db);
     const first = await createRun(t.db, 'one-at-a-time', incident);
@@ -260,7 +286,8 @@ describe('runbook executor', () => {
     const running = executor.execute(first);
     await waitFor(async () => (await runOf(t.db, first)).status === 'running', 5000, 'the first run');
     await exec().executor.execute(second); // another process
-    expect(await runOf(t.db, second)).toMatchObject({ status: 'queued', status_reason: 'waiting for a slot (concurrency 1)' });
+    expect(await runOf(t.db, second))
+      .toMatchObject({ status: 'queued', status_reason: 'waiting for a slot (concurrency 1)' });
     expect(calls.get('block')).toBe(1);
     await running;
     expect(await outboxJobs(t.db)).toContain(`run-${second}-slot-${first}`);
@@ -269,7 +296,8 @@ describe('runbook executor', () => {
   });
 
   test('rate limit per target: over it, a run awaits approval; another target runs', async () => {
-    use(runbook('limited', [step('a', 'record', { text: tpl('x') })], { rateLimit: { max: 1, perMs: 3_600_000, by: 'ci' } }));
+    use(runbook('limited', [step('a', 'record', { text: tpl('x') })], { rateLimit: { max: 1, perMs: 3_600_000,
+      by: 'ci' } }));
     const incident = await seedIncident(t.db);
     const { executor } = exec();
     const one = await createRun(t.db, 'limited', incident, 'ci-a');
@@ -301,7 +329,8 @@ describe('runbook executor', () => {
       .toMatchObject({ runbook: 'breaks', consecutive_failures: 2, opened_at: expect.any(Date) });
     const third = await createRun(t.db, 'breaks', incident);
     await executor.execute(third);
-    expect(await runOf(t.db, third)).toMatchObject({ status: 'awaiting_approval', status_reason: expect.stringMatching(/^breaker open/) });
+    expect(await runOf(t.db, third)).toMatchObject({ status: 'awaiting_approval',
+      status_reason: expect.stringMatching(/^breaker open/) });
     expect(calls.get('f')).toBe(2);
     await approveRun(t.db, third, 'erin');
     await executor.execute(third);
@@ -310,20 +339,24 @@ describe('runbook executor', () => {
       .toMatchObject({ consecutive_failures: 0, opened_at: null });
   });
 
-  test('approval required: a normal change waits; rejected, it never runs; approved, it runs and the change is implemented', async () => {
+  test('approval required: a normal change waits; rejected, it never runs; approved, it runs and the change is '
+    + 'implemented', async () => {
     use(runbook('needs-ok', [step('m', 'mutate', { text: tpl('x') })], { approval: 'required' }));
     const incident = await seedIncident(t.db);
     const { executor } = exec();
     const rejected = await createRun(t.db, 'needs-ok', incident);
     await executor.execute(rejected);
-    expect(await runOf(t.db, rejected)).toMatchObject({ status: 'awaiting_approval', status_reason: 'approval required (normal change)' });
+    expect(await runOf(t.db, rejected)).toMatchObject({ status: 'awaiting_approval',
+      status_reason: 'approval required (normal change)' });
     expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', rejected).executeTakeFirst())
       .toMatchObject({ type: 'normal', status: 'awaiting_approval' });
     await rejectRun(t.db, rejected, 'frank', 'not during the sale');
     await executor.execute(rejected);
-    expect(await runOf(t.db, rejected)).toMatchObject({ status: 'rejected', status_reason: 'rejected by frank: not during the sale' });
+    expect(await runOf(t.db, rejected)).toMatchObject({ status: 'rejected',
+      status_reason: 'rejected by frank: not during the sale' });
     expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', rejected).executeTakeFirst())
-      .toMatchObject({ status: 'rejected', decided_by: 'frank', decided_at: expect.any(Date), decision_comment: 'not during the sale' });
+      .toMatchObject({ status: 'rejected', decided_by: 'frank', decided_at: expect.any(Date),
+        decision_comment: 'not during the sale' });
     expect(calls.get('m')).toBeUndefined();
 
     const approved = await createRun(t.db, 'needs-ok', incident);
@@ -331,20 +364,23 @@ describe('runbook executor', () => {
     await approveRun(t.db, approved, 'grace');
     await executor.execute(approved);
     expect(calls.get('m')).toBe(1);
-    expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', approved).executeTakeFirst()).toMatchObject({
+    expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', approved).executeTakeFirst())
+      .toMatchObject({
       type: 'normal', status: 'implemented', outcome: 'successful', decided_by: 'grace', closed_at: expect.any(Date),
       review_note: expect.stringMatching(/^Run \d+ of runbook needs-ok for incident \d+: succeeded\.\n- m: succeeded in \d+ ms$/),
     });
   });
 
   test('a mutating run without approval is a standard change; a failed one is recorded unsuccessful', async () => {
-    use(runbook('std', [step('m', 'mutate', { text: tpl('x') })]), runbook('std-fail', [step('x', 'fail', { text: tpl('no') })]));
+    use(runbook('std', [step('m', 'mutate', { text: tpl('x') })]), runbook('std-fail',
+      [step('x', 'fail', { text: tpl('no') })]));
     const incident = await seedIncident(t.db);
     const { executor } = exec();
     const ok = await createRun(t.db, 'std', incident);
     await executor.execute(ok);
     expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', ok).executeTakeFirst())
-      .toMatchObject({ type: 'standard', status: 'implemented', outcome: 'successful', decided_by: 'pre-approved (standard change)' });
+      .toMatchObject({ type: 'standard', status: 'implemented', outcome: 'successful',
+        decided_by: 'pre-approved (standard change)' });
     const bad = await createRun(t.db, 'std-fail', incident);
     await executor.execute(bad);
     expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', bad).executeTakeFirst())
@@ -357,9 +393,12 @@ describe('runbook executor', () => {
     const id = await createRun(t.db, 'fixes', incident);
     const { executor, registry } = exec();
     await executor.execute(id);
-    expect(await runOf(t.db, id)).toMatchObject({ status: 'succeeded', status_reason: expect.stringMatching(/post-check passed/) });
-    expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', id).executeTakeFirst()).toMatchObject({ outcome: 'successful' });
-    const statuses = (await timelineOf(t.db, incident)).filter((e) => e.kind === 'runbook').map((e) => e.detail['status']);
+    expect(await runOf(t.db, id))
+      .toMatchObject({ status: 'succeeded', status_reason: expect.stringMatching(/post-check passed/) });
+    expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', id).executeTakeFirst())
+      .toMatchObject({ outcome: 'successful' });
+    const statuses = (await timelineOf(t.db, incident)).filter((e) => e.kind === 'runbook')
+      .map((e) => e.detail['status']);
     expect(statuses).toEqual(['running', 'verifying', 'succeeded']);
     expect(await registry.metrics()).toMatch(/quell_remediation_duration_seconds_count 1/);
   });
@@ -370,11 +409,14 @@ describe('runbook executor', () => {
     const id = await createRun(t.db, 'no-fix', incident);
     const { executor, registry } = exec();
     await executor.execute(id);
-    expect(await runOf(t.db, id)).toMatchObject({ status: 'ineffective', status_reason: 'did not fix: 1 alert(s) still firing 300ms after its steps' });
+    expect(await runOf(t.db, id))
+      .toMatchObject({ status: 'ineffective',
+      status_reason: 'did not fix: 1 alert(s) still firing 300ms after its steps' });
     expect(await t.db.selectFrom('changes').selectAll().where('run_id', '=', id).executeTakeFirst())
       .toMatchObject({ status: 'implemented', outcome: 'did_not_fix' });
     const escalated = (await timelineOf(t.db, incident)).filter((e) => e.kind === 'escalated');
-    expect(escalated).toEqual([{ kind: 'escalated', actor: 'runbook:no-fix', detail: { reason: expect.stringMatching(/^runbook no-fix did not fix/) } }]);
+    expect(escalated).toEqual([{ kind: 'escalated', actor: 'runbook:no-fix',
+      detail: { reason: expect.stringMatching(/^runbook no-fix did not fix/) } }]);
     expect(await t.db.selectFrom('runbook_breakers').selectAll().where('runbook', '=', 'no-fix').executeTakeFirst())
       .toMatchObject({ consecutive_failures: 1 });
     expect(await registry.metrics()).toMatch(/quell_runbook_runs_total\{runbook="no-fix",outcome="ineffective"\} 1/);
@@ -390,7 +432,8 @@ describe('runbook executor', () => {
     await exec().executor.execute(id);
     const steps = await stepsOf(t.db, id);
     expect(steps[0]).toMatchObject({ params: { text: 'token=***' }, output: { value: 'token=***' } });
-    expect(steps[1]).toMatchObject({ status: 'failed', error: 'step boom: refused: *** rejected', output: { body: '*** rejected' } });
+    expect(steps[1]).toMatchObject({ status: 'failed', error: 'step boom: refused: *** rejected',
+      output: { body: '*** rejected' } });
     const everything = JSON.stringify([await runOf(t.db, id), steps, await timelineOf(t.db, incident),
       await t.db.selectFrom('changes').selectAll().execute()]);
     expect(everything).toContain('***');

@@ -42,8 +42,12 @@ describe('hostile labels stay data in every action', () => {
     for (const f of marks()) rmSync(f);
     server = await startRecordingServer((req, res) => {
       res.setHeader('content-type', 'application/json');
-      if (req.url.startsWith('/api/v1/query')) { res.end('{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]}]}}'); return; }
-      if (req.url.startsWith('/rest/api/2/issue') && req.method === 'POST') { res.statusCode = 201; res.end('{"key":"OPS-1","id":"1"}'); return; }
+      if (req.url.startsWith('/api/v1/query')) {
+        res.end('{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]}]}}'); return;
+      }
+      if (req.url.startsWith('/rest/api/2/issue') && req.method === 'POST') {
+        res.statusCode = 201; res.end('{"key":"OPS-1","id":"1"}'); return;
+      }
       res.end('{}');
     });
   });
@@ -56,7 +60,8 @@ describe('hostile labels stay data in every action', () => {
   const body = () => server.requests[server.requests.length - 1]!;
 
   test('every registered action is covered here', () => {
-    expect(RUNBOOK_ACTIONS.map((a) => a.name).sort()).toEqual(['exec', 'http', 'incident', 'notify', 'ticket', 'wait_for']);
+    expect(RUNBOOK_ACTIONS.map((a) => a.name).sort()).toEqual(['exec', 'http', 'incident', 'notify', 'ticket',
+      'wait_for']);
   });
 
   test('http: path, query and JSON body carry the values literally; the host stays the declared one', async () => {
@@ -81,7 +86,8 @@ describe('hostile labels stay data in every action', () => {
 
   test('http headers: CR/LF refused before any request; other values literal', async () => {
     const before = server.requests.length;
-    await expect(compile('http', { url: server.base, headers: { 'X-V': '{{ labels.nl }}' } })(ctx())).rejects.toThrow(/CR, LF/);
+    await expect(compile('http', { url: server.base, headers: { 'X-V': '{{ labels.nl }}' } })(ctx()))
+      .rejects.toThrow(/CR, LF/);
     expect(server.requests.length).toBe(before);
     await compile('http', { url: server.base, headers: { 'X-V': '{{ labels.tpl }} {{ labels.secret }}' } })(ctx());
     expect(body().headers['x-v']).toBe(`${HOSTILE.tpl} {{ secret.TOKEN }}`);
@@ -95,13 +101,15 @@ describe('hostile labels stay data in every action', () => {
         env: { V: `{{ labels.${name} }}` },
       });
       if (name === 'opt') {
-        await expect(run(ctx({ settings: { execEnvAllow: ['V'] } }))).rejects.toThrow(/may not begin an argument with "-"/);
+        await expect(run(ctx({ settings: { execEnvAllow: ['V'] } })))
+          .rejects.toThrow(/may not begin an argument with "-"/);
         continue;
       }
       const out = await run(ctx({ settings: { execEnvAllow: ['V'] } }));
       expect(JSON.parse(String(out.stdout))).toEqual([HOSTILE[name], `x${HOSTILE[name]}`]);
     }
-    const env = await compile('exec', { program: '/usr/bin/env', env: { V: '{{ labels.subst }}' } })(ctx({ settings: { execEnvAllow: ['V'] } }));
+    const env = await compile('exec',
+      { program: '/usr/bin/env', env: { V: '{{ labels.subst }}' } })(ctx({ settings: { execEnvAllow: ['V'] } }));
     expect(String(env.stdout)).toContain(`V=${HOSTILE.subst}\n`);
   });
 
@@ -110,8 +118,10 @@ describe('hostile labels stay data in every action', () => {
       for (const name of NAMES) {
         await compile('notify', { format, url: '{{ secret.HOOK }}', text: `{{ labels.${name} }}`, title: 't' })(ctx());
         const sent = JSON.parse(body().body);
-        const text = format === 'teams' ? sent.attachments[0].content.body[1].text : format === 'slack' ? sent.text.replace('*t*\n', '') : sent.text;
-        expect(text).toBe(format === 'slack' ? HOSTILE[name]!.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : HOSTILE[name]);
+        const text = format === 'teams' ? sent.attachments[0].content.body[1].text
+          : format === 'slack' ? sent.text.replace('*t*\n', '') : sent.text;
+        expect(text).toBe(format === 'slack'
+          ? HOSTILE[name]!.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : HOSTILE[name]);
         expect(body().url).toBe('/hook');
       }
     }
@@ -119,7 +129,8 @@ describe('hostile labels stay data in every action', () => {
 
   test('wait_for: a value cannot leave its PromQL string', async () => {
     for (const name of NAMES) {
-      await compile('wait_for', { query: `up{i="{{ labels.${name} }}"}`, condition: '== 1', timeout: '2s', interval: '10ms' })(
+      await compile('wait_for', { query: `up{i="{{ labels.${name} }}"}`, condition: '== 1', timeout: '2s',
+        interval: '10ms' })(
         ctx({ settings: { prometheusUrl: server.base, httpAllow: [] } }));
       const q = new URL(body().url, 'http://x').searchParams.get('query')!;
       const inner = /^up\{i="((?:[^"\\]|\\.)*)"\}$/.exec(q);
@@ -140,9 +151,11 @@ describe('hostile labels stay data in every action', () => {
 
   test('ticket: fields literal, a key one path segment', async () => {
     for (const name of NAMES) {
-      await compile('ticket', { system: 'jira', url: server.base, project: 'OPS', fields: { summary: `{{ labels.${name} }}` } })(ctx());
+      await compile('ticket', { system: 'jira', url: server.base, project: 'OPS',
+        fields: { summary: `{{ labels.${name} }}` } })(ctx());
       expect(JSON.parse(body().body).fields.summary).toBe(HOSTILE[name]);
-      await compile('ticket', { system: 'jira', url: server.base, op: 'update', ticket: `{{ labels.${name} }}`, fields: { description: 'x' } })(ctx());
+      await compile('ticket', { system: 'jira', url: server.base, op: 'update', ticket: `{{ labels.${name} }}`,
+        fields: { description: 'x' } })(ctx());
       expect(body().url).toBe(`/rest/api/2/issue/${encodeURIComponent(HOSTILE[name]!)}`);
     }
   });

@@ -31,7 +31,8 @@ rules:
 let t: TestDatabase;
 let runbooks: Runbook[] = [];
 const relayed: RecordedOutbox[] = [];
-const deps: IncidentEventsDeps = { runbooks: () => createRunbookSet(runbooks), rulesVersion: () => 'v1', relay: (rows) => relayed.push(...rows) };
+const deps: IncidentEventsDeps = { runbooks: () => createRunbookSet(runbooks), rulesVersion: () => 'v1',
+  relay: (rows) => relayed.push(...rows) };
 let apply: (jobs: readonly IngestJob[]) => Promise<void>;
 
 beforeAll(async () => {
@@ -44,16 +45,21 @@ afterAll(async () => { await t.drop(); });
 beforeEach(() => { relayed.length = 0; });
 
 const alert = (labels: Record<string, string>): CanonicalAlert => ({
-  source: 'test', fingerprint: fingerprint('test', labels), status: 'firing', labels, annotations: {}, startsAt: new Date().toISOString(), endsAt: null,
+  source: 'test', fingerprint: fingerprint('test', labels), status: 'firing', labels, annotations: {},
+    startsAt: new Date().toISOString(), endsAt: null,
 });
-const job = (...alerts: CanonicalAlert[]): IngestJob => ({ id: randomUUID(), connector: 'test', receivedAt: new Date().toISOString(), alerts });
+const job = (...alerts: CanonicalAlert[]): IngestJob => ({ id: randomUUID(), connector: 'test',
+  receivedAt: new Date().toISOString(), alerts });
 const incidentOf = async (service: string) => t.db.selectFrom('incidents').selectAll()
   .where('group_key', '=', `by-service:{service="${service}"}`).executeTakeFirstOrThrow();
-const runsOf = (incidentId: number) => t.db.selectFrom('runbook_runs').selectAll().where('incident_id', '=', incidentId).orderBy('id').execute();
+const runsOf = (incidentId: number) => t.db.selectFrom('runbook_runs').selectAll().where('incident_id', '=', incidentId)
+  .orderBy('id').execute();
 
-test('an opened incident in scope gets one queued run, its outbox row and a timeline event; a redelivered job adds none', async () => {
+test('an opened incident in scope gets one queued run, its outbox row and a timeline event; a redelivered job adds '
+  + 'none', async () => {
   runbooks = [
-    testRunbook('repair-web', [{ event: 'opened' }], { matchers: ['alertname="WebUnhealthy"'], rateLimit: { max: 5, perMs: 3_600_000, by: 'group' } }),
+    testRunbook('repair-web', [{ event: 'opened' }], { matchers: ['alertname="WebUnhealthy"'],
+      rateLimit: { max: 5, perMs: 3_600_000, by: 'group' } }),
     testRunbook('other', [{ event: 'opened' }], { matchers: ['alertname="DiskFull"'] }),
   ];
   const j = job(alert({ alertname: 'WebUnhealthy', service: 'web1', instance: 'a' }));
@@ -66,10 +72,13 @@ test('an opened incident in scope gets one queued run, its outbox row and a time
     target: `group:${incident.group_key}`, rules_version: 'v1', dry_run: false,
   });
   const outbox = await t.db.selectFrom('outbox').selectAll().where('job_id', '=', `run-${runs[0]!.id}`).execute();
-  expect(outbox).toEqual([expect.objectContaining({ queue: 'runbook', payload: { id: `run-${runs[0]!.id}`, runId: runs[0]!.id }, relayed_at: null })]);
+  expect(outbox).toEqual([expect.objectContaining({ queue: 'runbook', payload: { id: `run-${runs[0]!.id}`,
+    runId: runs[0]!.id }, relayed_at: null })]);
   expect(relayed.map((r) => r.job.id)).toEqual([`run-${runs[0]!.id}`]); // handed to the relay after commit
-  const timeline = await t.db.selectFrom('incident_events').select(['kind', 'detail']).where('incident_id', '=', incident.id).where('kind', '=', 'runbook').execute();
-  expect(timeline).toEqual([{ kind: 'runbook', detail: { run_id: runs[0]!.id, runbook: 'repair-web', status: 'queued', reason: 'triggered by opened' } }]);
+  const timeline = await t.db.selectFrom('incident_events').select(['kind', 'detail'])
+    .where('incident_id', '=', incident.id).where('kind', '=', 'runbook').execute();
+  expect(timeline).toEqual([{ kind: 'runbook', detail: { run_id: runs[0]!.id, runbook: 'repair-web', status: 'queued',
+    reason: 'triggered by opened' } }]);
 
   relayed.length = 0;
   await apply([j]); // the same ingest job delivered again
@@ -78,12 +87,14 @@ test('an opened incident in scope gets one queued run, its outbox row and a time
 });
 
 test('the same events committed twice create each once-per-incident run once', async () => {
-  runbooks = [testRunbook('on-open', [{ event: 'opened' }]), testRunbook('on-p2', [{ event: 'priority', atOrAbove: 2 }])];
+  runbooks = [testRunbook('on-open', [{ event: 'opened' }]), testRunbook('on-p2',
+    [{ event: 'priority', atOrAbove: 2 }])];
   await apply([job(alert({ alertname: 'X', service: 'twice', severity: 'critical' }))]);
   const incident = await incidentOf('twice');
   expect((await runsOf(incident.id)).map((r) => r.runbook).sort()).toEqual(['on-open', 'on-p2']);
   const events: IncidentEvent[] = [
-    { kind: 'opened', incidentId: incident.id, rule: 'by-service', groupKey: incident.group_key, title: 't', priority: incident.priority, fingerprints: [] },
+    { kind: 'opened', incidentId: incident.id, rule: 'by-service', groupKey: incident.group_key, title: 't',
+      priority: incident.priority, fingerprints: [] },
     { kind: 'priority_changed', incidentId: incident.id, by: 'x', priority: 1, previous: incident.priority },
   ];
   for (let i = 0; i < 2; i++) {
@@ -94,7 +105,8 @@ test('the same events committed twice create each once-per-incident run once', a
 });
 
 test('acknowledge and resolve through the API path start their runbooks in the same transaction', async () => {
-  runbooks = [testRunbook('on-ack', [{ event: 'acknowledged' }]), testRunbook('on-resolve', [{ event: 'resolved' }], { matchers: ['service="api1"'] })];
+  runbooks = [testRunbook('on-ack', [{ event: 'acknowledged' }]), testRunbook('on-resolve', [{ event: 'resolved' }],
+    { matchers: ['service="api1"'] })];
   await apply([job(alert({ alertname: 'Y', service: 'api1' }))]);
   const incident = await incidentOf('api1');
   expect(await changeIncident(t.db, incident.id, 'acknowledge', 'alice', undefined, deps)).toMatchObject({ ok: true });
@@ -134,10 +146,12 @@ test('still_firing: incidents active `after` their opening get one run, however 
   const early = createStillFiringCheck(t.db, deps);
   expect(await early()).toBe(0); // not a minute old yet
   const later = () => new Date(Date.now() + 61_000);
-  const checks = [createStillFiringCheck(t.db, deps, later), createStillFiringCheck(t.db, deps, later), createStillFiringCheck(t.db, deps, later)];
+  const checks = [createStillFiringCheck(t.db, deps, later), createStillFiringCheck(t.db, deps, later),
+    createStillFiringCheck(t.db, deps, later)];
   const created = await Promise.all(checks.map((c) => c().catch(() => 0)));
   expect(created.reduce((a, b) => a + b, 0)).toBe(1);
-  expect((await runsOf(slow.id)).map((r) => [r.runbook, r.trigger, r.trigger_key])).toEqual([['still', 'still_firing:60000', `still|still_firing:60000|${slow.id}`]]);
+  expect((await runsOf(slow.id)).map((r) => [r.runbook, r.trigger, r.trigger_key]))
+    .toEqual([['still', 'still_firing:60000', `still|still_firing:60000|${slow.id}`]]);
   expect(await runsOf(fast.id)).toHaveLength(0); // out of scope
   expect(await checks[0]!()).toBe(0);
   // A resolved incident is not still firing.
@@ -153,5 +167,6 @@ test('with no runbook, incident events only write the timeline', async () => {
   const incident = await incidentOf('none1');
   expect(await runsOf(incident.id)).toHaveLength(0);
   expect(relayed).toHaveLength(0);
-  expect(await t.db.selectFrom('incident_events').select('kind').where('incident_id', '=', incident.id).execute()).toEqual([{ kind: 'opened' }]);
+  expect(await t.db.selectFrom('incident_events').select('kind').where('incident_id', '=', incident.id).execute())
+    .toEqual([{ kind: 'opened' }]);
 });

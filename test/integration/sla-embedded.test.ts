@@ -14,7 +14,8 @@ test('a sweep on PGlite records a breach once', async () => {
     await migrateToLatest(db);
     const opened = new Date('2026-03-02T10:00:00Z');
     const { id } = await db.insertInto('incidents').values({
-      title: 'x', status: 'open', priority: 2, rule: 'r', group_key: 'g', grouping_open: false, group_window_seconds: 60,
+      title: 'x', status: 'open', priority: 2, rule: 'r', group_key: 'g', grouping_open: false,
+        group_window_seconds: 60,
       alert_count: 1, opened_at: opened, first_alert_at: opened, last_alert_at: opened,
     } as never).returning('id').executeTakeFirstOrThrow();
     const deps = {

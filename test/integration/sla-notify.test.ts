@@ -77,27 +77,36 @@ async function insertIncident(db: Kysely<Database>, openedAt: Date, title: strin
 }
 
 const notified = (id: number) => t.db.selectFrom('incident_events').select(['detail']).where('incident_id', '=', id)
-  .where('kind', '=', 'notified').orderBy('id').execute().then((rows) => rows.map((r) => r.detail as Record<string, unknown>));
+  .where('kind', '=', 'notified').orderBy('id').execute()
+    .then((rows) => rows.map((r) => r.detail));
 
-test('a breach notifies each target: a 500 retried then delivered, a target that keeps failing recorded failed', async () => {
+test('a breach notifies each target: a 500 retried then delivered, a target that keeps failing recorded failed',
+  async () => {
   const now = new Date();
   const id = await insertIncident(t.db, new Date(now.getTime() - 20 * MIN), 'db <!channel> down');
-  const levels: ServiceLevelPolicy = { targets: { 1: { tta: 15 * MIN } }, pauseIn: [], warnAt: 0.8, notify: ['oncall', 'manager', 'broken'] };
+  const levels: ServiceLevelPolicy = { targets: { 1: { tta: 15 * MIN } }, pauseIn: [], warnAt: 0.8,
+    notify: ['oncall', 'manager', 'broken'] };
   const outcome = await sweepServiceLevels({
-    db: t.db, serviceLevels: () => levels, escalationPolicies: () => [], incidentEvents: events, metrics: createSlaMetrics(new Registry()),
+    db: t.db, serviceLevels: () => levels, escalationPolicies: () => [], incidentEvents: events,
+      metrics: createSlaMetrics(new Registry()),
   }, now);
   expect(outcome).toEqual({ leader: true, events: 1, notifications: 3 });
 
-  const done = await waitFor(async () => { const n = await notified(id); return n.length === 3 && n; }, 20_000, 'three notified entries');
+  const done = await waitFor(async () => { const n = await notified(id); return n.length === 3 && n; }, 20_000,
+    'three notified entries');
   const byTarget = Object.fromEntries(done.map((d) => [d['target'], d]));
   expect(byTarget['oncall']).toEqual({ target: 'oncall', about: 'sla_breached:tta', status: 'delivered', attempts: 2 });
-  expect(byTarget['manager']).toEqual({ target: 'manager', about: 'sla_breached:tta', status: 'delivered', attempts: 1 });
-  expect(byTarget['broken']).toEqual({ target: 'broken', about: 'sla_breached:tta', status: 'failed', attempts: 2, error: 'generic webhook answered 503' });
+  expect(byTarget['manager']).toEqual({ target: 'manager', about: 'sla_breached:tta', status: 'delivered',
+    attempts: 1 });
+  expect(byTarget['broken']).toEqual({ target: 'broken', about: 'sla_breached:tta', status: 'failed', attempts: 2,
+    error: 'generic webhook answered 503' });
 
   const flaky = hooks.requests.filter((r) => r.url === '/flaky');
   expect(flaky).toHaveLength(2);
   // Slack's shape, the incident's title (a label's text) escaped.
-  expect(JSON.parse(flaky[1]!.body)).toEqual({ text: `*P1 incident #${id} breached its time to acknowledge*\ndb &lt;!channel&gt; down\n20m of 15m (status open)` });
+  expect(JSON.parse(flaky[1]!.body)).toEqual({
+    text: `*P1 incident #${id} breached its time to acknowledge*\ndb &lt;!channel&gt; down\n20m of 15m (status open)`,
+  });
   const teams = JSON.parse(hooks.requests.find((r) => r.url === '/teams')!.body);
   expect(teams.attachments[0].content.body[0].text).toBe(`P1 incident #${id} breached its time to acknowledge`);
 
@@ -109,7 +118,8 @@ test('a breach notifies each target: a 500 retried then delivered, a target that
 test('a job delivered already sends nothing when it comes again; an unknown target is failed at once', async () => {
   const id = await insertIncident(t.db, new Date(), 'again');
   const before = hooks.requests.length;
-  const job: NotifyJob = { id: 'notify-test-again', incidentId: id, target: 'manager', about: 'test', title: 'x', text: 'y' };
+  const job: NotifyJob = { id: 'notify-test-again', incidentId: id, target: 'manager', about: 'test', title: 'x',
+    text: 'y' };
   await queue.add(job);
   await waitFor(async () => (await notified(id)).length === 1, 10_000, 'delivered once');
   await t.db.deleteFrom('queue_jobs').where('queue', '=', NOTIFY_QUEUE).execute();
@@ -117,7 +127,8 @@ test('a job delivered already sends nothing when it comes again; an unknown targ
   await queue.add({ ...job, id: 'notify-test-unknown', target: 'nobody' });
   await waitFor(async () => (await notified(id)).length === 2, 10_000, 'the unknown target failed');
   expect(hooks.requests.length - before).toBe(1);
-  expect((await notified(id))[1]).toEqual({ target: 'nobody', about: 'test', status: 'failed', attempts: 1, error: 'no notification target "nobody" in the rules' });
+  expect((await notified(id))[1]).toEqual({ target: 'nobody', about: 'test', status: 'failed', attempts: 1,
+    error: 'no notification target "nobody" in the rules' });
 });
 
 test('server mode: the notify queue on BullMQ retries a 500 with its backoff, then delivers', async () => {
@@ -132,15 +143,19 @@ test('server mode: the notify queue on BullMQ retries a 500 with its backoff, th
   try {
     const now = new Date();
     const id = await insertIncident(t.db, new Date(now.getTime() - 40 * MIN), 'bull');
-    const levels: ServiceLevelPolicy = { targets: { 1: { ttr: 30 * MIN } }, pauseIn: [], warnAt: 0.8, notify: ['bull'] };
+    const levels: ServiceLevelPolicy = { targets: { 1: { ttr: 30 * MIN } }, pauseIn: [], warnAt: 0.8,
+      notify: ['bull'] };
     const before = await t.db.selectFrom('outbox').select('id').where('queue', '=', NOTIFY_QUEUE).execute();
     await sweepServiceLevels({
-      db: t.db, serviceLevels: () => levels, escalationPolicies: () => [], incidentEvents: { ...TIMELINE_ONLY, relay: (rows) => relay.relayLater(rows) },
+      db: t.db, serviceLevels: () => levels, escalationPolicies: () => [], incidentEvents: { ...TIMELINE_ONLY,
+        relay: (rows) => relay.relayLater(rows) },
     }, now);
-    const done = await waitFor(async () => { const n = await notified(id); return n.length === 1 && n; }, 20_000, 'delivered through BullMQ');
+    const done = await waitFor(async () => { const n = await notified(id); return n.length === 1 && n; }, 20_000,
+      'delivered through BullMQ');
     expect(done[0]).toEqual({ target: 'bull', about: 'sla_breached:ttr', status: 'delivered', attempts: 2 });
     expect(hooks.requests.filter((r) => r.url === '/flaky-bull')).toHaveLength(2);
-    const after = await t.db.selectFrom('outbox').select(['id', 'relayed_at']).where('queue', '=', NOTIFY_QUEUE).execute();
+    const after = await t.db.selectFrom('outbox').select(['id', 'relayed_at']).where('queue', '=', NOTIFY_QUEUE)
+      .execute();
     expect(after.length - before.length).toBe(1);
   } finally {
     await consumer.close();
@@ -156,9 +171,13 @@ test('GET /api/v1/incidents/{id} shows the clocks of the service levels in force
     serviceLevels: () => ({ targets: { 1: { tta: 15 * MIN, ttr: 240 * MIN } }, pauseIn: [], warnAt: 0.8, notify: [] }),
   });
   try {
-    const res = await fetch(`${app.base}/api/v1/incidents/${id}`, { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
-    const body = await res.json() as { service_levels: { clock: string; breached: boolean; near: boolean; remaining_seconds: number }[] };
-    expect(body.service_levels.map((c) => [c.clock, c.breached, c.near])).toEqual([['tta', true, false], ['ttr', false, false]]);
+    const res = await fetch(`${app.base}/api/v1/incidents/${id}`,
+      { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
+    const body = await res.json() as {
+      service_levels: { clock: string; breached: boolean; near: boolean; remaining_seconds: number }[];
+    };
+    expect(body.service_levels.map((c) => [c.clock, c.breached, c.near])).toEqual([['tta', true, false],
+      ['ttr', false, false]]);
     expect(body.service_levels[0]!.remaining_seconds).toBeLessThanOrEqual(-300);
   } finally {
     app.close();

@@ -27,7 +27,8 @@ let t: TestDatabase;
 let pools: Kysely<Database>[];
 beforeAll(async () => {
   t = await createTestDatabase();
-  pools = await Promise.all([1, 2, 3].map(async () => (await connectDatabase({ url: t.url, dataDir: '', poolSize: 3 })).db));
+  pools = await Promise.all([1, 2, 3].map(async () => (await connectDatabase({ url: t.url, dataDir: '',
+    poolSize: 3 })).db));
 });
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.destroy()));
@@ -44,12 +45,16 @@ const POLICIES: EscalationPolicy[] = [{
 }];
 
 /** An incident as the pipeline would have opened it at `openedAt`. */
-async function insertIncident(db: Kysely<Database>, openedAt: Date, over: { priority?: number; acknowledgedAt?: Date; resolvedAt?: Date } = {}): Promise<number> {
+async function insertIncident(
+  db: Kysely<Database>, openedAt: Date, over: { priority?: number; acknowledgedAt?: Date; resolvedAt?: Date } = {},
+): Promise<number> {
   const row = await db.insertInto('incidents').values({
-    title: 'db down', status: over.resolvedAt ? 'resolved' : over.acknowledgedAt ? 'acknowledged' : 'open', priority: over.priority ?? 1,
+    title: 'db down', status: over.resolvedAt ? 'resolved' : over.acknowledgedAt ? 'acknowledged' : 'open',
+      priority: over.priority ?? 1,
     rule: 'test', group_key: `g-${Math.random()}`, grouping_open: false, group_window_seconds: 300, alert_count: 1,
     opened_at: openedAt, first_alert_at: openedAt, last_alert_at: openedAt,
-    acknowledged_at: over.acknowledgedAt ?? null, resolved_at: over.resolvedAt ?? null, resolved_by: over.resolvedAt ? 'manual' : null,
+    acknowledged_at: over.acknowledgedAt ?? null, resolved_at: over.resolvedAt ?? null,
+      resolved_by: over.resolvedAt ? 'manual' : null,
   } as never).returning('id').executeTakeFirstOrThrow();
   return row.id;
 }
@@ -68,14 +73,16 @@ const metricSum = async (registries: Registry[], name: string, labels: Record<st
   for (const r of registries) {
     for (const m of await r.getMetricsAsJSON()) {
       for (const v of m.values as { value: number; labels: Record<string, unknown>; metricName?: string }[]) {
-        if ((v.metricName ?? m.name) === name && Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x)) sum += v.value;
+        if ((v.metricName ?? m.name) === name
+          && Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x)) sum += v.value;
       }
     }
   }
   return sum;
 };
 
-test('three sweepers at once, every minute of 70: each warning, breach and escalation step once; metrics counted once', async () => {
+test('three sweepers at once, every minute of 70: each warning, breach and escalation step once; metrics counted once',
+  async () => {
   const t0 = new Date('2026-03-02T10:00:00Z');
   const at = (m: number) => new Date(t0.getTime() + m * MIN);
   const open = await insertIncident(t.db, t0);
@@ -84,7 +91,8 @@ test('three sweepers at once, every minute of 70: each warning, breach and escal
   const held = await insertIncident(t.db, t0, { priority: 3 });
   // On hold from minute 10, as the lifecycle records it (paused_at) and its timeline says it.
   await t.db.updateTable('incidents').set({ status: 'on_hold', paused_at: at(10) }).where('id', '=', held).execute();
-  await t.db.insertInto('incident_events').values({ incident_id: held, kind: 'held', actor: 'alice', detail: JSON.stringify({ state: 'on_hold' }) as never, at: at(10) }).execute();
+  await t.db.insertInto('incident_events').values({ incident_id: held, kind: 'held', actor: 'alice',
+    detail: JSON.stringify({ state: 'on_hold' }) as never, at: at(10) }).execute();
 
   const registries = [new Registry(), new Registry(), new Registry()];
   const metrics = registries.map(createSlaMetrics);
@@ -97,10 +105,11 @@ test('three sweepers at once, every minute of 70: each warning, breach and escal
   expect(leaders).toBeGreaterThanOrEqual(71);
 
   const said = async (id: number) => (await timeline(t.db, id)).map((e) => {
-    const d = e.detail as Record<string, unknown>;
+    const d = e.detail;
     return e.kind === 'escalated' ? `L${String(d['level'])}` : `${e.kind}:${String(d['clock'])}`;
   });
-  expect(await said(open)).toEqual(['L1', 'sla_warning:tta', 'sla_breached:tta', 'L2', 'sla_warning:ttr', 'sla_breached:ttr']);
+  expect(await said(open)).toEqual(['L1', 'sla_warning:tta', 'sla_breached:tta', 'L2', 'sla_warning:ttr',
+    'sla_breached:ttr']);
   // Acknowledged at minute 7: escalated at 5, then its time to resolve runs on.
   expect(await said(acked)).toEqual(['L1', 'sla_warning:ttr', 'sla_breached:ttr']);
   // Resolved at minute 40 of a 30-minute target: warned at 24, breached at 30.
@@ -108,13 +117,18 @@ test('three sweepers at once, every minute of 70: each warning, breach and escal
   // Paused from minute 10 of a 30-minute clock: warned at 24 minutes only if it ran; it did not.
   expect(await timeline(t.db, held)).toEqual([]);
 
-  const jobs = await t.db.selectFrom('outbox').select(['queue', 'job_id', 'payload']).where('queue', '=', NOTIFY_QUEUE).execute();
-  const about = jobs.map((j) => `${(j.payload as NotifyJob).incidentId}:${(j.payload as NotifyJob).about}:${(j.payload as NotifyJob).target}`).sort();
+  const jobs = await t.db.selectFrom('outbox').select(['queue', 'job_id', 'payload']).where('queue', '=', NOTIFY_QUEUE)
+    .execute();
+  const about = jobs.map((j) => {
+    const p = j.payload as NotifyJob;
+    return `${p.incidentId}:${p.about}:${p.target}`;
+  }).sort();
   expect(about).toEqual([
     `${acked}:escalation:p1:L1R0:oncall`, `${acked}:sla_warning:ttr:oncall`, `${acked}:sla_breached:ttr:oncall`,
     `${p3}:sla_warning:ttr:oncall`, `${p3}:sla_breached:ttr:oncall`,
     `${open}:escalation:p1:L1R0:oncall`, `${open}:escalation:p1:L2R0:lead`, `${open}:escalation:p1:L2R0:manager`,
-    `${open}:sla_breached:tta:oncall`, `${open}:sla_breached:ttr:oncall`, `${open}:sla_warning:tta:oncall`, `${open}:sla_warning:ttr:oncall`,
+    `${open}:sla_breached:tta:oncall`, `${open}:sla_breached:ttr:oncall`, `${open}:sla_warning:tta:oncall`,
+      `${open}:sla_warning:ttr:oncall`,
   ].sort());
 
   expect(await metricSum(registries, 'quell_sla_breaches_total', { clock: 'tta', priority: 'P1' })).toBe(1);
@@ -145,17 +159,19 @@ test('on hold (the lifecycle\'s hold and resume) stands the escalation and the c
   const now = new Date();
   const id = await insertIncident(t.db, new Date(now.getTime() - 3 * MIN), { priority: 1 });
   const deps = sweeper(t.db, createSlaMetrics(new Registry()));
-  expect(await changeIncident(t.db, id, { action: 'hold', state: 'awaiting_change', reason: 'CHG0042' }, 'alice')).toMatchObject({ ok: true });
+  expect(await changeIncident(t.db, id, { action: 'hold', state: 'awaiting_change', reason: 'CHG0042' }, 'alice'))
+    .toMatchObject({ ok: true });
   const later = new Date(now.getTime() + 30 * MIN);
   await sweepServiceLevels(deps, later);
   expect(await timeline(t.db, id)).toEqual([]);
   const held = await readIncidentDetail(t.db, id, { maxBytes: 1 << 20, serviceLevels: LEVELS, now: later });
-  expect(held?.service_levels.map((c) => [c.clock, c.paused, Math.round(c.elapsed_seconds / 60)])).toEqual([['tta', true, 3], ['ttr', true, 3]]);
+  expect(held?.service_levels.map((c) => [c.clock, c.paused, Math.round(c.elapsed_seconds / 60)]))
+    .toEqual([['tta', true, 3], ['ttr', true, 3]]);
 
   expect(await changeIncident(t.db, id, 'resume', 'alice')).toMatchObject({ ok: true });
   await sweepServiceLevels(deps, later);
   // Resumed: 33 minutes unacknowledged, both levels due; one sweep posts the latest only.
-  const kinds = (await timeline(t.db, id)).map((e) => [e.kind, (e.detail as Record<string, unknown>)['level'] ?? (e.detail as Record<string, unknown>)['clock']]);
+  const kinds = (await timeline(t.db, id)).map((e) => [e.kind, e.detail['level'] ?? e.detail['clock']]);
   expect(kinds).toEqual([['sla_breached', 'tta'], ['escalated', 1], ['escalated', 2]]);
   const jobs = await t.db.selectFrom('outbox').select('payload').where('queue', '=', NOTIFY_QUEUE).execute();
   expect(jobs.map((j) => j.payload as NotifyJob).filter((j) => j.incidentId === id).map((j) => j.about).sort())
@@ -166,13 +182,18 @@ test('the incident detail shows each clock: elapsed, remaining, breached, near, 
   const t0 = new Date('2026-03-03T10:00:00Z');
   const id = await insertIncident(t.db, t0, { acknowledgedAt: new Date(t0.getTime() + 20 * MIN) });
   await t.db.insertInto('incident_events').values([
-    { incident_id: id, kind: 'held', actor: 'alice', detail: JSON.stringify({ state: 'awaiting_change' }) as never, at: new Date(t0.getTime() + 30 * MIN) },
+    { incident_id: id, kind: 'held', actor: 'alice', detail: JSON.stringify({ state: 'awaiting_change' }),
+      at: new Date(t0.getTime() + 30 * MIN) },
   ]).execute();
-  await t.db.updateTable('incidents').set({ status: 'awaiting_change', paused_at: new Date(t0.getTime() + 30 * MIN) }).where('id', '=', id).execute();
-  const detail = await readIncidentDetail(t.db, id, { maxBytes: 1 << 20, serviceLevels: LEVELS, now: new Date(t0.getTime() + 90 * MIN) });
+  await t.db.updateTable('incidents').set({ status: 'awaiting_change', paused_at: new Date(t0.getTime() + 30 * MIN) })
+    .where('id', '=', id).execute();
+  const detail = await readIncidentDetail(t.db, id, { maxBytes: 1 << 20, serviceLevels: LEVELS,
+    now: new Date(t0.getTime() + 90 * MIN) });
   expect(detail?.service_levels).toEqual([
-    { clock: 'tta', target_seconds: 900, elapsed_seconds: 1200, remaining_seconds: -300, breached: true, near: false, stopped: true, paused: false },
-    { clock: 'ttr', target_seconds: 3600, elapsed_seconds: 1800, remaining_seconds: 1800, breached: false, near: false, stopped: false, paused: true },
+    { clock: 'tta', target_seconds: 900, elapsed_seconds: 1200, remaining_seconds: -300, breached: true, near: false,
+      stopped: true, paused: false },
+    { clock: 'ttr', target_seconds: 3600, elapsed_seconds: 1800, remaining_seconds: 1800, breached: false, near: false,
+      stopped: false, paused: true },
   ]);
   const none = await readIncidentDetail(t.db, id, { maxBytes: 1 << 20 });
   expect(none?.service_levels).toEqual([]);
@@ -183,26 +204,34 @@ test('a second sweep at the same minute records and notifies nothing again', asy
   const id = await insertIncident(t.db, new Date('2026-03-04T10:00:00Z'), { priority: 3 });
   const queue = new EmbeddedQueue<NotifyJob>(t.db, { queue: NOTIFY_QUEUE });
   const relay = new OutboxRelay(t.db, { [NOTIFY_QUEUE]: queue });
-  const deps = sweeper(t.db, createSlaMetrics(new Registry()), { incidentEvents: { ...TIMELINE_ONLY, relay: (rows) => { void relay.relay(rows); } } });
+  const deps = sweeper(t.db, createSlaMetrics(new Registry()), { incidentEvents: { ...TIMELINE_ONLY,
+    relay: (rows) => { void relay.relay(rows); } } });
   const first = await sweepServiceLevels(deps, now);
   const second = await sweepServiceLevels(deps, now);
   expect(first).toMatchObject({ leader: true });
   expect(second).toMatchObject({ leader: true, events: 0, notifications: 0 });
   expect((await timeline(t.db, id)).map((e) => e.kind)).toEqual(['sla_breached']);
   const jobs = await t.db.selectFrom('outbox').select('payload').where('queue', '=', NOTIFY_QUEUE).execute();
-  expect(jobs.map((j) => j.payload as NotifyJob).filter((j) => j.incidentId === id).map((j) => j.about)).toEqual(['sla_breached:ttr']);
+  expect(jobs.map((j) => j.payload as NotifyJob).filter((j) => j.incidentId === id).map((j) => j.about))
+    .toEqual(['sla_breached:ttr']);
 });
 
-test('housekeeping forgets the flags of incidents resolved past the retention, and old notification outcomes', async () => {
-  const old = await insertIncident(t.db, new Date(Date.now() - 41 * 86_400_000), { resolvedAt: new Date(Date.now() - 40 * 86_400_000) });
-  const recent = await insertIncident(t.db, new Date(Date.now() - 2 * 86_400_000), { resolvedAt: new Date(Date.now() - 86_400_000) });
-  await t.db.insertInto('sla_flags').values([old, recent].map((id) => ({ incident_id: id, clock: 'ttr', level: 'stopped' }))).execute();
+test('housekeeping forgets the flags of incidents resolved past the retention, and old notification outcomes',
+  async () => {
+  const old = await insertIncident(t.db, new Date(Date.now() - 41 * 86_400_000),
+    { resolvedAt: new Date(Date.now() - 40 * 86_400_000) });
+  const recent = await insertIncident(t.db, new Date(Date.now() - 2 * 86_400_000),
+    { resolvedAt: new Date(Date.now() - 86_400_000) });
+  await t.db.insertInto('sla_flags').values([old, recent].map((id) => ({ incident_id: id, clock: 'ttr',
+    level: 'stopped' }))).execute();
   await t.db.insertInto('notify_deliveries').values([
-    { job_id: 'old', incident_id: old, target: 'x', status: 'delivered', attempts: 1, updated_at: new Date(Date.now() - 40 * 86_400_000) },
+    { job_id: 'old', incident_id: old, target: 'x', status: 'delivered', attempts: 1,
+      updated_at: new Date(Date.now() - 40 * 86_400_000) },
     { job_id: 'new', incident_id: recent, target: 'x', status: 'delivered', attempts: 1 },
   ] as never).execute();
   // (The earlier tests' incidents resolved in March go too.)
   expect(await pruneSlaRecords(t.db)).toBeGreaterThanOrEqual(2);
-  expect(await t.db.selectFrom('sla_flags').select('incident_id').where('incident_id', 'in', [old, recent]).execute()).toEqual([{ incident_id: recent }]);
+  expect(await t.db.selectFrom('sla_flags').select('incident_id').where('incident_id', 'in', [old, recent]).execute())
+    .toEqual([{ incident_id: recent }]);
   expect((await t.db.selectFrom('notify_deliveries').select('job_id').execute()).map((r) => r.job_id)).toEqual(['new']);
 });

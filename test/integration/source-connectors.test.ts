@@ -44,20 +44,26 @@ beforeAll(async () => {
   app = await serveTestApp({ db: t.db, queue, connectors: [zabbix, nagios, datadog], pipelineMetrics: metrics });
 });
 afterAll(async () => {
+  // A failed beforeAll leaves the later of these unset: release what it set.
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- the declared types assume beforeAll finished */
   app?.close();
   await queue?.close();
   await t?.drop();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
 async function post(id: string, body: unknown): Promise<void> {
   const res = await fetch(`${app.base}/ingest/${id}`, {
-    method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_INGEST_TOKEN}` },
+    method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json',
+      authorization: `Bearer ${TEST_INGEST_TOKEN}` },
   });
   expect(res.status).toBe(202);
-  await waitFor(async () => (await t.db.selectFrom('queue_jobs').select('id').execute()).length === 0, 10_000, 'the job applied');
+  await waitFor(async () => (await t.db.selectFrom('queue_jobs').select('id').execute()).length === 0, 10_000,
+    'the job applied');
 }
 
-const incidentOfHost = (host: string) => t.db.selectFrom('incidents').selectAll().where('group_key', 'like', `%${host}%`).executeTakeFirst();
+const incidentOfHost = (host: string) => t.db.selectFrom('incidents').selectAll()
+  .where('group_key', 'like', `%${host}%`).executeTakeFirst();
 
 test.each([
   ['zabbix', 'problem.json', 'recovery.json', 'db-01.dc1'],
@@ -80,7 +86,8 @@ test('labels that change under one fingerprint are counted, by source', async ()
   await post('zabbix', { ...problem, event_update: '1', event_severity: '4' }); // an update raising the severity
   const counted = (await registry.getSingleMetric('quell_fingerprint_label_changes_total')!.get()).values;
   expect(counted).toEqual([expect.objectContaining({ labels: { source: 'zabbix' }, value: 1 })]);
-  const stored = await t.db.selectFrom('alerts').select(['labels', 'occurrences']).where('labels', '@>', sqlJson({ zabbix_eventid: '99001' })).executeTakeFirstOrThrow();
+  const stored = await t.db.selectFrom('alerts').select(['labels', 'occurrences'])
+    .where('labels', '@>', sqlJson({ zabbix_eventid: '99001' })).executeTakeFirstOrThrow();
   expect(stored).toEqual({ labels: expect.objectContaining({ severity: 'critical' }), occurrences: 3 });
 });
 

@@ -94,7 +94,8 @@ async function fate(a: CanonicalAlert) {
   if (read === undefined) throw new Error(`alert ${a.fingerprint} not stored`);
   const { release_at } = await t.db.selectFrom('alerts').select('release_at')
     .where('fingerprint', '=', a.fingerprint).executeTakeFirstOrThrow();
-  const row = { status: read.status, disposition: read.disposition, disposition_detail: read.disposition_detail, release_at };
+  const row = { status: read.status, disposition: read.disposition, disposition_detail: read.disposition_detail,
+    release_at };
   const links = await t.db.selectFrom('incident_alerts').select('incident_id')
     .where('fingerprint', '=', a.fingerprint).execute();
   return { ...row, incidents: links.map((l) => l.incident_id) };
@@ -172,7 +173,8 @@ describe('silences', () => {
     await apply(job(resolved(a, '2026-11-20T12:55:00Z')));
     now = new Date('2026-11-20T15:00:00Z');
     await release();
-    expect(await fate(a)).toMatchObject({ status: 'resolved', disposition: 'silenced', incidents: [], release_at: null });
+    expect(await fate(a)).toMatchObject({ status: 'resolved', disposition: 'silenced', incidents: [],
+      release_at: null });
   });
 });
 

@@ -60,15 +60,18 @@ const job = (...labels: Record<string, string>[]): IngestJob => ({
   alerts: labels.map((l) => firingAlert(l, '2026-11-27T10:00:00Z')),
 });
 
-test('a switch outage is one incident with the switch as root cause; an unbound alert is grouped by label', async () => {
+test('a switch outage is one incident with the switch as root cause; an unbound alert is grouped by label',
+  async () => {
   const metrics = createPipelineMetrics(new Registry());
   const topology = Topology.build(CMDB);
   const rules = compileRuleText('rules.yaml', RULES);
-  const apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics, topology: () => topology }), metrics);
+  const apply = createJobProcessor(t.db, buildPipeline({ rules: () => rules, metrics, topology: () => topology }),
+    metrics);
 
   await apply(job({ alertname: 'NodeDown', instance: 'h2:9100' }));
   await apply(job({ alertname: 'SwitchDown', instance: 'sw-1' }, { alertname: 'NodeDown', instance: 'h3:9100' }));
-  await apply(job({ alertname: 'HighErrorRate', service: 'api' }, { alertname: 'DiskFull', instance: 'elsewhere:9100' }));
+  await apply(job({ alertname: 'HighErrorRate', service: 'api' }, { alertname: 'DiskFull',
+    instance: 'elsewhere:9100' }));
 
   const incidents = await t.db.selectFrom('incidents').select(['id', 'rule', 'alert_count']).orderBy('id').execute();
   expect(incidents.map((i) => [i.rule, i.alert_count])).toEqual([['topology', 4], ['by-alertname', 1]]);
@@ -91,14 +94,16 @@ test('four workers applying related alerts at the same moment make one incident 
   try {
     // Hosts behind one switch are related through it (any direction, 2 hops), though the switch
     // itself has no alert: with no incident open yet, each worker alone would open its own.
-    writeFileSync(join(dir, 'rules.yaml'), RULES.replace('topology: { max_hops: 3 }', 'topology: { max_hops: 2, paths: any }'));
+    writeFileSync(join(dir, 'rules.yaml'), RULES.replace('topology: { max_hops: 3 }',
+      'topology: { max_hops: 2, paths: any }'));
     // 20 racks of 20 hosts: every host alerts, in small jobs that mix racks.
     const cmdb = {
       cis: Array.from({ length: 20 }, (_, r) => [
         { id: `sw-${r}`, type: 'switch', labels: {} },
         ...Array.from({ length: 20 }, (_, h) => ({ id: `h-${r}-${h}`, type: 'host', labels: {} })),
       ]).flat(),
-      relations: Array.from({ length: 20 }, (_, r) => Array.from({ length: 20 }, (_, h) => ({ from: `h-${r}-${h}`, type: 'connected_to', to: `sw-${r}` }))).flat(),
+      relations: Array.from({ length: 20 }, (_, r) => Array.from({ length: 20 },
+        (_, h) => ({ from: `h-${r}-${h}`, type: 'connected_to', to: `sw-${r}` }))).flat(),
     };
     await new CmdbLoader({ db: t2.db, metrics: createCmdbMetrics(new Registry()), log: createLogger('silent') })
       .load(JSON.stringify(cmdb), 'json', { kind: 'api' });

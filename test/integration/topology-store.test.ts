@@ -12,7 +12,9 @@ let t: TestDatabase;
 beforeAll(async () => { t = await createTestDatabase(); });
 afterAll(async () => { await t.drop(); });
 
-async function insertIncident(rule: string, key: string, cis: string[], open: boolean, rootCi?: string): Promise<number> {
+async function insertIncident(
+  rule: string, key: string, cis: string[], open: boolean, rootCi?: string,
+): Promise<number> {
   const at = new Date('2026-01-01T00:00:00Z');
   const row = await t.db.insertInto('incidents').values({
     title: key, status: open ? 'open' : 'resolved', priority: 3, rule, group_key: key, grouping_open: open,
@@ -30,14 +32,16 @@ test('answers the grouping incidents of the rule holding a near CI or rooted at 
   await insertIncident('topo', 'd', ['h1'], false, 'sw1'); // no longer grouping
   await insertIncident('topo', 'e', ['h7'], true); // not near
 
-  const found = await t.db.transaction().execute((trx) => groupingIncidentsNear(trx, 'topo', ['h1', 'h2', 'sw1', 'h1']));
+  const found = await t.db.transaction().execute((trx) => groupingIncidentsNear(trx, 'topo',
+    ['h1', 'h2', 'sw1', 'h1']));
   expect(found.map((i) => i.id).sort((x, y) => x - y)).toEqual([byCi, byRoot]);
   expect(found.find((i) => i.id === byRoot)).toMatchObject({ root: 'sw1', cis: ['h9'], groupKey: 'b', rule: 'topo' });
   expect(found.find((i) => i.id === byCi)?.root).toBeUndefined();
   expect(await t.db.transaction().execute((trx) => groupingIncidentsNear(trx, 'topo', []))).toEqual([]);
 });
 
-test('stays index lookups at thousands of grouping incidents without statistics, and the GIN index has no pending list', async () => {
+test('stays index lookups at thousands of grouping incidents without statistics, and the GIN index has no pending list',
+  async () => {
   await sql`alter table incidents set (autovacuum_enabled = false)`.execute(t.db);
   await sql`
     insert into incidents (title, status, priority, rule, group_key, grouping_open, group_window_seconds, alert_count,
@@ -48,7 +52,8 @@ test('stays index lookups at thousands of grouping incidents without statistics,
   // Incidents updated as batches do (new row versions, new index entries).
   await sql`update incidents set cis = cis || array['extra-' || id] where rule = 'storm' and id % 2 = 0`.execute(t.db);
 
-  const { rows } = await sql<{ reloptions: string[] | null }>`select reloptions from pg_class where relname = 'incidents_grouping_cis'`.execute(t.db);
+  const { rows } = await sql<{ reloptions: string[] | null }>`select reloptions from pg_class
+    where relname = 'incidents_grouping_cis'`.execute(t.db);
   expect(rows[0]?.reloptions).toContain('fastupdate=off');
 
   const near = Array.from({ length: 4000 }, (_, i) => `host-${i * 5 + 1}`);

@@ -249,13 +249,15 @@ test('flapping counts the alerts\' own times: bounces hours apart, replayed in a
   await at('11:00', fire('06:00'));
   const row = await t.db.selectFrom('alert_flapping').select(['flapping', 'last_event_at', 'last_change_at'])
     .where('fingerprint', '=', fire('02:00').fingerprint).executeTakeFirstOrThrow();
-  expect(row).toEqual({ flapping: false, last_event_at: new Date(time('06:00')), last_change_at: new Date(time('11:00')) });
+  expect(row).toEqual({ flapping: false, last_event_at: new Date(time('06:00')),
+    last_change_at: new Date(time('11:00')) });
   // Each episode its own incident: none came back within the window of the one before.
   expect((await incidentsOf('flap', 'replay')).map((i) => [i.alert_count, i.status]))
     .toEqual([[1, 'resolved'], [1, 'resolved'], [1, 'open']]);
 });
 
-test('bounces a minute apart, delivered late and spread out, are flapping; the tick settles on Quell\'s clock', async () => {
+test('bounces a minute apart, delivered late and spread out, are flapping; the tick settles on Quell\'s clock',
+  async () => {
   const labels = { scenario: 'flap', service: 'late', instance: 'h3' };
   const fire = (hhmm: string) => firing(labels, time(hhmm));
   // Applied six minutes apart: on Quell's clock only two changes within any 10 minutes.

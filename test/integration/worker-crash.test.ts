@@ -27,11 +27,13 @@ afterAll(async () => {
 });
 
 test('a worker SIGKILLed with 10,000 alerts queued loses and duplicates nothing', async () => {
-  const alerts = Array.from({ length: TOTAL }, (_, i) => firingAlert({ alertname: `Crash${i % 7}`, cluster: 'c1', service: `svc-${i % 20}`, instance: `host-${i}` }));
+  const alerts = Array.from({ length: TOTAL }, (_, i) => firingAlert({ alertname: `Crash${i % 7}`, cluster: 'c1',
+    service: `svc-${i % 20}`, instance: `host-${i}` }));
   await enqueue(queue, alerts, 64);
 
   // Short locks, so the fresh worker takes over the dead one's jobs in seconds, not 30 s.
-  const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '8', QUELL_LOCK_DURATION_MS: '3000', QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
+  const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '8',
+    QUELL_LOCK_DURATION_MS: '3000', QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
   const doomed = startQuell('worker', env);
   started.push(doomed);
   await doomed.waitForLog('worker started');
@@ -45,11 +47,14 @@ test('a worker SIGKILLed with 10,000 alerts queued loses and duplicates nothing'
 
   // The fresh worker is `quell start` on the same servers (API and worker in one process),
   // which also shows that mode taking over another process's queue.
-  const fresh = startQuell('start', { ...env, QUELL_PORT: String(await freePort()), QUELL_INGEST_TOKEN: 'crash-test-token-0123456789', QUELL_API_TOKEN: 'crash-test-token-0123456789' });
+  const fresh = startQuell('start', { ...env, QUELL_PORT: String(await freePort()),
+    QUELL_INGEST_TOKEN: 'crash-test-token-0123456789', QUELL_API_TOKEN: 'crash-test-token-0123456789' });
   started.push(fresh);
   await fresh.waitForLog('server mode: BullMQ on Redis, PostgreSQL');
-  await waitFor(async () => (await linkedCount(t.db)) === TOTAL, 90_000, `all ${TOTAL} alerts linked (had ${atKill} at the kill)`, 200);
-  await waitFor(async () => { const d = await queue.depth(); return d.waiting + d.active + d.delayed === 0; }, 30_000, 'queue drained');
+  await waitFor(async () => (await linkedCount(t.db)) === TOTAL, 90_000,
+    `all ${TOTAL} alerts linked (had ${atKill} at the kill)`, 200);
+  await waitFor(async () => { const d = await queue.depth(); return d.waiting + d.active + d.delayed === 0; }, 30_000,
+    'queue drained');
 
   // None lost: every alert is stored and linked; none duplicated: one link each, seen once.
   const stats = await recordStats(t.db);
