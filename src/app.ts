@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import { alertsRouter } from './api/alerts-router';
+import { apiDescription, OPENAPI_PATH } from './api/api-description';
 import { TokenRegistry, type ApiTokenEntry } from './http/api-tokens';
 import { identify } from './http/auth';
 import { ENVELOPE_BYTES } from './api/bounded-page';
@@ -21,8 +22,10 @@ import type { PriorityPolicy } from './domain/priority';
 import type { ReportContext } from './reports/report';
 import type { ConnectorSetup } from './connectors/connector-settings';
 import { createIngestMetrics } from './connectors/ingest-metrics';
+import type { IngestBackpressure } from './connectors/ingest-backpressure';
 import { ingestRouter } from './connectors/ingest-router';
 import type { Logger } from './log';
+import { packageVersion } from './package-version';
 import type { ReadinessCheck } from './readiness';
 import type { PipelineMetrics } from './pipeline/pipeline-metrics';
 import type { IngestQueue } from './queue/ingest-queue';
@@ -50,6 +53,8 @@ export interface AppDeps {
   readonly priorityPolicy?: () => PriorityPolicy;
   readonly maxBodyBytes: number;
   readonly maxClockSkewSeconds: number;
+  /** Ingest's 503 while the queue is over its depth. @defaultValue none: never */
+  readonly backpressure?: IngestBackpressure;
   readonly reads: ReadLimits;
   readonly checks: readonly ReadinessCheck[];
   readonly log: Logger;
@@ -84,6 +89,7 @@ export function createApp(deps: AppDeps): Express {
     maxBodyBytes: deps.maxBodyBytes,
     maxClockSkewSeconds: deps.maxClockSkewSeconds,
     metrics: createIngestMetrics(deps.registry),
+    backpressure: deps.backpressure,
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
   }));
   // Who sent each API request (the routes' requireRole checks read it); ingest has its own token.
@@ -109,6 +115,12 @@ export function createApp(deps: AppDeps): Express {
   }));
   app.use(cmdbRouter({ db: deps.db, ...deps.cmdb }));
   app.use(reportsRouter({ db: deps.db, gate, ...deps.reports }));
+  // The API description, built once from the routers' route lists and the connectors' schemas.
+  let description: Record<string, unknown> | undefined;
+  app.get(OPENAPI_PATH, (_req, res) => {
+    description ??= apiDescription(deps.connectors.map((c) => ('connector' in c ? c.connector : c)), packageVersion());
+    res.json(description);
+  });
   app.use((req, res) => sendError(res, 'not_found', `no route ${req.method} ${req.path}`));
   // Every route's errors end here: the database being down is one answer for all of them,
   // logged at most every 10 s with the count, not once per request of a busy dashboard.

@@ -48,6 +48,8 @@ export const configSchema = z.object({
   QUELL_OPEN_READS: flag(false),
   /** Largest ingest request body accepted; larger ones get 413. */
   QUELL_MAX_BODY_BYTES: int(5 * 1024 * 1024),
+  /** Requests (jobs) waiting in the ingest queue above which ingest answers 503 queue_full with Retry-After; 0: none. */
+  QUELL_INGEST_MAX_QUEUE_DEPTH: int(0, 0),
   /** How far a source's clock may run ahead of Quell's: alert times later than that are refused (400). */
   QUELL_MAX_CLOCK_SKEW_SECONDS: int(3600, 0),
   /** Largest answer with a list (incidents, an incident's alerts or timeline): longer lists are paged. */

@@ -58,6 +58,7 @@ import type { Database } from './store/database';
 import { migrateAtStart } from './startup-database';
 import { addressOf, describeRedisError, listenError } from './startup-errors';
 import { resolveTokens } from './tokens';
+import { IngestBackpressure } from './connectors/ingest-backpressure';
 import { createJobProcessor, createPipelineTick } from './worker/job-processor';
 import { scheduleMaintenance, scheduleTicks } from './worker/maintenance';
 import { scheduleRelease } from './worker/suppression-release';
@@ -267,7 +268,9 @@ export async function startApi(rt: Runtime): Promise<Server> {
   const tokens = resolveTokens(rt.config);
   if (tokens.generatedFile) rt.log.warn({ file: tokens.generatedFile }, 'QUELL_INGEST_TOKEN or QUELL_API_TOKEN unset: the missing one is generated and kept in this file');
   registerStateMetrics(rt.registry, rt.db, rt.queue);
+  const backpressure = new IngestBackpressure(rt.queue, { maxDepth: rt.config.QUELL_INGEST_MAX_QUEUE_DEPTH });
   const app = createApp({
+    backpressure,
     db: rt.db, queue: rt.queue, connectors: connectorSetups(loadConnectors()), registry: rt.registry, pipelineMetrics: rt.pipelineMetrics,
     tokens: { ...tokens, apiTokens: apiTokensOf(rt) }, openReads: rt.config.QUELL_OPEN_READS,
     priorityPolicy: () => rt.rules.current().get(priorityMatrixKind),
@@ -285,7 +288,8 @@ export async function startApi(rt: Runtime): Promise<Server> {
   const cmdbFile = file ? watchCmdbFile({ file, loader: rt.cmdb, log: rt.log }) : undefined;
   await cmdbFile?.ready;
   const server = await listen(app, rt.config.QUELL_PORT, rt.config.QUELL_HOST, rt.log, 'api', 'QUELL_PORT');
-  server.on('close', () => cmdbFile?.close());
+  server.on('close', () => { cmdbFile?.close(); backpressure.stop(); });
+  backpressure.start();
   return server;
 }
 

@@ -210,7 +210,7 @@ export interface StageTime {
  * The workers' `quell_pipeline_stage_seconds` (sum and count per stage), added up: where a
  * batch's time goes. A worker that does not answer is left out (said on stdout).
  */
-export async function stageBreakdown(ports: readonly number[]): Promise<StageTime[]> {
+export async function stageBreakdown(ports: readonly number[], metric = 'quell_pipeline_stage_seconds', label = 'stage'): Promise<StageTime[]> {
   const sum = new Map<string, number>(), count = new Map<string, number>();
   for (const port of ports) {
     let body: string;
@@ -220,10 +220,11 @@ export async function stageBreakdown(ports: readonly number[]): Promise<StageTim
       say(`  metrics of the worker on :${port} not read: ${(err as Error).message}`);
       continue;
     }
-    for (const [, kind, stage, value] of body.matchAll(/^quell_pipeline_stage_seconds_(sum|count)\{stage="([^"]+)"\} (\S+)$/gm)) {
-      if (stage === undefined) continue; // the pattern always captures it
+    const pattern = new RegExp(`^${metric}_(sum|count)\\{${label}="([^"]+)"\\} (\\S+)$`, 'gm');
+    for (const [, kind, key, value] of body.matchAll(pattern)) {
+      if (key === undefined) continue; // the pattern always captures it
       const into = kind === 'sum' ? sum : count;
-      into.set(stage, (into.get(stage) ?? 0) + Number(value));
+      into.set(key, (into.get(key) ?? 0) + Number(value));
     }
   }
   return [...sum].map(([stage, s]) => {
@@ -291,6 +292,11 @@ export interface StormOptions {
    * @defaultValue false: every alert on its own host
    */
   readonly switchOutages?: boolean;
+  /**
+   * The first alert's host number: storms with different offsets share no alert.
+   * @defaultValue 0
+   */
+  readonly offset?: number;
 }
 
 export function buildStorm(
@@ -302,9 +308,10 @@ export function buildStorm(
   const quellBodies: Buffer[] = [];
   const alertmanagerBodies: Buffer[] = [];
   const sizes: number[] = [];
-  for (let from = 0; from < alerts; from += batch) {
+  const first = opts.offset ?? 0;
+  for (let from = first; from < first + alerts; from += batch) {
     const part: TestAlert[] = [];
-    for (let i = from; i < Math.min(alerts, from + batch); i++) {
+    for (let i = from; i < Math.min(first + alerts, from + batch); i++) {
       const alertname = itemAt(ALERT_NAMES, pick(ALERT_NAMES.length), 'alert name');
       const cluster = hostCluster(i);
       pick(CLUSTERS); // the draw stays, so the other labels are as before

@@ -6,6 +6,12 @@
  *   runbooks   runbook trigger latency during a storm, and no-op runs per second
  *              (scripts/bench/runbooks.ts)
  *   reports    the KPI reports over a year of one million incidents (scripts/bench/reports.ts)
+ *   steady     receipt -> incident latency at fixed rates, open-loop, with a per-stage breakdown
+ *              (scripts/bench/steady.ts)
+ *   single     one alert per request, Quell and Alertmanager (scripts/bench/single.ts)
+ *   duplicates re-sends of the same alerts (scripts/bench/duplicates.ts)
+ *   soak       one million distinct open alerts, then resolved: RSS per process
+ *              (scripts/bench/soak.ts; a long run, not in the tests)
  *
  * Settings are BENCH_* environment variables, described at the top of each scenario's file.
  */
@@ -16,6 +22,10 @@ const SCENARIOS: Record<string, () => Promise<{ main(): Promise<number> }>> = {
   storm: () => import('./storm.js'),
   runbooks: () => import('./runbooks.js'),
   reports: () => import('./reports.js'),
+  steady: () => import('./steady.js'),
+  single: () => import('./single.js'),
+  duplicates: () => import('./duplicates.js'),
+  soak: () => import('./soak.js'),
 };
 
 const name = process.argv[2] ?? 'storm';

@@ -32,15 +32,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
-import { freePort } from '../../test/support/net';
 import { CLI, REPO } from '../../test/support/quell-process';
 import {
-  bounded, buildStorm, hostSwitch, HOSTS_PER_SWITCH, prepareQuell, runStorm, hostCluster, httpGet, intEnv, onCleanup,
+  bounded, buildStorm, hostSwitch, HOSTS_PER_SWITCH, prepareQuell, runStorm, hostCluster, intEnv, onCleanup,
   say, sleep, stageBreakdown, startProcess, STARTUP_TIMEOUT_MS,
   waitReady, type StageTime, type Storm, type StormResult,
   commonSettings,
 } from './bench-kit';
 import { itemAt } from '../../src/domain/invariant';
+import { alertmanagerBinary, startAlertmanager } from './alertmanager-under-test';
+import { f0, f1, f2 } from './bench-report';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -49,7 +50,6 @@ const S = {
   ...commonSettings(),
   topology: ['1', 'switches'].includes(process.env['BENCH_TOPOLOGY'] ?? ''),
   switchOutages: process.env['BENCH_TOPOLOGY'] === 'switches',
-  alertmanager: process.env['BENCH_ALERTMANAGER'] ?? '/usr/bin/prometheus-alertmanager',
   seed: intEnv('BENCH_SEED', 1, 0),
 };
 
@@ -211,41 +211,16 @@ interface AlertmanagerResult {
   readonly sample: string[];
 }
 
-async function benchAlertmanager(storm: Storm, tmp: string): Promise<AlertmanagerResult> {
-  const dir = join(tmp, 'alertmanager');
-  const config = join(tmp, 'alertmanager.yml');
-  writeFileSync(config, [
-    'route:',
-    "  receiver: 'null'",
-    "  group_by: ['alertname', 'cluster', 'service']",
-    'receivers:',
-    "  - name: 'null'",
-    '',
-  ].join('\n'));
-  const port = await freePort();
-  const am = startProcess('alertmanager', S.alertmanager, [
-    `--config.file=${config}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=', '--log.level=warn',
-  ], { PATH: process.env['PATH'] ?? '' }, tmp);
-  await waitReady(`http://127.0.0.1:${port}/-/ready`, am, STARTUP_TIMEOUT_MS);
-  let version = 'unknown';
-  try {
-    const status = await httpGet(`http://127.0.0.1:${port}/api/v2/status`);
-    version = (JSON.parse(status.body) as { versionInfo?: { version?: string } }).versionInfo?.version ?? version;
-  } catch { /* the version is a label only */ }
-  say(`alertmanager ${version} on :${port} ready; storm to POST /api/v2/alerts`);
-  const result = await runStorm('alertmanager', { port, path: '/api/v2/alerts', headers: {} },
-    storm.alertmanagerBodies, storm.sizes, S.clients, 200, S.timeoutS * 1000);
-  await am.stop();
-  return { version, storm: result, warnings: am.problemCount, sample: am.problems.slice(0, 10) };
+async function benchAlertmanager(binary: string, storm: Storm, tmp: string): Promise<AlertmanagerResult> {
+  const am = await startAlertmanager(binary, tmp);
+  say('alertmanager: storm to POST /api/v2/alerts');
+  const result = await runStorm('alertmanager', am.target, storm.alertmanagerBodies, storm.sizes, S.clients, 200, S.timeoutS * 1000);
+  await am.proc.stop();
+  return { version: am.version, storm: result, warnings: am.proc.problemCount, sample: am.proc.problems.slice(0, 10) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Report
-
-const f0 = (n: number): string => (Number.isFinite(n) ? String(Math.round(n)) : 'n/a');
-const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
-const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
 
 function table(q: QuellResult, am: AlertmanagerResult | undefined, groups: number): string {
   const latency = (l: StormResult['latencyMs']): string => `${f1(l.p50)} / ${f1(l.p99)}`;
@@ -298,8 +273,8 @@ export async function main(): Promise<number> {
   say(`${header} (${storm.quellBodies.length} requests, ${(bytes / 1e6).toFixed(1)} MB, ${storm.groups} label groups)`);
 
   const quell = await benchQuell(storm, tmp);
-  const useAm = S.alertmanager !== '' && S.alertmanager !== 'none';
-  const am = useAm ? await benchAlertmanager(storm, tmp) : undefined;
+  const amBin = alertmanagerBinary();
+  const am = amBin !== undefined ? await benchAlertmanager(amBin, storm, tmp) : undefined;
 
   const failures = [
     ...stormFailures('quell', quell.storm, 202),

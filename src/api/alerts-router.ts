@@ -9,6 +9,7 @@ import { boundedPage } from './bounded-page';
 import { sendValidationError } from '../http/errors';
 import { alertListCursor } from './page-cursor';
 import { requireRole } from '../http/auth';
+import type { RouteDoc } from '../http/route-doc';
 
 export interface AlertsRouterDeps {
   readonly db: Kysely<Database>;
@@ -80,3 +81,11 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
   });
   return router;
 }
+
+/** The routes above as the API description tells them (src/http/openapi-document.ts). */
+export const ALERT_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'get', path: '/api/v1/alerts', tag: 'alerts', access: 'viewer', query: listQuery,
+    summary: 'stored alerts: their latest episode, incident or why none (suppressed, pending...)',
+  },
+];

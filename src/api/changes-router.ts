@@ -12,6 +12,7 @@ import { principalOf } from '../http/principal';
 import { changeCursor } from './page-cursor';
 import { decisionBody, enumList } from './runbook-list-query';
 import { sendRefusal } from './runbook-runs-router';
+import type { RouteDoc } from '../http/route-doc';
 
 export interface ChangesRouterDeps {
   readonly db: Kysely<Database>;
@@ -76,3 +77,20 @@ export function changesRouter(deps: ChangesRouterDeps): Router {
   router.post('/api/v1/changes/:id/reject', admin, jsonBody({ limit: '16kb' }), decide(rejectRun));
   return router;
 }
+
+/** The routes above as the API description tells them (src/http/openapi-document.ts). */
+export const CHANGE_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'get', path: '/api/v1/changes', tag: 'changes', access: 'viewer', query: listQuery,
+    summary: 'list ITIL changes, newest first',
+  },
+  { method: 'get', path: '/api/v1/changes/:id', tag: 'changes', access: 'viewer', summary: 'a change' },
+  {
+    method: 'post', path: '/api/v1/changes/:id/approve', tag: 'changes', access: 'admin', body: decisionBody,
+    summary: 'approve (and so its run)',
+  },
+  {
+    method: 'post', path: '/api/v1/changes/:id/reject', tag: 'changes', access: 'admin', body: decisionBody,
+    summary: 'reject',
+  },
+];

@@ -6,6 +6,8 @@ import { readCmdbMeta, readCmdbPages, type CmdbMeta } from '../store/cmdb-store'
 import type { Database } from '../store/database';
 import { requireRole } from '../http/auth';
 import { sendError } from '../http/errors';
+import type { RouteDoc } from '../http/route-doc';
+import { cmdbDocumentSchema } from '../cmdb/cmdb-schema';
 
 export interface CmdbRouterDeps {
   readonly db: Kysely<Database>;
@@ -96,3 +98,12 @@ async function write(res: Response, chunk: string): Promise<boolean> {
   });
   return !res.destroyed;
 }
+
+/** The routes above as the API description tells them (src/http/openapi-document.ts). */
+export const CMDB_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'put', path: '/api/v1/cmdb', tag: 'cmdb', access: 'admin', body: cmdbDocumentSchema,
+    summary: 'replace the topology (JSON, or YAML with content-type application/yaml)',
+  },
+  { method: 'get', path: '/api/v1/cmdb', tag: 'cmdb', access: 'admin', summary: 'the topology in force (ETag)' },
+];

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { runChecks, type CheckFailure, type ReadinessCheck } from '../readiness';
 import type { TokenRegistry } from '../http/api-tokens';
 import { bearerOf, hasRole } from '../http/auth';
+import type { RouteDoc } from '../http/route-doc';
 
 export interface HealthRouterOptions {
   /** The API's tokens: callers with an admin token also get each failure's `details`. */
@@ -38,3 +39,16 @@ export function healthRouter(registry: Registry, checks: readonly ReadinessCheck
   });
   return router;
 }
+
+/** The routes above as the API description tells them (src/http/openapi-document.ts). */
+export const HEALTH_ROUTES: readonly RouteDoc[] = [
+  { method: 'get', path: '/healthz', tag: 'health', access: 'open', summary: 'the process is up' },
+  {
+    method: 'get', path: '/readyz', tag: 'health', access: 'open',
+    summary: 'its dependencies answer (which one fails; addresses and errors to a token holder)',
+  },
+  {
+    method: 'get', path: '/metrics', tag: 'health', access: 'open', summary: 'Prometheus metrics',
+    success: { status: 200, description: 'text exposition format', contentType: 'text/plain' },
+  },
+];

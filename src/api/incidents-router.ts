@@ -20,6 +20,7 @@ import { alertCursor, incidentCursor, timelineCursor, type CursorCodec } from '.
 import { principalOf } from '../http/principal';
 import { readGate } from './read-gate';
 import { expectDefined } from '../domain/invariant';
+import type { RouteDoc } from '../http/route-doc';
 
 export interface IncidentsRouterDeps {
   readonly db: Kysely<Database>;
@@ -209,3 +210,52 @@ export function parseId(text: string): number | undefined {
   const n = Number(text);
   return n <= 2_147_483_647 ? n : undefined;
 }
+
+/** The routes above as the API description tells them (src/http/openapi-document.ts). */
+export const INCIDENT_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'get', path: '/api/v1/incidents', tag: 'incidents', access: 'viewer', query: listQuery,
+    summary: 'list incidents, newest first',
+  },
+  {
+    method: 'get', path: '/api/v1/incidents/:id', tag: 'incidents', access: 'viewer', query: detailQuery,
+    summary: 'an incident with its first alerts and timeline entries, root cause and service-level clocks',
+  },
+  {
+    method: 'get', path: '/api/v1/incidents/:id/alerts', tag: 'incidents', access: 'viewer', query: alertsQuery,
+    summary: 'its alerts',
+  },
+  {
+    method: 'get', path: '/api/v1/incidents/:id/timeline', tag: 'incidents', access: 'viewer', query: timelineQuery,
+    summary: 'its timeline',
+  },
+  {
+    method: 'post', path: '/api/v1/incidents/:id/acknowledge', tag: 'incidents', access: 'operator', body: changeBody,
+    summary: 'acknowledge',
+  },
+  {
+    method: 'post', path: '/api/v1/incidents/:id/resolve', tag: 'incidents', access: 'operator', body: changeBody,
+    summary: 'resolve',
+  },
+  {
+    method: 'post', path: '/api/v1/incidents/:id/hold', tag: 'incidents', access: 'operator', body: holdBody,
+    summary: 'put on hold or awaiting change (its service-level clocks pause)',
+  },
+  {
+    method: 'post', path: '/api/v1/incidents/:id/resume', tag: 'incidents', access: 'operator', body: changeBody,
+    summary: 'off hold',
+  },
+  {
+    method: 'post', path: '/api/v1/incidents/:id/assign', tag: 'incidents', access: 'operator', body: assignBody,
+    summary: 'assign',
+  },
+  {
+    method: 'post', path: '/api/v1/incidents/:id/comment', tag: 'incidents', access: 'operator', body: commentBody,
+    summary: 'comment',
+  },
+  {
+    method: 'post', path: '/api/v1/incidents/:id/impact-urgency', tag: 'incidents', access: 'operator',
+    body: impactUrgencyBody,
+    summary: 'set impact and urgency: the priority is recomputed through the PriorityMatrix',
+  },
+];

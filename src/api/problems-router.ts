@@ -20,6 +20,7 @@ import { jsonBody } from '../http/json-body';
 import { problemCursor, problemIncidentCursor, problemTimelineCursor, type CursorCodec } from './page-cursor';
 import { principalOf } from '../http/principal';
 import { enumList } from './runbook-list-query';
+import type { RouteDoc } from '../http/route-doc';
 
 export interface ProblemsRouterDeps {
   readonly db: Kysely<Database>;
@@ -227,3 +228,59 @@ function idOf(req: Request, res: Response): number | undefined {
   if (problemId === undefined) sendError(res, 'invalid_request', 'problem id must be a positive integer');
   return problemId;
 }
+
+/** The routes above as the API description tells them (src/http/openapi-document.ts). */
+export const PROBLEM_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'get', path: '/api/v1/problems', tag: 'problems', access: 'viewer', query: listQuery,
+    summary: 'list problems, newest first',
+  },
+  {
+    method: 'get', path: '/api/v1/problems/:id', tag: 'problems', access: 'viewer', query: detailQuery,
+    summary: 'a problem with its changes, first incidents and timeline entries',
+  },
+  {
+    method: 'get', path: '/api/v1/problems/:id/incidents', tag: 'problems', access: 'viewer', query: incidentsQuery,
+    summary: 'its incidents',
+  },
+  {
+    method: 'get', path: '/api/v1/problems/:id/timeline', tag: 'problems', access: 'viewer', query: timelineQuery,
+    summary: 'its timeline',
+  },
+  {
+    method: 'post', path: '/api/v1/problems', tag: 'problems', access: 'operator', body: createBody,
+    summary: 'open a problem by hand', success: { status: 201, description: 'the problem' },
+  },
+  {
+    method: 'patch', path: '/api/v1/problems/:id', tag: 'problems', access: 'operator', body: updateBody,
+    summary: 'edit',
+  },
+  {
+    method: 'post', path: '/api/v1/problems/:id/known-error', tag: 'problems', access: 'operator', body: knownErrorBody,
+    summary: 'mark a known error with its workaround (and runbook)',
+  },
+  {
+    method: 'post', path: '/api/v1/problems/:id/resolve', tag: 'problems', access: 'operator', body: commentBody,
+    summary: 'resolve',
+  },
+  {
+    method: 'post', path: '/api/v1/problems/:id/close', tag: 'problems', access: 'operator', body: commentBody,
+    summary: 'close',
+  },
+  {
+    method: 'post', path: '/api/v1/problems/:id/reopen', tag: 'problems', access: 'operator', body: commentBody,
+    summary: 'reopen',
+  },
+  {
+    method: 'post', path: '/api/v1/problems/:id/incidents', tag: 'problems', access: 'operator', body: incidentLinkBody,
+    summary: 'link an incident',
+  },
+  {
+    method: 'delete', path: '/api/v1/problems/:id/incidents/:incidentId', tag: 'problems', access: 'operator',
+    summary: 'unlink',
+  },
+  {
+    method: 'post', path: '/api/v1/problems/:id/changes', tag: 'problems', access: 'operator', body: changeLinkBody,
+    summary: 'link a change',
+  },
+];

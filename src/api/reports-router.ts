@@ -5,6 +5,7 @@ import { toCsv } from '../reports/report-csv';
 import { REPORTS } from '../reports/report-registry';
 import { requireRole } from '../http/auth';
 import { sendError } from '../http/errors';
+import type { RouteDoc } from '../http/route-doc';
 
 export interface ReportsRouterDeps extends ReportContext {
   readonly gate: RequestHandler;
@@ -50,3 +51,15 @@ export function reportsRouter(deps: ReportsRouterDeps): Router {
   });
   return router;
 }
+
+/** The routes above as the API description tells them (src/http/openapi-document.ts). */
+export const REPORT_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'get', path: '/api/v1/reports', tag: 'reports', access: 'viewer',
+    summary: 'the KPI reports and their columns',
+  },
+  {
+    method: 'get', path: '/api/v1/reports/:name', tag: 'reports', access: 'viewer',
+    summary: 'a KPI report over [from, to) (query from and to, ISO 8601 with a zone); CSV with Accept: text/csv',
+  },
+];

@@ -14,6 +14,7 @@ import { jsonBody } from '../http/json-body';
 import { principalOf } from '../http/principal';
 import { runCursor } from './page-cursor';
 import { decisionBody, enumList } from './runbook-list-query';
+import type { RouteDoc } from '../http/route-doc';
 
 export interface RunbookRunsRouterDeps {
   readonly db: Kysely<Database>;
@@ -120,3 +121,35 @@ export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
   });
   return router;
 }
+
+/** The routes above as the API description tells them (src/http/openapi-document.ts). */
+export const RUNBOOK_RUN_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'get', path: '/api/v1/runbook-runs', tag: 'runbooks', access: 'viewer', query: listQuery,
+    summary: 'list runs, newest first',
+  },
+  {
+    method: 'get', path: '/api/v1/runbook-runs/:id', tag: 'runbooks', access: 'viewer',
+    summary: 'a run with its steps and change',
+  },
+  {
+    method: 'post', path: '/api/v1/runbook-runs/:id/cancel', tag: 'runbooks', access: 'operator', body: cancelBody,
+    summary: 'cancel',
+  },
+  {
+    method: 'post', path: '/api/v1/runbook-runs/:id/approve', tag: 'runbooks', access: 'admin', body: decisionBody,
+    summary: 'approve',
+  },
+  {
+    method: 'post', path: '/api/v1/runbook-runs/:id/reject', tag: 'runbooks', access: 'admin', body: decisionBody,
+    summary: 'reject',
+  },
+  {
+    method: 'get', path: '/api/v1/runbooks/kill-switch', tag: 'runbooks', access: 'viewer',
+    summary: 'whether runbooks run',
+  },
+  {
+    method: 'put', path: '/api/v1/runbooks/kill-switch', tag: 'runbooks', access: 'admin', body: killSwitchBody,
+    summary: 'stop or start runbooks',
+  },
+];

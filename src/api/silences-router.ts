@@ -13,6 +13,7 @@ import { sendError, sendValidationError } from '../http/errors';
 import { jsonBody } from '../http/json-body';
 import { principalOf } from '../http/principal';
 import { silenceCursor } from './page-cursor';
+import type { RouteDoc } from '../http/route-doc';
 
 export interface SilencesRouterDeps {
   readonly db: Kysely<Database>;
@@ -151,3 +152,17 @@ function jsonOf(m: Matcher): SilenceMatcherJson {
   const isRegex = m.op === '=~' || m.op === '!~';
   return { name: m.name, value: m.value, isRegex, isEqual: m.op === '=' || m.op === '=~' };
 }
+
+/** The routes above as the API description tells them (src/http/openapi-document.ts). */
+export const SILENCE_ROUTES: readonly RouteDoc[] = [
+  {
+    method: 'post', path: '/api/v1/silences', tag: 'silences', access: 'admin', body: silenceBody,
+    summary: 'create a silence (Alertmanager\'s v2 shape)', success: { status: 201, description: 'the silence' },
+  },
+  {
+    method: 'get', path: '/api/v1/silences', tag: 'silences', access: 'viewer', query: listQuery,
+    summary: 'list silences',
+  },
+  { method: 'get', path: '/api/v1/silences/:id', tag: 'silences', access: 'viewer', summary: 'a silence' },
+  { method: 'delete', path: '/api/v1/silences/:id', tag: 'silences', access: 'admin', summary: 'expire it now' },
+];

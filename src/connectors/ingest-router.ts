@@ -9,6 +9,7 @@ import { intake } from './connector-intake';
 import { defaultSetups, type ConnectorSetup } from './connector-settings';
 import { verifyHmac } from './hmac-signature';
 import { credentialsChecker } from './ingest-credentials';
+import type { IngestBackpressure } from './ingest-backpressure';
 import type { IngestMetrics } from './ingest-metrics';
 import { RequestIdentity } from './request-identity';
 import { VerificationUnavailableError } from './verification-error';
@@ -24,6 +25,8 @@ export interface IngestRouterDeps {
   /** How far a source's clock may run ahead of Quell's (QUELL_MAX_CLOCK_SKEW_SECONDS). */
   readonly maxClockSkewSeconds: number;
   readonly metrics: IngestMetrics;
+  /** Refuses requests while the queue is over its configured depth. @defaultValue none: never */
+  readonly backpressure?: IngestBackpressure;
   readonly onError: (err: unknown) => void;
 }
 
@@ -38,6 +41,8 @@ export interface IngestRouterDeps {
  * 4. intake (connector-intake.ts: schema, normalize, storable times, fingerprint, acknowledgements);
  * 5. one queue job for the whole request; 202 (or the connector's `respond`) only once the job
  *    is durably queued, and only for alerts the database will take: a rejected request stores nothing.
+ * While the queue is over its depth (ingest-backpressure.ts), a request gets 503 `queue_full` with
+ * `Retry-After` after its credentials and before its body is read.
  */
 export function ingestRouter(deps: IngestRouterDeps): Router {
   const router = Router();
@@ -57,7 +62,7 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       next();
     };
     for (const at of [`/ingest/${connector.id}`, ...(connector.paths ?? [])]) {
-      router.post(at, count, credentials(setup, deps.token), json, handle(setup, deps, identity));
+      router.post(at, count, credentials(setup, deps.token), shed(deps.backpressure), json, handle(setup, deps, identity));
     }
   }
   return router;
@@ -108,6 +113,16 @@ async function verified(setup: ConnectorSetup, req: Request, res: Response, rece
   return authenticated;
 }
 
+
+function shed(backpressure: IngestBackpressure | undefined): RequestHandler {
+  return (_req, res, next) => {
+    if (backpressure === undefined || !backpressure.full) return next();
+    res.setHeader('Retry-After', String(backpressure.retryAfterSeconds));
+    // The body is not read: the connection may close once the answer is sent.
+    sendError(res, 'queue_full', `the ingest queue has ${backpressure.depth} requests waiting for the workers; `
+      + `nothing was queued; retry after ${backpressure.retryAfterSeconds} s`);
+  };
+}
 /** `Idempotency-Key`: printable ASCII, as in the IETF draft and Stripe's API. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 

@@ -30,6 +30,11 @@ export const API_ERRORS = {
     status: 503, retry: true,
     summary: 'a signature cannot be verified now (the SNS signing certificate cannot be fetched); nothing was queued',
   },
+  queue_full: {
+    status: 503, retry: true,
+    summary: 'the ingest queue holds more than QUELL_INGEST_MAX_QUEUE_DEPTH requests waiting for the workers; '
+      + 'nothing was stored; retry after `Retry-After` seconds',
+  },
   database_unavailable: { status: 503, retry: true, summary: 'PostgreSQL cannot be reached now; try again later' },
   busy: { status: 503, retry: true, summary: 'the API is serving as many reads as QUELL_API_READ_CONCURRENCY allows' },
   internal: { status: 500, retry: true, summary: 'an unexpected error; the log has the details' },
@@ -41,7 +46,7 @@ export function sendError(
   res: Response, code: ApiErrorCode, message: string, extra: Record<string, unknown> = {},
 ): void {
   const spec = API_ERRORS[code];
-  if (spec.retry && spec.status === 503) res.setHeader('Retry-After', '5');
+  if (spec.retry && spec.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '5');
   res.status(spec.status).json({ error: { code, message, retryable: spec.retry, ...extra } });
 }
 

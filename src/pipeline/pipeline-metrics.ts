@@ -47,6 +47,13 @@ export function createPipelineMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     }),
+    jobPhase: new Histogram({
+      name: 'quell_ingest_job_phase_seconds',
+      help: 'Where an ingest job waits and works: queued (receipt -> taken by this worker), batch_wait (taken -> its transaction starts), then its batch\'s transaction: begin (a connection and BEGIN), stages (the job ids recorded and the pipeline run), commit.',
+      labelNames: ['phase'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers,
+    }),
     jobs: new Counter({ name: 'quell_ingest_jobs_total', help: 'Ingest jobs taken by workers, by result.', labelNames: ['result'] as const, registers }),
   };
 }

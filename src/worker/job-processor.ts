@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Kysely, Transaction } from 'kysely';
 import {
   DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler, type SourceAcknowledgedAlert,
@@ -24,8 +25,11 @@ export function createJobsApplier(
     const jobs = [...new Map(given.map((j) => [j.id, j])).values()];
     for (let attempt = 1; ; attempt++) {
       const effects: (() => void)[] = [];
+      const t0 = performance.now();
+      let began = t0, staged = t0;
       try {
         await db.transaction().execute(async (trx) => {
+          began = performance.now();
           const fresh = await trx.insertInto('processed_jobs').values(jobs.map((j) => ({ id: j.id })))
             .onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
           const freshIds = new Set(fresh.map((r) => r.id));
@@ -40,6 +44,7 @@ export function createJobsApplier(
             acknowledgements.push(...job.acknowledgements ?? []);
           }
           await runPipeline(stages, alerts, { ...stageContext(trx, clock, effects), acknowledgements }, metrics);
+          staged = performance.now();
           effects.push(() => {
             metrics.jobs.inc({ result: 'applied' }, applied.length);
             const now = Date.now();
@@ -49,6 +54,12 @@ export function createJobsApplier(
             }
           });
         });
+        const committed = performance.now();
+        if (staged > began) {
+          for (const [phase, ms] of [['begin', began - t0], ['stages', staged - began], ['commit', committed - staged]] as const) {
+            for (let i = 0; i < jobs.length; i++) metrics.jobPhase.observe({ phase }, ms / 1000);
+          }
+        }
         for (const fn of effects) fn();
         return;
       } catch (err) {
@@ -94,6 +105,8 @@ export interface BatchingOptions {
 
 interface Waiting {
   readonly job: IngestJob;
+  /** When this worker took it (performance.now()). */
+  readonly takenAt: number;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -118,6 +131,8 @@ export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[
   };
 
   const settle = async (batch: Waiting[]): Promise<void> => {
+    const started = performance.now();
+    for (const w of batch) metrics.jobPhase.observe({ phase: 'batch_wait' }, (started - w.takenAt) / 1000);
     try {
       await apply(batch.map((w) => w.job));
       for (const w of batch) w.resolve();
@@ -151,7 +166,8 @@ export function createJobProcessor(db: Kysely<Database>, stages: readonly Stage[
   };
 
   return (job) => new Promise<void>((resolve, reject) => {
-    waiting.push({ job, resolve, reject });
+    metrics.jobPhase.observe({ phase: 'queued' }, Math.max(0, Date.now() - Date.parse(job.receivedAt)) / 1000);
+    waiting.push({ job, takenAt: performance.now(), resolve, reject });
     pump();
   });
 }
