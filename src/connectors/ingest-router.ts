@@ -62,7 +62,8 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       next();
     };
     for (const at of [`/ingest/${connector.id}`, ...(connector.paths ?? [])]) {
-      router.post(at, count, credentials(setup, deps.token), shed(deps.backpressure), json, handle(setup, deps, identity));
+      router.post(at, count, credentials(setup, deps.token), shed(deps.backpressure), json,
+        handle(setup, deps, identity));
     }
   }
   return router;
@@ -116,7 +117,7 @@ async function verified(setup: ConnectorSetup, req: Request, res: Response, rece
 
 function shed(backpressure: IngestBackpressure | undefined): RequestHandler {
   return (_req, res, next) => {
-    if (backpressure === undefined || !backpressure.full) return next();
+    if (backpressure === undefined || !backpressure.full) { next(); return; }
     res.setHeader('Retry-After', String(backpressure.retryAfterSeconds));
     // The body is not read: the connection may close once the answer is sent.
     sendError(res, 'queue_full', `the ingest queue has ${backpressure.depth} requests waiting for the workers; `
