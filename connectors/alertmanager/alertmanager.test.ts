@@ -9,7 +9,8 @@ import { fingerprint } from '../../src/domain/fingerprint';
 import { connector } from './index';
 import { serveTestApp, TEST_INGEST_TOKEN, type TestApp } from '../../test/support/app';
 
-const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
+const fixture = (name: string): Record<string, any> =>
+  JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
 const TOKEN = TEST_INGEST_TOKEN;
 
 describe('normalize (pure)', () => {
@@ -19,7 +20,8 @@ describe('normalize (pure)', () => {
     expect(alerts).toHaveLength(2);
     expect(alerts[0]).toEqual({
       status: 'firing',
-      labels: { alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', severity: 'critical', instance: '10.0.0.11:8080', job: 'checkout' },
+      labels: { alertname: 'HighErrorRate', cluster: 'eu1', service: 'checkout', severity: 'critical',
+        instance: '10.0.0.11:8080', job: 'checkout' },
       annotations: { summary: '5xx ratio above 5% on checkout', runbook_url: 'https://runbooks.example/checkout-5xx' },
       startsAt: '2026-11-25T13:14:17.000Z',
       endsAt: null, // Go's zero time means "no end"
@@ -29,7 +31,8 @@ describe('normalize (pure)', () => {
 
   test('keeps the end time of resolved alerts', () => {
     const alerts = connector.normalize(connector.schema.parse(fixture('resolved.json')), new Date());
-    expect(alerts.map((a) => [a.status, a.endsAt])).toEqual([['resolved', '2026-11-25T13:19:26.000Z'], ['resolved', '2026-11-25T13:19:26.000Z']]);
+    expect(alerts.map((a) => [a.status, a.endsAt])).toEqual([['resolved', '2026-11-25T13:19:26.000Z'],
+      ['resolved', '2026-11-25T13:19:26.000Z']]);
   });
 
   test('reads timestamps with nanoseconds and offsets, as Go writes them', () => {
@@ -76,7 +79,8 @@ describe('POST /ingest/alertmanager', () => {
     return payload;
   };
   /** A body holding `inner` in `depth` nested arrays. */
-  const deep = (depth: number, inner: string): string => `{"version":"4","x":${'['.repeat(depth)}${inner}${']'.repeat(depth)}}`;
+  const deep = (depth: number, inner: string): string =>
+    `{"version":"4","x":${'['.repeat(depth)}${inner}${']'.repeat(depth)}}`;
   /** The firing fixture with its first alert changed. */
   const withAlert = (change: Record<string, unknown>): object => {
     const payload = fixture('firing.json');
@@ -127,7 +131,8 @@ describe('POST /ingest/alertmanager', () => {
     const res = await post(fixture('firing.json'), headers);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('Bearer');
-    expect(await res.json()).toMatchObject({ error: { code: 'unauthorized', message: expect.stringContaining(message) } });
+    expect(await res.json())
+      .toMatchObject({ error: { code: 'unauthorized', message: expect.stringContaining(message) } });
     expect(await queued()).toHaveLength(0);
   });
 
@@ -135,20 +140,39 @@ describe('POST /ingest/alertmanager', () => {
     ['bad JSON', '{"version":', 'invalid_json', undefined],
     ['no version', { status: 'firing', alerts: [] }, 'invalid_payload', 'version'],
     ['alerts not a list', { ...fixture('firing.json'), alerts: 'x' }, 'invalid_payload', 'alerts'],
-    ['a bad timestamp', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], startsAt: 'yesterday' }] }, 'invalid_payload', 'alerts[0].startsAt'],
-    ['a bad status', { ...fixture('firing.json'), alerts: [fixture('firing.json').alerts[0], { ...fixture('firing.json').alerts[1], status: 'burning' }] }, 'invalid_payload', 'alerts[1].status'],
-    ['a NUL in a label value', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], labels: { alertname: 'X', x: 'a\u0000b' } }] }, 'invalid_payload', 'alerts[0].labels.x'],
-    ['a lone surrogate in an annotation', { ...fixture('firing.json'), alerts: [fixture('firing.json').alerts[0], { ...fixture('firing.json').alerts[1], annotations: { summary: 'bad \ud800 text' } }] }, 'invalid_payload', 'alerts[1].annotations.summary'],
-    ['a label that is not a string', { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], labels: { alertname: 'X', n: 5 } }] }, 'invalid_payload', 'alerts[0].labels.n'],
+    ['a bad timestamp',
+      { ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], startsAt: 'yesterday' }] },
+      'invalid_payload', 'alerts[0].startsAt'],
+    ['a bad status', {
+      ...fixture('firing.json'),
+      alerts: [fixture('firing.json').alerts[0], { ...fixture('firing.json').alerts[1], status: 'burning' }],
+    }, 'invalid_payload', 'alerts[1].status'],
+    ['a NUL in a label value', {
+      ...fixture('firing.json'),
+      alerts: [{ ...fixture('firing.json').alerts[0], labels: { alertname: 'X', x: 'a\u0000b' } }],
+    }, 'invalid_payload', 'alerts[0].labels.x'],
+    ['a lone surrogate in an annotation', {
+      ...fixture('firing.json'),
+      alerts: [
+        fixture('firing.json').alerts[0],
+        { ...fixture('firing.json').alerts[1], annotations: { summary: 'bad \ud800 text' } },
+      ],
+    }, 'invalid_payload', 'alerts[1].annotations.summary'],
+    ['a label that is not a string', {
+      ...fixture('firing.json'), alerts: [{ ...fixture('firing.json').alerts[0], labels: { alertname: 'X', n: 5 } }],
+    }, 'invalid_payload', 'alerts[0].labels.n'],
     // Times the schema takes and PostgreSQL refuses, or that would hold an incident open for ever.
     ['a start in year 0', withAlert({ startsAt: '0000-01-01T00:00:00Z' }), 'invalid_payload', 'alerts[0].startsAt'],
-    ['a start in year 1 that is 0 in UTC', withAlert({ startsAt: '0001-01-01T00:00:00+14:00' }), 'invalid_payload', 'alerts[0].startsAt'],
-    ['a start in 9999 that is 10000 in UTC', withAlert({ startsAt: '9999-12-31T23:59:59-23:59' }), 'invalid_payload', 'alerts[0].startsAt'],
+    ['a start in year 1 that is 0 in UTC', withAlert({ startsAt: '0001-01-01T00:00:00+14:00' }), 'invalid_payload',
+      'alerts[0].startsAt'],
+    ['a start in 9999 that is 10000 in UTC', withAlert({ startsAt: '9999-12-31T23:59:59-23:59' }), 'invalid_payload',
+      'alerts[0].startsAt'],
     ['a start in year 9999', withAlert({ startsAt: '9999-12-31T23:59:59Z' }), 'invalid_payload', 'alerts[0].startsAt'],
-    ['a resolve ending in year 10000', resolvedEnding('9999-12-31T23:59:59-01:00'), 'invalid_payload', 'alerts[1].endsAt'],
+    ['a resolve ending in year 10000', resolvedEnding('9999-12-31T23:59:59-01:00'), 'invalid_payload',
+      'alerts[1].endsAt'],
     ['a NUL 20,000 arrays deep', deep(20_000, '"\\u0000"'), 'invalid_payload', `x${'[0]'.repeat(20_000)}`],
   ])('400 for %s, naming the field, and nothing queued', async (_what, body, code, field) => {
-    const res = await post(body as string | object);
+    const res = await post(body);
     expect(res.status).toBe(400);
     const err = (await res.json() as { error: { code: string; field?: string; message: string } }).error;
     expect(err.code).toBe(code);
@@ -162,8 +186,10 @@ describe('POST /ingest/alertmanager', () => {
   test.each([
     ['br that is not Brotli', 'br', Buffer.from(JSON.stringify(fixture('firing.json'))), /not valid br/],
     ['gzip that is not gzip', 'gzip', Buffer.from('{"version":"4"}'), /not valid gzip/],
-    ['deflate cut short', 'deflate', deflateSync(JSON.stringify(fixture('firing.json'))).subarray(0, 40), /not valid deflate/],
-    ['bytes that are not UTF-8', 'identity', Buffer.from('{"version":"4","x":"\xff\xfe"}', 'latin1'), /not valid UTF-8/],
+    ['deflate cut short', 'deflate', deflateSync(JSON.stringify(fixture('firing.json'))).subarray(0, 40),
+      /not valid deflate/],
+    ['bytes that are not UTF-8', 'identity', Buffer.from('{"version":"4","x":"\xff\xfe"}', 'latin1'),
+      /not valid UTF-8/],
   ])('400 for %s, and nothing queued', async (_what, encoding, bytes, message) => {
     const res = await post(bytes, { ...auth, 'content-encoding': encoding });
     expect(res.status).toBe(400);
@@ -176,7 +202,8 @@ describe('POST /ingest/alertmanager', () => {
     const utf16 = Buffer.from(JSON.stringify(fixture('firing.json')), 'utf16le');
     const res = await post(utf16, { ...auth, 'content-type': 'application/json; charset=utf-16le' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { code: 'invalid_payload', message: expect.stringContaining('UTF-8') } });
+    expect(await res.json())
+      .toMatchObject({ error: { code: 'invalid_payload', message: expect.stringContaining('UTF-8') } });
     expect(await queued()).toHaveLength(0);
   });
 
@@ -198,7 +225,8 @@ describe('POST /ingest/alertmanager', () => {
 
   test('413 over the body limit, and nothing queued', async () => {
     const big = fixture('firing.json');
-    big['alerts'] = Array.from({ length: 400 }, (_, i) => ({ ...big['alerts'][0], labels: { ...big['alerts'][0].labels, instance: `host-${i}` } }));
+    big['alerts'] = Array.from({ length: 400 },
+      (_, i) => ({ ...big['alerts'][0], labels: { ...big['alerts'][0].labels, instance: `host-${i}` } }));
     const res = await post(big);
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } });

@@ -8,7 +8,7 @@ import { labelSet } from '../../src/connectors/label-set';
  * Point a `webhook_configs` URL at `/ingest/alertmanager` with `send_resolved: true` and a
  * bearer token in `http_config.authorization`.
  */
-const timestamp = z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' });
+const timestamp = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 timestamp' });
 
 /** One alert of Alertmanager's webhook; Grafana's webhook extends it (connectors/grafana). */
 export const alertSchema = z.object({
@@ -35,7 +35,7 @@ export const groupFields = {
 };
 
 const payloadSchema = z.object({
-  version: z.literal('4', { message: 'expected webhook payload version "4"' }),
+  version: z.literal('4', { error: 'expected webhook payload version "4"' }),
   ...groupFields,
 });
 
@@ -74,7 +74,7 @@ export const GRAFANA_ALERTS_PATH = '/api/alertmanager/grafana/api/v2/alerts';
 const apiAlerts = z.array(z.object({
   labels: labelSet,
   status: z.object({ state: z.string() }).partial().optional(),
-}).passthrough());
+}).loose());
 
 /**
  * A `poll` for any Alertmanager-compatible API: `GET <url><path>` lists the alerts it holds
@@ -89,8 +89,14 @@ export function alertmanagerApiPoll(path = '/api/v2/alerts') {
     const headers = target.token !== undefined ? { authorization: `Bearer ${target.token}` } : undefined;
     const body = await target.fetchJson(`${target.url}${path}?${query}`, headers ? { headers } : {});
     const parsed = apiAlerts.safeParse(body);
-    if (!parsed.success) throw new Error(`${path}: not an Alertmanager alert list: ${parsed.error.issues[0]?.message ?? ''}`);
+    if (!parsed.success) {
+      throw new Error(`${path}: not an Alertmanager alert list: ${parsed.error.issues[0]?.message ?? ''}`);
+    }
     // Labels starting with `__` are internal (Grafana's `__alert_rule_uid__`): no notification carries them.
-    return { firing: parsed.data.map((a) => ({ labels: Object.fromEntries(Object.entries(a.labels).filter(([name]) => !name.startsWith('__'))) })) };
+    return {
+      firing: parsed.data.map((a) => ({
+        labels: Object.fromEntries(Object.entries(a.labels).filter(([name]) => !name.startsWith('__'))),
+      })),
+    };
   };
 }

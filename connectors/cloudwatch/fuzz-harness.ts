@@ -24,7 +24,9 @@ export async function fuzzHarness(): Promise<FuzzHarness> {
     env: { QUELL_CONNECTOR_CLOUDWATCH_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:111122223333:cloudwatch-alarms' },
     seeds,
     request(payload): ReturnType<FuzzHarness['request']> {
-      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return { body: toJsonText(payload), headers: {} };
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+        return { body: toJsonText(payload), headers: {} };
+      }
       const m = { ...payload as Record<string, unknown> };
       if (m['Message'] !== undefined && typeof m['Message'] !== 'string') m['Message'] = toJsonText(m['Message']);
       return { body: toJsonText(sns.signAsIs(m)), headers: { 'content-type': 'text/plain; charset=UTF-8' } };

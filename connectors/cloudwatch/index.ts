@@ -53,9 +53,18 @@ const envelope = {
   SignatureVersion: z.enum(['1', '2']), Signature: text(2048), SigningCertURL: text(2048),
 };
 const schema = z.discriminatedUnion('Type', [
-  z.object({ Type: z.literal('Notification'), ...envelope, Subject: text(1024).nullable().optional(), Message: alarmMessage, UnsubscribeURL: text(2048).optional() }),
-  z.object({ Type: z.literal('SubscriptionConfirmation'), ...envelope, Message: text(4096), Token: text(2048), SubscribeURL: text(2048) }),
-  z.object({ Type: z.literal('UnsubscribeConfirmation'), ...envelope, Message: text(4096), Token: text(2048), SubscribeURL: text(2048) }),
+  z.object({
+    Type: z.literal('Notification'), ...envelope, Subject: text(1024).nullable().optional(), Message: alarmMessage,
+    UnsubscribeURL: text(2048).optional(),
+  }),
+  z.object({
+    Type: z.literal('SubscriptionConfirmation'), ...envelope,
+    Message: text(4096), Token: text(2048), SubscribeURL: text(2048),
+  }),
+  z.object({
+    Type: z.literal('UnsubscribeConfirmation'), ...envelope,
+    Message: text(4096), Token: text(2048), SubscribeURL: text(2048),
+  }),
 ]);
 
 type Message = z.infer<typeof schema>;
@@ -73,10 +82,12 @@ const settings = z.object({
 type Settings = z.infer<typeof settings>;
 
 /** `arn:aws:cloudwatch:<region>:<account>:alarm:<name>` -> region. */
-const regionOf = (alarm: Alarm): string => /^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):/.exec(alarm.AlarmArn ?? '')?.[1] ?? alarm.Region ?? '';
+const regionOf = (alarm: Alarm): string =>
+  /^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):/.exec(alarm.AlarmArn ?? '')?.[1] ?? alarm.Region ?? '';
 
 function alarmAlert(alarm: Alarm, s: Settings, subject: string | undefined): SourceAlert | undefined {
-  const state = alarm.NewStateValue === 'ALARM' ? 'firing' : alarm.NewStateValue === 'OK' ? 'resolved' : s.insufficient_data;
+  const state = alarm.NewStateValue === 'ALARM' ? 'firing'
+    : alarm.NewStateValue === 'OK' ? 'resolved' : s.insufficient_data;
   if (state === 'ignore') return undefined;
   const labels: Record<string, string> = {
     alertname: alarm.AlarmName, aws_account: alarm.AWSAccountId, aws_region: regionOf(alarm),
@@ -124,7 +135,10 @@ export function createCloudwatchConnector(options: CloudwatchOptions = {}): Conn
       const m = request.body as { TopicArn: string; Timestamp: string };
       const signedAt = Date.parse(m.Timestamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
       if (!(request.now.getTime() - signedAt <= s.max_message_age_seconds * 1000)) {
-        return { ok: false, field: 'Timestamp', message: `Timestamp: older than ${s.max_message_age_seconds} s (max_message_age_seconds), or not a time` };
+        return {
+          ok: false, field: 'Timestamp',
+          message: `Timestamp: older than ${s.max_message_age_seconds} s (max_message_age_seconds), or not a time`,
+        };
       }
       if (s.topic_arns.includes(m.TopicArn)) return { ok: true, sender: m.TopicArn };
       if (request.authenticated) return { ok: true };
@@ -138,20 +152,31 @@ export function createCloudwatchConnector(options: CloudwatchOptions = {}): Conn
     async respond(accepted) {
       const m = accepted.payload;
       if (m.Type === 'Notification') return undefined;
-      if (m.Type === 'UnsubscribeConfirmation') return { status: 200, body: { status: 'unsubscribed', topic_arn: m.TopicArn } };
+      if (m.Type === 'UnsubscribeConfirmation') {
+        return { status: 200, body: { status: 'unsubscribed', topic_arn: m.TopicArn } };
+      }
       if (!sns.onSnsHost(m.SubscribeURL)) {
-        return { status: 400, body: { error: { code: 'invalid_payload', field: 'SubscribeURL', message: 'SubscribeURL: not on an SNS host', retryable: false } } };
+        const message = 'SubscribeURL: not on an SNS host';
+        return {
+          status: 400, body: { error: { code: 'invalid_payload', field: 'SubscribeURL', message, retryable: false } },
+        };
       }
       let res: Awaited<ReturnType<TextFetcher>>;
       try {
         res = await fetch(m.SubscribeURL);
       } catch (err) {
-        throw new VerificationUnavailableError(`SubscribeURL: the subscription could not be confirmed: ${(err as Error).message}`);
+        throw new VerificationUnavailableError(
+          `SubscribeURL: the subscription could not be confirmed: ${(err as Error).message}`);
       }
-      if (res.status >= 500) throw new VerificationUnavailableError(`SubscribeURL: the subscription could not be confirmed (HTTP ${res.status})`);
+      if (res.status >= 500) {
+        throw new VerificationUnavailableError(
+          `SubscribeURL: the subscription could not be confirmed (HTTP ${res.status})`);
+      }
       if (res.status !== 200) {
         const message = `SubscribeURL: SNS refused the confirmation (HTTP ${res.status}); the token may have expired`;
-        return { status: 400, body: { error: { code: 'invalid_payload', field: 'SubscribeURL', message, retryable: false } } };
+        return {
+          status: 400, body: { error: { code: 'invalid_payload', field: 'SubscribeURL', message, retryable: false } },
+        };
       }
       return { status: 200, body: { status: 'confirmed', topic_arn: m.TopicArn } };
     },

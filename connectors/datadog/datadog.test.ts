@@ -7,7 +7,9 @@ const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(j
 const now = new Date('2026-11-20T10:00:00Z');
 const take = (body: unknown) => {
   const taken = intake(connector, body, now, 3600);
-  if (!taken.ok) throw new Error(`refused: ${JSON.stringify('schemaError' in taken ? taken.schemaError.issues : taken.issue)}`);
+  if (!taken.ok) {
+    throw new Error(`refused: ${JSON.stringify('schemaError' in taken ? taken.schemaError.issues : taken.issue)}`);
+  }
   return taken.alerts;
 };
 
@@ -27,7 +29,8 @@ test('Triggered fires, identified by its alert cycle key; scope, host and tags a
       alertname: 'CPU load is high on web-1', monitor_id: '148302', severity: 'critical',
       alert_cycle_key: '7805617425541634052', scope: 'host:web-1', host: 'web-1', priority: 'P2',
     },
-    annotations: expect.objectContaining({ transition: 'Triggered', link: expect.stringContaining('event_id='), query: expect.stringContaining('system.load.1') }),
+    annotations: expect.objectContaining({ transition: 'Triggered', link: expect.stringContaining('event_id='),
+      query: expect.stringContaining('system.load.1') }),
     generatorUrl: 'https://app.datadoghq.com/event/jump_to?event_id=7805617425541634052',
   }));
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Labels } from '../../src/domain/alert';
 import { defineConnector } from '../../src/connectors/connector';
 import { MAX_LABEL_VALUE_LENGTH } from '../../src/connectors/label-set';
+import { expectDefined } from '../../src/domain/invariant';
 
 /**
  * Datadog monitor notifications through a Datadog webhook whose Payload is
@@ -17,14 +18,16 @@ const text = (max = 1024) => z.string().max(max);
 /** Datadog's $DATE / $LAST_UPDATED: milliseconds since the epoch, as text. */
 const epochMs = z.string().regex(/^\d{1,15}$/, 'expected milliseconds since the epoch ($DATE)');
 
-const TRANSITIONS = ['Triggered', 'Re-Triggered', 'Recovered', 'Warn', 'Re-Warn', 'No Data', 'Re-No Data', 'Renotify'] as const;
+const TRANSITIONS = [
+  'Triggered', 'Re-Triggered', 'Recovered', 'Warn', 'Re-Warn', 'No Data', 'Re-No Data', 'Renotify',
+] as const;
 
 const payloadSchema = z.object({
   event_id: text(64).optional(),
   alert_id: text(64).regex(/^\d*$/, 'expected the monitor id ($ALERT_ID)'),
   alert_cycle_key: text(256).optional(),
   aggreg_key: text(256).optional(),
-  alert_transition: z.enum(TRANSITIONS, { message: `expected one of ${TRANSITIONS.join(', ')}` }),
+  alert_transition: z.enum(TRANSITIONS, { error: `expected one of ${TRANSITIONS.join(', ')}` }),
   alert_type: text(32).optional(),
   alert_title: text(2048).optional(),
   event_title: text(2048).optional(),
@@ -43,7 +46,7 @@ const payloadSchema = z.object({
   org_id: text(64).optional(),
   org_name: text(255).optional(),
 }).refine((p) => p.alert_cycle_key || p.alert_id, {
-  path: ['alert_id'], message: 'expected $ALERT_CYCLE_KEY or $ALERT_ID: the alert has no identity',
+  path: ['alert_id'], error: 'expected $ALERT_CYCLE_KEY or $ALERT_ID: the alert has no identity',
 });
 
 type Payload = z.infer<typeof payloadSchema>;
@@ -65,7 +68,9 @@ function tagsOf(tags: string | undefined): Record<string, string> {
   return out;
 }
 
-const SEVERITY: Readonly<Record<string, string>> = { error: 'critical', warning: 'warning', info: 'info', success: 'none' };
+const SEVERITY: Readonly<Record<string, string>> = {
+  error: 'critical', warning: 'warning', info: 'info', success: 'none',
+};
 
 function labelsOf(p: Payload): Labels {
   const own: Record<string, string> = {
@@ -100,8 +105,12 @@ export const connector = defineConnector({
   description: 'Datadog monitor notifications (webhook with payload-template.json)',
   schema: payloadSchema,
   identity: (labels) => {
-    if (Object.hasOwn(labels, 'alert_cycle_key')) return `cycle:${labels['alert_cycle_key']!}`;
-    if (Object.hasOwn(labels, 'monitor_id') && labels['monitor_id'] !== '') return `monitor:${labels['monitor_id']!}:${labels['scope'] ?? ''}`;
+    if (Object.hasOwn(labels, 'alert_cycle_key')) {
+      return `cycle:${expectDefined(labels['alert_cycle_key'], 'alert_cycle_key')}`;
+    }
+    if (Object.hasOwn(labels, 'monitor_id') && labels['monitor_id'] !== '') {
+      return `monitor:${expectDefined(labels['monitor_id'], 'monitor_id')}:${labels['scope'] ?? ''}`;
+    }
     return undefined;
   },
   normalize(p) {

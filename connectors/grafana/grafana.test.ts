@@ -8,8 +8,10 @@ import { openTestQueue, type TestQueue } from '../../test/support/redis';
 import { serveTestApp, TEST_INGEST_TOKEN, type TestApp } from '../../test/support/app';
 import { connector } from './index';
 
-const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
-const normalized = (name: string, at = new Date('2026-11-25T09:00:00Z')) => connector.normalize(connector.schema.parse(fixture(name)), at);
+const fixture = (name: string): Record<string, any> =>
+  JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
+const normalized = (name: string, at = new Date('2026-11-25T09:00:00Z')) =>
+  connector.normalize(connector.schema.parse(fixture(name)), at);
 
 describe('normalize (pure)', () => {
   test('keeps orgId and Grafana\'s fingerprint as the identity, URLs and values as annotations', () => {
@@ -69,7 +71,10 @@ describe('POST /ingest/grafana', () => {
   beforeAll(async () => {
     t = await createTestDatabase();
     q = await openTestQueue();
-    const setups = connectorSetups([connector], { QUELL_CONNECTOR_GRAFANA_HMAC_SECRET: SECRET, QUELL_CONNECTOR_GRAFANA_TOKENS: 'grafana-eu=eu-token-0123456789abcdef' });
+    const setups = connectorSetups([connector], {
+      QUELL_CONNECTOR_GRAFANA_HMAC_SECRET: SECRET,
+      QUELL_CONNECTOR_GRAFANA_TOKENS: 'grafana-eu=eu-token-0123456789abcdef',
+    });
     app = await serveTestApp({ db: t.db, queue: q.queue, connectors: setups });
   });
   afterAll(async () => {
@@ -90,18 +95,23 @@ describe('POST /ingest/grafana', () => {
     expect(res.status).toBe(202);
     const jobs = await q.waiting();
     expect(jobs).toHaveLength(1);
-    expect(jobs[0]!.alerts.map((a) => a.labels['grafana_fingerprint'])).toEqual(['c6eadffa33fcdf37', 'bc97ff14869b13e3']);
+    expect(jobs[0]!.alerts.map((a) => a.labels['grafana_fingerprint']))
+      .toEqual(['c6eadffa33fcdf37', 'bc97ff14869b13e3']);
   });
 
   test.each([
     ['no signature', () => ({}), 'X-Grafana-Alerting-Signature: missing'],
-    ['a signature over another body', (body: string) => signHmac(SECRET, scheme, `${body} `, new Date()), 'does not match'],
-    ['a signature made with another secret', (body: string) => signHmac('another-secret-0123456789', scheme, body, new Date()), 'does not match'],
-    ['a signature ten minutes old (a replay)', (body: string) => signHmac(SECRET, scheme, body, new Date(Date.now() - 600_000)), 'replay window'],
-    ['a valid bearer token but no signature', () => ({ authorization: `Bearer ${TEST_INGEST_TOKEN}` }), 'missing signature'],
+    ['a signature over another body', (body: string) => signHmac(SECRET, scheme, `${body} `, new Date()),
+      'does not match'],
+    ['a signature made with another secret',
+      (body: string) => signHmac('another-secret-0123456789', scheme, body, new Date()), 'does not match'],
+    ['a signature ten minutes old (a replay)',
+      (body: string) => signHmac(SECRET, scheme, body, new Date(Date.now() - 600_000)), 'replay window'],
+    ['a valid bearer token but no signature', () => ({ authorization: `Bearer ${TEST_INGEST_TOKEN}` }),
+      'missing signature'],
   ])('401 for %s, and nothing queued', async (_what, sign, message) => {
     const body = JSON.stringify(fixture('firing.json'));
-    const res = await post(body, sign(body) as Record<string, string>);
+    const res = await post(body, sign(body));
     expect(res.status).toBe(401);
     const { error } = await res.json() as { error: { code: string; message: string } };
     expect(error.code).toBe('unauthorized');
@@ -113,8 +123,10 @@ describe('POST /ingest/grafana', () => {
   test('a sender\'s own token (basic auth, as Grafana sends it) is taken along with the signature', async () => {
     const body = JSON.stringify(fixture('resolved.json'));
     const basic = `Basic ${Buffer.from('grafana-eu:eu-token-0123456789abcdef').toString('base64')}`;
-    expect((await post(body, { authorization: basic, ...signHmac(SECRET, scheme, body, new Date()) })).status).toBe(202);
+    expect((await post(body, { authorization: basic, ...signHmac(SECRET, scheme, body, new Date()) })).status)
+      .toBe(202);
     const wrong = `Basic ${Buffer.from('grafana-eu:nope').toString('base64')}`;
-    expect((await post(body, { authorization: wrong, ...signHmac(SECRET, scheme, body, new Date()) })).status).toBe(401);
+    expect((await post(body, { authorization: wrong, ...signHmac(SECRET, scheme, body, new Date()) })).status)
+      .toBe(401);
   });
 });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineConnector } from '../../src/connectors/connector';
 import type { Labels } from '../../src/domain/alert';
 import { alertSchema, GO_ZERO_YEAR, groupFields } from '../alertmanager';
+import { expectDefined } from '../../src/domain/invariant';
 
 /**
  * Grafana unified alerting's webhook contact point (payload version "1"): Alertmanager's
@@ -43,7 +44,9 @@ const iso = (text: string): string => new Date(text).toISOString();
 /** Grafana's fingerprint when it sent none (older versions): a hash of the labels, as Grafana's is. */
 function labelsHash(labels: Labels): string {
   const hash = createHash('sha256');
-  for (const name of Object.keys(labels).sort()) hash.update(`${name}\0${labels[name]!}\0`);
+  for (const name of Object.keys(labels).sort()) {
+    hash.update(`${name}\0${expectDefined(labels[name], 'a label value')}\0`);
+  }
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -67,7 +70,9 @@ export const connector = defineConnector({
   fingerprintLabels: ['grafana_org_id', 'grafana_fingerprint'],
   // Grafana's HMAC signing (contact point "HMAC Signature"): its default header, and the
   // timestamp header name Grafana's provisioning docs use (set the same name in Grafana).
-  signature: { header: 'X-Grafana-Alerting-Signature', timestampHeader: 'X-Grafana-Alerting-Signature-Timestamp', separator: ':' },
+  signature: {
+    header: 'X-Grafana-Alerting-Signature', timestampHeader: 'X-Grafana-Alerting-Signature-Timestamp', separator: ':',
+  },
   truncated: (payload) => payload.truncatedAlerts ?? 0,
   normalize(payload, receivedAt) {
     return payload.alerts.map((a) => {

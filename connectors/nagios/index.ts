@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineConnector } from '../../src/connectors/connector';
 import { MAX_LABEL_VALUE_LENGTH } from '../../src/connectors/label-set';
+import { expectDefined } from '../../src/domain/invariant';
 
 /**
  * Nagios Core and Icinga 2 host and service notifications, as `quell-notify.sh` (shipped
@@ -31,7 +32,8 @@ const SERVICE_STATES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 const payloadSchema = z.object({
   source: z.enum(['nagios', 'icinga2']).default('nagios'),
   kind: z.enum(['host', 'service']),
-  notification_type: upper.pipe(z.enum(NOTIFICATION_TYPES, { message: `expected one of ${NOTIFICATION_TYPES.join(', ')}` })),
+  notification_type: upper.pipe(
+    z.enum(NOTIFICATION_TYPES, { error: `expected one of ${NOTIFICATION_TYPES.join(', ')}` })),
   host: text(255).min(1, 'expected the host name ($HOSTNAME$)'),
   host_display_name: text(255).optional(),
   host_address: text(255).optional(),
@@ -39,7 +41,7 @@ const payloadSchema = z.object({
   service: text(1024).optional(),
   service_display_name: text(1024).optional(),
   service_groups: text(4096).optional(),
-  state: upper.pipe(z.enum([...HOST_STATES, ...SERVICE_STATES], { message: 'expected a host or service state' })),
+  state: upper.pipe(z.enum([...HOST_STATES, ...SERVICE_STATES], { error: 'expected a host or service state' })),
   state_type: text(16).optional(),
   output: text(MAX_LABEL_VALUE_LENGTH).optional(),
   long_output: text(MAX_LABEL_VALUE_LENGTH).optional(),
@@ -51,19 +53,25 @@ const payloadSchema = z.object({
   comment: text(MAX_LABEL_VALUE_LENGTH).optional(),
 }).superRefine((p, ctx) => {
   if (p.kind === 'service' && !p.service) {
-    ctx.addIssue({ code: 'custom', path: ['service'], message: 'a service notification needs the service ($SERVICEDESC$)' });
+    ctx.addIssue({
+      code: 'custom', path: ['service'], message: 'a service notification needs the service ($SERVICEDESC$)',
+    });
   }
   const states: readonly string[] = p.kind === 'host' ? HOST_STATES : SERVICE_STATES;
-  if (!states.includes(p.state)) ctx.addIssue({ code: 'custom', path: ['state'], message: `expected a ${p.kind} state: ${states.join(', ')}` });
+  if (!states.includes(p.state)) {
+    ctx.addIssue({ code: 'custom', path: ['state'], message: `expected a ${p.kind} state: ${states.join(', ')}` });
+  }
 });
 
 type Payload = z.infer<typeof payloadSchema>;
 
 const SEVERITY: Readonly<Record<string, string>> = {
-  DOWN: 'critical', UNREACHABLE: 'warning', CRITICAL: 'critical', WARNING: 'warning', UNKNOWN: 'warning', OK: 'none', UP: 'none',
+  DOWN: 'critical', UNREACHABLE: 'warning', CRITICAL: 'critical', WARNING: 'warning', UNKNOWN: 'warning',
+  OK: 'none', UP: 'none',
 };
 
-const seconds = (s: string | undefined): string | undefined => (s ? new Date(Number(s) * 1000).toISOString() : undefined);
+const seconds = (s: string | undefined): string | undefined =>
+  (s ? new Date(Number(s) * 1000).toISOString() : undefined);
 
 /** The identity Nagios keys its objects by. */
 const identityOf = (host: string, service: string | undefined): string => (service ? `${host}!${service}` : host);
@@ -89,7 +97,8 @@ export const connector = defineConnector({
   schema: payloadSchema,
   identity: (labels) => {
     if (!Object.hasOwn(labels, 'host')) return undefined;
-    return identityOf(labels['host']!, Object.hasOwn(labels, 'service') ? labels['service'] : undefined);
+    return identityOf(expectDefined(labels['host'], 'the host label'),
+      Object.hasOwn(labels, 'service') ? labels['service'] : undefined);
   },
   normalize(p, receivedAt) {
     const service = p.kind === 'service' ? p.service : undefined;
@@ -97,7 +106,7 @@ export const connector = defineConnector({
       alertname: service ?? 'host',
       host: p.host,
       ...(service ? { service } : {}),
-      severity: SEVERITY[p.state]!,
+      severity: expectDefined(SEVERITY[p.state], 'the severity of a Nagios state'),
       monitor: p.source,
     };
     if (p.host_groups) labels['hostgroups'] = p.host_groups;

@@ -44,10 +44,17 @@ const schema = z.object({
   client: text(255).optional(),
   client_url: text(4096).optional(),
   links: z.array(z.object({ href: text(4096), text: text(1024).optional() })).max(50).optional(),
-  images: z.array(z.object({ src: text(4096), href: text(4096).optional(), alt: text(1024).optional() })).max(50).optional(),
+  images: z.array(z.object({ src: text(4096), href: text(4096).optional(), alt: text(1024).optional() }))
+    .max(50).optional(),
 }).superRefine((e, ctx) => {
-  if (e.event_action === 'trigger' && e.payload === undefined) ctx.addIssue({ code: 'custom', path: ['payload'], message: 'a trigger needs a payload' });
-  if (e.event_action !== 'trigger' && e.dedup_key === undefined) ctx.addIssue({ code: 'custom', path: ['dedup_key'], message: `an ${e.event_action} needs the dedup_key of its trigger` });
+  if (e.event_action === 'trigger' && e.payload === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['payload'], message: 'a trigger needs a payload' });
+  }
+  if (e.event_action !== 'trigger' && e.dedup_key === undefined) {
+    ctx.addIssue({
+      code: 'custom', path: ['dedup_key'], message: `an ${e.event_action} needs the dedup_key of its trigger`,
+    });
+  }
   if (e.payload?.custom_details !== undefined && boundedJson(e.payload.custom_details, 32, MAX_DETAILS) === undefined) {
     ctx.addIssue({ code: 'custom', path: ['payload', 'custom_details'], message: 'nested deeper than 32 levels' });
   }
@@ -65,7 +72,8 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 const sameSecret = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
 
 /** The integration a routing key names, as a label: a hash, so the key itself is never stored. */
-const integrationOf = (routingKey: string): string => createHash('sha256').update(routingKey).digest('hex').slice(0, 12);
+const integrationOf = (routingKey: string): string =>
+  createHash('sha256').update(routingKey).digest('hex').slice(0, 12);
 
 /** The generated dedup key of a trigger without one: the job id's 32 hex digits, as PagerDuty's look. */
 const generatedKey = (requestId: string): string => requestId.replace(/-/g, '');
@@ -75,10 +83,15 @@ const identity = (e: Event, requestId: string | undefined): Labels => ({
   dedup_key: e.dedup_key ?? generatedKey(requestId ?? 'unknown'),
 });
 
-/** Quell's urgency reads `severity`: PagerDuty's critical and error are high (as its own urgency rules), warning medium. */
+/**
+ * Quell's urgency reads `severity`: PagerDuty's critical and error are high (as its own urgency
+ * rules), warning medium.
+ */
 const quellSeverity = { critical: 'critical', error: 'critical', warning: 'warning', info: 'info' } as const;
 
-function triggered(e: Event & { payload: NonNullable<Event['payload']> }, receivedAt: Date, requestId: string | undefined): SourceAlert {
+function triggered(
+  e: Event & { payload: NonNullable<Event['payload']> }, receivedAt: Date, requestId: string | undefined,
+): SourceAlert {
   const p = e.payload;
   const labels: Record<string, string> = {
     alertname: p.class ?? p.component ?? p.summary.slice(0, 256),
@@ -114,13 +127,16 @@ export const connector = defineConnector({
     const keys = s.routing_keys;
     if (keys === undefined) return undefined; // the bearer token decides
     const sent = (request.body as { routing_key?: unknown } | null)?.routing_key;
-    const sender = typeof sent === 'string' ? Object.entries(keys).find(([, key]) => sameSecret(key, sent))?.[0] : undefined;
+    const sender = typeof sent === 'string'
+      ? Object.entries(keys).find(([, key]) => sameSecret(key, sent))?.[0] : undefined;
     if (sender !== undefined) return { ok: true, sender };
     if (request.authenticated) return undefined;
     return { ok: false, message: 'routing_key: not a configured routing key', field: 'routing_key' };
   },
   normalize(e, receivedAt, request) {
-    if (e.event_action === 'trigger') return [triggered(e as Event & { payload: NonNullable<Event['payload']> }, receivedAt, request?.id)];
+    if (e.event_action === 'trigger') {
+      return [triggered(e as Event & { payload: NonNullable<Event['payload']> }, receivedAt, request?.id)];
+    }
     if (e.event_action === 'acknowledge') return [];
     const at = receivedAt.toISOString();
     return [{ status: 'resolved', labels: identity(e, request?.id), annotations: {}, startsAt: at, endsAt: at }];

@@ -10,17 +10,20 @@ import { applyQueued, pipelineWorker } from '../../test/support/pipeline-worker'
 import { serveTestApp, TEST_INGEST_TOKEN, type TestApp } from '../../test/support/app';
 import { connector } from './index';
 
-const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
+const fixture = (name: string): Record<string, any> =>
+  JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
 const KEY = 'R0UT1NGKEYEU1000000000000000000A';
 
 describe('normalize (pure)', () => {
   test('a trigger becomes a firing alert identified by its integration and dedup_key', () => {
-    const [a] = connector.normalize(connector.schema.parse(fixture('trigger.json')), new Date('2026-11-25T09:00:00Z'), { id: 'x' });
+    const [a] = connector.normalize(connector.schema.parse(fixture('trigger.json')), new Date('2026-11-25T09:00:00Z'),
+      { id: 'x' });
     expect(a).toMatchObject({
       status: 'firing',
       labels: {
         alertname: 'disk', severity: 'critical', pd_severity: 'critical', source: 'db-eu1-03.example.com',
-        component: 'mysql', group: 'prod-datapipe', class: 'disk', dedup_key: 'disk-db-eu1-03', integration: expect.stringMatching(/^[0-9a-f]{12}$/),
+        component: 'mysql', group: 'prod-datapipe', class: 'disk', dedup_key: 'disk-db-eu1-03',
+        integration: expect.stringMatching(/^[0-9a-f]{12}$/),
       },
       annotations: {
         summary: 'DISK at 99% on machine db-eu1-03.example.com',
@@ -45,7 +48,10 @@ describe('normalize (pure)', () => {
     ['a trigger without payload', { routing_key: KEY, event_action: 'trigger' }, 'payload'],
     ['a resolve without dedup_key', { routing_key: KEY, event_action: 'resolve' }, 'dedup_key'],
     ['an unknown action', { routing_key: KEY, event_action: 'snooze', dedup_key: 'x' }, 'event_action'],
-    ['custom_details nested too deep', { ...fixture('trigger.json'), payload: { ...fixture('trigger.json').payload, custom_details: JSON.parse('['.repeat(40) + ']'.repeat(40)) } }, 'payload.custom_details'],
+    ['custom_details nested too deep', {
+      ...fixture('trigger.json'),
+      payload: { ...fixture('trigger.json').payload, custom_details: JSON.parse('['.repeat(40) + ']'.repeat(40)) },
+    }, 'payload.custom_details'],
   ])('refuses %s, naming the field', (_what, body, field) => {
     const r = connector.schema.safeParse(body);
     expect(r.success).toBe(false);
@@ -81,10 +87,12 @@ describe('POST /ingest/pagerduty', () => {
     return i === undefined ? undefined : readIncidentDetail(t.db, i.id, { maxBytes: 1 << 20 });
   };
 
-  test('trigger, acknowledge, resolve: answered as PagerDuty answers, the incident follows through the worker', async () => {
+  test('trigger, acknowledge, resolve: answered as PagerDuty answers, '
+    + 'the incident follows through the worker', async () => {
     const trigger = await post(fixture('trigger.json'));
     expect(trigger.status).toBe(202);
-    expect(await trigger.json()).toEqual({ status: 'success', message: 'Event processed', dedup_key: 'disk-db-eu1-03' });
+    expect(await trigger.json())
+      .toEqual({ status: 'success', message: 'Event processed', dedup_key: 'disk-db-eu1-03' });
     await applyQueued(q, apply);
     expect(await incident()).toMatchObject({ status: 'open', alert_count: 1 });
 
@@ -115,8 +123,10 @@ describe('POST /ingest/pagerduty', () => {
     const [job] = await applyQueued(q, apply);
     expect(job!.alerts[0]!.labels['dedup_key']).toBe(key);
     // An Idempotency-Key resend is the same job, with the same generated key.
-    const once = await (await post(fixture('trigger-no-dedup-key.json'), { 'idempotency-key': 'edge-1' })).json() as { dedup_key: string };
-    const again = await (await post(fixture('trigger-no-dedup-key.json'), { 'idempotency-key': 'edge-1' })).json() as { dedup_key: string };
+    const once = await (await post(fixture('trigger-no-dedup-key.json'), { 'idempotency-key': 'edge-1' }))
+      .json() as { dedup_key: string };
+    const again = await (await post(fixture('trigger-no-dedup-key.json'), { 'idempotency-key': 'edge-1' }))
+      .json() as { dedup_key: string };
     expect(again.dedup_key).toBe(once.dedup_key);
     await q.bull.drain(true);
 
@@ -125,8 +135,10 @@ describe('POST /ingest/pagerduty', () => {
     expect(resolve!.alerts[0]!.fingerprint).toBe(job!.alerts[0]!.fingerprint);
   });
 
-  test('a trigger and its acknowledge applied in one batch (group commit): the new incident is acknowledged', async () => {
-    const trigger = { ...fixture('trigger.json'), dedup_key: 'same-batch', payload: { ...fixture('trigger.json').payload, class: 'same-batch' } };
+  test('a trigger and its acknowledge applied in one batch (group commit): '
+    + 'the new incident is acknowledged', async () => {
+    const trigger = { ...fixture('trigger.json'), dedup_key: 'same-batch',
+      payload: { ...fixture('trigger.json').payload, class: 'same-batch' } };
     expect((await post(trigger)).status).toBe(202);
     expect((await post({ ...fixture('acknowledge.json'), dedup_key: 'same-batch' })).status).toBe(202);
     const jobs = await q.waiting();
@@ -136,12 +148,15 @@ describe('POST /ingest/pagerduty', () => {
     expect(i).toMatchObject({ status: 'acknowledged' });
   });
 
-  test('an unknown routing key is 401 naming the field, before anything is queued; the bearer token still works', async () => {
+  test('an unknown routing key is 401 naming the field, before anything is queued; '
+    + 'the bearer token still works', async () => {
     const res = await post({ ...fixture('trigger.json'), routing_key: 'someone-elses-key-0000000000000' });
     expect(res.status).toBe(401);
-    expect(await res.json()).toMatchObject({ error: { code: 'unauthorized', field: 'routing_key', message: expect.not.stringContaining(KEY) } });
+    expect(await res.json()).toMatchObject({ error: { code: 'unauthorized', field: 'routing_key',
+      message: expect.not.stringContaining(KEY) } });
     expect(await q.waiting()).toHaveLength(0);
-    const bearer = await post({ ...fixture('trigger.json'), routing_key: 'someone-elses-key-0000000000000' }, { authorization: `Bearer ${TEST_INGEST_TOKEN}` });
+    const bearer = await post({ ...fixture('trigger.json'), routing_key: 'someone-elses-key-0000000000000' },
+      { authorization: `Bearer ${TEST_INGEST_TOKEN}` });
     expect(bearer.status).toBe(202);
     await q.bull.drain(true);
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineConnector } from '../../src/connectors/connector';
 import { labelSet } from '../../src/connectors/label-set';
+import { expectDefined } from '../../src/domain/invariant';
 
 /**
  * Prometheus posting straight to Quell, as to an Alertmanager (`alerting.alertmanagers`, API
@@ -14,7 +15,7 @@ import { labelSet } from '../../src/connectors/label-set';
  * (src/worker/alert-expiry.ts), as Alertmanager resolves it; one sent without `endsAt` fires
  * for {@link RESOLVE_TIMEOUT_MS}, Alertmanager's `resolve_timeout` default.
  */
-const timestamp = z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' });
+const timestamp = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 timestamp' });
 
 const alertSchema = z.object({
   labels: labelSet.refine((l) => Object.keys(l).length > 0, 'an alert needs at least one label'),
@@ -39,14 +40,23 @@ export const connector = defineConnector({
   normalize(alerts, receivedAt) {
     const now = receivedAt.getTime();
     return alerts.map((a) => {
-      const startsAt = isZeroTime(a.startsAt) ? receivedAt.toISOString() : new Date(a.startsAt!).toISOString();
-      const ends = isZeroTime(a.endsAt) ? undefined : new Date(a.endsAt!).getTime();
-      const common = { labels: a.labels, annotations: a.annotations, startsAt, ...(a.generatorURL ? { generatorUrl: a.generatorURL } : {}) };
+      const startsAt = isZeroTime(a.startsAt) ? receivedAt.toISOString()
+        : new Date(expectDefined(a.startsAt, 'startsAt')).toISOString();
+      const ends = isZeroTime(a.endsAt) ? undefined : new Date(expectDefined(a.endsAt, 'endsAt')).getTime();
+      const common = {
+        labels: a.labels, annotations: a.annotations, startsAt,
+        ...(a.generatorURL ? { generatorUrl: a.generatorURL } : {}),
+      };
       if (ends !== undefined && ends <= now) {
         // An end before the start (a client's clock) is the start: the episode still ends.
-        return { ...common, status: 'resolved' as const, endsAt: new Date(Math.max(ends, Date.parse(startsAt))).toISOString() };
+        return {
+          ...common, status: 'resolved' as const, endsAt: new Date(Math.max(ends, Date.parse(startsAt))).toISOString(),
+        };
       }
-      return { ...common, status: 'firing' as const, endsAt: null, expiresAt: new Date(ends ?? now + RESOLVE_TIMEOUT_MS).toISOString() };
+      return {
+        ...common, status: 'firing' as const, endsAt: null,
+        expiresAt: new Date(ends ?? now + RESOLVE_TIMEOUT_MS).toISOString(),
+      };
     });
   },
 });

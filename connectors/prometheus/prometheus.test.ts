@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import { intake } from '../../src/connectors/connector-intake';
 import { connector, RESOLVE_TIMEOUT_MS } from './index';
 
-const fixture = (): Record<string, any>[] => JSON.parse(readFileSync(join(__dirname, 'fixtures', 'alerts.json'), 'utf8'));
+const fixture = (): Record<string, any>[] =>
+  JSON.parse(readFileSync(join(__dirname, 'fixtures', 'alerts.json'), 'utf8'));
 const now = new Date('2026-11-20T09:15:00Z');
 const take = (body: unknown) => {
   const taken = intake(connector, body, now, 3600);
-  if (!taken.ok) throw new Error(`refused: ${JSON.stringify('schemaError' in taken ? taken.schemaError.issues : taken.issue)}`);
+  if (!taken.ok) {
+    throw new Error(`refused: ${JSON.stringify('schemaError' in taken ? taken.schemaError.issues : taken.issue)}`);
+  }
   return taken.alerts;
 };
 
@@ -31,7 +34,8 @@ test('the identity is the full label set, as Alertmanager\'s; the same alert re-
 
 test('no endsAt (or Go\'s zero time): fires for Alertmanager\'s resolve_timeout; no startsAt: now', () => {
   const [a] = take([{ labels: { alertname: 'X' } }]);
-  expect(a).toEqual(expect.objectContaining({ status: 'firing', startsAt: now.toISOString(), expiresAt: new Date(now.getTime() + RESOLVE_TIMEOUT_MS).toISOString() }));
+  expect(a).toEqual(expect.objectContaining({ status: 'firing', startsAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + RESOLVE_TIMEOUT_MS).toISOString() }));
   const [b] = take([{ labels: { alertname: 'X' }, startsAt: '0001-01-01T00:00:00Z', endsAt: '0001-01-01T00:00:00Z' }]);
   expect(b!.expiresAt).toBe(a!.expiresAt);
 });

@@ -7,13 +7,16 @@ import { fingerprintOf, intake } from '../../src/connectors/connector-intake';
 import { pollTarget } from '../../src/connectors/poll-target';
 import { connector } from './index';
 
-const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
+const fixture = (name: string): Record<string, any> =>
+  JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
 const SCRIPT = readFileSync(join(__dirname, 'quell-media-type.js'), 'utf8');
 const now = new Date('2026-11-20T10:00:00Z');
 const take = (body: unknown) => intake(connector, body, now, 3600);
 
 /** Runs the shipped media type script as Zabbix would (its `value`, HttpRequest, Zabbix.log). */
-function runMediaType(params: unknown, status = 202): { url: string; headers: string[]; body: string; result: unknown } {
+function runMediaType(
+  params: unknown, status = 202,
+): { url: string; headers: string[]; body: string; result: unknown } {
   const sent = { url: '', headers: [] as string[], body: '' };
   class HttpRequest {
     addHeader(h: string): void { sent.headers.push(h); }
@@ -21,7 +24,8 @@ function runMediaType(params: unknown, status = 202): { url: string; headers: st
     post(url: string, body: string): string { sent.url = url; sent.body = body; return '{}'; }
     getStatus(): number { return status; }
   }
-  const result = runInNewContext(`(function () {${SCRIPT}\n})()`, { value: JSON.stringify(params), HttpRequest, Zabbix: { log: () => undefined } });
+  const result = runInNewContext(`(function () {${SCRIPT}\n})()`,
+    { value: JSON.stringify(params), HttpRequest, Zabbix: { log: () => undefined } });
   return { ...sent, result };
 }
 
@@ -30,7 +34,8 @@ describe('the media type script', () => {
     const sent = runMediaType(fixture('media-params-problem.json'));
     expect(sent.result).toBe('OK');
     expect(sent.url).toBe('http://quell.test/ingest/zabbix');
-    expect(sent.headers).toEqual(['Content-Type: application/json', 'Authorization: Bearer test-ingest-token-0123456789']);
+    expect(sent.headers)
+      .toEqual(['Content-Type: application/json', 'Authorization: Bearer test-ingest-token-0123456789']);
     const body = JSON.parse(sent.body);
     // {EVENT.DATE} {EVENT.TIME} are the Zabbix server's local time: the script's time zone.
     expect(body.started_at).toBe(new Date(2026, 10, 20, 9, 14, 3).toISOString());
@@ -40,7 +45,8 @@ describe('the media type script', () => {
 
   test('sends the recovery with the problem event id and the recovery event id', () => {
     const body = JSON.parse(runMediaType(fixture('media-params-recovery.json')).body);
-    expect({ ...body, started_at: undefined, recovered_at: undefined }).toEqual({ ...fixture('recovery.json'), started_at: undefined, recovered_at: undefined });
+    expect({ ...body, started_at: undefined, recovered_at: undefined }).toEqual({ ...fixture('recovery.json'),
+      started_at: undefined, recovered_at: undefined });
     expect(body.recovered_at).toBe(new Date(2026, 10, 20, 9, 31, 40).toISOString());
   });
 
@@ -49,7 +55,9 @@ describe('the media type script', () => {
   });
 
   test('hostile macro values stay data: quotes and braces travel as text', () => {
-    const params = { ...fixture('media-params-problem.json'), event_name: '"}); process.exit(1); ({"', host: '$(reboot)' };
+    const params = {
+      ...fixture('media-params-problem.json'), event_name: '"}); process.exit(1); ({"', host: '$(reboot)',
+    };
     const body = JSON.parse(runMediaType(params).body);
     expect(body.event_name).toBe('"}); process.exit(1); ({"');
     const taken = take(body);
@@ -68,7 +76,8 @@ describe('normalize', () => {
         alertname: 'High CPU utilization (over 90% for 5m)', host: 'db-01.dc1', severity: 'warning',
         zabbix_eventid: '81245', zabbix_triggerid: '23412',
       },
-      annotations: expect.objectContaining({ zabbix_severity: 'Warning', host_name: 'Database 01 (DC1)', opdata: 'Current utilization: 96.2 %' }),
+      annotations: expect.objectContaining({ zabbix_severity: 'Warning', host_name: 'Database 01 (DC1)',
+        opdata: 'Current utilization: 96.2 %' }),
       generatorUrl: 'https://zabbix.example/tr_events.php?triggerid=23412&eventid=81245',
     })]);
   });
@@ -77,7 +86,8 @@ describe('normalize', () => {
     const problem = take(fixture('problem.json'));
     const recovery = take({ ...fixture('recovery.json'), event_severity: '4', event_name: 'renamed trigger' });
     if (!problem.ok || !recovery.ok) throw new Error('refused');
-    expect(recovery.alerts[0]).toEqual(expect.objectContaining({ status: 'resolved', endsAt: '2026-11-20T09:31:40.000Z' }));
+    expect(recovery.alerts[0])
+      .toEqual(expect.objectContaining({ status: 'resolved', endsAt: '2026-11-20T09:31:40.000Z' }));
     expect(recovery.alerts[0]!.fingerprint).toBe(problem.alerts[0]!.fingerprint);
     // Another problem of the same trigger is another alert.
     const next = take({ ...fixture('problem.json'), event_id: '90001' });
@@ -85,7 +95,8 @@ describe('normalize', () => {
   });
 
   test('a tag does not replace Quell\'s own labels; repeated tags are joined', () => {
-    const taken = take({ ...fixture('problem.json'), event_tags: [{ tag: 'host', value: 'forged' }, { tag: 'service', value: 'a' }, { tag: 'service', value: 'b' }] });
+    const taken = take({ ...fixture('problem.json'),
+      event_tags: [{ tag: 'host', value: 'forged' }, { tag: 'service', value: 'a' }, { tag: 'service', value: 'b' }] });
     expect(taken.ok && taken.alerts[0]!.labels).toEqual(expect.objectContaining({ host: 'db-01.dc1', service: 'a,b' }));
   });
 
@@ -118,20 +129,24 @@ describe('poll (problem.get)', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/zabbix`;
       const answer = await connector.poll!(pollTarget({ url, token: 'zbx-token' }));
-      expect(seen).toEqual({ url: '/zabbix/api_jsonrpc.php', auth: 'Bearer zbx-token', body: expect.objectContaining({ method: 'problem.get' }) });
+      expect(seen).toEqual({ url: '/zabbix/api_jsonrpc.php', auth: 'Bearer zbx-token',
+        body: expect.objectContaining({ method: 'problem.get' }) });
       const problem = take(fixture('problem.json'));
-      expect(answer.firing.map((a) => fingerprintOf(connector, a.labels))).toEqual([problem.ok && problem.alerts[0]!.fingerprint]);
+      expect(answer.firing.map((a) => fingerprintOf(connector, a.labels)))
+        .toEqual([problem.ok && problem.alerts[0]!.fingerprint]);
     } finally {
       server.close();
     }
   });
 
   test('an API error throws (reconciliation then resolves nothing)', async () => {
-    const server = createServer((_req, res) => res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32602, message: 'Invalid params.', data: 'Not authorised.' }, id: 1 })))
+    const server = createServer((_req, res) => res.end(JSON.stringify({ jsonrpc: '2.0',
+      error: { code: -32602, message: 'Invalid params.', data: 'Not authorised.' }, id: 1 })))
       .listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     try {
-      await expect(connector.poll!(pollTarget({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))).rejects.toThrow(/Not authorised/);
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await expect(connector.poll!(pollTarget({ url }))).rejects.toThrow(/Not authorised/);
     } finally {
       server.close();
     }

@@ -38,11 +38,11 @@ const listQuery = z.object({
   status: wordList(['firing', 'resolved'] as const, 'status'),
   disposition: wordList<AlertDisposition>(ALERT_DISPOSITIONS, 'disposition'),
   fingerprint: z.string().max(100 * 65).optional().transform((s) => (s ? s.split(',').map((x) => x.trim()) : undefined))
-    .refine((l) => l === undefined || l.length <= 100, { message: 'at most 100 fingerprints' }),
+    .refine((l) => l === undefined || l.length <= 100, { error: 'at most 100 fingerprints' }),
   /** Alertmanager matchers, repeatable (`filter=a="1"&filter=b=~"x|y"`), as its `GET /api/v2/alerts`. */
   filter: z.union([z.string(), z.array(z.string())]).optional()
     .transform((f) => (f === undefined ? [] : Array.isArray(f) ? f : [f]))
-    .refine((l) => l.length <= 20, { message: 'at most 20 filters' })
+    .refine((l) => l.length <= 20, { error: 'at most 20 filters' })
     .transform((list, ctx) => {
       const out: Matcher[] = [];
       for (const text of list) {
@@ -69,7 +69,7 @@ export function alertsRouter(deps: AlertsRouterDeps): Router {
   const router = Router();
   router.get('/api/v1/alerts', requireRole('viewer'), deps.gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
     const { status, disposition, fingerprint, filter } = q.data;
     const source = alertsInOrder(deps.db, {
       statuses: status, dispositions: disposition, fingerprints: fingerprint, matchers: filter,

@@ -20,7 +20,9 @@ export interface ChangesRouterDeps {
   readonly maxBytes: number;
 }
 
-const CHANGE_STATUSES: readonly ChangesTable['status'][] = ['awaiting_approval', 'approved', 'rejected', 'implemented', 'failed', 'cancelled'];
+const CHANGE_STATUSES: readonly ChangesTable['status'][] = [
+  'awaiting_approval', 'approved', 'rejected', 'implemented', 'failed', 'cancelled',
+];
 const CHANGE_TYPES: readonly ChangesTable['type'][] = ['standard', 'normal'];
 
 const listQuery = z.object({
@@ -42,7 +44,7 @@ export function changesRouter(deps: ChangesRouterDeps): Router {
 
   router.get('/api/v1/changes', read, deps.gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
     const page = await boundedPage(changesInOrder(deps.db, { statuses: q.data.status, types: q.data.type }),
       { after: q.data.cursor, limit: q.data.limit, maxBytes: deps.maxBytes });
     res.json({ changes: page.items, next: changeCursor.encode(page.next) });
@@ -50,22 +52,25 @@ export function changesRouter(deps: ChangesRouterDeps): Router {
 
   router.get('/api/v1/changes/:id', read, deps.gate, async (req, res) => {
     const id = parseId(req.params['id'] as string);
-    if (id === undefined) return sendError(res, 'invalid_request', 'change id must be a positive integer');
+    if (id === undefined) { sendError(res, 'invalid_request', 'change id must be a positive integer'); return; }
     const change = await findChange(deps.db, id);
-    if (change === undefined) return sendError(res, 'not_found', `no change ${id}`);
+    if (change === undefined) { sendError(res, 'not_found', `no change ${id}`); return; }
     res.json(change);
   });
 
   const decide = (decision: typeof approveRun) => async (req: Parameters<RequestHandler>[0], res: Response) => {
     const id = parseId(req.params['id'] as string);
-    if (id === undefined) return sendError(res, 'invalid_request', 'change id must be a positive integer');
+    if (id === undefined) { sendError(res, 'invalid_request', 'change id must be a positive integer'); return; }
     const body = decisionBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     const change = await findChange(deps.db, id);
-    if (change === undefined) return sendError(res, 'not_found', `no change ${id}`);
-    if (change.status !== 'awaiting_approval') return sendError(res, 'conflict', `change ${id} is ${change.status}, not awaiting approval`);
+    if (change === undefined) { sendError(res, 'not_found', `no change ${id}`); return; }
+    if (change.status !== 'awaiting_approval') {
+      sendError(res, 'conflict', `change ${id} is ${change.status}, not awaiting approval`);
+      return;
+    }
     const outcome = await decision(deps.db, change.run_id, principalOf(res).name, body.data.comment);
-    if (!outcome.ok) return sendRefusal(res, outcome);
+    if (!outcome.ok) { sendRefusal(res, outcome); return; }
     res.json(await findChange(deps.db, id));
   };
   router.post('/api/v1/changes/:id/approve', admin, jsonBody({ limit: '16kb' }), decide(approveRun));

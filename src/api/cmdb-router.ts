@@ -43,7 +43,7 @@ export function cmdbRouter(deps: CmdbRouterDeps): Router {
       res.json({ ...metaJson(stored), changed: stored.changed });
     } catch (err) {
       if (!(err instanceof CmdbDocumentError)) throw err;
-      if (err.field === '' && format === 'json') return sendError(res, 'invalid_json', `body is ${err.reason}`);
+      if (err.field === '' && format === 'json') { sendError(res, 'invalid_json', `body is ${err.reason}`); return; }
       sendError(res, 'invalid_payload', err.message, {
         field: err.field, ...(err.position ? { line: err.position.line, column: err.position.column } : {}),
       });

@@ -31,7 +31,8 @@ export async function readIncidentDetail(db: Kysely<Database>, id: number, limit
   if (incident === undefined) return undefined;
   const head = {
     ...incident, alert_summary: await alertSummary(db, id),
-    service_levels: limits.serviceLevels ? await serviceLevelsOf(db, incident, limits.serviceLevels, limits.now ?? new Date()) : [],
+    service_levels: limits.serviceLevels
+      ? await serviceLevelsOf(db, incident, limits.serviceLevels, limits.now ?? new Date()) : [],
   };
   const maxBytes = Math.max(0, limits.maxBytes - ENVELOPE_BYTES - jsonBytes(head)) / 2;
   const alerts = await boundedPage(alertsOfIncident(db, id), { limit: limits.alerts ?? 50, maxBytes });
@@ -52,7 +53,10 @@ export async function readIncidentDetail(db: Kysely<Database>, id: number, limit
  */
 async function serviceLevelsOf(
   db: Kysely<Database>,
-  incident: { readonly id: number; readonly priority: number; readonly opened_at: Date; readonly acknowledged_at: Date | null; readonly resolved_at: Date | null },
+  incident: {
+    readonly id: number; readonly priority: number; readonly opened_at: Date;
+    readonly acknowledged_at: Date | null; readonly resolved_at: Date | null;
+  },
   policy: ServiceLevelPolicy, now: Date,
 ) {
   if (policy.targets[incident.priority] === undefined) return [];
@@ -63,7 +67,8 @@ async function serviceLevelsOf(
   }, now);
   const seconds = (ms: number) => Math.trunc(ms / 1000);
   return clocks.map((c) => ({
-    clock: c.clock, target_seconds: seconds(c.targetMs), elapsed_seconds: seconds(c.elapsedMs), remaining_seconds: seconds(c.remainingMs),
+    clock: c.clock, target_seconds: seconds(c.targetMs), elapsed_seconds: seconds(c.elapsedMs),
+    remaining_seconds: seconds(c.remainingMs),
     breached: c.breached, near: c.near, stopped: c.stopped, paused: c.paused,
   }));
 }

@@ -19,6 +19,7 @@ import { readIncidentDetail } from './incident-detail';
 import { alertCursor, incidentCursor, timelineCursor, type CursorCodec } from './page-cursor';
 import { principalOf } from '../http/principal';
 import { readGate } from './read-gate';
+import { expectDefined } from '../domain/invariant';
 import type { RouteDoc } from '../http/route-doc';
 
 export interface IncidentsRouterDeps {
@@ -50,7 +51,12 @@ const listQuery = z.object({
     if (s === undefined || s === '') return undefined;
     const list = s.split(',').map((x) => x.trim());
     const bad = list.find((x) => !STATUSES.includes(x as IncidentStatus));
-    if (bad !== undefined) { ctx.addIssue({ code: 'custom', message: `unknown status ${JSON.stringify(bad)}; expected ${STATUSES.join(', ')}` }); return z.NEVER; }
+    if (bad !== undefined) {
+      ctx.addIssue({
+        code: 'custom', message: `unknown status ${JSON.stringify(bad)}; expected ${STATUSES.join(', ')}`,
+      });
+      return z.NEVER;
+    }
     return list as IncidentStatus[];
   }),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -80,12 +86,14 @@ const holdBody = z.object({
 const name = z.string().trim().min(1).max(200).nullable().optional();
 const assignBody = z.object({ by: said.by, assignee: name, assignment_group: name })
   .refine((b) => b.assignee !== undefined || b.assignment_group !== undefined,
-    { message: 'give assignee or assignment_group (null clears one)', path: ['assignee'] });
+    { error: 'give assignee or assignment_group (null clears one)', path: ['assignee'] });
 const commentBody = z.object({ by: said.by, comment: z.string().trim().min(1).max(4000) });
-const level = z.union([z.enum(['high', 'medium', 'low']), z.number().int().min(1).max(3).transform((n) => levelOfNumber(n)!)],
+const level = z.union([z.enum(['high', 'medium', 'low']),
+  z.number().int().min(1).max(3).transform((n) => expectDefined(levelOfNumber(n), 'the level of 1 to 3'))],
   { error: () => 'expected high, medium or low (or 1 to 3)' });
 const impactUrgencyBody = z.object({ by: said.by, impact: level.optional(), urgency: level.optional() })
-  .refine((b) => b.impact !== undefined || b.urgency !== undefined, { message: 'give impact and/or urgency', path: ['impact'] });
+  .refine((b) => b.impact !== undefined || b.urgency !== undefined,
+    { error: 'give impact and/or urgency', path: ['impact'] });
 
 /**
  * The incidents API (v1). Reads need a viewer token (or QUELL_OPEN_READS); working an
@@ -106,7 +114,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
 
   router.get('/api/v1/incidents', read, gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
     const page = await boundedPage(incidentsInOrder(deps.db, q.data.status),
       { after: q.data.cursor, limit: q.data.limit, maxBytes });
     res.json({ incidents: page.items, next: incidentCursor.encode(page.next) });
@@ -114,24 +122,25 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
 
   router.get('/api/v1/incidents/:id', read, gate, async (req, res) => {
     const id = parseId(req.params['id'] as string);
-    if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
+    if (id === undefined) { sendError(res, 'invalid_request', 'incident id must be a positive integer'); return; }
     const q = detailQuery.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
     const incident = await readIncidentDetail(deps.db, id,
       { alerts: q.data.alerts_limit, timeline: q.data.timeline_limit, maxBytes: deps.reads.maxBytes, ...sla() });
-    if (incident === undefined) return sendError(res, 'not_found', `no incident ${id}`);
+    if (incident === undefined) { sendError(res, 'not_found', `no incident ${id}`); return; }
     res.json(incident);
   });
 
   /** One of an incident's own lists, paged: `/api/v1/incidents/{id}/<name>?limit=&cursor=`. */
   const incidentList = <K, T, Q extends { readonly limit: number; readonly cursor?: K | undefined }>(
-    name: 'alerts' | 'timeline', query: z.ZodType<Q>, rows: (id: number, q: Q) => KeysetSource<K, T>, cursor: CursorCodec<K>,
+    name: 'alerts' | 'timeline', query: z.ZodType<Q>, rows: (id: number, q: Q) => KeysetSource<K, T>,
+    cursor: CursorCodec<K>,
   ) => async (req: Request, res: Response) => {
     const id = parseId(req.params['id'] as string);
-    if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
+    if (id === undefined) { sendError(res, 'invalid_request', 'incident id must be a positive integer'); return; }
     const q = query.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
-    if (await findIncident(deps.db, id) === undefined) return sendError(res, 'not_found', `no incident ${id}`);
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
+    if (await findIncident(deps.db, id) === undefined) { sendError(res, 'not_found', `no incident ${id}`); return; }
     const page = await boundedPage(rows(id, q.data), { after: q.data.cursor, limit: q.data.limit, maxBytes });
     res.json({ [name]: page.items, next: cursor.encode(page.next) });
   };
@@ -145,20 +154,23 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
    * change made as the token's principal, then 404, 409 naming the status, or the incident.
    */
   const route = <B>(what: string, body: z.ZodType<B>,
-    apply: (id: number, body: B, actor: string) => Promise<{ ok: true } | { ok: false; reason: string; status?: string; field?: string }>,
+    apply: (id: number, body: B, actor: string) =>
+      Promise<{ ok: true } | { ok: false; reason: string; status?: string; field?: string }>,
   ) => async (req: Request, res: Response) => {
     const id = parseId(req.params['id'] as string);
-    if (id === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
+    if (id === undefined) { sendError(res, 'invalid_request', 'incident id must be a positive integer'); return; }
     const parsed = body.safeParse(req.body ?? {});
-    if (!parsed.success) return sendValidationError(res, 'invalid_payload', parsed.error);
+    if (!parsed.success) { sendValidationError(res, 'invalid_payload', parsed.error); return; }
     const outcome = await apply(id, parsed.data, principalOf(res).name);
     if (!outcome.ok) {
-      if (outcome.reason === 'not_found') return sendError(res, 'not_found', `no incident ${id}`);
+      if (outcome.reason === 'not_found') { sendError(res, 'not_found', `no incident ${id}`); return; }
       if (outcome.reason === 'missing') {
         const field = outcome.field ?? 'body';
-        return sendError(res, 'invalid_payload', `${field}: required: incident ${id} has no ${field} set yet`, { field });
+        sendError(res, 'invalid_payload', `${field}: required: incident ${id} has no ${field} set yet`, { field });
+        return;
       }
-      return sendError(res, 'conflict', `incident ${id} is ${outcome.status}; cannot ${what}`, { status: outcome.status });
+      sendError(res, 'conflict', `incident ${id} is ${outcome.status}; cannot ${what}`, { status: outcome.status });
+      return;
     }
     res.json(await readIncidentDetail(deps.db, id, { maxBytes: deps.reads.maxBytes, ...sla() }));
   };
@@ -170,8 +182,10 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
       return outcome;
     };
   const smallJson = jsonBody({ limit: '16kb' });
-  router.post('/api/v1/incidents/:id/acknowledge', work, smallJson, route('acknowledge', changeBody, lifecycle(() => 'acknowledge')));
-  router.post('/api/v1/incidents/:id/resolve', work, smallJson, route('resolve', changeBody, lifecycle(() => 'resolve')));
+  router.post('/api/v1/incidents/:id/acknowledge', work, smallJson,
+    route('acknowledge', changeBody, lifecycle(() => 'acknowledge')));
+  router.post('/api/v1/incidents/:id/resolve', work, smallJson,
+    route('resolve', changeBody, lifecycle(() => 'resolve')));
   router.post('/api/v1/incidents/:id/hold', work, smallJson,
     route('hold', holdBody, lifecycle((b) => ({ action: 'hold', state: b.state, reason: b.reason }))));
   router.post('/api/v1/incidents/:id/resume', work, smallJson, route('resume', changeBody, lifecycle(() => 'resume')));
@@ -182,8 +196,8 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
     }, actor, events)));
   router.post('/api/v1/incidents/:id/comment', work, smallJson, route('comment', commentBody, (id, b, actor) =>
     commentIncident(deps.db, id, b.comment, actor, events)));
-  router.post('/api/v1/incidents/:id/impact-urgency', work, smallJson, route('set impact and urgency', impactUrgencyBody,
-    (id, b, actor) => setImpactUrgency(deps.db, id, {
+  router.post('/api/v1/incidents/:id/impact-urgency', work, smallJson,
+    route('set impact and urgency', impactUrgencyBody, (id, b, actor) => setImpactUrgency(deps.db, id, {
       ...(b.impact !== undefined ? { impact: b.impact } : {}),
       ...(b.urgency !== undefined ? { urgency: b.urgency } : {}),
     }, policy(), actor, events)));

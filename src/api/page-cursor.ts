@@ -19,7 +19,7 @@ export interface CursorCodec<K> {
 
 const MAX_CURSOR = 2048;
 
-function cursorCodec<K extends readonly unknown[]>(list: string, key: z.ZodType<K, unknown>): CursorCodec<K> {
+function cursorCodec<K extends readonly unknown[]>(list: string, key: z.ZodType<K>): CursorCodec<K> {
   const decode = (text: string): K | undefined => {
     if (text.length > MAX_CURSOR || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
     let value: unknown;
@@ -65,8 +65,10 @@ export const silenceCursor = cursorCodec<SilenceKey>('silences',
 export const alertListCursor = cursorCodec<AlertListKey>('alert-list',
   z.tuple([z.string().min(1).max(256)]).readonly());
 /** Runbook runs (`GET /api/v1/runbook-runs`) and changes (`GET /api/v1/changes`), newest first. */
-export const runCursor = cursorCodec<RunKey>('runbook-runs', z.tuple([z.number().int().min(1).max(2_147_483_647)]).readonly());
-export const changeCursor = cursorCodec<ChangeKey>('changes', z.tuple([z.number().int().min(1).max(2_147_483_647)]).readonly());
+export const runCursor = cursorCodec<RunKey>('runbook-runs',
+  z.tuple([z.number().int().min(1).max(2_147_483_647)]).readonly());
+export const changeCursor = cursorCodec<ChangeKey>('changes',
+  z.tuple([z.number().int().min(1).max(2_147_483_647)]).readonly());
 /** Problems (`GET /api/v1/problems`), newest first; a problem's incidents and timeline. */
 export const problemCursor = cursorCodec<ProblemKey>('problems',
   z.tuple([exactTime, z.number().int().min(1).max(2_147_483_647)]).readonly());

@@ -8,7 +8,9 @@ import {
   changeProblemStatus, createProblem, linkChangeToProblem, linkIncidentToProblem, unlinkIncidentFromProblem,
   updateProblem, type ProblemOutcome,
 } from '../store/problem-changes';
-import { changesOfProblem, findProblem, incidentsOfProblem, problemsInOrder, timelineOfProblem } from '../store/problem-queries';
+import {
+  changesOfProblem, findProblem, incidentsOfProblem, problemsInOrder, timelineOfProblem,
+} from '../store/problem-queries';
 import type { KeysetSource } from '../store/keyset';
 import { requireRole } from '../http/auth';
 import { boundedPage, jsonBytes } from './bounded-page';
@@ -88,9 +90,9 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
 
   router.get('/api/v1/problems', read, gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
-    const page = await boundedPage(problemsInOrder(db, { statuses: q.data.status, signature: q.data.signature, since: q.data.since }),
-      { after: q.data.cursor, limit: q.data.limit, maxBytes });
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
+    const source = problemsInOrder(db, { statuses: q.data.status, signature: q.data.signature, since: q.data.since });
+    const page = await boundedPage(source, { after: q.data.cursor, limit: q.data.limit, maxBytes });
     res.json({ problems: page.items, next: problemCursor.encode(page.next) });
   });
 
@@ -112,38 +114,51 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
     const problemId = idOf(req, res);
     if (problemId === undefined) return;
     const q = detailQuery.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
     const found = await detail(problemId, { incidents: q.data.incidents_limit, timeline: q.data.timeline_limit });
-    if (found === undefined) return sendError(res, 'not_found', `no problem ${problemId}`);
+    if (found === undefined) { sendError(res, 'not_found', `no problem ${problemId}`); return; }
     res.json(found);
   });
 
   const list = <K, Q extends { readonly limit: number; readonly cursor?: K | undefined }>(
-    name: 'incidents' | 'timeline', query: z.ZodType<Q>, rows: (problemId: number) => KeysetSource<K, unknown>, cursor: CursorCodec<K>,
+    name: 'incidents' | 'timeline', query: z.ZodType<Q>, rows: (problemId: number) => KeysetSource<K, unknown>,
+    cursor: CursorCodec<K>,
   ) => async (req: Request, res: Response) => {
     const problemId = idOf(req, res);
     if (problemId === undefined) return;
     const q = query.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
-    if (await findProblem(db, problemId) === undefined) return sendError(res, 'not_found', `no problem ${problemId}`);
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
+    if (await findProblem(db, problemId) === undefined) {
+      sendError(res, 'not_found', `no problem ${problemId}`);
+      return;
+    }
     const page = await boundedPage(rows(problemId), { after: q.data.cursor, limit: q.data.limit, maxBytes });
     res.json({ [name]: page.items, next: cursor.encode(page.next) });
   };
-  router.get('/api/v1/problems/:id/incidents', read, gate, list('incidents', incidentsQuery, (p) => incidentsOfProblem(db, p), problemIncidentCursor));
-  router.get('/api/v1/problems/:id/timeline', read, gate, list('timeline', timelineQuery, (p) => timelineOfProblem(db, p), problemTimelineCursor));
+  router.get('/api/v1/problems/:id/incidents', read, gate,
+    list('incidents', incidentsQuery, (p) => incidentsOfProblem(db, p), problemIncidentCursor));
+  router.get('/api/v1/problems/:id/timeline', read, gate,
+    list('timeline', timelineQuery, (p) => timelineOfProblem(db, p), problemTimelineCursor));
 
   /** Answers a change's outcome: the problem as it now is, or the error. */
   const answer = async (res: Response, problemId: number, outcome: ProblemOutcome) => {
-    if (!outcome.ok) return sendError(res, outcome.reason, outcome.reason === 'not_found' ? outcome.what : outcome.message);
+    if (!outcome.ok) {
+      sendError(res, outcome.reason, outcome.reason === 'not_found' ? outcome.what : outcome.message);
+      return;
+    }
     res.json(await detail(problemId));
   };
 
   router.post('/api/v1/problems', auth, smallJson, async (req, res) => {
     const body = createBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
-    const made = await createProblem(db, { title: body.data.title, rootCause: body.data.root_cause, incidentIds: body.data.incident_ids },
-      principalOf(res).name);
-    if (!made.ok) return sendError(res, 'invalid_payload', `incident_ids: no incident ${made.missing}`, { field: 'incident_ids' });
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
+    const made = await createProblem(db, {
+      title: body.data.title, rootCause: body.data.root_cause, incidentIds: body.data.incident_ids,
+    }, principalOf(res).name);
+    if (!made.ok) {
+      sendError(res, 'invalid_payload', `incident_ids: no incident ${made.missing}`, { field: 'incident_ids' });
+      return;
+    }
     res.status(201).json(await detail(made.id));
   });
 
@@ -151,7 +166,7 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
     const problemId = idOf(req, res);
     if (problemId === undefined) return;
     const body = updateBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     if (!knownRunbook(res, 'workaround_runbook', body.data.workaround_runbook)) return;
     await answer(res, problemId, await updateProblem(db, problemId, body.data, principalOf(res).name));
   });
@@ -160,16 +175,17 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
     const problemId = idOf(req, res);
     if (problemId === undefined) return;
     const body = knownErrorBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     if (!knownRunbook(res, 'runbook', body.data.runbook)) return;
-    await answer(res, problemId, await changeProblemStatus(db, problemId, 'mark_known_error', principalOf(res).name, body.data));
+    await answer(res, problemId,
+      await changeProblemStatus(db, problemId, 'mark_known_error', principalOf(res).name, body.data));
   });
 
   const lifecycle = (action: Exclude<ProblemAction, 'mark_known_error'>) => async (req: Request, res: Response) => {
     const problemId = idOf(req, res);
     if (problemId === undefined) return;
     const body = commentBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     await answer(res, problemId, await changeProblemStatus(db, problemId, action, principalOf(res).name, body.data));
   };
   router.post('/api/v1/problems/:id/resolve', auth, smallJson, lifecycle('resolve'));
@@ -180,15 +196,19 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
     const problemId = idOf(req, res);
     if (problemId === undefined) return;
     const body = incidentLinkBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
-    await answer(res, problemId, await linkIncidentToProblem(db, problemId, body.data.incident_id, principalOf(res).name, events));
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
+    await answer(res, problemId,
+      await linkIncidentToProblem(db, problemId, body.data.incident_id, principalOf(res).name, events));
   });
 
   router.delete('/api/v1/problems/:id/incidents/:incidentId', auth, async (req, res) => {
     const problemId = idOf(req, res);
     if (problemId === undefined) return;
     const incidentId = parseId(req.params['incidentId'] as string);
-    if (incidentId === undefined) return sendError(res, 'invalid_request', 'incident id must be a positive integer');
+    if (incidentId === undefined) {
+      sendError(res, 'invalid_request', 'incident id must be a positive integer');
+      return;
+    }
     await answer(res, problemId, await unlinkIncidentFromProblem(db, problemId, incidentId, principalOf(res).name));
   });
 
@@ -196,7 +216,7 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
     const problemId = idOf(req, res);
     if (problemId === undefined) return;
     const body = changeLinkBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     await answer(res, problemId, await linkChangeToProblem(db, problemId, body.data.change_id, principalOf(res).name));
   });
   return router;

@@ -29,10 +29,12 @@ export function readGate(opts: ReadGateOptions): RequestHandler {
     };
     if (active < opts.concurrency) {
       active++;
-      return enter();
+      enter();
+      return;
     }
     if (waiting.length >= opts.maxWaiting) {
-      return sendError(res, 'busy', `the API is serving as many reads as it allows (${opts.concurrency}); retry later`);
+      sendError(res, 'busy', `the API is serving as many reads as it allows (${opts.concurrency}); retry later`);
+      return;
     }
     waiting.push(enter);
     res.once('close', () => {

@@ -23,7 +23,9 @@ export function reportsRouter(deps: ReportsRouterDeps): Router {
   const reports = deps.reports ?? REPORTS;
 
   router.get('/api/v1/reports', requireRole('viewer'), deps.gate, (_req, res) => {
-    res.json({ reports: [...reports.values()].map((r) => ({ name: r.name, description: r.description, columns: r.columns })) });
+    res.json({
+      reports: [...reports.values()].map((r) => ({ name: r.name, description: r.description, columns: r.columns })),
+    });
   });
 
   router.get('/api/v1/reports/:name', requireRole('viewer'), deps.gate, async (req, res) => {
@@ -31,10 +33,11 @@ export function reportsRouter(deps: ReportsRouterDeps): Router {
     const report = reports.get(name);
     if (report === undefined) {
       const known = [...reports.keys()];
-      return sendError(res, 'not_found', `no report ${JSON.stringify(name)}; known: ${known.join(', ')}`, { reports: known });
+      sendError(res, 'not_found', `no report ${JSON.stringify(name)}; known: ${known.join(', ')}`, { reports: known });
+      return;
     }
-    const period = parsePeriod(req.query as Record<string, unknown>);
-    if (isPeriodError(period)) return sendError(res, 'invalid_request', period.message, { field: period.field });
+    const period = parsePeriod(req.query);
+    if (isPeriodError(period)) { sendError(res, 'invalid_request', period.message, { field: period.field }); return; }
     const rows = await report.run(deps, period);
     if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
       res.type('text/csv; charset=utf-8; header=present')

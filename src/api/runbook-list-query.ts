@@ -7,7 +7,9 @@ export function enumList<T extends string>(name: string, values: readonly T[]) {
     const list = s.split(',').map((x) => x.trim());
     const bad = list.find((x) => !values.includes(x as T));
     if (bad !== undefined) {
-      ctx.addIssue({ code: 'custom', message: `unknown ${name} ${JSON.stringify(bad)}; expected ${values.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom', message: `unknown ${name} ${JSON.stringify(bad)}; expected ${values.join(', ')}`,
+      });
       return z.NEVER;
     }
     return list as T[];

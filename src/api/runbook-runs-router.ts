@@ -51,7 +51,8 @@ export function sendRefusal(res: Response, outcome: Extract<Decision, { ok: fals
 
 /**
  * Runbook runs: list and read (viewer, bounded), cancel (operator: stopping automation is
- * working the incident), approve, reject (admin); and the runbooks' kill switch (admin). Parameters, outputs and errors are shown as recorded: secrets masked.
+ * working the incident), approve, reject (admin); and the runbooks' kill switch (admin).
+ * Parameters, outputs and errors are shown as recorded: secrets masked.
  */
 export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
   const router = Router();
@@ -62,28 +63,29 @@ export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
 
   router.get('/api/v1/runbook-runs', read, deps.gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
-    const source = runsInOrder(deps.db, { incidentId: q.data.incident, runbook: q.data.runbook, statuses: q.data.status });
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
+    const source = runsInOrder(deps.db,
+      { incidentId: q.data.incident, runbook: q.data.runbook, statuses: q.data.status });
     const page = await boundedPage(source, { after: q.data.cursor, limit: q.data.limit, maxBytes: deps.maxBytes });
     res.json({ runs: page.items, next: runCursor.encode(page.next) });
   });
 
   router.get('/api/v1/runbook-runs/:id', read, deps.gate, async (req, res) => {
     const id = parseId(req.params['id'] as string);
-    if (id === undefined) return sendError(res, 'invalid_request', 'run id must be a positive integer');
+    if (id === undefined) { sendError(res, 'invalid_request', 'run id must be a positive integer'); return; }
     const run = await runDetail(deps.db, id);
-    if (run === undefined) return sendError(res, 'not_found', `no runbook run ${id}`);
+    if (run === undefined) { sendError(res, 'not_found', `no runbook run ${id}`); return; }
     res.json(run);
   });
 
   router.post('/api/v1/runbook-runs/:id/cancel', operator, smallJson, async (req, res) => {
     const id = parseId(req.params['id'] as string);
-    if (id === undefined) return sendError(res, 'invalid_request', 'run id must be a positive integer');
+    if (id === undefined) { sendError(res, 'invalid_request', 'run id must be a positive integer'); return; }
     const body = cancelBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     const by = principalOf(res).name;
     const outcome = await cancelRun(deps.db, id, by);
-    if (!outcome.ok) return sendRefusal(res, outcome);
+    if (!outcome.ok) { sendRefusal(res, outcome); return; }
     // Running here: its step is aborted now; elsewhere, its executor sees cancel_requested.
     if (!outcome.ended) deps.aborts.abort(id, { kind: 'cancel', by });
     res.status(outcome.ended ? 200 : 202).json(await runDetail(deps.db, id));
@@ -91,11 +93,11 @@ export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
 
   const decide = (decision: typeof approveRun) => async (req: Parameters<RequestHandler>[0], res: Response) => {
     const id = parseId(req.params['id'] as string);
-    if (id === undefined) return sendError(res, 'invalid_request', 'run id must be a positive integer');
+    if (id === undefined) { sendError(res, 'invalid_request', 'run id must be a positive integer'); return; }
     const body = decisionBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     const outcome = await decision(deps.db, id, principalOf(res).name, body.data.comment);
-    if (!outcome.ok) return sendRefusal(res, outcome);
+    if (!outcome.ok) { sendRefusal(res, outcome); return; }
     res.json(await runDetail(deps.db, id));
   };
   router.post('/api/v1/runbook-runs/:id/approve', admin, smallJson, decide(approveRun));
@@ -113,7 +115,7 @@ export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
   });
   router.put('/api/v1/runbooks/kill-switch', admin, smallJson, async (req, res) => {
     const body = killSwitchBody.safeParse(req.body ?? {});
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     await setKillSwitch(deps.db, body.data.enabled, principalOf(res).name);
     res.json(await killSwitchJson());
   });

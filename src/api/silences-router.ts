@@ -31,7 +31,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const time = z.string().refine((s) => {
   const ms = Date.parse(s);
   return /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(ms) && ms >= 0 && ms < Date.UTC(10000, 0, 1);
-}, { message: 'expected an ISO 8601 time between the years 1970 and 9999, e.g. 2026-11-20T10:00:00Z' });
+}, { error: 'expected an ISO 8601 time between the years 1970 and 9999, e.g. 2026-11-20T10:00:00Z' });
 
 /** Alertmanager's matcher object; `isEqual` defaults to true as in Alertmanager. */
 const matcherObject = z.object({
@@ -47,7 +47,7 @@ const matcherObject = z.object({
  */
 const silenceBody = z.object({
   id: z.unknown().optional().refine((id) => id === undefined, {
-    message: 'updating a silence is not supported: expire it (DELETE) and create another',
+    error: 'updating a silence is not supported: expire it (DELETE) and create another',
   }),
   matchers: z.array(z.union([z.string().max(4096), matcherObject])).min(1).max(64),
   startsAt: time.optional(),
@@ -75,7 +75,8 @@ const listQuery = z.object({
 
 /**
  * Silences, with Alertmanager's semantics and words: create (`POST`, admin), list, read
- * (viewer), expire (`DELETE`, admin). `createdBy` is the token's name. Stored in PostgreSQL; workers see a change at their next batch.
+ * (viewer), expire (`DELETE`, admin). `createdBy` is the token's name. Stored in PostgreSQL;
+ * workers see a change at their next batch.
  */
 export function silencesRouter(deps: SilencesRouterDeps): Router {
   const router = Router();
@@ -85,7 +86,7 @@ export function silencesRouter(deps: SilencesRouterDeps): Router {
 
   router.post('/api/v1/silences', admin, jsonBody({ limit: '64kb' }), async (req, res) => {
     const body = silenceBody.safeParse(req.body);
-    if (!body.success) return sendValidationError(res, 'invalid_payload', body.error);
+    if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     const invalid = (field: string, message: string) =>
       sendError(res, 'invalid_payload', `${field}: ${message}`, { field });
     const matchers: SilenceMatcherJson[] = [];
@@ -97,20 +98,22 @@ export function silencesRouter(deps: SilencesRouterDeps): Router {
         matchers.push(json);
       } catch (err) {
         if (!(err instanceof MatcherSyntaxError)) throw err;
-        return invalid(`matchers[${i}]`, err.message);
+        invalid(`matchers[${i}]`, err.message);
+        return;
       }
     }
     // As Alertmanager: a silence that would match an alert with no labels would match everything.
     if (compiled.every((m) => matches(m, {}))) {
-      return invalid('matchers',
+      invalid('matchers',
         'at least one matcher must not match the empty string (this silence would match every alert)');
+      return;
     }
     const at = now();
     const endsAt = Date.parse(body.data.endsAt);
-    if (endsAt <= at.getTime()) return invalid('endsAt', 'the end is in the past');
+    if (endsAt <= at.getTime()) { invalid('endsAt', 'the end is in the past'); return; }
     // A start in the past is now (as Alertmanager): a silence never reaches back.
     const startsAt = Math.max(body.data.startsAt === undefined ? 0 : Date.parse(body.data.startsAt), at.getTime());
-    if (endsAt < startsAt) return invalid('endsAt', 'the end is before the start');
+    if (endsAt < startsAt) { invalid('endsAt', 'the end is before the start'); return; }
     const row = await createSilence(deps.db, {
       matchers, startsAt: new Date(startsAt).toISOString(), endsAt: new Date(endsAt).toISOString(),
       createdBy: principalOf(res).name, comment: body.data.comment,
@@ -120,7 +123,7 @@ export function silencesRouter(deps: SilencesRouterDeps): Router {
 
   router.get('/api/v1/silences', read, deps.gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);
-    if (!q.success) return sendValidationError(res, 'invalid_request', q.error);
+    if (!q.success) { sendValidationError(res, 'invalid_request', q.error); return; }
     const page = await boundedPage(silencesInOrder(deps.db, now(), q.data.state),
       { after: q.data.cursor, limit: q.data.limit, maxBytes: deps.maxBytes });
     res.json({ silences: page.items, next: silenceCursor.encode(page.next) });
@@ -128,18 +131,18 @@ export function silencesRouter(deps: SilencesRouterDeps): Router {
 
   router.get('/api/v1/silences/:id', read, deps.gate, async (req, res) => {
     const id = req.params['id'] as string;
-    if (!UUID.test(id)) return sendError(res, 'invalid_request', 'a silence id is a UUID (lowercase)');
+    if (!UUID.test(id)) { sendError(res, 'invalid_request', 'a silence id is a UUID (lowercase)'); return; }
     const row = await findSilence(deps.db, id);
-    if (row === undefined) return sendError(res, 'not_found', `no silence ${id}`);
+    if (row === undefined) { sendError(res, 'not_found', `no silence ${id}`); return; }
     res.json(silenceJson(row, now()));
   });
 
   router.delete('/api/v1/silences/:id', admin, async (req, res) => {
     const id = req.params['id'] as string;
-    if (!UUID.test(id)) return sendError(res, 'invalid_request', 'a silence id is a UUID (lowercase)');
+    if (!UUID.test(id)) { sendError(res, 'invalid_request', 'a silence id is a UUID (lowercase)'); return; }
     const at = now();
     const row = await expireSilence(deps.db, id, at);
-    if (row === undefined) return sendError(res, 'not_found', `no silence ${id}`);
+    if (row === undefined) { sendError(res, 'not_found', `no silence ${id}`); return; }
     res.json(silenceJson(row, at));
   });
   return router;

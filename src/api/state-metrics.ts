@@ -26,7 +26,7 @@ export function registerStateMetrics(registry: Registry, db: Kysely<Database>, q
     async collect() {
       try {
         const depth = await queue.depth();
-        for (const [state, n] of Object.entries(depth)) this.set({ queue: 'ingest', state }, n);
+        for (const [state, n] of Object.entries(depth) as [string, number][]) this.set({ queue: 'ingest', state }, n);
       } catch {
         for (const state of QUEUE_STATES) this.set({ queue: 'ingest', state }, Number.NaN); // queue down, as above
       }
@@ -38,7 +38,11 @@ export function registerStateMetrics(registry: Registry, db: Kysely<Database>, q
     labelNames: ['queue'] as const,
     registers: [registry],
     async collect() {
-      try { this.set({ queue: 'ingest' }, (await queue.depth()).oldestWaitingSeconds ?? Number.NaN); } catch { this.set({ queue: 'ingest' }, Number.NaN); }
+      try {
+        this.set({ queue: 'ingest' }, (await queue.depth()).oldestWaitingSeconds ?? Number.NaN);
+      } catch {
+        this.set({ queue: 'ingest' }, Number.NaN);
+      }
     },
   });
 }

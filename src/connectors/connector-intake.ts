@@ -23,17 +23,20 @@ export type Intake<Payload = unknown> =
  * (replays have no job).
  */
 export function intake<Payload>(
-  connector: Connector<Payload, any>, body: unknown, receivedAt: Date, maxClockSkewSeconds: number,
-  request: RequestFacts<any> = { id: `replay-${receivedAt.getTime()}` },
+  connector: Connector<Payload>, body: unknown, receivedAt: Date, maxClockSkewSeconds: number,
+  request: RequestFacts = { id: `replay-${receivedAt.getTime()}` },
 ): Intake<Payload> {
   const parsed = connector.schema.safeParse(body);
   if (!parsed.success) return { ok: false, schemaError: parsed.error };
   const bounds = { now: receivedAt, maxSkewSeconds: maxClockSkewSeconds };
   const storable = storableAlerts(connector.normalize(parsed.data, receivedAt, request), bounds);
   if (!storable.ok) return { ok: false, issue: storable.issue };
-  const alerts = storable.alerts.map((a) => ({ ...a, source: connector.id, fingerprint: fingerprintOf(connector, a.labels) }));
+  const alerts = storable.alerts.map((a) => ({
+    ...a, source: connector.id, fingerprint: fingerprintOf(connector, a.labels),
+  }));
   const acknowledgements = (connector.acknowledge?.(parsed.data, receivedAt, request) ?? []).map((a) => ({
-    fingerprint: fingerprintOf(connector, a.labels), by: a.by, ...(a.comment !== undefined ? { comment: a.comment } : {}),
+    fingerprint: fingerprintOf(connector, a.labels), by: a.by,
+    ...(a.comment !== undefined ? { comment: a.comment } : {}),
   }));
   return { ok: true, payload: parsed.data, alerts, acknowledgements };
 }
@@ -43,7 +46,9 @@ export function intake<Payload>(
  * connector's `identity` answers one, else its identifying labels. Ingest, reconciliation and
  * `quell connectors preview` all fingerprint through here.
  */
-export function fingerprintOf(connector: Pick<Connector, 'id' | 'identity' | 'fingerprintLabels'>, labels: Labels): string {
+export function fingerprintOf(
+  connector: Pick<Connector, 'id' | 'identity' | 'fingerprintLabels'>, labels: Labels,
+): string {
   const key = connector.identity?.(labels);
   if (key !== undefined && key !== '') return identityFingerprint(connector.id, key);
   return fingerprint(connector.id, labels, connector.fingerprintLabels);

@@ -15,7 +15,9 @@ export function loadConnectors(dir: string = CONNECTORS_DIR): Connector[] {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(base) as { connector?: Connector };
     if (mod.connector === undefined) throw new Error(`${base}: exports no 'connector'`);
-    if (mod.connector.id !== entry.name) throw new Error(`${base}: connector id '${mod.connector.id}' differs from its folder '${entry.name}'`);
+    if (mod.connector.id !== entry.name) {
+      throw new Error(`${base}: connector id '${mod.connector.id}' differs from its folder '${entry.name}'`);
+    }
     found.push(mod.connector);
   }
   return found;

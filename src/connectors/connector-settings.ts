@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config';
 import type { Connector } from './connector';
 import { DEFAULT_HMAC_SCHEME, type HmacScheme } from './hmac-signature';
+import { expectDefined, itemAt } from '../domain/invariant';
 
 /** A connector with what its settings say: how requests authenticate, and its own settings. */
 export interface ConnectorSetup {
@@ -32,7 +33,10 @@ export const namedSecrets = z.unknown().transform((v, ctx) => {
   const out: Record<string, string> = {};
   for (const pair of v.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
     const at = pair.indexOf('=');
-    if (at <= 0) { ctx.addIssue({ code: 'custom', message: 'expected name=token pairs, comma-separated' }); return z.NEVER; }
+    if (at <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'expected name=token pairs, comma-separated' });
+      return z.NEVER;
+    }
     out[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return out;
@@ -58,39 +62,49 @@ export const envPrefixOf = (id: string): string => `QUELL_CONNECTOR_${id.toUpper
  * `connectors: { <id>: { <key>: value } }` section (the environment wins), validated: a bad
  * value, an unknown key or a variable for no connector stops start-up (ConfigError, naming it).
  */
-export function connectorSetups(connectors: readonly Connector[], env: NodeJS.ProcessEnv = process.env): ConnectorSetup[] {
+export function connectorSetups(
+  connectors: readonly Connector[], env: NodeJS.ProcessEnv = process.env,
+): ConnectorSetup[] {
   const file = fileSections(env);
   const raw = new Map<string, Record<string, unknown>>(connectors.map((c) => [c.id, sectionOf(file, c.id)]));
   // Longest prefix first, so that `foo-bar`'s variables are not read as `foo`'s key `bar_…`.
-  const byPrefix = connectors.map((c) => ({ id: c.id, prefix: envPrefixOf(c.id) })).sort((a, b) => b.prefix.length - a.prefix.length);
+  const byPrefix = connectors.map((c) => ({ id: c.id, prefix: envPrefixOf(c.id) }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('QUELL_CONNECTOR_') || value === undefined) continue;
     const owner = byPrefix.find((p) => name.startsWith(p.prefix) && name.length > p.prefix.length);
-    if (owner === undefined) throw new ConfigError(`${name}: no connector ${JSON.stringify(name.slice(16).toLowerCase())} in connectors/`);
-    raw.get(owner.id)![name.slice(owner.prefix.length).toLowerCase()] = value;
+    if (owner === undefined) {
+      throw new ConfigError(`${name}: no connector ${JSON.stringify(name.slice(16).toLowerCase())} in connectors/`);
+    }
+    const values = expectDefined(raw.get(owner.id), 'the settings of a known connector');
+    values[name.slice(owner.prefix.length).toLowerCase()] = value;
   }
-  return connectors.map((connector) => setupOf(connector, raw.get(connector.id)!));
+  return connectors.map((connector) =>
+    setupOf(connector, expectDefined(raw.get(connector.id), 'the settings of a known connector')));
 }
 
 function setupOf(connector: Connector, raw: Record<string, unknown>): ConnectorSetup {
   const where = (key: string): string => `${envPrefixOf(connector.id)}${key.toUpperCase()}`;
   const own = Object.fromEntries(Object.entries(raw).filter(([k]) => !FRAMEWORK_KEYS.has(k)));
-  const framework = frameworkSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([k]) => FRAMEWORK_KEYS.has(k))));
+  const framework = frameworkSchema.safeParse(
+    Object.fromEntries(Object.entries(raw).filter(([k]) => FRAMEWORK_KEYS.has(k))));
   if (!framework.success) {
-    const issue = framework.error.issues[0]!;
+    const issue = itemAt(framework.error.issues, 0, 'a failed validation\'s first issue');
     throw new ConfigError(`${where(String(issue.path[0]))}: ${issue.message}`);
   }
   let settings: unknown;
   if (connector.settings !== undefined) {
     const parsed = connector.settings.safeParse(own);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const key = issue.code === 'unrecognized_keys' ? issue.keys[0]! : String(issue.path[0] ?? '');
+      const issue = itemAt(parsed.error.issues, 0, 'a failed validation\'s first issue');
+      const key = issue.code === 'unrecognized_keys' ? itemAt(issue.keys, 0, 'an unrecognized key')
+        : String(issue.path[0] ?? '');
       throw new ConfigError(`${where(key)}: ${issue.message}`);
     }
     settings = parsed.data;
   } else if (Object.keys(own).length > 0) {
-    throw new ConfigError(`${where(Object.keys(own)[0]!)}: the ${connector.id} connector has no such setting`);
+    const key = itemAt(Object.keys(own), 0, 'a setting');
+    throw new ConfigError(`${where(key)}: the ${connector.id} connector has no such setting`);
   }
   const f = framework.data;
   const tokens = Object.entries(f.tokens ?? {}).map(([sender, token]) => ({ sender, token }));
@@ -101,7 +115,10 @@ function setupOf(connector: Connector, raw: Record<string, unknown>): ConnectorS
     ...(f.hmac_timestamp_header !== undefined ? { timestampHeader: f.hmac_timestamp_header } : {}),
     ...(f.hmac_window_seconds !== undefined ? { windowSeconds: f.hmac_window_seconds } : {}),
   };
-  return { connector, settings, auth: { tokens, ...(f.hmac_secret !== undefined ? { hmac: { secret: f.hmac_secret, scheme } } : {}) } };
+  return {
+    connector, settings,
+    auth: { tokens, ...(f.hmac_secret !== undefined ? { hmac: { secret: f.hmac_secret, scheme } } : {}) },
+  };
 }
 
 /** The config file's `connectors` mapping, if any. */
@@ -110,7 +127,9 @@ function fileSections(env: NodeJS.ProcessEnv): { readonly file: string; readonly
   if (!file) return { file: '', sections: {} };
   const doc = parseYaml(readFileSync(file, 'utf8')) as { connectors?: Record<string, unknown> } | null;
   const sections = doc?.connectors ?? {};
-  if (typeof sections !== 'object' || Array.isArray(sections)) throw new ConfigError(`${file}: connectors: expected a mapping of connector ids`);
+  if (typeof sections !== 'object' || Array.isArray(sections)) {
+    throw new ConfigError(`${file}: connectors: expected a mapping of connector ids`);
+  }
   return { file, sections };
 }
 
@@ -118,8 +137,11 @@ function fileSections(env: NodeJS.ProcessEnv): { readonly file: string; readonly
 function sectionOf({ file, sections }: ReturnType<typeof fileSections>, id: string): Record<string, unknown> {
   const section = sections[id];
   if (section === undefined || section === null) return {};
-  if (typeof section !== 'object' || Array.isArray(section)) throw new ConfigError(`${file}: connectors.${id}: expected a mapping of settings`);
-  return Object.fromEntries(Object.entries(section).map(([k, v]) => [k.toLowerCase(), typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]));
+  if (typeof section !== 'object' || Array.isArray(section)) {
+    throw new ConfigError(`${file}: connectors.${id}: expected a mapping of settings`);
+  }
+  return Object.fromEntries(Object.entries(section).map(([k, v]) =>
+    [k.toLowerCase(), typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]));
 }
 
 /** Setups with no settings at all: each connector as it ships (tests, tools). */

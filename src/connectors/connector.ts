@@ -95,7 +95,8 @@ export interface Connector<Payload = unknown, Settings = unknown> {
    * the default. Throwing VerificationUnavailableError answers 503 (the source retries).
    * @defaultValue `202 {"status":"queued","job_id","alerts"}`
    */
-  respond?(accepted: Accepted<Payload>, settings: Settings): ConnectorAnswer | undefined | Promise<ConnectorAnswer | undefined>;
+  respond?(accepted: Accepted<Payload>, settings: Settings):
+    ConnectorAnswer | undefined | Promise<ConnectorAnswer | undefined>;
 }
 
 /** Where a connector polls its source, from settings (QUELL_RECONCILE_* in README). */
@@ -172,6 +173,8 @@ export interface ConnectorAnswer {
 }
 
 /** Typing helper for connector modules. */
-export function defineConnector<Payload, Settings = unknown>(connector: Connector<Payload, Settings>): Connector<Payload, Settings> {
+export function defineConnector<Payload, Settings = unknown>(
+  connector: Connector<Payload, Settings>,
+): Connector<Payload, Settings> {
   return connector;
 }

@@ -28,7 +28,9 @@ export type SignatureVerdict = { readonly ok: true } | { readonly ok: false; rea
  * Checks a request's signature in constant time. The message names the header that is
  * missing or wrong, never the secret or the expected signature.
  */
-export function verifyHmac(secret: string, scheme: HmacScheme, rawBody: Buffer, headers: IncomingHttpHeaders, now: Date): SignatureVerdict {
+export function verifyHmac(
+  secret: string, scheme: HmacScheme, rawBody: Buffer, headers: IncomingHttpHeaders, now: Date,
+): SignatureVerdict {
   const sent = single(headers[scheme.header.toLowerCase()]);
   if (sent === undefined) return refused(`${scheme.header}: missing signature header`);
   let timestamp: string | undefined;
@@ -39,7 +41,8 @@ export function verifyHmac(secret: string, scheme: HmacScheme, rawBody: Buffer, 
     const t = Number(timestamp.trim());
     const ms = t > 1e11 ? t : t * 1000; // milliseconds are taken too
     if (Math.abs(now.getTime() - ms) > scheme.windowSeconds * 1000) {
-      return refused(`${scheme.timestampHeader}: signed more than ${scheme.windowSeconds} s from Quell's clock (replay window)`);
+      return refused(
+        `${scheme.timestampHeader}: signed more than ${scheme.windowSeconds} s from Quell's clock (replay window)`);
     }
   }
   const hex = sent.trim().replace(/^sha256=/i, '').toLowerCase();
@@ -51,9 +54,13 @@ export function verifyHmac(secret: string, scheme: HmacScheme, rawBody: Buffer, 
 }
 
 /** The headers a sender adds to sign `rawBody` at `now` (tests and examples). */
-export function signHmac(secret: string, scheme: HmacScheme, rawBody: Buffer | string, now: Date): Record<string, string> {
+export function signHmac(
+  secret: string, scheme: HmacScheme, rawBody: Buffer | string, now: Date,
+): Record<string, string> {
   const body = Buffer.isBuffer(rawBody) ? rawBody : Buffer.from(rawBody);
-  if (scheme.timestampHeader === '') return { [scheme.header]: hmacOf(secret, scheme, body, undefined).toString('hex') };
+  if (scheme.timestampHeader === '') {
+    return { [scheme.header]: hmacOf(secret, scheme, body, undefined).toString('hex') };
+  }
   const ts = String(Math.floor(now.getTime() / 1000));
   return { [scheme.header]: hmacOf(secret, scheme, body, ts).toString('hex'), [scheme.timestampHeader]: ts };
 }

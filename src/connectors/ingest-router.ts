@@ -1,7 +1,9 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { sendError, sendValidationError } from '../http/errors';
 import { jsonBody, rawBodyOf } from '../http/json-body';
-import { QueueOutcomeUnknownError, QueueUnavailableError, type IngestJob, type IngestQueue } from '../queue/ingest-queue';
+import {
+  QueueOutcomeUnknownError, QueueUnavailableError, type IngestJob, type IngestQueue,
+} from '../queue/ingest-queue';
 import type { Connector } from './connector';
 import { intake } from './connector-intake';
 import { defaultSetups, type ConnectorSetup } from './connector-settings';
@@ -11,6 +13,7 @@ import type { IngestBackpressure } from './ingest-backpressure';
 import type { IngestMetrics } from './ingest-metrics';
 import { RequestIdentity } from './request-identity';
 import { VerificationUnavailableError } from './verification-error';
+import { itemAt } from '../domain/invariant';
 
 export interface IngestRouterDeps {
   /** The connectors served, with their settings (connector-settings.ts); a bare connector has none. */
@@ -46,16 +49,21 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
   // keepRaw: each request's raw body, for signatures and for its identity if Redis leaves its outcome unknown.
   const json = jsonBody({ limit: deps.maxBodyBytes, keepRaw: true, anyValue: true });
   const identity = new RequestIdentity();
-  const setups = deps.connectors.map((c) => ('connector' in c ? c : defaultSetups([c])[0]!));
+  const setups = deps.connectors.map((c) =>
+    ('connector' in c ? c : itemAt(defaultSetups([c]), 0, 'the default setup')));
   for (const setup of setups) {
     const { connector } = setup;
     const count: RequestHandler = (_req, res, next) => {
       const stop = deps.metrics.duration.startTimer({ connector: connector.id });
-      res.on('finish', () => { stop(); deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) }); });
+      res.on('finish', () => {
+        stop();
+        deps.metrics.requests.inc({ connector: connector.id, code: String(res.statusCode) });
+      });
       next();
     };
     for (const at of [`/ingest/${connector.id}`, ...(connector.paths ?? [])]) {
-      router.post(at, count, credentials(setup, deps.token), shed(deps.backpressure), json, handle(setup, deps, identity));
+      router.post(at, count, credentials(setup, deps.token), shed(deps.backpressure), json,
+        handle(setup, deps, identity));
     }
   }
   return router;
@@ -67,8 +75,11 @@ function credentials(setup: ConnectorSetup, token: string): RequestHandler {
   const vouches = setup.connector.authenticate !== undefined || setup.auth.hmac !== undefined;
   return (req, res, next) => {
     const found = check(req.headers);
-    if (found.kind === 'wrong') return unauthorized(res, found.message);
-    if (found.kind === 'none' && !vouches) return unauthorized(res, 'missing bearer token (Authorization: Bearer <token>)');
+    if (found.kind === 'wrong') { unauthorized(res, found.message); return; }
+    if (found.kind === 'none' && !vouches) {
+      unauthorized(res, 'missing bearer token (Authorization: Bearer <token>)');
+      return;
+    }
     res.locals['ingestSender'] = found.kind === 'valid' ? found.sender : undefined;
     next();
   };
@@ -89,10 +100,14 @@ async function verified(setup: ConnectorSetup, req: Request, res: Response, rece
     if (!v.ok) { unauthorized(res, v.message); return false; }
     authenticated = true;
   }
-  const { authenticate } = setup.connector;
-  if (authenticate !== undefined) {
-    const verdict = await authenticate({ rawBody, headers: req.headers, body: req.body, authenticated, now: receivedAt }, setup.settings);
-    if (verdict?.ok === false) { unauthorized(res, verdict.message, verdict.field !== undefined ? { field: verdict.field } : {}); return false; }
+  const { connector } = setup;
+  if (connector.authenticate !== undefined) {
+    const verdict = await connector.authenticate(
+      { rawBody, headers: req.headers, body: req.body, authenticated, now: receivedAt }, setup.settings);
+    if (verdict?.ok === false) {
+      unauthorized(res, verdict.message, verdict.field !== undefined ? { field: verdict.field } : {});
+      return false;
+    }
     if (verdict?.ok === true) authenticated = true;
   }
   if (!authenticated) unauthorized(res, 'missing bearer token (Authorization: Bearer <token>)');
@@ -102,7 +117,7 @@ async function verified(setup: ConnectorSetup, req: Request, res: Response, rece
 
 function shed(backpressure: IngestBackpressure | undefined): RequestHandler {
   return (_req, res, next) => {
-    if (backpressure === undefined || !backpressure.full) return next();
+    if (backpressure === undefined || !backpressure.full) { next(); return; }
     res.setHeader('Retry-After', String(backpressure.retryAfterSeconds));
     // The body is not read: the connection may close once the answer is sent.
     sendError(res, 'queue_full', `the ingest queue has ${backpressure.depth} requests waiting for the workers; `
@@ -118,17 +133,20 @@ function handle(setup: ConnectorSetup, deps: IngestRouterDeps, identity: Request
     try {
       const idempotencyKey = req.get('idempotency-key');
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        return sendError(res, 'invalid_request', 'Idempotency-Key: expected 1 to 255 printable ASCII characters');
+        sendError(res, 'invalid_request', 'Idempotency-Key: expected 1 to 255 printable ASCII characters');
+        return;
       }
       const receivedAt = new Date();
       if (!await verified(setup, req, res, receivedAt)) return;
       const body = rawBodyOf(req);
       const jobId = identity.jobIdFor(connector.id, body, idempotencyKey);
-      const taken = intake(connector, req.body, receivedAt, deps.maxClockSkewSeconds, { id: jobId, settings: setup.settings });
+      const taken = intake(connector, req.body, receivedAt, deps.maxClockSkewSeconds,
+        { id: jobId, settings: setup.settings });
       if (!taken.ok) {
-        if ('schemaError' in taken) return sendValidationError(res, 'invalid_payload', taken.schemaError);
+        if ('schemaError' in taken) { sendValidationError(res, 'invalid_payload', taken.schemaError); return; }
         const { field, message } = taken.issue;
-        return sendError(res, 'invalid_payload', `${field}: ${message}`, { field });
+        sendError(res, 'invalid_payload', `${field}: ${message}`, { field });
+        return;
       }
       const { alerts, acknowledgements } = taken;
       const job: IngestJob = {
@@ -142,38 +160,49 @@ function handle(setup: ConnectorSetup, deps: IngestRouterDeps, identity: Request
         if (err instanceof QueueOutcomeUnknownError) {
           deps.onError(err);
           identity.rememberUncertain(connector.id, body, job.id);
-          return sendError(res, 'queue_unavailable',
-            'the ingest queue did not confirm in time: the alerts may be queued; resend the same request, it is applied once',
+          sendError(res, 'queue_unavailable',
+            'the ingest queue did not confirm in time: the alerts may be queued; '
+              + 'resend the same request, it is applied once',
             { job_id: job.id, queued: 'unknown' });
+          return;
         }
         if (err instanceof QueueUnavailableError) {
           deps.onError(err);
-          return sendError(res, 'queue_unavailable', 'the ingest queue cannot take alerts now; nothing was queued; retry later');
+          sendError(res, 'queue_unavailable',
+            'the ingest queue cannot take alerts now; nothing was queued; retry later');
+          return;
         }
         throw err;
       }
       identity.settled(connector.id, body);
       count(deps.metrics, connector, taken);
-      const accepted = { payload: taken.payload, alerts, acknowledgements: acknowledgements.length, jobId: queued ? job.id : null };
+      const accepted = {
+        payload: taken.payload, alerts, acknowledgements: acknowledgements.length, jobId: queued ? job.id : null,
+      };
       const answer = await connector.respond?.(accepted, setup.settings);
       if (answer !== undefined) return res.status(answer.status).json(answer.body);
       res.status(202).json({ status: 'queued', job_id: accepted.jobId, alerts: alerts.length });
     } catch (err) {
       if (err instanceof VerificationUnavailableError) {
         deps.onError(err);
-        return sendError(res, 'verification_unavailable', err.message);
+        sendError(res, 'verification_unavailable', err.message);
+        return;
       }
       next(err);
     }
   };
 }
 
-function count(metrics: IngestMetrics, connector: Connector, taken: Extract<ReturnType<typeof intake>, { ok: true }>): void {
+function count(
+  metrics: IngestMetrics, connector: Connector, taken: Extract<ReturnType<typeof intake>, { ok: true }>,
+): void {
   let firing = 0;
   for (const a of taken.alerts) if (a.status === 'firing') firing++;
   const id = connector.id;
   if (firing > 0) metrics.received.inc({ connector: id, status: 'firing' }, firing);
-  if (taken.alerts.length > firing) metrics.received.inc({ connector: id, status: 'resolved' }, taken.alerts.length - firing);
+  if (taken.alerts.length > firing) {
+    metrics.received.inc({ connector: id, status: 'resolved' }, taken.alerts.length - firing);
+  }
   if (taken.acknowledgements.length > 0) metrics.acknowledgements.inc({ connector: id }, taken.acknowledgements.length);
   const truncated = connector.truncated?.(taken.payload) ?? 0;
   if (truncated > 0) metrics.truncated.inc({ connector: id }, truncated);

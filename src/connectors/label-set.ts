@@ -17,7 +17,7 @@ export const MAX_LABEL_VALUE_LENGTH = 16384;
  * their size in bytes (at most 3 per character) meets no database limit. The one index fed by
  * label values, the group key's, counts bytes itself (src/domain/group-key.ts).
  */
-export const labelSet: z.ZodType<Labels, unknown> = z.unknown().transform((input, ctx): Labels => {
+export const labelSet: z.ZodType<Labels> = z.unknown().transform((input, ctx): Labels => {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     ctx.addIssue({ code: 'custom', message: 'expected an object of names to string values', input });
     return z.NEVER;
@@ -34,5 +34,6 @@ export const labelSet: z.ZodType<Labels, unknown> = z.unknown().transform((input
     else if (value.length > MAX_LABEL_VALUE_LENGTH) fail(name, `longer than ${MAX_LABEL_VALUE_LENGTH} characters`);
   }
   // fromEntries defines properties (no setters run), so `__proto__` stays a label.
-  return ok ? Object.fromEntries(entries) as Labels : z.NEVER;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `fail` (a closure) sets `ok` to false
+  return ok ? Object.fromEntries(entries) : z.NEVER;
 });

@@ -25,7 +25,10 @@ export function pollTarget(o: PollTargetOptions): PollTarget {
     async fetchJson(url, init = {}) {
       const res = await fetch(url, {
         method: init.method ?? 'GET',
-        headers: { accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+        headers: {
+          accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...init.headers,
+        },
         ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'error',

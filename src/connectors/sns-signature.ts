@@ -60,34 +60,53 @@ export class SnsVerifier {
     return this.host.test(url);
   }
 
-  /** `{ ok: true }` for a message SNS signed; a refusal names the field. Throws VerificationUnavailableError when the certificate cannot be had now. */
+  /**
+   * `{ ok: true }` for a message SNS signed; a refusal names the field. Throws
+   * VerificationUnavailableError when the certificate cannot be had now.
+   */
   async verify(message: unknown, now: Date): Promise<AuthVerdict> {
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) return refuse('(body)', 'expected an SNS message object');
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+      return refuse('(body)', 'expected an SNS message object');
+    }
     const m = message as Record<string, unknown>;
     const signed = snsStringToSign(m);
-    if ('field' in signed) return refuse(signed.field, signed.field === 'Type' ? 'expected Notification, SubscriptionConfirmation or UnsubscribeConfirmation' : 'missing, or not text');
+    if ('field' in signed) {
+      return refuse(signed.field, signed.field === 'Type'
+        ? 'expected Notification, SubscriptionConfirmation or UnsubscribeConfirmation' : 'missing, or not text');
+    }
     const version = m['SignatureVersion'];
     if (version !== '1' && version !== '2') return refuse('SignatureVersion', 'expected "1" or "2"');
     const url = m['SigningCertURL'];
-    if (typeof url !== 'string' || !this.onSnsHost(url)) return refuse('SigningCertURL', 'not a certificate URL of Amazon SNS');
+    if (typeof url !== 'string' || !this.onSnsHost(url)) {
+      return refuse('SigningCertURL', 'not a certificate URL of Amazon SNS');
+    }
     const signature = m['Signature'];
-    if (typeof signature !== 'string' || !/^[A-Za-z0-9+/=]{1,2048}$/.test(signature)) return refuse('Signature', 'expected a base64 signature');
+    if (typeof signature !== 'string' || !/^[A-Za-z0-9+/=]{1,2048}$/.test(signature)) {
+      return refuse('Signature', 'expected a base64 signature');
+    }
     const key = await this.certificateKey(url, now);
     if ('field' in key) return refuse(key.field, key.message);
-    const ok = createVerify(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256').update(signed.text, 'utf8').verify(key.key, signature, 'base64');
+    const ok = createVerify(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256').update(signed.text, 'utf8')
+      .verify(key.key, signature, 'base64');
     return ok ? { ok: true } : refuse('Signature', 'does not verify with the SNS certificate');
   }
 
-  private async certificateKey(url: string, now: Date): Promise<{ key: KeyObject } | { field: string; message: string }> {
+  private async certificateKey(
+    url: string, now: Date,
+  ): Promise<{ key: KeyObject } | { field: string; message: string }> {
     const cached = this.certs.get(url);
     if (cached !== undefined) return { key: cached };
     let res: Awaited<ReturnType<TextFetcher>>;
     try {
       res = await this.options.fetch(url);
     } catch (err) {
-      throw new VerificationUnavailableError(`SigningCertURL: the SNS certificate could not be fetched: ${(err as Error).message}`);
+      throw new VerificationUnavailableError(
+        `SigningCertURL: the SNS certificate could not be fetched: ${(err as Error).message}`);
     }
-    if (res.status >= 500) throw new VerificationUnavailableError(`SigningCertURL: the SNS certificate could not be fetched (HTTP ${res.status})`);
+    if (res.status >= 500) {
+      throw new VerificationUnavailableError(
+        `SigningCertURL: the SNS certificate could not be fetched (HTTP ${res.status})`);
+    }
     if (res.status !== 200) return { field: 'SigningCertURL', message: `no certificate there (HTTP ${res.status})` };
     let cert: X509Certificate;
     try {

@@ -1,4 +1,5 @@
 import type { SourceAlert } from '../domain/alert';
+import { itemAt } from '../domain/invariant';
 
 /** Earliest time Quell stores (UTC): an alert from before 1970 is a zero value or a broken clock. */
 export const EARLIEST_TIME = Date.UTC(1970, 0, 1);
@@ -37,14 +38,17 @@ export function storableAlerts(alerts: readonly SourceAlert[], bounds: TimeBound
   const latest = bounds.now.getTime() + bounds.maxSkewSeconds * 1000;
   const out: SourceAlert[] = [];
   for (let i = 0; i < alerts.length; i++) {
-    const alert = alerts[i]!;
+    const alert = itemAt(alerts, i, 'storableAlerts');
     const startsAt = storableTime(alert.startsAt, latest, bounds.maxSkewSeconds);
     if (typeof startsAt !== 'number') return refused(`alerts[${i}].startsAt`, startsAt.why);
     const endsAt = alert.endsAt === null ? null : storableTime(alert.endsAt, latest, bounds.maxSkewSeconds);
     if (endsAt !== null && typeof endsAt !== 'number') return refused(`alerts[${i}].endsAt`, endsAt.why);
     // An expiry lies ahead by design (now + 4 resend intervals): no skew bound, only storable.
-    const expiresAt = alert.expiresAt === undefined ? undefined : storableTime(alert.expiresAt, Infinity, bounds.maxSkewSeconds);
-    if (expiresAt !== undefined && typeof expiresAt !== 'number') return refused(`alerts[${i}].expiresAt`, expiresAt.why);
+    const expiresAt = alert.expiresAt === undefined ? undefined
+      : storableTime(alert.expiresAt, Infinity, bounds.maxSkewSeconds);
+    if (expiresAt !== undefined && typeof expiresAt !== 'number') {
+      return refused(`alerts[${i}].expiresAt`, expiresAt.why);
+    }
     out.push({
       ...alert, startsAt: iso(startsAt), endsAt: endsAt === null ? null : iso(endsAt),
       ...(expiresAt !== undefined ? { expiresAt: iso(expiresAt) } : {}),

@@ -1,3 +1,5 @@
+import { itemAt } from '../domain/invariant';
+
 /**
  * Where in a parsed JSON body a string holds what PostgreSQL cannot store: the NUL character
  * or a lone UTF-16 surrogate (JSON allows both as `\u` escapes). Such a request is refused
@@ -18,7 +20,7 @@ export function findUnstorableText(body: unknown): string | undefined {
   };
   enter(body);
   while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
+    const top = itemAt(stack, stack.length - 1, 'the innermost frame');
     const at = top.next++;
     if (top.keys === undefined) {
       const array = top.value as readonly unknown[];
@@ -26,7 +28,7 @@ export function findUnstorableText(body: unknown): string | undefined {
       else if (enter(array[at])) return pathOf(stack);
     } else {
       if (at >= top.keys.length) { stack.pop(); continue; }
-      const key = top.keys[at]!;
+      const key = itemAt(top.keys, at, 'the next key');
       if (unstorable(key) || enter((top.value as Record<string, unknown>)[key])) return pathOf(stack);
     }
   }
@@ -46,7 +48,10 @@ function pathOf(stack: readonly Frame[]): string {
   for (const frame of stack) {
     const at = frame.next - 1;
     if (frame.keys === undefined) path += `[${at}]`;
-    else path += path ? `.${frame.keys[at]!}` : frame.keys[at]!;
+    else {
+      const key = itemAt(frame.keys, at, 'the current key');
+      path += path ? `.${key}` : key;
+    }
   }
   return path;
 }

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { fieldPath } from '../domain/field-path';
 import { API_TOKEN_PRINCIPAL, ROLES, type Principal } from './principal';
+import { itemAt } from '../domain/invariant';
 
 /** A token as configured: its name (the actor the timeline records), role and SHA-256 (hex) of the token. */
 export interface ApiTokenEntry extends Principal {
@@ -14,7 +15,8 @@ export interface ApiTokenEntry extends Principal {
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
 const tokenFile = z.array(z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,99}$/, 'expected a name of letters, digits and _ . @ : - (at most 100)')
+  name: z.string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,99}$/, 'expected a name of letters, digits and _ . @ : - (at most 100)')
     .refine((n) => n !== API_TOKEN_PRINCIPAL.name, `"${API_TOKEN_PRINCIPAL.name}" is QUELL_API_TOKEN's name`),
   role: z.enum(ROLES),
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected the token\'s SHA-256 as 64 hex digits (quell tokens hash)')
@@ -23,8 +25,12 @@ const tokenFile = z.array(z.strictObject({
   const names = new Set<string>();
   const hashes = new Set<string>();
   list.forEach((t, i) => {
-    if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `a second token named ${JSON.stringify(t.name)}` });
-    if (hashes.has(t.sha256)) ctx.addIssue({ code: 'custom', path: [i, 'sha256'], message: 'the same token as an earlier entry' });
+    if (names.has(t.name)) {
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `a second token named ${JSON.stringify(t.name)}` });
+    }
+    if (hashes.has(t.sha256)) {
+      ctx.addIssue({ code: 'custom', path: [i, 'sha256'], message: 'the same token as an earlier entry' });
+    }
     names.add(t.name);
     hashes.add(t.sha256);
   });
@@ -48,7 +54,7 @@ export function loadTokensFile(file: string): ApiTokenEntry[] {
   }
   const result = tokenFile.safeParse(parsed ?? []);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
+    const issue = itemAt(result.error.issues, 0, 'a failed validation\'s first issue');
     throw new TokensFileError(`${file}: ${fieldPath(['tokens', ...issue.path])}: ${issue.message}`);
   }
   return result.data;
@@ -68,7 +74,9 @@ export class TokenRegistry {
       ...(apiToken !== undefined ? [{ sha256: hashToken(apiToken), ...API_TOKEN_PRINCIPAL }] : []),
       ...tokens,
     ];
-    this.entries = all.map((t) => ({ digest: Buffer.from(t.sha256, 'hex'), principal: { name: t.name, role: t.role } }));
+    this.entries = all.map((t) => ({
+      digest: Buffer.from(t.sha256, 'hex'), principal: { name: t.name, role: t.role },
+    }));
   }
 
   /** The principal whose token this is, or undefined. */

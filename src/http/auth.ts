@@ -25,12 +25,15 @@ export function bearerMatches(token: string): (req: Request) => boolean {
  * {@link requireRole}). The request's principal is then `principal`: by default the API token's,
  * none (`null`) for a token that is not an API token.
  */
-export function requireBearer(token: string, realm: string, principal: Principal | null = API_TOKEN_PRINCIPAL): RequestHandler {
+export function requireBearer(
+  token: string, realm: string, principal: Principal | null = API_TOKEN_PRINCIPAL,
+): RequestHandler {
   const matches = bearerMatches(token);
   return (req, res, next) => {
     if (matches(req)) {
       if (principal !== null) setPrincipal(res, principal);
-      return next();
+      next();
+      return;
     }
     res.setHeader('WWW-Authenticate', `Bearer realm="${realm}"`);
     const sent = BEARER.test(req.headers.authorization ?? '');
@@ -40,7 +43,9 @@ export function requireBearer(token: string, realm: string, principal: Principal
 }
 
 /** What {@link identify} found of a request's token. */
-type Identity = { readonly principal: Principal } | { readonly failure: 'missing' | 'wrong'; readonly openReads: boolean };
+type Identity =
+  | { readonly principal: Principal }
+  | { readonly failure: 'missing' | 'wrong'; readonly openReads: boolean };
 const IDENTITY = 'identity';
 
 export interface IdentifyOptions {
@@ -58,7 +63,8 @@ export function identify(tokens: TokenRegistry, opts: IdentifyOptions = {}): Req
     const sent = bearerOf(req);
     const principal = sent === undefined ? undefined : tokens.identify(sent);
     if (principal !== undefined) setPrincipal(res, principal);
-    res.locals[IDENTITY] = principal !== undefined ? { principal } : { failure: sent === undefined ? 'missing' : 'wrong', openReads };
+    res.locals[IDENTITY] = principal !== undefined ? { principal }
+      : { failure: sent === undefined ? 'missing' : 'wrong', openReads };
     next();
   };
 }
@@ -83,11 +89,13 @@ export function requireRole(role: Role): RequestHandler {
     const id = res.locals[IDENTITY] as Identity | undefined;
     if (id === undefined) throw new Error('requireRole: identify() is not mounted before this route');
     if ('principal' in id) {
-      if (hasRole(id.principal.role, role)) return next();
-      return sendError(res, 'forbidden', `this needs a token with role ${role} (or above); ${id.principal.name} is ${id.principal.role}`,
+      if (hasRole(id.principal.role, role)) { next(); return; }
+      sendError(res, 'forbidden',
+        `this needs a token with role ${role} (or above); ${id.principal.name} is ${id.principal.role}`,
         { role_needed: role });
+      return;
     }
-    if (role === 'viewer' && id.openReads && id.failure === 'missing') return next();
+    if (role === 'viewer' && id.openReads && id.failure === 'missing') { next(); return; }
     res.setHeader('WWW-Authenticate', `Bearer realm="${REALM}"`);
     sendError(res, 'unauthorized', id.failure === 'wrong' ? 'wrong bearer token'
       : `missing bearer token (Authorization: Bearer <token>); this needs role ${role} or above`);

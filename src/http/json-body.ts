@@ -50,13 +50,18 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler {
       else if (mayHoldUnstorableText(raw)) escaped.add(req);
     },
   });
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- a Request is an IncomingMessage
   return (req, res, next) => parse(req, res, (err?: unknown) => {
-    if (err !== undefined) return next(err);
-    if (notUtf8.has(req)) return sendError(res, 'invalid_payload', 'body is not valid UTF-8, as JSON bodies must be');
+    if (err !== undefined) { next(err); return; }
+    if (notUtf8.has(req)) {
+      sendError(res, 'invalid_payload', 'body is not valid UTF-8, as JSON bodies must be');
+      return;
+    }
     const field = escaped.has(req) ? findUnstorableText(req.body) : undefined;
     if (field !== undefined) {
       const message = `${field}: text with a NUL character or a lone surrogate cannot be stored`;
-      return sendError(res, 'invalid_payload', message, { field });
+      sendError(res, 'invalid_payload', message, { field });
+      return;
     }
     next();
   });

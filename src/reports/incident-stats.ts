@@ -5,8 +5,9 @@ import type { Database } from '../store/database';
 
 /**
  * What the KPI reports are computed from, per priority and service, for a period: the roll-up of
- * the whole days it covers (src/reports/report-rollup.ts; whole months from the monthly one) plus a live read of `incidents` for the
- * rest (today, the partial days at its ends). Each figure belongs to the time its event happened:
+ * the whole days it covers (src/reports/report-rollup.ts; whole months from the monthly one) plus
+ * a live read of `incidents` for the rest (today, the partial days at its ends). Each figure
+ * belongs to the time its event happened:
  *
  * - opened, alerts: incidents whose `opened_at` is in the period, and their `alert_count`;
  * - acknowledged, ttaSeconds: incidents whose `acknowledged_at` is in it, and the sum of
@@ -43,7 +44,10 @@ const dayOf = (byDay: boolean, col: string): RawBuilder<unknown> =>
 
 const seconds = (col: string): string => `greatest(0, extract(epoch from ${col} - opened_at)::float8)`;
 
-/** The figures of IncidentStats for [from, to) from `incidents` and `incident_events`, by priority and service (and by day). */
+/**
+ * The figures of IncidentStats for [from, to) from `incidents` and `incident_events`, by priority
+ * and service (and by day).
+ */
 export function statsQuery(from: Time, to: Time, byDay: boolean): RawBuilder<unknown> {
   const range = (col: string) => sql`${sql.raw(col)} >= ${from} and ${sql.raw(col)} < ${to}`;
   const day = byDay ? sql`day, ` : sql``;
@@ -55,10 +59,12 @@ export function statsQuery(from: Time, to: Time, byDay: boolean): RawBuilder<unk
         0 as acknowledged, 0::float8 as tta, 0 as resolved, 0::float8 as ttr, 0 as reopened
         from incidents where ${range('opened_at')}
       union all
-      select ${dayOf(byDay, 'acknowledged_at')}priority, coalesce(service, ''), 0, 0, 1, ${sql.raw(seconds('acknowledged_at'))}, 0, 0, 0
+      select ${dayOf(byDay, 'acknowledged_at')}priority, coalesce(service, ''), 0, 0, 1,
+          ${sql.raw(seconds('acknowledged_at'))}, 0, 0, 0
         from incidents where ${range('acknowledged_at')}
       union all
-      select ${dayOf(byDay, 'resolved_at')}priority, coalesce(service, ''), 0, 0, 0, 0, 1, ${sql.raw(seconds('resolved_at'))}, 0
+      select ${dayOf(byDay, 'resolved_at')}priority, coalesce(service, ''), 0, 0, 0, 0, 1,
+          ${sql.raw(seconds('resolved_at'))}, 0
         from incidents where ${range('resolved_at')}
       union all
       select ${dayOf(byDay, 'e.at')}i.priority, coalesce(i.service, ''), 0, 0, 0, 0, 0, 0, 1
@@ -67,7 +73,9 @@ export function statsQuery(from: Time, to: Time, byDay: boolean): RawBuilder<unk
 }
 
 /** Histogram counts of the measures' durations for [from, to), by priority and bucket (and by day). */
-export function durationsQuery(from: Time, to: Time, byDay: boolean, measures: readonly DurationMeasure[]): RawBuilder<unknown> {
+export function durationsQuery(
+  from: Time, to: Time, byDay: boolean, measures: readonly DurationMeasure[],
+): RawBuilder<unknown> {
   const day = byDay ? sql`day, ` : sql``;
   const parts = measures.map((m) => {
     const col = DURATION_COLUMN[m];
@@ -91,7 +99,9 @@ function rolledRanges(plan: PeriodPlan): RolledRange[] {
   if (plan.rolled === undefined) return [];
   const split = splitMonths(plan.rolled.fromDay, plan.rolled.toDay);
   const ranges: RolledRange[] = split.days.map((d) => ({ table: 'daily', key: 'day', from: d.fromDay, to: d.toDay }));
-  if (split.months) ranges.push({ table: 'monthly', key: 'month', from: split.months.fromMonth, to: split.months.toMonth });
+  if (split.months) {
+    ranges.push({ table: 'monthly', key: 'month', from: split.months.fromMonth, to: split.months.toMonth });
+  }
   return ranges;
 }
 
@@ -109,12 +119,14 @@ interface StatsDbRow {
 /** The period's IncidentStats, one per priority and service that has any. */
 export async function readStats(db: Db, period: ReportPeriod): Promise<IncidentStats[]> {
   const plan = planPeriod(period, await rolledUntil(db));
-  const parts: Promise<{ rows: StatsDbRow[] }>[] = plan.live.map((p) => statsQuery(p.from, p.to, false).execute(db) as Promise<{ rows: StatsDbRow[] }>);
+  const parts: Promise<{ rows: StatsDbRow[] }>[] = plan.live.map((p) =>
+    statsQuery(p.from, p.to, false).execute(db) as Promise<{ rows: StatsDbRow[] }>);
   for (const r of rolledRanges(plan)) {
     parts.push(sql<StatsDbRow>`select priority, service, sum(opened)::int as opened, sum(alerts)::bigint as alerts,
         sum(acknowledged)::int as acknowledged, sum(tta_seconds)::float8 as tta_seconds, sum(resolved)::int as resolved,
         sum(ttr_seconds)::float8 as ttr_seconds, sum(reopened)::int as reopened
-      from ${sql.table(`incident_${r.table}`)} where ${sql.ref(r.key)} >= ${r.from}::date and ${sql.ref(r.key)} < ${r.to}::date
+      from ${sql.table(`incident_${r.table}`)}
+      where ${sql.ref(r.key)} >= ${r.from}::date and ${sql.ref(r.key)} < ${r.to}::date
       group by priority, service`.execute(db));
   }
   const merged = new Map<string, IncidentStats>();
@@ -135,10 +147,13 @@ export async function readStats(db: Db, period: ReportPeriod): Promise<IncidentS
 }
 
 /** The period's histogram of a measure's durations, by priority (src/domain/duration-histogram.ts). */
-export async function readDurations(db: Db, period: ReportPeriod, measure: DurationMeasure): Promise<Map<number, Histogram>> {
+export async function readDurations(
+  db: Db, period: ReportPeriod, measure: DurationMeasure,
+): Promise<Map<number, Histogram>> {
   type Row = { priority: number; bucket: number; n: number };
   const plan = planPeriod(period, await rolledUntil(db));
-  const parts: Promise<{ rows: Row[] }>[] = plan.live.map((p) => durationsQuery(p.from, p.to, false, [measure]).execute(db) as Promise<{ rows: Row[] }>);
+  const parts: Promise<{ rows: Row[] }>[] = plan.live.map((p) =>
+    durationsQuery(p.from, p.to, false, [measure]).execute(db) as Promise<{ rows: Row[] }>);
   for (const r of rolledRanges(plan)) {
     parts.push(sql<Row>`select priority, bucket, sum(n)::int as n from ${sql.table(`incident_durations_${r.table}`)}
       where measure = ${measure} and ${sql.ref(r.key)} >= ${r.from}::date and ${sql.ref(r.key)} < ${r.to}::date
@@ -148,7 +163,7 @@ export async function readDurations(db: Db, period: ReportPeriod, measure: Durat
   for (const { rows } of await Promise.all(parts)) {
     for (const r of rows) {
       let h = out.get(r.priority);
-      if (h === undefined) out.set(r.priority, h = new Map());
+      if (h === undefined) out.set(r.priority, h = new Map<number, number>());
       addTo(h, r.bucket, r.n);
     }
   }

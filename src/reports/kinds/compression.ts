@@ -8,7 +8,10 @@ export const compressionReport: Report = {
     { name: 'alerts', description: 'alerts grouped into the incidents opened in the period' },
     { name: 'incidents', description: 'incidents opened in the period' },
     { name: 'alerts_per_incident', description: 'alerts / incidents (empty: no incident)' },
-    { name: 'compression_percent', description: '1 - incidents / alerts, in percent: the noise an operator did not see (empty: no alert)' },
+    {
+      name: 'compression_percent',
+      description: '1 - incidents / alerts, in percent: the noise an operator did not see (empty: no alert)',
+    },
   ],
   async run(ctx, period) {
     let alerts = 0;

@@ -17,7 +17,9 @@ export function durationReport(name: string, measure: DurationMeasure, verb: 'ac
       { name: 'priority', description: 'ITIL priority, 1 (critical) to 5' },
       { name: verb, description: `incidents ${verb} in the period` },
       { name: 'mean_seconds', description: `mean time from opening to ${verb} (empty: none)` },
-      ...PERCENTILES.map(([col, p]) => ({ name: col, description: `${p * 100}th percentile, within 2 % (empty: none)` })),
+      ...PERCENTILES.map(([col, p]) => ({
+        name: col, description: `${p * 100}th percentile, within 2 % (empty: none)`,
+      })),
     ],
     async run(ctx, period) {
       const [stats, durations] = await Promise.all([readStats(ctx.db, period), readDurations(ctx.db, period, measure)]);
@@ -30,7 +32,9 @@ export function durationReport(name: string, measure: DurationMeasure, verb: 'ac
           sum += measure === 'tta' ? s.ttaSeconds : s.ttrSeconds;
         }
         const histogram = durations.get(priority) ?? new Map<number, number>();
-        const row: Record<string, number | null> = { priority, [verb]: n, mean_seconds: n === 0 ? null : round(sum / n) };
+        const row: Record<string, number | null> = {
+          priority, [verb]: n, mean_seconds: n === 0 ? null : round(sum / n),
+        };
         for (const [col, p] of PERCENTILES) row[col] = percentile(histogram, p);
         return row;
       });

@@ -10,7 +10,8 @@ import { round, type Report, type SlaComplianceRow, type SlaTargets } from '../r
  */
 export const slaComplianceReport: Report = {
   name: 'sla-compliance',
-  description: 'Per priority and clock (tta, ttr): incidents whose clock stopped in the period, and how many met the target',
+  description: 'Per priority and clock (tta, ttr): incidents whose clock stopped in the period, '
+    + 'and how many met the target',
   columns: [
     { name: 'priority', description: 'ITIL priority, 1 (critical) to 5' },
     { name: 'measure', description: 'tta (time to acknowledge) or ttr (time to resolve)' },
