@@ -1,14 +1,17 @@
+import { itemAt } from './invariant';
+
 /** Levenshtein distance: the fewest single-character inserts, deletes and substitutions from `a` to `b`. */
 export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const substitution = itemAt(previous, j - 1, 'edit row') + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(itemAt(previous, j, 'edit row') + 1, itemAt(current, j - 1, 'edit row') + 1, substitution);
     }
     previous = current;
   }
-  return previous[b.length]!;
+  return itemAt(previous, b.length, 'edit row');
 }
 
 /**

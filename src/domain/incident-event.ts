@@ -67,7 +67,9 @@ export type IncidentEvent =
     readonly kind: 'resumed'; readonly incidentId: number; readonly by: string;
     readonly status: IncidentStatus; readonly heldMs: number; readonly comment?: string;
   }
-  /** A person set impact and/or urgency (1 high, 2 medium, 3 low); a priority_changed follows if the matrix moved it. */
+  /**
+   * A person set impact and/or urgency (1 high, 2 medium, 3 low); a priority_changed follows if the matrix moved it.
+   */
   | {
     readonly kind: 'impact_urgency_changed'; readonly incidentId: number; readonly by: string;
     readonly impact: number | null; readonly urgency: number | null;
@@ -80,7 +82,9 @@ export type IncidentEvent =
    */
   | {
     readonly kind: 'escalated'; readonly incidentId: number; readonly by: string; readonly reason: string;
-    readonly step?: { readonly policy: string; readonly level: number; readonly round: number; readonly notify: readonly string[] };
+    readonly step?: {
+      readonly policy: string; readonly level: number; readonly round: number; readonly notify: readonly string[];
+    };
   }
   /** A service-level clock passed its `warn_at` (`sla_warning`) or its target (`sla_breached`). */
   | {
@@ -132,7 +136,9 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
   switch (event.kind) {
     case 'opened': {
       const { rule, groupKey, title, priority, fingerprints } = event;
-      return { incidentId, kind, actor: QUELL_ACTOR, detail: { rule, group_key: groupKey, title, priority, fingerprints } };
+      return {
+        incidentId, kind, actor: QUELL_ACTOR, detail: { rule, group_key: groupKey, title, priority, fingerprints },
+      };
     }
     case 'alerts_linked':
     case 'alerts_resolved':
@@ -148,7 +154,9 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
       return { incidentId, kind, actor: QUELL_ACTOR, detail: { ci, type, previous, paths } };
     }
     case 'acknowledged':
-      return { incidentId, kind, actor: event.by, detail: event.comment !== undefined ? { comment: event.comment } : {} };
+      return {
+        incidentId, kind, actor: event.by, detail: event.comment !== undefined ? { comment: event.comment } : {},
+      };
     case 'resolved': {
       const detail: Record<string, unknown> = {};
       if (event.reason !== undefined) detail['reason'] = event.reason;
@@ -177,33 +185,54 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
       return { incidentId, kind, actor: event.by, detail };
     }
     case 'held':
-      return { incidentId, kind, actor: event.by, detail: { state: event.state, ...said(event, 'reason'), ...said(event, 'comment') } };
+      return {
+        incidentId, kind, actor: event.by,
+        detail: { state: event.state, ...said(event, 'reason'), ...said(event, 'comment') },
+      };
     case 'resumed':
-      return { incidentId, kind, actor: event.by, detail: { status: event.status, held_ms: event.heldMs, ...said(event, 'comment') } };
+      return {
+        incidentId, kind, actor: event.by,
+        detail: { status: event.status, held_ms: event.heldMs, ...said(event, 'comment') },
+      };
     case 'impact_urgency_changed': {
       const { impact, urgency, previous } = event;
       return { incidentId, kind, actor: event.by, detail: { impact, urgency, previous } };
     }
     case 'escalated': {
       const { step } = event;
-      return { incidentId, kind, actor: event.by, detail: { reason: event.reason, ...(step !== undefined ? { ...step, notify: [...step.notify] } : {}) } };
+      return {
+        incidentId, kind, actor: event.by,
+        detail: { reason: event.reason, ...(step !== undefined ? { ...step, notify: [...step.notify] } : {}) },
+      };
     }
     case 'sla_warning':
     case 'sla_breached': {
       const { clock, priority, targetMs, elapsedMs } = event;
-      return { incidentId, kind, actor: QUELL_ACTOR, detail: { clock, priority, target_seconds: targetMs / 1000, elapsed_seconds: Math.floor(elapsedMs / 1000) } };
+      return {
+        incidentId, kind, actor: QUELL_ACTOR,
+        detail: { clock, priority, target_seconds: targetMs / 1000, elapsed_seconds: Math.floor(elapsedMs / 1000) },
+      };
     }
     case 'notified': {
       const { target, about, status, attempts, error } = event;
-      return { incidentId, kind, actor: QUELL_ACTOR, detail: { target, about, status, attempts, ...(error !== undefined ? { error } : {}) } };
+      return {
+        incidentId, kind, actor: QUELL_ACTOR,
+        detail: { target, about, status, attempts, ...(error !== undefined ? { error } : {}) },
+      };
     }
     case 'known_error': {
       const { problemId, workaround, runbook } = event;
-      return { incidentId, kind, actor: QUELL_ACTOR, detail: { problem_id: problemId, workaround, ...(runbook !== undefined ? { runbook } : {}) } };
+      return {
+        incidentId, kind, actor: QUELL_ACTOR,
+        detail: { problem_id: problemId, workaround, ...(runbook !== undefined ? { runbook } : {}) },
+      };
     }
     case 'runbook': {
       const { runId, runbook, status, reason } = event;
-      return { incidentId, kind, actor: event.by, detail: { run_id: runId, runbook, status, ...(reason !== undefined ? { reason } : {}) } };
+      return {
+        incidentId, kind, actor: event.by,
+        detail: { run_id: runId, runbook, status, ...(reason !== undefined ? { reason } : {}) },
+      };
     }
     case 'runbook_step': {
       const { runId, runbook, step, action, status, durationMs, output, error } = event;
@@ -217,6 +246,6 @@ export function timelineEntryOf(event: IncidentEvent): TimelineEntry {
 }
 
 /** `{ [key]: value }` when the event has it, else `{}`. */
-function said<E, K extends keyof E & string>(event: E, key: K): Record<string, unknown> {
+function said<E>(event: E, key: keyof E & string): Record<string, unknown> {
   return event[key] !== undefined ? { [key]: event[key] } : {};
 }

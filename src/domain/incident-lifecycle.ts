@@ -71,7 +71,9 @@ export function statusesAllowing(step: LifecycleStep): IncidentStatus[] {
 }
 
 /** The status one of the changes that need nothing more leads to from `status`, or undefined. */
-export function nextStatus(status: IncidentStatus, action: 'acknowledge' | 'resolve' | 'reopen'): IncidentStatus | undefined {
+export function nextStatus(
+  status: IncidentStatus, action: 'acknowledge' | 'resolve' | 'reopen',
+): IncidentStatus | undefined {
   return transition({ status, acknowledged: false }, { action });
 }
 
@@ -94,7 +96,9 @@ export interface PauseClock {
 export function pauseAfter(clock: PauseClock, from: IncidentStatus, to: IncidentStatus, at: Date): PauseClock {
   const was = pausesClocks(from) && clock.pausedAt !== null;
   const is = pausesClocks(to);
-  if (was && !is) return { pausedAt: null, pausedMs: clock.pausedMs + Math.max(0, at.getTime() - clock.pausedAt!.getTime()) };
+  if (was && !is) {
+    return { pausedAt: null, pausedMs: clock.pausedMs + Math.max(0, at.getTime() - clock.pausedAt.getTime()) };
+  }
   if (!was && is) return { pausedAt: at, pausedMs: clock.pausedMs };
   return clock; // on_hold <-> awaiting_change: one pause goes on
 }

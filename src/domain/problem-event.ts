@@ -13,7 +13,10 @@ export type ProblemEvent =
     readonly kind: 'opened'; readonly problemId: number; readonly by: string; readonly signature: string | null;
     readonly rule: string | null; readonly incidentIds: readonly number[];
   }
-  | { readonly kind: 'incidents_linked'; readonly problemId: number; readonly by: string; readonly incidentIds: readonly number[] }
+  | {
+    readonly kind: 'incidents_linked'; readonly problemId: number; readonly by: string;
+    readonly incidentIds: readonly number[];
+  }
   | { readonly kind: 'incident_unlinked'; readonly problemId: number; readonly by: string; readonly incidentId: number }
   | { readonly kind: 'change_linked'; readonly problemId: number; readonly by: string; readonly changeId: number }
   /** Root cause, workaround or title changed (only the fields that changed). */
@@ -47,7 +50,10 @@ export function problemTimelineEntryOf(event: ProblemEvent): ProblemTimelineEntr
   const { problemId, kind } = event;
   switch (event.kind) {
     case 'opened':
-      return { problemId, kind, actor: event.by, detail: { signature: event.signature, rule: event.rule, incident_ids: event.incidentIds } };
+      return {
+        problemId, kind, actor: event.by,
+        detail: { signature: event.signature, rule: event.rule, incident_ids: event.incidentIds },
+      };
     case 'incidents_linked':
       return { problemId, kind, actor: event.by, detail: { incident_ids: event.incidentIds } };
     case 'incident_unlinked':

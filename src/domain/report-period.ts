@@ -18,7 +18,9 @@ export function parsePeriod(query: Readonly<Record<string, unknown>>): ReportPer
   const times: Partial<Record<'from' | 'to', Date>> = {};
   for (const field of ['from', 'to'] as const) {
     const raw = query[field];
-    if (raw === undefined) return { field, message: `${field} is required (an ISO 8601 time, e.g. 2026-01-01T00:00:00Z)` };
+    if (raw === undefined) {
+      return { field, message: `${field} is required (an ISO 8601 time, e.g. 2026-01-01T00:00:00Z)` };
+    }
     if (typeof raw !== 'string' || !ISO_TIME.test(raw) || !isRealTime(raw)) {
       return { field, message: `${field} must be one ISO 8601 time with a zone, e.g. 2026-01-01T00:00:00Z` };
     }

@@ -33,7 +33,9 @@ export interface ServiceLevelPolicy {
 }
 
 /** No service levels: no clock has a target (escalation still pauses in the lifecycle's pausing states). */
-export const NO_SERVICE_LEVELS: ServiceLevelPolicy = Object.freeze({ targets: {}, pauseIn: CLOCK_PAUSING_STATUSES, warnAt: 0.8, notify: [] });
+export const NO_SERVICE_LEVELS: ServiceLevelPolicy = Object.freeze({
+  targets: {}, pauseIn: CLOCK_PAUSING_STATUSES, warnAt: 0.8, notify: [],
+});
 
 /** A time the incident spent in a pausing status (`to` absent: it still is). */
 export interface PauseInterval {
@@ -73,7 +75,9 @@ export function clockStop(clock: SlaClockName, facts: ClockFacts): Date | null {
 }
 
 /** Time from `from` to `end`, less the overlap with the pauses in `pauseIn`. */
-export function businessElapsedMs(from: Date, end: Date, pauses: readonly PauseInterval[], pauseIn: readonly string[]): number {
+export function businessElapsedMs(
+  from: Date, end: Date, pauses: readonly PauseInterval[], pauseIn: readonly string[],
+): number {
   let paused = 0;
   for (const p of pauses) {
     if (!pauseIn.includes(p.state)) continue;
@@ -98,7 +102,8 @@ export function slaClocks(policy: ServiceLevelPolicy, facts: ClockFacts, now: Da
     const end = stopped ? stop : now;
     const elapsedMs = businessElapsedMs(facts.openedAt, end, facts.pauses, policy.pauseIn);
     const breached = elapsedMs >= targetMs;
-    const paused = !stopped && facts.pauses.some((p) => p.from <= now && (p.to === undefined || p.to > now) && policy.pauseIn.includes(p.state));
+    const paused = !stopped && facts.pauses.some((p) => p.from <= now && (p.to === undefined || p.to > now)
+      && policy.pauseIn.includes(p.state));
     out.push({
       clock, targetMs, elapsedMs, remainingMs: targetMs - elapsedMs, breached,
       near: !breached && elapsedMs >= policy.warnAt * targetMs, stopped, paused,
@@ -114,7 +119,9 @@ export const PAUSE_KINDS = ['held', 'resumed', 'resolved'] as const;
  * The pause intervals of a timeline's `held` (with its state), `resumed` and `resolved` entries,
  * in order: a held incident resolved is no longer held (reopened, it runs again).
  */
-export function pausesOf(entries: readonly { readonly kind: string; readonly at: Date; readonly state?: string | null }[]): PauseInterval[] {
+export function pausesOf(
+  entries: readonly { readonly kind: string; readonly at: Date; readonly state?: string | null }[],
+): PauseInterval[] {
   const out: PauseInterval[] = [];
   let open: { state: string; from: Date } | undefined;
   for (const e of entries) {

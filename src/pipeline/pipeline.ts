@@ -85,7 +85,9 @@ export function releaseStages(stages: readonly Stage[]): readonly Stage[] {
   return stages.slice(at);
 }
 
-export async function runPipeline(stages: readonly Stage[], alerts: readonly StagedAlert[], ctx: StageContext, metrics?: PipelineMetrics): Promise<readonly StagedAlert[]> {
+export async function runPipeline(
+  stages: readonly Stage[], alerts: readonly StagedAlert[], ctx: StageContext, metrics?: PipelineMetrics,
+): Promise<readonly StagedAlert[]> {
   let current = alerts;
   // Every stage runs, even with no alerts left: a stage may act on the events of earlier ones.
   for (const stage of stages) {

@@ -167,7 +167,10 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
     };
   }
 
-  /** When the oldest waiting job was added (ms): BullMQ pushes jobs on the wait list's left and takes them from its right. */
+  /**
+   * When the oldest waiting job was added (ms): BullMQ pushes jobs on the wait list's left and takes them from
+   * its right.
+   */
   private async oldestWaitingSince(): Promise<number | undefined> {
     const id = await this.redis.lindex(this.queue.toKey('wait'), -1);
     if (id === null) return undefined;
@@ -199,7 +202,9 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
       stop.abort();
       if (ready) return;
     }
-    throw new QueueUnavailableError(this.lastError?.message ?? `connection ${this.redis.status}`, undefined, this.jobName);
+    throw new QueueUnavailableError(
+      this.lastError?.message ?? `connection ${this.redis.status}`, undefined, this.jobName,
+    );
   }
 
   async close(): Promise<void> {
@@ -274,7 +279,10 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
       },
     );
     // Connection errors (of the worker's own connections too) while Redis is down are counted, not each logged.
-    this.worker.on('error', (err) => (this.redis.status === 'ready' ? this.opts.onError?.(err) : this.outage.failed(err)));
+    this.worker.on('error', (err) => {
+      if (this.redis.status === 'ready') this.opts.onError?.(err);
+      else this.outage.failed(err);
+    });
     this.worker.on('failed', (job, err) => {
       if (job === undefined) return;
       const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -307,7 +315,9 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
       if (this.redis.status === 'ready') await worker.close();
       else {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([worker.close(), new Promise<void>((r) => { timer = setTimeout(r, CLOSE_WITHOUT_REDIS_MS); })]);
+        await Promise.race([
+          worker.close(), new Promise<void>((r) => { timer = setTimeout(r, CLOSE_WITHOUT_REDIS_MS); }),
+        ]);
         clearTimeout(timer);
         void worker.close(true).catch(() => undefined);
       }

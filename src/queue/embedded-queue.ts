@@ -48,7 +48,8 @@ export class EmbeddedQueue<T extends QueuedJob = IngestJob> implements JobQueue<
         sql<number>`count(*) filter (where available_at <= now())::int`.as('waiting'),
         sql<number>`count(*) filter (where available_at > now() and available_at < 'infinity')::int`.as('delayed'),
         sql<number>`count(*) filter (where available_at = 'infinity')::int`.as('failed'),
-        sql<number>`coalesce(extract(epoch from now() - min(enqueued_at) filter (where available_at <= now())), 0)::float8`.as('oldest'),
+        sql<number | string>`coalesce(extract(epoch from now() - min(enqueued_at)
+          filter (where available_at <= now())), 0)::float8`.as('oldest'),
       ])
       .executeTakeFirstOrThrow();
     const active = this.inFlight ? 1 : 0;

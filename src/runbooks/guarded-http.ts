@@ -47,7 +47,9 @@ export const MAX_REDIRECTS = 5;
 export function createGuardedHttp(options: { allow: readonly string[]; maxBodyBytes: number }): GuardedHttp {
   const policy = destinationPolicy(options.allow);
 
-  async function hop(method: string, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) {
+  async function hop(
+    method: string, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal,
+  ) {
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     let refused: string | undefined;
@@ -56,6 +58,7 @@ export function createGuardedHttp(options: { allow: readonly string[]; maxBodyBy
       refused = policy.refusal(hostname, port, hostname);
       if (refused !== undefined) throw new StepError(refused, false);
     }
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- node's lookup callback is overloaded (one or all)
     const lookup = (host: string, opts: { all?: boolean; family?: number }, cb: (...args: any[]) => void): void => {
       dnsLookup(host, { ...opts, all: true }, (err, addresses: LookupAddress[]) => {
         if (err) { cb(err); return; }
@@ -94,10 +97,12 @@ export function createGuardedHttp(options: { allow: readonly string[]; maxBodyBy
       let body = req.body;
       for (let redirects = 0; ; redirects++) {
         const res = await hop(method, url, headers, body, req.signal);
-        const location = res.headers['location'];
+        const location: unknown = res.headers['location'];
         if (res.status >= 300 && res.status < 400 && typeof location === 'string' && res.status !== 304) {
           res.data.destroy();
-          if (redirects >= MAX_REDIRECTS) throw new StepError(`more than ${MAX_REDIRECTS} redirects from ${req.url}`, false);
+          if (redirects >= MAX_REDIRECTS) {
+            throw new StepError(`more than ${MAX_REDIRECTS} redirects from ${req.url}`, false);
+          }
           const next = parseHttpUrl(new URL(location, url).toString());
           if (next.origin !== url.origin) headers = withoutCredentials(headers);
           if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
@@ -125,8 +130,12 @@ export function parseHttpUrl(text: string): URL {
   } catch {
     throw new StepError('not a URL', false);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new StepError(`${url.protocol} URLs are not called`, false);
-  if (url.username !== '' || url.password !== '') throw new StepError('credentials in a URL are not sent; use a header', false);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new StepError(`${url.protocol} URLs are not called`, false);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new StepError('credentials in a URL are not sent; use a header', false);
+  }
   return url;
 }
 
@@ -134,7 +143,9 @@ function withoutCredentials(headers: Record<string, string>): Record<string, str
   return Object.fromEntries(Object.entries(headers).filter(([k]) => !/^(authorization|cookie|proxy-authorization)$/i.test(k)));
 }
 
-async function readLimited(stream: Readable, max: number, signal: AbortSignal): Promise<{ text: string; truncated: boolean }> {
+async function readLimited(
+  stream: Readable, max: number, signal: AbortSignal,
+): Promise<{ text: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   let truncated = false;
@@ -151,7 +162,8 @@ async function readLimited(stream: Readable, max: number, signal: AbortSignal): 
       size += buf.length;
     }
   } catch (err) {
-    throw new StepError(signal.aborted ? 'aborted while reading the answer' : `reading the answer: ${(err as Error).message}`, true, {}, { cause: err });
+    const said = signal.aborted ? 'aborted while reading the answer' : `reading the answer: ${(err as Error).message}`;
+    throw new StepError(said, true, {}, { cause: err });
   } finally {
     stream.destroy();
   }
@@ -211,7 +223,9 @@ export function destinationPolicy(allow: readonly string[]) {
       const kind = forbiddenKind(address);
       if (kind === undefined) return undefined;
       const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-      if (hosts.has(h) || hostPorts.has(`${h}:${port}`) || hosts.has(address) || hostPorts.has(`${address}:${port}`)) return undefined;
+      if (hosts.has(h) || hostPorts.has(`${h}:${port}`) || hosts.has(address) || hostPorts.has(`${address}:${port}`)) {
+        return undefined;
+      }
       if (cidrs.check(address, isIPv4(address) ? 'ipv4' : 'ipv6')) return undefined;
       return `destination ${host}:${port} (${address}) is ${kind}: refused unless QUELL_HTTP_ALLOW lists it`;
     },

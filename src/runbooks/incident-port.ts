@@ -11,7 +11,9 @@ import { StepError, type IncidentPort } from './runbook-action';
  * priority, escalation, resolve) go through the incident port, which takes the one path,
  * `commitIncidentEvents`, so that they trigger runbooks as an operator's change does.
  */
-export async function writeIncidentEvents(trx: Transaction<Database> | Kysely<Database>, events: readonly IncidentEvent[]): Promise<void> {
+export async function writeIncidentEvents(
+  trx: Transaction<Database> | Kysely<Database>, events: readonly IncidentEvent[],
+): Promise<void> {
   await appendTimeline(trx, events);
 }
 
@@ -20,9 +22,13 @@ export async function writeIncidentEvents(trx: Transaction<Database> | Kysely<Da
  * incident, each change with its event on the timeline in one transaction. `by` is the actor
  * the events name: `runbook:<name>`.
  */
-export function createIncidentPort(db: Kysely<Database>, by: string, events: IncidentEventsDeps = TIMELINE_ONLY): IncidentPort {
+export function createIncidentPort(
+  db: Kysely<Database>, by: string, events: IncidentEventsDeps = TIMELINE_ONLY,
+): IncidentPort {
   /** One change: its event into the transaction (timeline, triggers, outbox), the outbox relayed after commit. */
-  const commit = async (incidentId: number, change: (trx: Transaction<Database>) => Promise<IncidentEvent | undefined>) => {
+  const commit = async (
+    incidentId: number, change: (trx: Transaction<Database>) => Promise<IncidentEvent | undefined>,
+  ) => {
     const outbox = await db.transaction().execute(async (trx) => {
       const event = await change(trx);
       return event === undefined ? [] : commitIncidentEvents(trx, [event], events);
@@ -44,7 +50,8 @@ export function createIncidentPort(db: Kysely<Database>, by: string, events: Inc
       await commit(incidentId, async (trx) => {
         const previous = await mustExist(trx, incidentId);
         if (previous.priority === priority) return undefined;
-        await trx.updateTable('incidents').set({ priority, updated_at: sql`now()` }).where('id', '=', incidentId).execute();
+        await trx.updateTable('incidents').set({ priority, updated_at: sql`now()` }).where('id', '=', incidentId)
+          .execute();
         return { kind: 'priority_changed', incidentId, by, priority, previous: previous.priority };
       });
     },
@@ -64,7 +71,8 @@ export function createIncidentPort(db: Kysely<Database>, by: string, events: Inc
 
     async state(incidentId) {
       const row = await db.selectFrom('incidents').select(['status',
-        sql<number>`(select count(*)::int from incident_alerts ia where ia.incident_id = incidents.id and ia.status = 'firing')`
+        sql<number>`(select count(*)::int from incident_alerts ia
+          where ia.incident_id = incidents.id and ia.status = 'firing')`
           .as('firing')])
         .where('id', '=', incidentId).executeTakeFirst();
       if (row === undefined) throw new StepError(`no incident ${incidentId}`, false);
@@ -74,7 +82,8 @@ export function createIncidentPort(db: Kysely<Database>, by: string, events: Inc
 }
 
 async function mustExist(trx: Transaction<Database>, incidentId: number): Promise<{ priority: number }> {
-  const row = await trx.selectFrom('incidents').select('priority').where('id', '=', incidentId).forUpdate().executeTakeFirst();
+  const row = await trx.selectFrom('incidents').select('priority').where('id', '=', incidentId).forUpdate()
+    .executeTakeFirst();
   if (row === undefined) throw new StepError(`no incident ${incidentId}`, false);
   return row;
 }

@@ -13,7 +13,9 @@ import {
 import { loadRunScope, type RendererFactory, type RunScope } from './run-scope';
 import { recordedParams, recordedOutput, truncateText } from './step-record';
 import type { Runbook, RunbookSet, RunbookStep } from './runbook';
-import { StepError, type ActionSettings, type AnyRunbookAction, type StepOutput, type TemplateRenderer } from './runbook-action';
+import {
+  StepError, type ActionSettings, type AnyRunbookAction, type StepOutput, type TemplateRenderer,
+} from './runbook-action';
 import type { RunbookMetrics } from './runbook-metrics';
 import type { IncidentEventsDeps } from '../store/incident-events-commit';
 
@@ -35,7 +37,10 @@ export interface ExecutorSettings {
   readonly dryRun: boolean;
   /** What actions read (allowlists, output limit, Prometheus). */
   readonly actions: ActionSettings;
-  /** How often a run heartbeats and checks cancel and the kill switch while a step runs; the post-check's poll. @defaultValue 1000 */
+  /**
+   * How often a run heartbeats and checks cancel and the kill switch while a step runs; the post-check's poll.
+   * @defaultValue 1000
+   */
   readonly pollMs?: number;
   /** A `running` run whose heartbeat is older is taken for a dead process's. @defaultValue 30000 */
   readonly staleMs?: number;
@@ -57,7 +62,10 @@ export interface RunExecutorDeps {
   readonly aborts?: RunAborts;
   /** @defaultValue the system clock */
   readonly clock?: () => Date;
-  /** The one path for incident events (the `incident` action's changes trigger runbooks too). @defaultValue the timeline only */
+  /**
+   * The one path for incident events (the `incident` action's changes trigger runbooks too).
+   * @defaultValue the timeline only
+   */
   readonly incidentEvents?: IncidentEventsDeps;
 }
 
@@ -122,21 +130,28 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
     const runbook = deps.runbooks().byName(run.runbook);
     const at = clock();
     if (runbook === undefined) {
-      await settleRun(trx, run, { status: 'failed', reason: `runbook ${run.runbook} is no longer defined`, by: QUELL_ACTOR, at, outcome: 'unsuccessful', breaker: 'none' });
+      await settleRun(trx, run, {
+        status: 'failed', reason: `runbook ${run.runbook} is no longer defined`, by: QUELL_ACTOR, at,
+        outcome: 'unsuccessful', breaker: 'none',
+      });
       metrics.runs.inc({ runbook: run.runbook, outcome: 'failed' });
       return undefined;
     }
     if (!(await enabled(trx))) {
       // Cancelled rather than left queued: switching automation back on must not replay a
       // backlog of remediations decided for a situation that has passed.
-      await settleRun(trx, run, { status: 'cancelled', reason: KILL_REASON, by: QUELL_ACTOR, at, outcome: 'unsuccessful', breaker: 'none' });
+      await settleRun(trx, run, {
+        status: 'cancelled', reason: KILL_REASON, by: QUELL_ACTOR, at, outcome: 'unsuccessful', breaker: 'none',
+      });
       metrics.runs.inc({ runbook: run.runbook, outcome: 'cancelled' });
       return undefined;
     }
     const missing = runbook.steps.find((s) => deps.actions(s.action) === undefined);
     if (missing !== undefined) {
       const reason = `step ${missing.name}: no action ${JSON.stringify(missing.action)}`;
-      await settleRun(trx, run, { status: 'failed', reason, by: QUELL_ACTOR, at, outcome: 'unsuccessful', breaker: 'none' });
+      await settleRun(trx, run, {
+        status: 'failed', reason, by: QUELL_ACTOR, at, outcome: 'unsuccessful', breaker: 'none',
+      });
       metrics.runs.inc({ runbook: run.runbook, outcome: 'failed' });
       return undefined;
     }
@@ -145,11 +160,13 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
     if (!dry && run.approved_at === null) {
       const wait = await approvalNeeded(trx, run, runbook, at);
       if (wait !== undefined) {
-        await trx.updateTable('runbook_runs').set({ status: 'awaiting_approval', status_reason: wait, updated_at: sql`now()` })
+        await trx.updateTable('runbook_runs')
+          .set({ status: 'awaiting_approval', status_reason: wait, updated_at: sql`now()` })
           .where('id', '=', run.id).execute();
         if (changes) {
           await trx.insertInto('changes').values({
-            run_id: run.id, incident_id: run.incident_id, runbook: run.runbook, type: 'normal', status: 'awaiting_approval',
+            run_id: run.id, incident_id: run.incident_id, runbook: run.runbook, type: 'normal',
+            status: 'awaiting_approval',
           }).onConflict((oc) => oc.column('run_id').doNothing()).execute();
         }
         await writeIncidentEvents(trx, [runEvent(run, 'awaiting_approval', wait)]);
@@ -157,20 +174,27 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
       }
     }
     const claimed = await trx.updateTable('runbook_runs')
-      .set({ status: 'running', status_reason: null, dry_run: dry, started_at: run.started_at ?? at, updated_at: sql`now()` })
+      .set({
+        status: 'running', status_reason: null, dry_run: dry, started_at: run.started_at ?? at, updated_at: sql`now()`,
+      })
       .where('id', '=', run.id).returningAll().executeTakeFirstOrThrow();
     if (changes) {
       // A standard change is pre-approved (the runbook is); a run that waited for an approval is a normal one.
       const normal = run.approved_at !== null;
       await trx.insertInto('changes').values({
         run_id: run.id, incident_id: run.incident_id, runbook: run.runbook, type: normal ? 'normal' : 'standard',
-        status: 'approved', decided_by: run.approved_by ?? 'pre-approved (standard change)', decided_at: run.approved_at ?? at,
+        status: 'approved', decided_by: run.approved_by ?? 'pre-approved (standard change)',
+        decided_at: run.approved_at ?? at,
       }).onConflict((oc) => oc.column('run_id').doNothing()).execute();
     }
     await trx.insertInto('runbook_steps')
-      .values(runbook.steps.map((s, idx) => ({ run_id: run.id, idx, name: s.name, action: s.action, status: 'pending' as const })))
+      .values(runbook.steps.map((s, idx) => ({
+        run_id: run.id, idx, name: s.name, action: s.action, status: 'pending' as const,
+      })))
       .onConflict((oc) => oc.columns(['run_id', 'idx']).doNothing()).execute();
-    await writeIncidentEvents(trx, [runEvent(run, 'running', dry ? 'dry run: steps are rendered and recorded, none runs' : undefined)]);
+    await writeIncidentEvents(trx, [
+      runEvent(run, 'running', dry ? 'dry run: steps are rendered and recorded, none runs' : undefined),
+    ]);
     if (!dry) {
       // The runbook's lock last, held only for the count and the commit: claims of one runbook
       // queue on it for a moment, not for the whole claim. Over the limit, the claim is undone.
@@ -186,9 +210,11 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
     // Stays queued; the run that frees a slot hands it to the queue again (releaseSlot), and
     // the periodic wake-up (wakeWaitingRuns) catches a release that raced with this.
     await db.transaction().execute(async (trx) => {
-      const run = await trx.selectFrom('runbook_runs').selectAll().where('id', '=', runId).forUpdate().executeTakeFirst();
+      const run = await trx.selectFrom('runbook_runs').selectAll().where('id', '=', runId).forUpdate()
+        .executeTakeFirst();
       if (run === undefined || run.status !== 'queued') return;
-      await trx.updateTable('runbook_runs').set({ status_reason: err.message, updated_at: sql`now()` }).where('id', '=', run.id).execute();
+      await trx.updateTable('runbook_runs').set({ status_reason: err.message, updated_at: sql`now()` })
+        .where('id', '=', run.id).execute();
       if (run.status_reason !== err.message) await writeIncidentEvents(trx, [runEvent(run, 'queued', err.message)]);
     });
     return undefined;
@@ -209,7 +235,8 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
         .where('dry_run', '=', false).where('started_at', '>=', new Date(at.getTime() - limit.perMs))
         .executeTakeFirstOrThrow();
       if (recent.n >= limit.max) {
-        return `rate limit: ${recent.n} runs for ${limit.by} ${run.target} in the last ${formatMs(limit.perMs)} (at most ${limit.max})`;
+        return `rate limit: ${recent.n} runs for ${limit.by} ${run.target} in the last ${formatMs(limit.perMs)}`
+          + ` (at most ${limit.max})`;
       }
     }
     return undefined;
@@ -223,7 +250,8 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
   const recover = async (runId: number): Promise<Claimed | undefined> => {
     for (;;) {
       const outcome = await db.transaction().execute(async (trx): Promise<Claimed | 'busy' | undefined> => {
-        const run = await trx.selectFrom('runbook_runs').selectAll().where('id', '=', runId).forUpdate().executeTakeFirst();
+        const run = await trx.selectFrom('runbook_runs').selectAll().where('id', '=', runId).forUpdate()
+          .executeTakeFirst();
         if (run === undefined || !ACTIVE_STATUSES.includes(run.status)) return undefined;
         const stale = await trx.selectFrom('runbook_runs').select('id').where('id', '=', runId)
           .where('updated_at', '<', sql<Date>`now() - make_interval(secs => ${staleMs / 1000})`).executeTakeFirst();
@@ -241,9 +269,11 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
         })));
         const blind = cut.find((s) => runbook.steps[s.idx]?.idempotent !== true);
         if (blind !== undefined) {
-          const reason = `step ${blind.name} ended unknown (its process stopped) and is not idempotent: approve to run it again`;
+          const reason = `step ${blind.name} ended unknown (its process stopped) and is not idempotent: `
+            + 'approve to run it again';
           await lockRunbook(trx, run.runbook);
-          await trx.updateTable('runbook_runs').set({ status: 'awaiting_approval', status_reason: reason, updated_at: sql`now()` })
+          await trx.updateTable('runbook_runs')
+            .set({ status: 'awaiting_approval', status_reason: reason, updated_at: sql`now()` })
             .where('id', '=', runId).execute();
           await writeIncidentEvents(trx, [runEvent(run, 'awaiting_approval', reason)]);
           await releaseSlot(trx, run.runbook, run.id);
@@ -254,8 +284,12 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
       if (outcome !== 'busy') {
         if (outcome === undefined) {
           const run = await db.selectFrom('runbook_runs').selectAll().where('id', '=', runId).executeTakeFirst();
-          if (run !== undefined && ACTIVE_STATUSES.includes(run.status) && deps.runbooks().byName(run.runbook) === undefined) {
-            await settle(run, { status: 'failed', reason: `runbook ${run.runbook} is no longer defined`, outcome: 'unsuccessful', breaker: 'none' });
+          if (run !== undefined && ACTIVE_STATUSES.includes(run.status)
+            && deps.runbooks().byName(run.runbook) === undefined) {
+            await settle(run, {
+              status: 'failed', reason: `runbook ${run.runbook} is no longer defined`, outcome: 'unsuccessful',
+              breaker: 'none',
+            });
           }
         }
         return outcome;
@@ -270,7 +304,8 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
   const check = async (runId: number): Promise<RunStop | undefined> => {
     const { rows } = await sql<{ cancel_requested: boolean; switch: unknown }>`
       update runbook_runs set updated_at = now() where id = ${runId}
-      returning cancel_requested, (select value from quell_settings where key = ${KILL_SWITCH_KEY}) as switch`.execute(db);
+      returning cancel_requested, (select value from quell_settings where key = ${KILL_SWITCH_KEY}) as switch`
+      .execute(db);
     const row = rows[0];
     if (row === undefined) return undefined;
     if (row.cancel_requested) return { kind: 'cancel', by: 'api' };
@@ -285,17 +320,24 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
     const stopOf = (): RunStop => controller.signal.reason as RunStop;
     const timer = setInterval(() => {
       check(run.id).then((stop) => { if (stop !== undefined && !controller.signal.aborted) controller.abort(stop); })
-        .catch((err: unknown) => log.warn({ err: (err as Error).message, runId: run.id }, 'runbook run heartbeat failed'));
+        .catch((err: unknown) => {
+          log.warn({ err: (err as Error).message, runId: run.id }, 'runbook run heartbeat failed');
+        });
     }, pollMs);
     timer.unref();
     try {
       if (claimed.phase === 'steps') {
         const result = await runSteps(run, runbook, claimed.dry, controller);
-        if (result.kind === 'stopped') return await settleStopped(run, result.stop);
+        if (result.kind === 'stopped') {
+          await settleStopped(run, result.stop);
+          return;
+        }
         if (result.kind === 'failed') {
-          return await settle(run, {
-            status: 'failed', reason: result.error, outcome: 'unsuccessful', breaker: 'count', breakerFailures: runbook.breakerFailures,
+          await settle(run, {
+            status: 'failed', reason: result.error, outcome: 'unsuccessful', breaker: 'count',
+            breakerFailures: runbook.breakerFailures,
           });
+          return;
         }
         if (claimed.dry) {
           await settle(run, { status: 'succeeded', reason: 'dry run: nothing ran', breaker: 'none' });
@@ -321,7 +363,9 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
   });
 
   /** Runs the steps not yet succeeded, in order; earlier outputs come from their rows. */
-  const runSteps = async (run: RunRow, runbook: Runbook, dry: boolean, controller: AbortController): Promise<StepResult> => {
+  const runSteps = async (
+    run: RunRow, runbook: Runbook, dry: boolean, controller: AbortController,
+  ): Promise<StepResult> => {
     const base = await loadRunScope(db, runbook, run.incident_id);
     const rows = await db.selectFrom('runbook_steps').select(['idx', 'status', 'output']).where('run_id', '=', run.id)
       .orderBy('idx').execute();
@@ -362,9 +406,13 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
     for (let attempt = 1; ; attempt++) {
       const started = clock();
       await writeStep(run, idx, step, 'running', { params, started, attempt: true });
-      if (first && attempt === 1) metrics.triggerLatency.observe(Math.max(0, started.getTime() - run.created_at.getTime()) / 1000);
+      if (first && attempt === 1) {
+        metrics.triggerLatency.observe(Math.max(0, started.getTime() - run.created_at.getTime()) / 1000);
+      }
       const stepController = new AbortController();
-      const timeout = setTimeout(() => stepController.abort(new StepError(`timed out after ${formatMs(step.timeoutMs)}`, true)), step.timeoutMs);
+      const timeout = setTimeout(() => {
+        stepController.abort(new StepError(`timed out after ${formatMs(step.timeoutMs)}`, true));
+      }, step.timeoutMs);
       const onRunAbort = () => stepController.abort(runSignal.reason);
       runSignal.addEventListener('abort', onRunAbort, { once: true });
       if (runSignal.aborted) onRunAbort();
@@ -372,7 +420,8 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
       let retryable = false;
       try {
         const output = await untilAborted(action.run(step.params, {
-          signal: stepController.signal, render, incident: port, incidentId: run.incident_id, settings: deps.settings.actions,
+          signal: stepController.signal, render, incident: port, incidentId: run.incident_id,
+          settings: deps.settings.actions,
         }), stepController.signal);
         result = { kind: 'ok', output: recordedOutput(output, render, max) };
       } catch (err) {
@@ -384,7 +433,9 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
           const message = reason instanceof Error ? reason.message : String(reason);
           const output = reason instanceof StepError && Object.keys(reason.output).length > 0
             ? { output: recordedOutput(reason.output, render, max) } : {};
-          result = { kind: 'failed', error: truncateText(render.mask(`step ${step.name}: ${message}`), max), ...output };
+          result = {
+            kind: 'failed', error: truncateText(render.mask(`step ${step.name}: ${message}`), max), ...output,
+          };
         }
       } finally {
         clearTimeout(timeout);
@@ -399,13 +450,15 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
       }
       if (result.kind === 'stopped') {
         await writeStep(run, idx, step, 'cancelled', {
-          error: result.stop.kind === 'cancel' ? 'cancelled while running' : `${KILL_REASON} (while running)`, finished, durationMs,
+          error: result.stop.kind === 'cancel' ? 'cancelled while running' : `${KILL_REASON} (while running)`,
+          finished, durationMs,
         });
         return result;
       }
       const retry = retryable && attempt < attempts;
       await writeStep(run, idx, step, retry ? 'running' : 'failed', {
-        error: result.error, finished, durationMs, retrying: retry, ...(result.output !== undefined ? { output: result.output } : {}),
+        error: result.error, finished, durationMs, retrying: retry,
+        ...(result.output !== undefined ? { output: result.output } : {}),
       });
       if (!retry) return result;
       const backoff = Math.min(maxBackoffMs, step.retry.backoffMs * 2 ** (attempt - 1));
@@ -453,10 +506,15 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
   };
 
   /** After the steps: the incident's alerts must all resolve within `withinMs`, or the run did not fix it. */
-  const postCheck = async (run: RunRow, runbook: Runbook, withinMs: number, controller: AbortController, stopOf: () => RunStop) => {
+  const postCheck = async (
+    run: RunRow, runbook: Runbook, withinMs: number, controller: AbortController, stopOf: () => RunStop,
+  ) => {
     await db.transaction().execute(async (trx) => {
-      await trx.updateTable('runbook_runs').set({ status: 'verifying', updated_at: sql`now()` }).where('id', '=', run.id).execute();
-      await writeIncidentEvents(trx, [runEvent(run, 'verifying', `waiting up to ${formatMs(withinMs)} for the incident's alerts to resolve`)]);
+      await trx.updateTable('runbook_runs').set({ status: 'verifying', updated_at: sql`now()` })
+        .where('id', '=', run.id).execute();
+      await writeIncidentEvents(trx, [
+        runEvent(run, 'verifying', `waiting up to ${formatMs(withinMs)} for the incident's alerts to resolve`),
+      ]);
     });
     const port = createIncidentPort(db, actor(runbook.name), deps.incidentEvents);
     const deadline = Date.now() + withinMs;
@@ -464,7 +522,10 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
       if (controller.signal.aborted) return settleStopped(run, stopOf());
       const state = await port.state(run.incident_id);
       if (state.firingAlerts === 0) {
-        await settle(run, { status: 'succeeded', reason: 'post-check passed: the incident\'s alerts resolved', outcome: 'successful', breaker: 'reset' });
+        await settle(run, {
+          status: 'succeeded', reason: 'post-check passed: the incident\'s alerts resolved', outcome: 'successful',
+          breaker: 'reset',
+        });
         await observeRemediation(run.incident_id, true);
         return;
       }
@@ -472,8 +533,12 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
       if (left <= 0) {
         const reason = `did not fix: ${state.firingAlerts} alert(s) still firing ${formatMs(withinMs)} after its steps`;
         return settle(run, {
-          status: 'ineffective', reason, outcome: 'did_not_fix', breaker: 'count', breakerFailures: runbook.breakerFailures,
-          events: [{ kind: 'escalated', incidentId: run.incident_id, by: actor(runbook.name), reason: `runbook ${runbook.name} ${reason}` }],
+          status: 'ineffective', reason, outcome: 'did_not_fix', breaker: 'count',
+          breakerFailures: runbook.breakerFailures,
+          events: [{
+            kind: 'escalated', incidentId: run.incident_id, by: actor(runbook.name),
+            reason: `runbook ${runbook.name} ${reason}`,
+          }],
         });
       }
       try {
@@ -484,7 +549,8 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
 
   /** Opened to resolved, for an incident a run fixed (its post-check passed, or it is resolved). */
   const observeRemediation = async (incidentId: number, fixed: boolean) => {
-    const row = await db.selectFrom('incidents').select(['opened_at', 'resolved_at']).where('id', '=', incidentId).executeTakeFirst();
+    const row = await db.selectFrom('incidents').select(['opened_at', 'resolved_at']).where('id', '=', incidentId)
+      .executeTakeFirst();
     if (row === undefined || (!fixed && row.resolved_at === null)) return;
     const end = row.resolved_at ?? clock();
     metrics.remediationDuration.observe(Math.max(0, end.getTime() - row.opened_at.getTime()) / 1000);
@@ -519,11 +585,13 @@ export function createRunExecutor(deps: RunExecutorDeps): RunExecutor {
 /** Settles with the promise, or rejects with the signal's reason when it aborts first (an action that ignores it). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's own reason
     const onAbort = () => reject(signal.reason);
     if (signal.aborted) onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the promise's own rejection
       (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
     );
   });
@@ -539,11 +607,15 @@ export function formatMs(ms: number): string {
 /** The change's review note: what ran, how long, how it ended. */
 function reviewNoteOf(
   run: RunRow, status: string, reason: string | undefined,
-  steps: readonly { name: string; status: string; started_at: Date | null; finished_at: Date | null; error: string | null }[],
+  steps: readonly {
+    name: string; status: string; started_at: Date | null; finished_at: Date | null; error: string | null;
+  }[],
 ): string {
-  const lines = [`Run ${run.id} of runbook ${run.runbook} for incident ${run.incident_id}: ${status}${reason !== undefined ? ` (${reason})` : ''}.`];
+  const why = reason !== undefined ? ` (${reason})` : '';
+  const lines = [`Run ${run.id} of runbook ${run.runbook} for incident ${run.incident_id}: ${status}${why}.`];
   for (const s of steps) {
-    const ms = s.started_at !== null && s.finished_at !== null ? ` in ${s.finished_at.getTime() - s.started_at.getTime()} ms` : '';
+    const ms = s.started_at !== null && s.finished_at !== null
+      ? ` in ${s.finished_at.getTime() - s.started_at.getTime()} ms` : '';
     lines.push(`- ${s.name}: ${s.status}${ms}${s.error !== null ? `: ${s.error}` : ''}`);
   }
   return lines.join('\n');

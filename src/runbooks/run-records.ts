@@ -24,7 +24,9 @@ export const WAITING_FOR_SLOT = 'waiting for a slot';
 
 /** Runs in these hold one of their runbook's concurrency slots. */
 export const ACTIVE_STATUSES: readonly RunbookRunStatus[] = ['running', 'verifying'];
-export const FINAL_STATUSES: readonly RunbookRunStatus[] = ['succeeded', 'failed', 'ineffective', 'cancelled', 'rejected'];
+export const FINAL_STATUSES: readonly RunbookRunStatus[] = [
+  'succeeded', 'failed', 'ineffective', 'cancelled', 'rejected',
+];
 
 export interface KillSwitch {
   /** As set through the API (true when never set). */
@@ -84,7 +86,9 @@ const CHANGE_STATUS: Readonly<Record<Settlement['status'], ChangesTable['status'
  * Ends a run: its status, its change's status and outcome, the breaker, the timeline; then
  * wakes the runs of its runbook waiting for a slot (their jobs go to the outbox).
  */
-export async function settleRun(trx: Trx, run: Pick<RunRow, 'id' | 'runbook' | 'incident_id'>, s: Settlement): Promise<void> {
+export async function settleRun(
+  trx: Trx, run: Pick<RunRow, 'id' | 'runbook' | 'incident_id'>, s: Settlement,
+): Promise<void> {
   await trx.updateTable('runbook_runs')
     .set({ status: s.status, status_reason: s.reason ?? null, finished_at: s.at, updated_at: sql`now()` })
     .where('id', '=', run.id).execute();
@@ -108,7 +112,8 @@ export async function settleRun(trx: Trx, run: Pick<RunRow, 'id' | 'runbook' | '
       .values({ runbook: run.runbook, consecutive_failures: 1, opened_at: k <= 1 ? s.at : null })
       .onConflict((oc) => oc.column('runbook').doUpdateSet({
         consecutive_failures: sql`runbook_breakers.consecutive_failures + 1`,
-        opened_at: sql`case when runbook_breakers.opened_at is null and runbook_breakers.consecutive_failures + 1 >= ${k}
+        opened_at: sql`case
+          when runbook_breakers.opened_at is null and runbook_breakers.consecutive_failures + 1 >= ${k}
           then ${s.at}::timestamptz else runbook_breakers.opened_at end`,
       })).execute();
   }
@@ -151,7 +156,8 @@ export async function wakeWaitingRuns(db: Db): Promise<number> {
 
 export async function releaseSlot(trx: Trx, runbook: string, freedBy: number): Promise<void> {
   const waiting = await trx.selectFrom('runbook_runs').select('id')
-    .where('runbook', '=', runbook).where('status', '=', 'queued').where('status_reason', 'like', `${WAITING_FOR_SLOT}%`)
+    .where('runbook', '=', runbook).where('status', '=', 'queued')
+    .where('status_reason', 'like', `${WAITING_FOR_SLOT}%`)
     .orderBy('id').limit(100).execute();
   for (const w of waiting) await enqueueRun(trx, w.id, `run-${w.id}-slot-${freedBy}`);
 }
@@ -206,7 +212,10 @@ export async function rejectRun(db: Db, runId: number, by: string, comment?: str
 }
 
 export type CancelOutcome =
-  | { readonly ok: true; readonly run: RunRow; /** Whether it was ended now (false: its executor stops it). */ readonly ended: boolean }
+  | {
+    readonly ok: true; readonly run: RunRow;
+    /** Whether it was ended now (false: its executor stops it). */ readonly ended: boolean;
+  }
   | { readonly ok: false; readonly reason: 'not_found' | 'conflict'; readonly message: string };
 
 /**
@@ -236,7 +245,8 @@ export async function cancelRun(db: Db, runId: number, by: string): Promise<Canc
   });
 }
 
-const reread = (trx: Trx, id: number) => trx.selectFrom('runbook_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+const reread = (trx: Trx, id: number) => trx.selectFrom('runbook_runs').selectAll().where('id', '=', id)
+  .executeTakeFirstOrThrow();
 
 // ---- reading ----
 
@@ -255,7 +265,9 @@ export function runsInOrder(db: Db, f: RunFilter): KeysetSource<RunKey, RunRow> 
     let q = db.selectFrom('runbook_runs').selectAll().orderBy('id', 'desc').limit(limit);
     if (f.incidentId !== undefined) q = q.where('incident_id', '=', f.incidentId);
     if (f.runbook !== undefined) q = q.where('runbook', '=', f.runbook);
-    if (f.statuses !== undefined && f.statuses.length > 0) q = q.where('status', 'in', f.statuses as RunbookRunStatus[]);
+    if (f.statuses !== undefined && f.statuses.length > 0) {
+      q = q.where('status', 'in', f.statuses as RunbookRunStatus[]);
+    }
     if (after !== undefined) q = q.where('id', '<', after[0]);
     return (await q.execute()).map((row) => ({ key: [row.id] as const, row }));
   };
@@ -269,7 +281,9 @@ export interface ChangeFilter {
 export function changesInOrder(db: Db, f: ChangeFilter): KeysetSource<ChangeKey, ChangeRow> {
   return async (after, limit) => {
     let q = db.selectFrom('changes').selectAll().orderBy('id', 'desc').limit(limit);
-    if (f.statuses !== undefined && f.statuses.length > 0) q = q.where('status', 'in', f.statuses as ChangesTable['status'][]);
+    if (f.statuses !== undefined && f.statuses.length > 0) {
+      q = q.where('status', 'in', f.statuses as ChangesTable['status'][]);
+    }
     if (f.types !== undefined && f.types.length > 0) q = q.where('type', 'in', f.types as ChangesTable['type'][]);
     if (after !== undefined) q = q.where('id', '<', after[0]);
     return (await q.execute()).map((row) => ({ key: [row.id] as const, row }));

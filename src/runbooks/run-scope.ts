@@ -26,12 +26,15 @@ export interface RunScope {
 export type RendererFactory = (scope: RunScope) => TemplateRenderer;
 
 /** The scope of a run of `runbook` on incident `incidentId`, as the database has it now. */
-export async function loadRunScope(db: Kysely<Database>, runbook: Runbook, incidentId: number): Promise<Omit<RunScope, 'steps'>> {
+export async function loadRunScope(
+  db: Kysely<Database>, runbook: Runbook, incidentId: number,
+): Promise<Omit<RunScope, 'steps'>> {
   const incident = await db.selectFrom('incidents')
     .select(['id', 'title', 'priority', 'status', 'group_key', 'rule', 'root_cause', 'cis'])
     .where('id', '=', incidentId).executeTakeFirst();
   if (incident === undefined) return { labels: {}, alert: {}, ci: {}, incident: { id: String(incidentId) } };
-  const alerts = await db.selectFrom('incident_alerts as ia').innerJoin('alerts as a', 'a.fingerprint', 'ia.fingerprint')
+  const alerts = await db.selectFrom('incident_alerts as ia')
+    .innerJoin('alerts as a', 'a.fingerprint', 'ia.fingerprint')
     .select(['ia.fingerprint', 'ia.status', 'a.labels']).where('ia.incident_id', '=', incidentId)
     .orderBy('ia.fingerprint').limit(1000).execute();
   const firing = alerts.filter((a) => a.status === 'firing');
@@ -60,10 +63,7 @@ export async function loadRunScope(db: Kysely<Database>, runbook: Runbook, incid
 }
 
 function commonLabels(sets: readonly Labels[]): Record<string, string> {
-  if (sets.length === 0) return {};
-  const out: Record<string, string> = { ...sets[0] };
-  for (const labels of sets.slice(1)) {
-    for (const [k, v] of Object.entries(out)) if (labels[k] !== v) delete out[k];
-  }
-  return out;
+  const [first, ...rest] = sets;
+  if (first === undefined) return {};
+  return Object.fromEntries(Object.entries(first).filter(([k, v]) => rest.every((labels) => labels[k] === v)));
 }

@@ -27,6 +27,7 @@ export interface RunbookAction<Spec, Params> {
   run(params: Params, ctx: ActionContext): Promise<StepOutput>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds actions of any spec and params
 export type AnyRunbookAction = RunbookAction<any, any>;
 
 export function defineAction<Spec, Params>(action: RunbookAction<Spec, Params>): RunbookAction<Spec, Params> {
@@ -36,10 +37,15 @@ export function defineAction<Spec, Params>(action: RunbookAction<Spec, Params>):
 /** What a step gives later steps (`{{ steps.<name>.<field> }}`) and the run's record (truncated). */
 export type StepOutput = Readonly<Record<string, string | number | boolean | null>>;
 
-/** A step that failed; `retryable` says whether trying again can help (a timeout, a 503) or not (a 404, a refused address). */
+/**
+ * A step that failed; `retryable` says whether trying again can help (a timeout, a 503) or not (a 404, a refused
+ * address).
+ */
 export class StepError extends Error {
   override name = 'StepError';
-  constructor(message: string, readonly retryable: boolean, readonly output: StepOutput = {}, options?: { cause?: unknown }) {
+  constructor(
+    message: string, readonly retryable: boolean, readonly output: StepOutput = {}, options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

@@ -9,7 +9,8 @@ export function createRunbookMetrics(registry: Registry) {
     /** outcome: succeeded, failed, ineffective, cancelled, rejected, dry_run. */
     runs: new Counter({
       name: 'quell_runbook_runs_total',
-      help: 'Runbook runs ended, by runbook and outcome (succeeded, failed, ineffective, cancelled, rejected, dry_run).',
+      help: 'Runbook runs ended, by runbook and outcome '
+        + '(succeeded, failed, ineffective, cancelled, rejected, dry_run).',
       labelNames: ['runbook', 'outcome'] as const,
       registers,
     }),
@@ -22,7 +23,8 @@ export function createRunbookMetrics(registry: Registry) {
     }),
     remediationDuration: new Histogram({
       name: 'quell_remediation_duration_seconds',
-      help: 'From an incident opening to its resolution, for incidents a runbook run fixed (post-check passed or resolved by the run).',
+      help: 'From an incident opening to its resolution, for incidents a runbook run fixed '
+        + '(post-check passed or resolved by the run).',
       buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
       registers,
     }),

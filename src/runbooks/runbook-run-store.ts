@@ -25,7 +25,8 @@ export async function readIncidentFacts(
     .where('id', 'in', unique).execute();
   const alertLabels = new Map<number, Labels[]>();
   if (needs.alerts) {
-    const rows = await trx.selectFrom('incident_alerts as ia').innerJoin('alerts as a', 'a.fingerprint', 'ia.fingerprint')
+    const rows = await trx.selectFrom('incident_alerts as ia')
+      .innerJoin('alerts as a', 'a.fingerprint', 'ia.fingerprint')
       .select(['ia.incident_id', 'a.labels']).distinctOn(['ia.incident_id', 'ia.fingerprint'])
       .where('ia.incident_id', 'in', unique).orderBy('ia.incident_id').orderBy('ia.fingerprint').execute();
     for (const r of rows) push(alertLabels, r.incident_id, r.labels);
@@ -61,10 +62,13 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
  * the outbox rows of the runs it created (for the relay after commit); a run whose key exists
  * is not created again.
  */
-export async function createRuns(trx: Trx, runs: readonly TriggeredRun[], rulesVersion?: string): Promise<RecordedOutbox[]> {
+export async function createRuns(
+  trx: Trx, runs: readonly TriggeredRun[], rulesVersion?: string,
+): Promise<RecordedOutbox[]> {
   if (runs.length === 0) return [];
   // Key order: two transactions creating the same runs take the unique index's locks in one order.
-  const sorted = [...new Map(runs.map((r) => [r.triggerKey, r])).values()].sort((a, b) => (a.triggerKey < b.triggerKey ? -1 : 1));
+  const sorted = [...new Map(runs.map((r) => [r.triggerKey, r])).values()]
+    .sort((a, b) => (a.triggerKey < b.triggerKey ? -1 : 1));
   const created = await trx.insertInto('runbook_runs')
     .columns(['runbook', 'incident_id', 'trigger', 'trigger_key', 'target', 'status', 'dry_run', 'rules_version'])
     .expression(unnest(sorted.map((r) => ({

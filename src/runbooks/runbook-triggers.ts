@@ -1,6 +1,7 @@
 import { createRunbookSet } from './runbook-set';
 import type { Labels } from '../domain/alert';
 import type { IncidentEvent } from '../domain/incident-event';
+import { itemAt } from '../domain/invariant';
 import { matchesAll } from '../domain/matchers';
 import type { Runbook, RunbookSet, RunbookTrigger, TriggerEvent } from './runbook';
 
@@ -62,7 +63,7 @@ export function candidatesOf(event: IncidentEvent, runbooks: RunbookSet): readon
     return named !== undefined ? [named] : [];
   }
   const kinds = triggerEventsOf(event);
-  if (kinds.length === 1) return runbooks.triggeredBy(kinds[0]!);
+  if (kinds.length === 1) return runbooks.triggeredBy(itemAt(kinds, 0, 'trigger kinds'));
   return [...new Set(kinds.flatMap((k) => runbooks.triggeredBy(k)))];
 }
 
@@ -106,7 +107,10 @@ export function triggerText(t: RunbookTrigger): string {
   return t.event;
 }
 
-/** Whether the runbook is for this incident: one of its alerts matches all matchers, and (when set) one of its CIs all CI matchers. */
+/**
+ * Whether the runbook is for this incident: one of its alerts matches all matchers, and (when set) one of its CIs all
+ * CI matchers.
+ */
 export function inScope(runbook: Runbook, facts: IncidentFacts): boolean {
   if (runbook.matchers.length > 0 && !facts.alertLabels.some((l) => matchesAll(runbook.matchers, l))) return false;
   if (runbook.ciMatchers.length > 0 && !facts.ciLabels.some((l) => matchesAll(runbook.ciMatchers, l))) return false;
@@ -131,7 +135,9 @@ export function targetOf(runbook: Runbook, facts: IncidentFacts): string {
 }
 
 /** The runs an event starts, given its incident's facts. */
-export function runsFor(event: IncidentEvent, eventSeq: string, runbooks: readonly Runbook[], facts: IncidentFacts): TriggeredRun[] {
+export function runsFor(
+  event: IncidentEvent, eventSeq: string, runbooks: readonly Runbook[], facts: IncidentFacts,
+): TriggeredRun[] {
   const runs: TriggeredRun[] = [];
   for (const runbook of runbooks) {
     const fired = firedTrigger(event, eventSeq, runbook);

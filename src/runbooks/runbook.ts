@@ -61,7 +61,10 @@ export interface RunbookStep {
   readonly timeoutMs: number;
   /** Retries with backoff; only allowed on a step declared `idempotent`. */
   readonly retry: { readonly attempts: number; readonly backoffMs: number };
-  /** Safe to run again: a step cut off by a crash (`unknown`) is re-run only when idempotent; otherwise it needs an approval. */
+  /**
+   * Safe to run again: a step cut off by a crash (`unknown`) is re-run only when idempotent; otherwise it needs an
+   * approval.
+   */
   readonly idempotent: boolean;
   readonly position: SourcePosition;
 }

@@ -10,7 +10,7 @@ import type { ParsedTemplate, StepOutput, TemplateRenderer } from './runbook-act
 function isTemplate(value: unknown): value is ParsedTemplate {
   if (!Array.isArray(value) || value.length === 0) return false;
   let paths = 0;
-  for (const part of value) {
+  for (const part of value as unknown[]) {
     if (typeof part === 'string') continue;
     if (typeof part !== 'object' || part === null || Object.keys(part).length !== 1
       || !Array.isArray((part as { path?: unknown }).path)
@@ -45,7 +45,9 @@ export function recordedOutput(output: StepOutput, render: TemplateRenderer, max
   const entries = Object.entries(output);
   const strings = entries.filter(([, v]) => typeof v === 'string').length;
   const each = strings > 0 ? Math.max(64, Math.floor(maxBytes / strings)) : maxBytes;
-  return Object.fromEntries(entries.map(([k, v]) => [k, typeof v === 'string' ? truncateText(render.mask(v), each) : v]));
+  return Object.fromEntries(entries.map(([k, v]) => [
+    k, typeof v === 'string' ? truncateText(render.mask(v), each) : v,
+  ]));
 }
 
 const MARK = '…[truncated]';

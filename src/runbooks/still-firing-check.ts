@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { itemAt } from '../domain/invariant';
 import type { RecordedOutbox } from '../outbox/outbox-store';
 import type { Database } from '../store/database';
 import type { IncidentEventsDeps } from '../store/incident-events-commit';
@@ -25,7 +26,8 @@ export function createStillFiringCheck(
   const checkedUpTo = new Map<string, number>();
   return async () => {
     const triggers = deps.runbooks().triggeredBy('still_firing')
-      .flatMap((runbook) => runbook.triggers.filter((t) => t.event === 'still_firing').map((t) => ({ runbook, afterMs: t.afterMs ?? 0 })));
+      .flatMap((runbook) => runbook.triggers.filter((t) => t.event === 'still_firing')
+        .map((t) => ({ runbook, afterMs: t.afterMs ?? 0 })));
     if (triggers.length === 0) return 0;
     const now = clock().getTime();
     let outbox: RecordedOutbox[] = [];
@@ -40,12 +42,12 @@ export function createStillFiringCheck(
         const due = await trx.selectFrom('incidents').select('id')
           .where('status', '!=', 'resolved')
           .where('opened_at', '>', new Date(from)).where('opened_at', '<=', new Date(upTo))
-          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('runbook_runs').select(sql`1`.as('one'))
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('runbook_runs').select(sql`1`.as('one'))
             .where('trigger_key', '=', sql<string>`${prefix} || incidents.id::text`))))
           .orderBy('opened_at').limit(BATCH + 1).select('opened_at').execute();
         const taken = due.slice(0, BATCH);
         // A full batch: the rest from the last one taken on (those with a run are skipped), next time.
-        done.set(id, due.length > BATCH ? taken[taken.length - 1]!.opened_at.getTime() - 1 : upTo);
+        done.set(id, due.length > BATCH ? itemAt(taken, taken.length - 1, 'batch').opened_at.getTime() - 1 : upTo);
         if (taken.length === 0) continue;
         runs.push(...await stillFiringRuns(trx, runbook, afterMs, taken.map((r) => r.id)));
       }
@@ -63,6 +65,7 @@ async function stillFiringRuns(
   const facts = await readIncidentFacts(trx, ids, needsLabels([runbook]));
   const trigger = triggerText({ event: 'still_firing', afterMs });
   return [...facts.values()].filter((f) => inScope(runbook, f)).map((f) => ({
-    runbook, incidentId: f.id, trigger, triggerKey: stillFiringKey(runbook, afterMs, f.id), target: targetOf(runbook, f),
+    runbook, incidentId: f.id, trigger, triggerKey: stillFiringKey(runbook, afterMs, f.id),
+    target: targetOf(runbook, f),
   }));
 }

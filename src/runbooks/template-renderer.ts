@@ -37,7 +37,8 @@ function pathProblem(path: readonly string[]): string | undefined {
     case 'steps':
       return path.length === 3 ? undefined : 'expected steps.<step name>.<output field>';
     case 'secret':
-      return path.length === 2 && SECRET_NAME.test(a as string) ? undefined : 'expected secret.<NAME> (letters, digits, _)';
+      return path.length === 2 && SECRET_NAME.test(a as string)
+        ? undefined : 'expected secret.<NAME> (letters, digits, _)';
   }
 }
 
@@ -83,7 +84,9 @@ export function createTemplateRenderer(scope: TemplateScope, secrets: SecretStor
       case 'secret': {
         const value = secrets.get(a);
         if (value === undefined) {
-          throw new StepError(`secret ${a} is not set (environment QUELL_SECRET_${a} or a file ${a} in QUELL_SECRETS_DIR)`, false);
+          throw new StepError(
+            `secret ${a} is not set (environment QUELL_SECRET_${a} or a file ${a} in QUELL_SECRETS_DIR)`, false,
+          );
         }
         if (value !== '') for (const form of encodings(value)) rendered.add(form);
         return value;
@@ -111,11 +114,15 @@ export function createTemplateRenderer(scope: TemplateScope, secrets: SecretStor
         if (part.path[0] === 'secret') { out += value; continue; }
         const where = urlPosition(out);
         if (where === 'scheme') {
-          throw new StepError(`{{ ${part.path.join('.')} }}: a URL's scheme comes from the runbook's text or a secret`, false);
+          throw new StepError(
+            `{{ ${part.path.join('.')} }}: a URL's scheme comes from the runbook's text or a secret`, false,
+          );
         }
         if (where === 'authority') {
           if (!HOST.test(value)) {
-            throw new StepError(`{{ ${part.path.join('.')} }}: ${JSON.stringify(mask(value))} is not a host name or host:port`, false);
+            throw new StepError(
+              `{{ ${part.path.join('.')} }}: ${JSON.stringify(mask(value))} is not a host name or host:port`, false,
+            );
           }
           out += value;
         } else {
@@ -132,7 +139,8 @@ export function createTemplateRenderer(scope: TemplateScope, secrets: SecretStor
       });
       const first = t[0];
       if (first !== undefined && typeof first !== 'string' && out.startsWith('-')) {
-        throw new StepError(`{{ ${first.path.join('.')} }}: a value may not begin an argument with "-" (it would be read as an option)`, false);
+        throw new StepError(`{{ ${first.path.join('.')} }}: a value may not begin an argument with "-" `
+          + '(it would be read as an option)', false);
       }
       return out;
     },
@@ -168,5 +176,6 @@ function encodings(value: string): string[] {
 function own(record: Readonly<Record<string, unknown>>, key: string): string {
   if (!Object.hasOwn(record, key)) return '';
   const v = record[key];
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the record's values are scalars (labels, fields)
   return v === null || v === undefined ? '' : String(v);
 }

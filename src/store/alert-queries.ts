@@ -44,7 +44,8 @@ export interface AlertFilters {
 const SHOWN_OVER_INCIDENT = sql`coalesce(a.disposition in ('stale', 'reconciled', 'expired'), false)`;
 const DISPOSITION = sql<AlertDisposition | null>`case when ia.incident_id is not null and not ${SHOWN_OVER_INCIDENT}
   then 'incident' else a.disposition end`;
-const DISPOSITION_DETAIL = sql<Record<string, unknown> | null>`case when ia.incident_id is not null and not ${SHOWN_OVER_INCIDENT}
+const DISPOSITION_DETAIL = sql<Record<string, unknown> | null>`case
+  when ia.incident_id is not null and not ${SHOWN_OVER_INCIDENT}
   then jsonb_build_object('incident_id', ia.incident_id) else a.disposition_detail end`;
 
 /** Rows read per call when filters may leave most of them out. */
@@ -77,7 +78,8 @@ export function alertsInOrder(
     const scan = filtered ? Math.max(want, FILTERED_CHUNK) : want;
     const range = [
       ...(after ? [sql`a.fingerprint > ${after[0]}`] : []),
-      ...(f.fingerprints && f.fingerprints.length > 0 ? [sql`a.fingerprint = any(${[...f.fingerprints]}::text[])`] : []),
+      ...(f.fingerprints && f.fingerprints.length > 0
+        ? [sql`a.fingerprint = any(${[...f.fingerprints]}::text[])`] : []),
     ];
     const where = range.length > 0 ? sql`where ${sql.join(range, sql` and `)}` : sql``;
     const { rows } = await sql<{ key: string; keep: boolean } & AlertListItem>`
@@ -102,7 +104,9 @@ export function alertsInOrder(
  * The stored alerts of `fingerprints` as `GET /api/v1/alerts` shows them (its disposition
  * included, see DISPOSITION), by fingerprint; those not stored are absent.
  */
-export async function alertsByFingerprint(db: Kysely<Database>, fingerprints: readonly string[]): Promise<Map<string, AlertListItem>> {
+export async function alertsByFingerprint(
+  db: Kysely<Database>, fingerprints: readonly string[],
+): Promise<Map<string, AlertListItem>> {
   const out = new Map<string, AlertListItem>();
   if (fingerprints.length === 0) return out;
   const rows = await alertsInOrder(db, { fingerprints })(undefined, new Set(fingerprints).size);

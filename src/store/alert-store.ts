@@ -4,7 +4,7 @@ import type { AlertState } from '../domain/alert-state';
 import type { Database, NewAlertRow } from './database';
 import { unnest, type PgType } from './unnest';
 
-const ALERT_COLUMNS: readonly (readonly [keyof NewAlertRow & string, PgType])[] = [
+const ALERT_COLUMNS: readonly (readonly [keyof NewAlertRow, PgType])[] = [
   ['fingerprint', 'text'], ['source', 'text'], ['status', 'text'], ['labels', 'jsonb'], ['annotations', 'jsonb'],
   ['generator_url', 'text'], ['starts_at', 'timestamptz'], ['ends_at', 'timestamptz'], ['occurrences', 'integer'],
   ['first_seen_at', 'timestamptz'], ['last_seen_at', 'timestamptz'], ['expires_at', 'timestamptz'],
@@ -19,7 +19,8 @@ export async function lockAlertStates(trx: Trx, fingerprints: readonly string[])
   if (fingerprints.length === 0) return states;
   const rows = await trx.selectFrom('alerts')
     .select(['fingerprint', 'status', 'starts_at', 'ends_at', 'occurrences'])
-    .where('fingerprint', '=', sql<string>`any(${[...fingerprints].sort()}::text[])`).orderBy('fingerprint').forUpdate().execute();
+    .where('fingerprint', '=', sql<string>`any(${[...fingerprints].sort()}::text[])`).orderBy('fingerprint').forUpdate()
+    .execute();
   for (const r of rows) {
     states.set(r.fingerprint, {
       status: r.status,
@@ -42,7 +43,7 @@ export async function insertNewAlerts(trx: Trx, rows: readonly NewAlertRow[]): P
   return inserted;
 }
 
-const UPDATE_COLUMNS: readonly (readonly [keyof AlertUpdate & string, PgType])[] = [
+const UPDATE_COLUMNS: readonly (readonly [keyof AlertUpdate, PgType])[] = [
   ...ALERT_COLUMNS.filter(([name]) => name !== 'first_seen_at' && name !== 'source'), ['newEpisode', 'boolean'],
 ];
 
@@ -78,8 +79,11 @@ export async function updateAlerts(
     from (${unnest(sorted, UPDATE_COLUMNS)}) as v(${names}), alerts o
     where a.fingerprint = v.fingerprint and o.fingerprint = v.fingerprint and ${byKey(sorted)}
     returning a.source,
-      o.status = 'firing' and a.status = 'firing' and o.labels is distinct from a.labels as labels_changed`.execute(trx);
-  for (const { source, labels_changed } of updated) if (labels_changed) changes.set(source, (changes.get(source) ?? 0) + 1);
+      o.status = 'firing' and a.status = 'firing' and o.labels is distinct from a.labels as labels_changed`
+    .execute(trx);
+  for (const { source, labels_changed } of updated) {
+    if (labels_changed) changes.set(source, (changes.get(source) ?? 0) + 1);
+  }
   return changes;
 }
 
@@ -137,7 +141,8 @@ export async function markStale(trx: Trx, decisions: readonly DispositionDecisio
       disposition_detail = v.detail || jsonb_build_object('previous', case
         when a.disposition = 'stale' then a.disposition_detail->'previous'
         when ia.incident_id is not null
-          then jsonb_build_object('disposition', 'incident', 'detail', jsonb_build_object('incident_id', ia.incident_id))
+          then jsonb_build_object('disposition', 'incident',
+            'detail', jsonb_build_object('incident_id', ia.incident_id))
         else jsonb_build_object('disposition', a.disposition, 'detail', a.disposition_detail) end)
     from (${unnest(rows, DISPOSITION_COLUMNS)}) as v(fingerprint, disposition, detail, release_at)
       left join incident_alerts ia on ia.fingerprint = v.fingerprint

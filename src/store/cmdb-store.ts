@@ -33,10 +33,10 @@ const BATCH = 10_000;
 
 type CiRow = CmdbCisTable;
 type RelationRow = CmdbRelationsTable;
-const CI_COLUMNS: readonly (readonly [keyof CiRow & string, PgType])[] = [
+const CI_COLUMNS: readonly (readonly [keyof CiRow, PgType])[] = [
   ['version', 'integer'], ['ord', 'integer'], ['id', 'text'], ['type', 'text'], ['labels', 'jsonb'],
 ];
-const RELATION_COLUMNS: readonly (readonly [keyof RelationRow & string, PgType])[] = [
+const RELATION_COLUMNS: readonly (readonly [keyof RelationRow, PgType])[] = [
   ['version', 'integer'], ['ord', 'integer'], ['from_ci', 'text'], ['type', 'text'], ['to_ci', 'text'],
 ];
 const CI_COLUMN_NAMES = CI_COLUMNS.map(([name]) => name);

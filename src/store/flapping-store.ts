@@ -46,7 +46,8 @@ function toTracked(r: TrackedRow): TrackedAlert {
   const base = {
     fingerprint: r.fingerprint, policy: { changes: r.changes, windowMs: r.window_ms }, flapping: r.flapping,
     flappingSince: r.flapping_since?.toISOString() ?? null,
-    lastChangeAt: r.last_change_at.getTime(), lastEventAt: r.last_event_at.getTime(), episodeStartsAt: r.episode_starts_at.toISOString(),
+    lastChangeAt: r.last_change_at.getTime(), lastEventAt: r.last_event_at.getTime(),
+    episodeStartsAt: r.episode_starts_at.toISOString(),
   };
   if (r.incident_id === null || r.status === null) return base;
   const auto = r.status === 'resolved' && r.resolved_by === 'auto' && r.resolved_at !== null;

@@ -76,8 +76,9 @@ export async function readLatestIncidents(
     .where('group_key', '=', sql<string>`any(${[...groupKeys]}::text[])`)
     .orderBy('group_key').orderBy('id', 'desc').execute();
   for (const r of rows) {
-    const auto = r.status === 'resolved' && r.resolved_by === 'auto' && r.resolved_at !== null;
-    out.set(r.group_key, auto ? { id: r.id, autoResolvedAt: r.resolved_at!.getTime() } : { id: r.id });
+    const autoResolvedAt = r.status === 'resolved' && r.resolved_by === 'auto' ? r.resolved_at : null;
+    out.set(r.group_key, autoResolvedAt !== null
+      ? { id: r.id, autoResolvedAt: autoResolvedAt.getTime() } : { id: r.id });
   }
   return out;
 }
@@ -177,7 +178,8 @@ function newIncidents(incidents: readonly NewIncident[]) {
   return unnest(incidents.map((g) => ({ ...g, status: OPENED })), [
     ['title', 'text'], ['status', 'text'], ['priority', 'smallint'], ['rule', 'text'], ['groupKey', 'text'],
     ['groupingOpen', 'boolean'], ['window', 'text'], ['windowSeconds', 'integer'], ['count', 'integer'],
-    ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'], ['service', 'text'],
+    ['firstAlertAt', 'timestamptz'], ['lastAlertAt', 'timestamptz'], ['groupingUntil', 'timestamptz'],
+    ['service', 'text'],
   ]);
 }
 

@@ -4,6 +4,7 @@ import type { RecordedOutbox } from '../outbox/outbox-store';
 import type { RunbookSet } from '../runbooks/runbook';
 import { createRuns, readIncidentFacts } from '../runbooks/runbook-run-store';
 import { candidatesOf, needsLabels, NO_RUNBOOKS, runsFor, type TriggeredRun } from '../runbooks/runbook-triggers';
+import { itemAt } from '../domain/invariant';
 import type { Database, IncidentRow, IncidentsTable } from './database';
 import { appendTimeline } from './incident-store';
 
@@ -42,12 +43,13 @@ export async function commitIncidentEvents(
     return [];
   }
   const seqs = await appendTimeline(trx, events, { ids: true });
-  const ids = events.filter((_, i) => candidates[i]!.length > 0).map((e) => e.incidentId);
+  const ids = events.filter((_, i) => itemAt(candidates, i, 'runbook candidates').length > 0).map((e) => e.incidentId);
   const facts = await readIncidentFacts(trx, ids, needsLabels([...new Set(candidates.flat())]));
   const runs: TriggeredRun[] = [];
   events.forEach((event, i) => {
     const f = facts.get(event.incidentId);
-    if (candidates[i]!.length > 0 && f !== undefined) runs.push(...runsFor(event, seqs[i]!, candidates[i]!, f));
+    const own = itemAt(candidates, i, 'runbook candidates');
+    if (own.length > 0 && f !== undefined) runs.push(...runsFor(event, itemAt(seqs, i, 'timeline ids'), own, f));
   });
   return createRuns(trx, runs, deps.rulesVersion?.());
 }
@@ -74,7 +76,9 @@ export async function workIncidentIn(
   trx: Transaction<Database>, id: number, decide: (current: LockedIncident) => IncidentWork,
 ): Promise<WorkOutcome> {
   const current = await trx.selectFrom('incidents').selectAll()
-    .select((eb) => [eb.fn<Date>('now', []).as('now'), eb.cast<number>('paused_ms', 'double precision').as('paused_total')])
+    .select((eb) => [
+      eb.fn<Date>('now', []).as('now'), eb.cast<number>('paused_ms', 'double precision').as('paused_total'),
+    ])
     .where('id', '=', id).forUpdate().executeTakeFirst();
   if (current === undefined) return { ok: false, reason: 'not_found' };
   const work = decide(current);

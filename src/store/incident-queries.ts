@@ -112,6 +112,7 @@ export function timelineOfIncident(db: Kysely<Database>, incidentId: number) {
       .where('incident_id', '=', incidentId).orderBy('id').limit(limit);
     if (after) q = q.where('id', '>', sql<string>`${after[0]}::bigint`);
     const rows = await q.execute();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- int8: as the driver gives it
     return rows.map(({ id, ...row }) => ({ key: [String(id)] as const, row }));
   };
 }

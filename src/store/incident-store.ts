@@ -5,7 +5,8 @@ import {
 } from '../domain/incident-lifecycle';
 import type { Database, IncidentRow, IncidentsTable, IncidentStatus } from './database';
 import {
-  TIMELINE_ONLY, workIncident, workIncidentIn, type IncidentEventsDeps, type IncidentWork, type LockedIncident, type WorkOutcome,
+  TIMELINE_ONLY, workIncident, workIncidentIn, type IncidentEventsDeps, type IncidentWork, type LockedIncident,
+  type WorkOutcome,
 } from './incident-events-commit';
 import { unnest } from './unnest';
 
@@ -23,7 +24,8 @@ export async function linkAlerts(trx: Trx, links: readonly NewLink[]): Promise<v
   if (links.length === 0) return;
   await trx.insertInto('incident_alerts').columns(['fingerprint', 'starts_at', 'incident_id', 'status', 'received_at'])
     .expression(unnest(links.map((l) => ({ ...l, status: 'firing' })), [
-      ['fingerprint', 'text'], ['startsAt', 'timestamptz'], ['incidentId', 'integer'], ['status', 'text'], ['receivedAt', 'timestamptz'],
+      ['fingerprint', 'text'], ['startsAt', 'timestamptz'], ['incidentId', 'integer'], ['status', 'text'],
+      ['receivedAt', 'timestamptz'],
     ]))
     .execute();
 }
@@ -35,11 +37,14 @@ export interface EndedEpisode {
 }
 
 /** Marks episodes resolved; returns the incident of each one that was linked. */
-export async function resolveLinks(trx: Trx, ended: readonly EndedEpisode[]): Promise<{ incidentId: number; fingerprint: string }[]> {
+export async function resolveLinks(
+  trx: Trx, ended: readonly EndedEpisode[],
+): Promise<{ incidentId: number; fingerprint: string }[]> {
   if (ended.length === 0) return [];
   const { rows } = await sql<{ incident_id: number; fingerprint: string }>`
     update incident_alerts ia set status = 'resolved', ends_at = v.ends_at
-    from (${unnest(ended, [['fingerprint', 'text'], ['startsAt', 'timestamptz'], ['endsAt', 'timestamptz']])}) as v(fingerprint, starts_at, ends_at)
+    from (${unnest(ended, [['fingerprint', 'text'], ['startsAt', 'timestamptz'], ['endsAt', 'timestamptz']])})
+      as v(fingerprint, starts_at, ends_at)
     where ia.fingerprint = v.fingerprint and ia.starts_at = v.starts_at and ia.status = 'firing'
     returning ia.incident_id, ia.fingerprint`.execute(trx);
   return rows.map((r) => ({ incidentId: r.incident_id, fingerprint: r.fingerprint }));
@@ -63,15 +68,16 @@ export async function resolveIncidentsWithoutFiringAlerts(
   const rows = await trx.updateTable('incidents')
     .set({
       status: RESOLVED, resolved_at: at, resolved_by: 'auto', grouping_open: false, updated_at: sql`now()`,
-      paused_ms: sql`paused_ms + coalesce(greatest(0, round(extract(epoch from (${at}::timestamptz - paused_at)) * 1000)), 0)::bigint`,
+      paused_ms: sql`paused_ms
+        + coalesce(greatest(0, round(extract(epoch from (${at}::timestamptz - paused_at)) * 1000)), 0)::bigint`,
       paused_at: null,
     })
     .where('id', 'in', locked.map((r) => r.id))
-    .where(({ not, exists, selectFrom }) => not(exists(
-      selectFrom('incident_alerts').select(sql`1`.as('one'))
+    .where((eb) => eb.not(eb.exists(
+      eb.selectFrom('incident_alerts').select(sql`1`.as('one'))
         .whereRef('incident_alerts.incident_id', '=', 'incidents.id').where('incident_alerts.status', '=', 'firing'),
     )))
-    .where('id', 'not in', ({ selectFrom }) => selectFrom('alert_flapping as f')
+    .where('id', 'not in', (eb) => eb.selectFrom('alert_flapping as f')
       .innerJoin('incident_alerts as ia', (j) => j.onRef('ia.fingerprint', '=', 'f.fingerprint')
         .onRef('ia.starts_at', '=', 'f.episode_starts_at'))
       .select('ia.incident_id').where('f.flapping', '=', sql.lit(true)))
@@ -83,7 +89,9 @@ export async function resolveIncidentsWithoutFiringAlerts(
  * Writes events to their incidents' timelines, in order (one statement for all). With
  * `ids`, returns each event's row id (in the events' order), else nothing.
  */
-export async function appendTimeline(db: Trx | Kysely<Database>, events: readonly IncidentEvent[], opts: { ids?: boolean } = {}): Promise<string[]> {
+export async function appendTimeline(
+  db: Trx | Kysely<Database>, events: readonly IncidentEvent[], opts: { ids?: boolean } = {},
+): Promise<string[]> {
   if (events.length === 0) return [];
   const entries = events.map(timelineEntryOf);
   const insert = db.insertInto('incident_events').columns(['incident_id', 'kind', 'actor', 'detail'])
@@ -146,7 +154,9 @@ const outcomeOf = (outcome: WorkOutcome): ChangeOutcome => {
 };
 
 /** What a lifecycle change does to the locked incident: its update and its one event, or a conflict. */
-function decideChange(change: ManualChange, actor: string, comment?: string): (current: LockedIncident) => IncidentWork {
+function decideChange(
+  change: ManualChange, actor: string, comment?: string,
+): (current: LockedIncident) => IncidentWork {
   const step: LifecycleStep = typeof change === 'string' ? { action: change } : { action: 'hold', state: change.state };
   return (current) => {
     const next = transition({ status: current.status, acknowledged: current.acknowledged_at !== null }, step);

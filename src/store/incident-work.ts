@@ -18,7 +18,9 @@ export function assignIncident(
   return workIncident(db, id, (current) => {
     if (!isActive(current.status)) return { conflict: true };
     const changed: { assignee?: string | null; assignmentGroup?: string | null } = {};
-    if (assignment.assignee !== undefined && assignment.assignee !== current.assignee) changed.assignee = assignment.assignee;
+    if (assignment.assignee !== undefined && assignment.assignee !== current.assignee) {
+      changed.assignee = assignment.assignee;
+    }
     if (assignment.assignmentGroup !== undefined && assignment.assignmentGroup !== current.assignment_group) {
       changed.assignmentGroup = assignment.assignmentGroup;
     }
@@ -46,7 +48,8 @@ export interface ImpactUrgency {
   readonly urgency?: Level;
 }
 
-export type ImpactUrgencyOutcome = WorkOutcome | { readonly ok: false; readonly reason: 'missing'; readonly field: 'impact' | 'urgency' };
+export type ImpactUrgencyOutcome =
+  | WorkOutcome | { readonly ok: false; readonly reason: 'missing'; readonly field: 'impact' | 'urgency' };
 
 /**
  * Sets an open incident's impact and urgency and recomputes its priority through `policy`'s
@@ -70,7 +73,9 @@ export async function setImpactUrgency(
     }
     const next = { impact: levelNumber(impact), urgency: levelNumber(urgency) };
     const priority = priorityOf(impact, urgency, policy);
-    if (next.impact === current.impact && next.urgency === current.urgency && priority === current.priority) return { events: [] };
+    if (next.impact === current.impact && next.urgency === current.urgency && priority === current.priority) {
+      return { events: [] };
+    }
     const events: IncidentEvent[] = [{
       kind: 'impact_urgency_changed', incidentId: id, by: actor, ...next,
       previous: { impact: current.impact, urgency: current.urgency },

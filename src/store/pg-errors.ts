@@ -93,10 +93,10 @@ function causes(err: unknown): ErrorLike[] {
   while (todo.length > 0 && out.length < 20) {
     const e = todo.shift();
     if (e === null || typeof e !== 'object') continue;
-    out.push(e as ErrorLike);
+    out.push(e);
     const { cause, errors } = e as { cause?: unknown; errors?: unknown };
     if (cause !== undefined) todo.push(cause);
-    if (Array.isArray(errors)) todo.push(...errors);
+    if (Array.isArray(errors)) todo.push(...(errors as unknown[]));
   }
   return out;
 }

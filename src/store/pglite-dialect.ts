@@ -8,7 +8,9 @@ import {
 export interface PGliteLike {
   readonly closed: boolean;
   readonly waitReady: Promise<void>;
-  query<R>(sql: string, params: unknown[], opts: { rowMode: 'object' }): Promise<{ rows: R[]; affectedRows?: number }>;
+  query(
+    sql: string, params: unknown[], opts: { rowMode: 'object' },
+  ): Promise<{ rows?: unknown[]; affectedRows?: number }>;
   close(): Promise<void>;
 }
 
@@ -53,10 +55,11 @@ class PGliteDriver implements Driver {
     return this.connection;
   }
 
-  async releaseConnection(): Promise<void> {
+  releaseConnection(): Promise<void> {
     const release = this.release;
     this.release = undefined;
     release?.();
+    return Promise.resolve();
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -92,10 +95,13 @@ class PGliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGliteLike) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const { affectedRows, rows } = await this.pglite.query<R>(query.sql, [...query.parameters], { rowMode: 'object' });
-    return { ...(affectedRows !== undefined ? { numAffectedRows: BigInt(affectedRows) } : {}), rows: rows ?? [] };
+    const { affectedRows, rows } = await this.pglite.query(query.sql, [...query.parameters], { rowMode: 'object' });
+    return {
+      ...(affectedRows !== undefined ? { numAffectedRows: BigInt(affectedRows) } : {}), rows: (rows ?? []) as R[],
+    };
   }
 
+  // eslint-disable-next-line require-yield, @typescript-eslint/require-await -- Kysely wants a generator; none streams
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('PGlite does not stream query results');
   }

@@ -70,7 +70,10 @@ export async function changeProblemStatus(
       set['workaround'] = input.workaround ?? p.workaround;
       set['workaround_runbook'] = input.runbook ?? null;
       set['known_error_at'] = sql`now()`;
-      events.push({ kind: 'known_error', problemId: id, by: actor, workaround: String(set['workaround']), runbook: input.runbook ?? null });
+      events.push({
+        kind: 'known_error', problemId: id, by: actor, workaround: String(set['workaround']),
+        runbook: input.runbook ?? null,
+      });
     } else {
       if (next === 'resolved') set['resolved_at'] = sql`now()`;
       if (next === 'closed') set['closed_at'] = sql`now()`;
@@ -95,7 +98,9 @@ export interface ProblemFields {
 }
 
 /** Edits a problem's title, root cause or workaround; an `updated` event lists the fields that changed. */
-export async function updateProblem(db: Kysely<Database>, id: number, fields: ProblemFields, actor: string): Promise<ProblemOutcome> {
+export async function updateProblem(
+  db: Kysely<Database>, id: number, fields: ProblemFields, actor: string,
+): Promise<ProblemOutcome> {
   return withProblem(db, id, TIMELINE_ONLY, async (trx, p) => {
     const changed: Record<string, string | null> = {};
     for (const key of ['title', 'root_cause', 'workaround', 'workaround_runbook'] as const) {
@@ -104,7 +109,9 @@ export async function updateProblem(db: Kysely<Database>, id: number, fields: Pr
     }
     if (Object.keys(changed).length === 0) return { outcome: OK };
     if (p.status === 'known_error' && changed['workaround'] === null) {
-      return { outcome: conflict(`problem ${id} is a known error: its workaround cannot be cleared (resolve or close it)`) };
+      return {
+        outcome: conflict(`problem ${id} is a known error: its workaround cannot be cleared (resolve or close it)`),
+      };
     }
     await trx.updateTable('problems').set({ ...changed, updated_at: sql`now()` }).where('id', '=', id).execute();
     await appendProblemEvents(trx, [{ kind: 'updated', problemId: id, by: actor, fields: changed }]);
@@ -144,10 +151,12 @@ export async function linkIncidentToProblem(
 }
 
 /** Unlinks an incident (a wrong match); its workaround, if it got one, stays on its record. */
-export async function unlinkIncidentFromProblem(db: Kysely<Database>, id: number, incidentId: number, actor: string): Promise<ProblemOutcome> {
+export async function unlinkIncidentFromProblem(
+  db: Kysely<Database>, id: number, incidentId: number, actor: string,
+): Promise<ProblemOutcome> {
   return withProblem(db, id, TIMELINE_ONLY, async (trx) => {
-    const gone = await trx.deleteFrom('problem_incidents').where('problem_id', '=', id).where('incident_id', '=', incidentId)
-      .returning('incident_id').executeTakeFirst();
+    const gone = await trx.deleteFrom('problem_incidents').where('problem_id', '=', id)
+      .where('incident_id', '=', incidentId).returning('incident_id').executeTakeFirst();
     if (gone === undefined) return { outcome: missing(`incident ${incidentId} is not linked to problem ${id}`) };
     await appendProblemEvents(trx, [{ kind: 'incident_unlinked', problemId: id, by: actor, incidentId }]);
     return { outcome: OK };
@@ -155,32 +164,46 @@ export async function unlinkIncidentFromProblem(db: Kysely<Database>, id: number
 }
 
 /** Links an ITIL change (a runbook run's change record, `changes`) to a problem: the fix or its attempt. */
-export async function linkChangeToProblem(db: Kysely<Database>, id: number, changeId: number, actor: string): Promise<ProblemOutcome> {
+export async function linkChangeToProblem(
+  db: Kysely<Database>, id: number, changeId: number, actor: string,
+): Promise<ProblemOutcome> {
   return withProblem(db, id, TIMELINE_ONLY, async (trx) => {
     const change = await trx.selectFrom('changes').select('id').where('id', '=', changeId).executeTakeFirst();
     if (change === undefined) return { outcome: missing(`no change ${changeId}`) };
-    const added = await trx.insertInto('problem_changes').values({ problem_id: id, change_id: changeId, linked_by: actor })
-      .onConflict((oc) => oc.columns(['problem_id', 'change_id']).doNothing()).returning('change_id').executeTakeFirst();
-    if (added !== undefined) await appendProblemEvents(trx, [{ kind: 'change_linked', problemId: id, by: actor, changeId }]);
+    const added = await trx.insertInto('problem_changes')
+      .values({ problem_id: id, change_id: changeId, linked_by: actor })
+      .onConflict((oc) => oc.columns(['problem_id', 'change_id']).doNothing()).returning('change_id')
+      .executeTakeFirst();
+    if (added !== undefined) {
+      await appendProblemEvents(trx, [{ kind: 'change_linked', problemId: id, by: actor, changeId }]);
+    }
     return { outcome: OK };
   });
 }
 
 /** A problem opened by hand (no signature: detection never adds to it), with the incidents given. */
 export async function createProblem(
-  db: Kysely<Database>, input: { readonly title: string; readonly rootCause?: string | undefined; readonly incidentIds: readonly number[] }, actor: string,
+  db: Kysely<Database>,
+  input: { readonly title: string; readonly rootCause?: string | undefined; readonly incidentIds: readonly number[] },
+  actor: string,
 ): Promise<{ ok: true; id: number } | { ok: false; missing: number }> {
   return db.transaction().execute(async (trx) => {
     if (input.incidentIds.length > 0) {
-      const found = new Set((await trx.selectFrom('incidents').select('id').where('id', 'in', [...input.incidentIds]).execute()).map((r) => r.id));
+      const rows = await trx.selectFrom('incidents').select('id').where('id', 'in', [...input.incidentIds]).execute();
+      const found = new Set(rows.map((r) => r.id));
       const absent = input.incidentIds.find((i) => !found.has(i));
       if (absent !== undefined) return { ok: false, missing: absent };
     }
     const { id } = await trx.insertInto('problems')
-      .values({ title: input.title, root_cause: input.rootCause ?? null, opened_by: actor, signature: null, rule: null, workaround: null, workaround_runbook: null })
+      .values({
+        title: input.title, root_cause: input.rootCause ?? null, opened_by: actor, signature: null, rule: null,
+        workaround: null, workaround_runbook: null,
+      })
       .returning('id').executeTakeFirstOrThrow();
     await linkIncidents(trx, input.incidentIds.map((incidentId) => ({ problemId: id, incidentId })), actor);
-    await appendProblemEvents(trx, [{ kind: 'opened', problemId: id, by: actor, signature: null, rule: null, incidentIds: [...input.incidentIds] }]);
+    await appendProblemEvents(trx, [{
+      kind: 'opened', problemId: id, by: actor, signature: null, rule: null, incidentIds: [...input.incidentIds],
+    }]);
     return { ok: true, id };
   });
 }

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { QUELL_ACTOR } from '../domain/incident-event';
+import { expectDefined, itemAt } from '../domain/invariant';
 import type { ProblemEvent } from '../domain/problem-event';
 import { recurrence, type Occurrence } from '../domain/problem-recurrence';
 import type { ProblemRule } from '../rules/problem-rule-set';
@@ -47,14 +48,17 @@ export async function detectProblems(trx: Trx, hits: readonly ProblemHit[], now:
     await lockSignatures(trx, quiet, now);
     for (const [signature, p] of await activeProblems(trx, quiet)) active.set(signature, p); // opened while we waited
     quiet = quiet.filter((s) => !active.has(s));
-    const counted = quiet.flatMap((s) => bySignature.get(s)!);
+    const counted = quiet.flatMap((s) => expectDefined(bySignature.get(s), 'hits of a signature'));
     if (counted.length > 0) {
       await trx.insertInto('problem_occurrences').columns(['signature', 'incident_id', 'at'])
-        .expression(unnest(counted.map((h) => ({ signature: h.signature, incidentId: h.incidentId, at: now.toISOString() })),
-          [['signature', 'text'], ['incidentId', 'integer'], ['at', 'timestamptz']]))
+        .expression(unnest(
+          counted.map((h) => ({ signature: h.signature, incidentId: h.incidentId, at: now.toISOString() })),
+          [['signature', 'text'], ['incidentId', 'integer'], ['at', 'timestamptz']],
+        ))
         .onConflict((oc) => oc.columns(['signature', 'incident_id']).doNothing())
         .execute();
-      opened = await openRecurring(trx, quiet.map((s) => bySignature.get(s)![0]!), now);
+      const firsts = quiet.map((s) => itemAt(expectDefined(bySignature.get(s), 'hits of a signature'), 0, 'hits'));
+      opened = await openRecurring(trx, firsts, now);
     }
   }
 
@@ -62,7 +66,7 @@ export async function detectProblems(trx: Trx, hits: readonly ProblemHit[], now:
   const links: { problemId: number; incidentId: number }[] = [];
   const knownErrors: KnownErrorApplied[] = [];
   for (const [signature, p] of active) {
-    for (const h of bySignature.get(signature)!) {
+    for (const h of expectDefined(bySignature.get(signature), 'hits of a signature')) {
       links.push({ problemId: p.id, incidentId: h.incidentId });
       if (p.status === 'known_error' && p.workaround !== null) {
         knownErrors.push({
@@ -74,7 +78,10 @@ export async function detectProblems(trx: Trx, hits: readonly ProblemHit[], now:
   }
   for (const o of opened) {
     links.push(...o.incidentIds.map((incidentId) => ({ problemId: o.problemId, incidentId })));
-    events.push({ kind: 'opened', problemId: o.problemId, by: QUELL_ACTOR, signature: o.signature, rule: o.rule, incidentIds: o.incidentIds });
+    events.push({
+      kind: 'opened', problemId: o.problemId, by: QUELL_ACTOR, signature: o.signature, rule: o.rule,
+      incidentIds: o.incidentIds,
+    });
   }
 
   const linked = await linkIncidents(trx, links, QUELL_ACTOR);
@@ -84,7 +91,9 @@ export async function detectProblems(trx: Trx, hits: readonly ProblemHit[], now:
   }
   const fresh = new Set(linked.map((l) => `${l.problemId}:${l.incidentId}`));
   const applied = await applyWorkarounds(trx, knownErrors.filter((k) => fresh.has(`${k.problemId}:${k.incidentId}`)));
-  for (const [problemId, incidentIds] of byProblem(applied)) events.push({ kind: 'workaround_applied', problemId, incidentIds });
+  for (const [problemId, incidentIds] of byProblem(applied)) {
+    events.push({ kind: 'workaround_applied', problemId, incidentIds });
+  }
   await appendProblemEvents(trx, events);
   return applied;
 }
@@ -93,13 +102,16 @@ type ActiveProblem = { id: number; status: string; workaround: string | null; wo
 
 /** The active problems of these signatures, by signature. */
 async function activeProblems(trx: Trx, signatures: readonly string[]): Promise<Map<string, ActiveProblem>> {
-  const rows = await trx.selectFrom('problems').select(['id', 'signature', 'status', 'workaround', 'workaround_runbook'])
+  const rows = await trx.selectFrom('problems')
+    .select(['id', 'signature', 'status', 'workaround', 'workaround_runbook'])
     .where('signature', 'in', [...signatures]).where(ACTIVE_PREDICATE).execute();
   return new Map(rows.map(({ signature, ...p }) => [signature as string, p]));
 }
 
 /** Incident ids grouped by problem, in the order given. */
-function byProblem(pairs: readonly { readonly problemId: number; readonly incidentId: number }[]): Map<number, number[]> {
+function byProblem(
+  pairs: readonly { readonly problemId: number; readonly incidentId: number }[],
+): Map<number, number[]> {
   const out = new Map<number, number[]>();
   for (const { problemId, incidentId } of pairs) {
     const list = out.get(problemId);
@@ -139,17 +151,21 @@ async function openRecurring(trx: Trx, firsts: readonly ProblemHit[], now: Date)
     .columns(['title', 'signature', 'rule', 'opened_by', 'opened_at', 'updated_at'])
     .expression(unnest(toOpen.map(({ hit }) => ({
       title: hit.title, signature: hit.signature, rule: hit.rule.name, by: QUELL_ACTOR, at, updated: at,
-    })), [['title', 'text'], ['signature', 'text'], ['rule', 'text'], ['by', 'text'], ['at', 'timestamptz'], ['updated', 'timestamptz']]))
+    })), [
+      ['title', 'text'], ['signature', 'text'], ['rule', 'text'], ['by', 'text'], ['at', 'timestamptz'],
+      ['updated', 'timestamptz'],
+    ]))
     // The index is the final word; under the signature's lock no other detection can conflict.
     .onConflict((oc) => oc.column('signature').where(ACTIVE_PREDICATE).doNothing())
     .returning(['id', 'signature']).execute();
   // Its incidents are in the problem now: they count toward no later one.
   if (inserted.length > 0) {
-    await trx.deleteFrom('problem_occurrences').where('signature', 'in', inserted.map((p) => p.signature as string)).execute();
+    await trx.deleteFrom('problem_occurrences').where('signature', 'in', inserted.map((p) => p.signature as string))
+      .execute();
   }
   const bySig = new Map(toOpen.map((t) => [t.hit.signature, t]));
   return inserted.map((p) => {
-    const t = bySig.get(p.signature as string)!;
+    const t = expectDefined(bySig.get(p.signature as string), 'the opened problem');
     return { problemId: p.id, signature: t.hit.signature, rule: t.hit.rule.name, incidentIds: t.incidentIds };
   });
 }

@@ -25,7 +25,8 @@ const incidentCount = sql<number>`(select count(*)::int from problem_incidents p
 /** Problems newest first, with how many incidents each links, as a keyset source. */
 export function problemsInOrder(db: Kysely<Database>, filter: ProblemFilter = {}) {
   return async (after: ProblemKey | undefined, limit: number) => {
-    let q = db.selectFrom('problems as p').select([...SUMMARY, incidentCount.as('incident_count'), exactTime('p.opened_at').as('opened_key')])
+    let q = db.selectFrom('problems as p')
+      .select([...SUMMARY, incidentCount.as('incident_count'), exactTime('p.opened_at').as('opened_key')])
       .orderBy('p.opened_at', 'desc').orderBy('p.id', 'desc').limit(limit);
     if (filter.statuses && filter.statuses.length > 0) q = q.where('p.status', 'in', [...filter.statuses]);
     if (filter.signature !== undefined) q = q.where('p.signature', '=', filter.signature);
@@ -47,8 +48,8 @@ export async function findProblem(db: Kysely<Database>, id: number) {
 export function incidentsOfProblem(db: Kysely<Database>, problemId: number): KeysetSource<ProblemIncidentKey, unknown> {
   return async (after, limit) => {
     let q = db.selectFrom('problem_incidents as pi').innerJoin('incidents as i', 'i.id', 'pi.incident_id')
-      .select(['i.id', 'i.title', 'i.status', 'i.priority', 'i.group_key', 'i.opened_at', 'i.resolved_at', 'i.workaround',
-        'pi.linked_by', 'pi.linked_at'])
+      .select(['i.id', 'i.title', 'i.status', 'i.priority', 'i.group_key', 'i.opened_at', 'i.resolved_at',
+        'i.workaround', 'pi.linked_by', 'pi.linked_at'])
       .where('pi.problem_id', '=', problemId).orderBy('pi.incident_id').limit(limit);
     if (after) q = q.where('pi.incident_id', '>', after[0]);
     const rows = await q.execute();
@@ -63,6 +64,7 @@ export function timelineOfProblem(db: Kysely<Database>, problemId: number): Keys
       .where('problem_id', '=', problemId).orderBy('id').limit(limit);
     if (after) q = q.where('id', '>', sql<string>`${after[0]}::bigint`);
     const rows = await q.execute();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- int8: as the driver gives it
     return rows.map(({ id, ...row }) => ({ key: [String(id)] as ProblemEventKey, row }));
   };
 }
@@ -70,7 +72,10 @@ export function timelineOfProblem(db: Kysely<Database>, problemId: number): Keys
 /** The changes linked to a problem (few: each a fix or an attempt), oldest link first. */
 export async function changesOfProblem(db: Kysely<Database>, problemId: number, limit = 100) {
   return db.selectFrom('problem_changes as pc').innerJoin('changes as c', 'c.id', 'pc.change_id')
-    .select(['c.id', 'c.runbook', 'c.type', 'c.status', 'c.outcome', 'c.incident_id', 'c.created_at', 'pc.linked_by', 'pc.linked_at'])
+    .select([
+      'c.id', 'c.runbook', 'c.type', 'c.status', 'c.outcome', 'c.incident_id', 'c.created_at', 'pc.linked_by',
+      'pc.linked_at',
+    ])
     .where('pc.problem_id', '=', problemId).orderBy('pc.linked_at').orderBy('c.id').limit(limit).execute();
 }
 

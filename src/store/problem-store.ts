@@ -20,7 +20,8 @@ export async function lockSignatures(trx: Trx, signatures: readonly string[], at
   const sorted = [...new Set(signatures)].sort();
   await sql`insert into problem_signatures (signature, last_seen_at)
     select s, ${at.toISOString()}::timestamptz from unnest(${sorted}::text[]) as t(s)
-    on conflict (signature) do update set last_seen_at = greatest(problem_signatures.last_seen_at, excluded.last_seen_at)`
+    on conflict (signature) do update
+      set last_seen_at = greatest(problem_signatures.last_seen_at, excluded.last_seen_at)`
     .execute(trx);
 }
 
@@ -40,7 +41,8 @@ export async function appendProblemEvents(db: Trx | Kysely<Database>, events: re
  * pairs it linked (those linked already are not). Incidents that do not exist are skipped.
  */
 export async function linkIncidents(
-  trx: Trx | Kysely<Database>, links: readonly { readonly problemId: number; readonly incidentId: number }[], by: string,
+  trx: Trx | Kysely<Database>, links: readonly { readonly problemId: number; readonly incidentId: number }[],
+  by: string,
 ): Promise<{ problemId: number; incidentId: number }[]> {
   if (links.length === 0) return [];
   const sorted = [...links].sort((a, b) => a.problemId - b.problemId || a.incidentId - b.incidentId);
@@ -66,7 +68,9 @@ export interface KnownErrorApplied {
  * Puts the known errors' workarounds on incidents that have none yet (an incident keeps the first
  * it got); returns those it put.
  */
-export async function applyWorkarounds(trx: Trx | Kysely<Database>, applied: readonly KnownErrorApplied[]): Promise<KnownErrorApplied[]> {
+export async function applyWorkarounds(
+  trx: Trx | Kysely<Database>, applied: readonly KnownErrorApplied[],
+): Promise<KnownErrorApplied[]> {
   if (applied.length === 0) return [];
   const sorted = [...applied].sort((a, b) => a.incidentId - b.incidentId);
   const rows = await sql<{ id: number }>`

@@ -43,18 +43,23 @@ export interface GroupingIncident {
  *   holding the same CIs are few.
  * - without JIT, which those row estimates would start at a cost of seconds per batch.
  */
-export async function groupingIncidentsNear(trx: Trx, rule: string, near: readonly string[]): Promise<GroupingIncident[]> {
+export async function groupingIncidentsNear(
+  trx: Trx, rule: string, near: readonly string[],
+): Promise<GroupingIncident[]> {
   if (near.length === 0) return [];
-  const { rows: [jit] } = await sql<{ prev: string }>`select current_setting('jit') as prev, set_config('jit', 'off', true)`.execute(trx);
+  const { rows: [jit] } = await sql<{ prev: string }>`select current_setting('jit') as prev,
+    set_config('jit', 'off', true)`.execute(trx);
   const { rows } = await sql<{
     id: number; rule: string; group_key: string; cis: string[]; first_alert_at: Date; last_alert_at: Date;
     grouping_until: Date | null; group_window_seconds: number; root: string | null;
   }>`
     select distinct on (j.id) j.* from unnest(${[...new Set(near)]}::text[]) n(ci) cross join lateral (
-      select id, rule, group_key, cis, first_alert_at, last_alert_at, grouping_until, group_window_seconds, root_cause->>'ci' as root
+      select id, rule, group_key, cis, first_alert_at, last_alert_at, grouping_until, group_window_seconds,
+          root_cause->>'ci' as root
         from incidents where grouping_open and cis @> array[n.ci]
       union all
-      select id, rule, group_key, cis, first_alert_at, last_alert_at, grouping_until, group_window_seconds, root_cause->>'ci' as root
+      select id, rule, group_key, cis, first_alert_at, last_alert_at, grouping_until, group_window_seconds,
+          root_cause->>'ci' as root
         from incidents where grouping_open and root_cause->>'ci' = n.ci) j
     order by j.id`.execute(trx);
   await sql`select set_config('jit', ${jit?.prev ?? 'on'}, true)`.execute(trx);
@@ -90,7 +95,8 @@ export async function writeIncidentTopology(trx: Trx, incidents: readonly Incide
   await sql`
     update incidents i set cis = array(select jsonb_array_elements_text(v.cis)), root_cause = v.rc, updated_at = now(),
       service = coalesce(i.service, nullif(v.rc -> 'labels' ->> 'service', ''))
-    from (select * from unnest(${sorted.map((x) => x.id)}::integer[], ${sorted.map((x) => JSON.stringify(x.cis))}::jsonb[],
+    from (select * from unnest(${sorted.map((x) => x.id)}::integer[],
+      ${sorted.map((x) => JSON.stringify(x.cis))}::jsonb[],
       ${sorted.map((x) => (x.rootCause === null ? null : JSON.stringify(x.rootCause)))}::jsonb[])) as v(id, cis, rc)
     where i.id = v.id`.execute(trx);
 }

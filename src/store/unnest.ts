@@ -9,7 +9,9 @@ export type PgType = 'text' | 'jsonb' | 'timestamptz' | 'integer' | 'smallint' |
  * work for both the driver and PostgreSQL than a multi-row VALUES list, and it has no limit
  * on the number of rows. Use as `insertInto(t).columns(names).expression(unnest(rows, columns))`.
  */
-export function unnest<Row>(rows: readonly Row[], columns: readonly (readonly [keyof Row & string, PgType])[]): RawBuilder<unknown> {
+export function unnest<Row>(
+  rows: readonly Row[], columns: readonly (readonly [keyof Row & string, PgType])[],
+): RawBuilder<unknown> {
   const arrays = columns.map(([name, type]) => sql`${rows.map((r) => r[name] ?? null)}::${sql.raw(type)}[]`);
   return sql`select * from unnest(${sql.join(arrays)})`;
 }

@@ -32,7 +32,9 @@ export async function configCheck(out: LintOutput, env: NodeJS.ProcessEnv = proc
   await check('rules', async () => {
     const errors: string[] = [];
     const code = await lintRules(config.QUELL_RULES_DIR, { out: () => undefined, err: (line) => errors.push(line) });
-    if (code !== 0) throw new Error(`${config.QUELL_RULES_DIR} has errors (quell rules lint says which):\n${errors.join('\n')}`);
+    if (code !== 0) {
+      throw new Error(`${config.QUELL_RULES_DIR} has errors (quell rules lint says which):\n${errors.join('\n')}`);
+    }
     return `${config.QUELL_RULES_DIR} loads`;
   });
   await check('database', async () => {
@@ -42,7 +44,7 @@ export async function configCheck(out: LintOutput, env: NodeJS.ProcessEnv = proc
       const { rows } = await sql<{ version: string }>`select current_setting('server_version') as version`.execute(db);
       return `PostgreSQL ${rows[0]?.version ?? '?'} answers`;
     } catch (err) {
-      throw new Error(describeDatabaseError(err, config.DATABASE_URL).message);
+      throw new Error(describeDatabaseError(err, config.DATABASE_URL).message, { cause: err });
     } finally {
       await db.destroy();
     }
@@ -54,8 +56,9 @@ export async function configCheck(out: LintOutput, env: NodeJS.ProcessEnv = proc
       await queue.checkReady();
       return 'Redis answers, maxmemory-policy noeviction';
     } catch (err) {
-      const said = (err as Error).name === 'NotReadyError' ? `REDIS_URL: ${(err as Error).message}` : describeRedisError(err, config.REDIS_URL).message;
-      throw new Error(said);
+      const said = (err as Error).name === 'NotReadyError'
+        ? `REDIS_URL: ${(err as Error).message}` : describeRedisError(err, config.REDIS_URL).message;
+      throw new Error(said, { cause: err });
     } finally {
       await queue.close();
     }
@@ -63,7 +66,9 @@ export async function configCheck(out: LintOutput, env: NodeJS.ProcessEnv = proc
   out.out('');
   out.out('settings it would run with (secrets masked):');
   for (const [key, value] of Object.entries(redacted(config))) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- settings are scalars or arrays (config schema)
     out.out(`  ${key}=${value === undefined ? '' : Array.isArray(value) ? value.join(',') : String(value)}`);
   }
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- `check` (a closure) sets it
   return failed ? 2 : 0;
 }

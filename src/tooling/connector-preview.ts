@@ -65,11 +65,14 @@ export function previewConnector(
       out.out(`${a.file}: ${a.status} ${a.fingerprint} (${a.identifiedBy})`);
       out.out(`  labels      ${pairs(a.labels)}`);
       if (Object.keys(a.annotations).length > 0) out.out(`  annotations ${pairs(a.annotations)}`);
-      out.out(`  starts ${a.startsAt}${a.endsAt !== null ? `  ends ${a.endsAt}` : ''}${a.expiresAt !== undefined ? `  expires ${a.expiresAt}` : ''}`);
+      const ends = a.endsAt !== null ? `  ends ${a.endsAt}` : '';
+      out.out(`  starts ${a.startsAt}${ends}${a.expiresAt !== undefined ? `  expires ${a.expiresAt}` : ''}`);
     }
-    out.out(`${alerts.length} alert(s), ${new Set(alerts.map((a) => a.fingerprint)).size} fingerprint(s), ${refused} payload(s) refused`);
+    const fingerprints = new Set(alerts.map((a) => a.fingerprint)).size;
+    out.out(`${alerts.length} alert(s), ${fingerprints} fingerprint(s), ${refused} payload(s) refused`);
     for (const [fp, labelSets] of Object.entries(merged)) {
-      out.out(`fingerprint ${fp} holds ${labelSets.length} label sets (one alert whose labels change, or different alerts merged):`);
+      out.out(`fingerprint ${fp} holds ${labelSets.length} label sets `
+        + '(one alert whose labels change, or different alerts merged):');
       for (const labels of labelSets) out.out(`  ${pairs(labels)}`);
     }
   }

@@ -17,7 +17,8 @@ export function acknowledgeStage(metrics: PipelineMetrics): Stage {
       const acks = ctx.acknowledgements ?? [];
       if (acks.length === 0) return alerts;
       const rows = await ctx.trx.selectFrom('incident_alerts').select(['fingerprint', 'incident_id'])
-        .where('fingerprint', 'in', [...new Set(acks.map((a) => a.fingerprint))]).where('status', '=', 'firing').execute();
+        .where('fingerprint', 'in', [...new Set(acks.map((a) => a.fingerprint))]).where('status', '=', 'firing')
+        .execute();
       const incidentsOf = new Map<string, number[]>();
       for (const r of rows) incidentsOf.set(r.fingerprint, [...(incidentsOf.get(r.fingerprint) ?? []), r.incident_id]);
       const counts = { acknowledged: 0, unchanged: 0, no_incident: 0 };

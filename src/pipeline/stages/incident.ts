@@ -45,8 +45,12 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
           fingerprint: a.alert.fingerprint, startsAt: a.episodeStartsAt, endsAt: a.alert.endsAt ?? a.alert.startsAt,
         })));
         const byIncident = new Map<number, string[]>();
-        for (const l of resolvedLinks) byIncident.set(l.incidentId, [...(byIncident.get(l.incidentId) ?? []), l.fingerprint]);
-        for (const [incidentId, fingerprints] of byIncident) events.push({ kind: 'alerts_resolved', incidentId, fingerprints });
+        for (const l of resolvedLinks) {
+          byIncident.set(l.incidentId, [...(byIncident.get(l.incidentId) ?? []), l.fingerprint]);
+        }
+        for (const [incidentId, fingerprints] of byIncident) {
+          events.push({ kind: 'alerts_resolved', incidentId, fingerprints });
+        }
         const linkOf = new Map(resolvedLinks.map((l) => [l.fingerprint, l.incidentId]));
         for (const a of ended) {
           const id = linkOf.get(a.alert.fingerprint);
@@ -58,7 +62,9 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
         const candidates = [...byIncident.keys()].sort((a, b) => a - b);
         const resolved = await resolveIncidentsWithoutFiringAlerts(ctx.trx, candidates, now);
         autoResolved = resolved.length;
-        for (const id of resolved) events.push({ kind: 'resolved', incidentId: id, by: QUELL_ACTOR, reason: 'all alerts resolved' });
+        for (const id of resolved) {
+          events.push({ kind: 'resolved', incidentId: id, by: QUELL_ACTOR, reason: 'all alerts resolved' });
+        }
       }
       events.push(...flappingEvents(alerts, incidentOf));
 

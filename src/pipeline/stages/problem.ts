@@ -29,13 +29,16 @@ export function problemStage(rules: () => RuleBundle): Stage {
       if (started.length === 0) return alerts;
 
       const byFingerprint = new Map<string, AlertChange>();
-      for (const a of alerts) if (a.event === 'opened' && a.incidentId !== undefined) byFingerprint.set(a.alert.fingerprint, a);
+      for (const a of alerts) {
+        if (a.event === 'opened' && a.incidentId !== undefined) byFingerprint.set(a.alert.fingerprint, a);
+      }
       const rootCi = new Map<number, string>();
       for (const e of events) if (e.kind === 'root_cause') rootCi.set(e.incidentId, e.ci);
       const hits = new Map<number, ProblemHit>();
       for (const e of started) {
         if (hits.has(e.incidentId)) continue;
-        const own = e.fingerprints.map((f) => byFingerprint.get(f)).filter((a): a is AlertChange => a?.incidentId === e.incidentId);
+        const own = e.fingerprints.map((f) => byFingerprint.get(f))
+          .filter((a): a is AlertChange => a?.incidentId === e.incidentId);
         const hit = hitOf(e, own, rootCi.get(e.incidentId), set);
         if (hit !== undefined) hits.set(e.incidentId, hit);
       }
@@ -51,7 +54,9 @@ export function problemStage(rules: () => RuleBundle): Stage {
  * batch knows (no reads): its group key, its root-cause CI if this batch found one (else its
  * first alert's CI), its alerts' labels.
  */
-function hitOf(e: Started, own: readonly AlertChange[], rootCi: string | undefined, set: ProblemRuleSet): ProblemHit | undefined {
+function hitOf(
+  e: Started, own: readonly AlertChange[], rootCi: string | undefined, set: ProblemRuleSet,
+): ProblemHit | undefined {
   const labels: Labels[] = own.map((a) => a.alert.labels);
   const facts = {
     groupKey: e.kind === 'opened' ? e.groupKey : own[0]?.correlation?.groupKey,

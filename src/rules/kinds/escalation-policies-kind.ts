@@ -4,7 +4,8 @@ import type { EscalationPolicy } from '../../domain/escalation';
 import { defineRuleKind, type SourcePosition } from '../rule-kind';
 import { compileMatchers, durationField, ruleNameField } from '../rule-fields';
 
-const positiveDuration = durationField.refine((s) => (parseDuration(s) ?? 0) > 0, { message: 'expected a duration above 0' });
+const positiveDuration = durationField
+  .refine((s) => (parseDuration(s) ?? 0) > 0, { error: 'expected a duration above 0' });
 
 const priorityField = z.union([
   z.enum(['P1', 'P2', 'P3', 'P4', 'P5']).transform((p) => Number(p.slice(1))),
@@ -14,7 +15,10 @@ const priorityField = z.union([
 const policyV1 = z.strictObject({
   /** Unique across all rule files; the timeline's `escalated` entries name it. */
   name: ruleNameField,
-  /** Alertmanager matchers: the policy covers an incident one of whose alerts matches them all. @defaultValue [] (any) */
+  /**
+   * Alertmanager matchers: the policy covers an incident one of whose alerts matches them all.
+   * @defaultValue [] (any)
+   */
   matchers: z.array(z.string()).default([]),
   /** The priorities it covers. @defaultValue [] (all) */
   priorities: z.array(priorityField).default([]),
@@ -59,18 +63,26 @@ export const escalationPoliciesKind = defineRuleKind({
       levels.forEach((l, j) => {
         const previous = levels[j - 1];
         if (previous !== undefined && l.afterMs <= previous.afterMs) {
-          doc.error(['policies', i, 'levels', j, 'after'], 'each level comes after the one before it (a longer `after`)');
+          doc.error(
+            ['policies', i, 'levels', j, 'after'], 'each level comes after the one before it (a longer `after`)',
+          );
         }
       });
-      const repeat = p.repeat !== undefined ? { times: p.repeat.times, intervalMs: parseDuration(p.repeat.interval) as number } : undefined;
+      const repeat = p.repeat !== undefined
+        ? { times: p.repeat.times, intervalMs: parseDuration(p.repeat.interval) as number } : undefined;
       const longest = Math.max(...levels.map((l) => l.afterMs));
       if (repeat !== undefined && repeat.intervalMs <= longest) {
-        doc.error(['policies', i, 'repeat', 'interval'], 'expected an interval longer than the last level\'s `after` (a round ends before the next begins)');
+        doc.error(
+          ['policies', i, 'repeat', 'interval'],
+          'expected an interval longer than the last level\'s `after` (a round ends before the next begins)',
+        );
       }
       if (matchers === undefined) return;
       out.push({
         at: doc.position(['policies', i, 'name']),
-        policy: { name: p.name, matchers, priorities: p.priorities, levels, ...(repeat !== undefined ? { repeat } : {}) },
+        policy: {
+          name: p.name, matchers, priorities: p.priorities, levels, ...(repeat !== undefined ? { repeat } : {}),
+        },
       });
     });
     return out;
@@ -80,10 +92,11 @@ export const escalationPoliciesKind = defineRuleKind({
     const seen = new Map<string, SourcePosition>();
     for (const { policy, at } of items) {
       const other = seen.get(policy.name);
-      if (other !== undefined) ctx.error(at, `policy name ${JSON.stringify(policy.name)} is already used at ${other.file}:${other.line}`);
-      else seen.set(policy.name, at);
+      if (other !== undefined) {
+        ctx.error(at, `policy name ${JSON.stringify(policy.name)} is already used at ${other.file}:${other.line}`);
+      } else seen.set(policy.name, at);
     }
-    return items.map((i) => i.policy) as readonly EscalationPolicy[];
+    return items.map((i) => i.policy);
   },
 
   count: (policies) => policies.length,

@@ -18,7 +18,10 @@ export type NotificationTargets = ReadonlyMap<string, NotificationTarget>;
 const targetV1 = z.strictObject({
   /** Unique across all rule files; ServiceLevels' and EscalationPolicies' `notify` name it. */
   name: ruleNameField,
-  /** `generic` (`{incident, title, text}`), `slack` (incoming webhook) or `teams` (adaptive card). @defaultValue generic */
+  /**
+   * `generic` (`{incident, title, text}`), `slack` (incoming webhook) or `teams` (adaptive card).
+   * @defaultValue generic
+   */
   format: z.enum(WEBHOOK_FORMATS).default('generic'),
   /** The webhook: `https://...` written here, or (to keep its token out of the rules) `{{ secret.NAME }}`. */
   url: z.string().min(1),
@@ -49,7 +52,7 @@ export const notificationTargetsKind = defineRuleKind({
   compile(spec, doc) {
     return spec.targets.map((t, i) => ({
       at: doc.position(['targets', i, 'name']),
-      target: { name: t.name, format: t.format, url: compileUrl(t.url, ['targets', i, 'url'], doc) } as NotificationTarget,
+      target: { name: t.name, format: t.format, url: compileUrl(t.url, ['targets', i, 'url'], doc) },
     }));
   },
 
@@ -58,8 +61,10 @@ export const notificationTargetsKind = defineRuleKind({
     const at = new Map<string, SourcePosition>();
     for (const item of items) {
       const other = at.get(item.target.name);
-      if (other !== undefined) ctx.error(item.at, `target name ${JSON.stringify(item.target.name)} is already used at ${other.file}:${other.line}`);
-      else { out.set(item.target.name, item.target); at.set(item.target.name, item.at); }
+      if (other !== undefined) {
+        const name = JSON.stringify(item.target.name);
+        ctx.error(item.at, `target name ${name} is already used at ${other.file}:${other.line}`);
+      } else { out.set(item.target.name, item.target); at.set(item.target.name, item.at); }
     }
     return out;
   },

@@ -19,7 +19,7 @@ export const problemRuleV1 = z.strictObject({
   /** Incidents of one signature within `window` that open a problem. @defaultValue 3 */
   min_incidents: z.number().int().min(1).max(10_000).default(3),
   /** How far back incidents of the signature count. @defaultValue 24h */
-  window: durationField.refine((s) => (parseDuration(s) ?? 0) <= MAX_PROBLEM_WINDOW_MS, { message: 'at most 90d' })
+  window: durationField.refine((s) => (parseDuration(s) ?? 0) <= MAX_PROBLEM_WINDOW_MS, { error: 'at most 90d' })
     .default('24h'),
   /** A fixed title for its problems; by default `Recurring: <the incident's title>`. Never a template. */
   title: z.string().min(1).max(200).optional(),
@@ -52,7 +52,9 @@ export const problemRulesKind = defineRuleKind({
     spec.rules.forEach((r, i) => {
       const matchers = compileMatchers(r.matchers, doc, ['rules', i, 'matchers']);
       if (matchers === undefined) return;
-      if (r.min_incidents === 1) doc.warn(['rules', i, 'min_incidents'], 'min_incidents 1 opens a problem for every incident');
+      if (r.min_incidents === 1) {
+        doc.warn(['rules', i, 'min_incidents'], 'min_incidents 1 opens a problem for every incident');
+      }
       out.push({
         at: doc.position(['rules', i, 'name']),
         rule: {
@@ -70,8 +72,9 @@ export const problemRulesKind = defineRuleKind({
     const seen = new Map<string, string>();
     for (const { rule, at } of items) {
       const other = seen.get(rule.name);
-      if (other !== undefined) ctx.error(at, `problem rule name ${JSON.stringify(rule.name)} is already used at ${other}`);
-      else seen.set(rule.name, rule.origin);
+      if (other !== undefined) {
+        ctx.error(at, `problem rule name ${JSON.stringify(rule.name)} is already used at ${other}`);
+      } else seen.set(rule.name, rule.origin);
     }
     return new ProblemRuleSet(items.map((i) => i.rule));
   },

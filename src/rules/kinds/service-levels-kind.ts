@@ -5,7 +5,8 @@ import { NO_SERVICE_LEVELS, type ServiceLevelPolicy, type ServiceLevelTargets } 
 import { defineRuleKind, type SourcePosition } from '../rule-kind';
 import { durationField, ruleNameField } from '../rule-fields';
 
-const positiveDuration = durationField.refine((s) => (parseDuration(s) ?? 0) > 0, { message: 'expected a duration above 0' });
+const positiveDuration = durationField
+  .refine((s) => (parseDuration(s) ?? 0) > 0, { error: 'expected a duration above 0' });
 
 /** Targets of one priority: either clock may be left out (that priority has no such clock). */
 const targetsV1 = z.strictObject({
@@ -41,7 +42,8 @@ export const serviceLevelsKind = defineRuleKind({
       notify: z.array(ruleNameField).default([]),
       /** Targets per priority, P1 to P5; a priority left out has no service level. */
       priorities: z.strictObject({
-        P1: targetsV1.optional(), P2: targetsV1.optional(), P3: targetsV1.optional(), P4: targetsV1.optional(), P5: targetsV1.optional(),
+        P1: targetsV1.optional(), P2: targetsV1.optional(), P3: targetsV1.optional(), P4: targetsV1.optional(),
+        P5: targetsV1.optional(),
       }),
     }),
   },
@@ -49,6 +51,7 @@ export const serviceLevelsKind = defineRuleKind({
   compile(spec, doc) {
     const targets: Record<number, ServiceLevelTargets> = {};
     for (const [p, t] of Object.entries(spec.priorities)) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- an optional key may hold undefined
       if (t === undefined) continue;
       const tta = t.time_to_acknowledge !== undefined ? parseDuration(t.time_to_acknowledge) : undefined;
       const ttr = t.time_to_resolve !== undefined ? parseDuration(t.time_to_resolve) : undefined;

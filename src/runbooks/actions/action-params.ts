@@ -47,7 +47,9 @@ export function compileHeaders(
   return compileTemplates(record, path, doc);
 }
 
-export function renderHeaders(headers: readonly (readonly [string, ParsedTemplate])[], render: TemplateRenderer): Record<string, string> {
+export function renderHeaders(
+  headers: readonly (readonly [string, ParsedTemplate])[], render: TemplateRenderer,
+): Record<string, string> {
   return Object.fromEntries(headers.map(([k, t]) => [k, render.header(t)]));
 }
 
@@ -73,7 +75,7 @@ export function renderJson(node: JsonTemplate, render: TemplateRenderer): unknow
   if ('t' in node) return render.text(node.t);
   if ('a' in node) return node.a.map((n) => renderJson(n, render));
   if ('o' in node) {
-    const out: Record<string, unknown> = Object.create(null);
+    const out = Object.create(null) as Record<string, unknown>;
     for (const [k, n] of node.o) out[k] = renderJson(n, render);
     return out;
   }
@@ -86,7 +88,9 @@ export function durationMs(text: string): number {
 
 /** The guarded client for a run's settings (`extraAllow`: destinations the operator configured, e.g. Prometheus). */
 export function httpFor(ctx: ActionContext, extraAllow: readonly string[] = []): GuardedHttp {
-  return createGuardedHttp({ allow: [...ctx.settings.httpAllow, ...extraAllow], maxBodyBytes: ctx.settings.maxOutputBytes });
+  return createGuardedHttp({
+    allow: [...ctx.settings.httpAllow, ...extraAllow], maxBodyBytes: ctx.settings.maxOutputBytes,
+  });
 }
 
 /** The step's signal, also ending after `ms` when given. */
@@ -104,7 +108,9 @@ export function checkStatus(
   what: string, status: number, body: string, render: TemplateRenderer, expected?: readonly number[],
 ): void {
   const ok = expected !== undefined ? expected.includes(status) : status >= 200 && status < 300;
-  if (!ok) throw new StepError(`${what} answered ${status}`, retryableStatus(status), { status, body: render.mask(body) });
+  if (!ok) {
+    throw new StepError(`${what} answered ${status}`, retryableStatus(status), { status, body: render.mask(body) });
+  }
 }
 
 /** Waits `ms`, or throws StepError (retryable) when the signal aborts first. */

@@ -38,7 +38,9 @@ export const execAction = defineAction<z.output<typeof execWith>, ExecParams>({
   schema: execWith,
 
   compile(spec, path, doc) {
-    if (spec.program.includes('{{')) doc.error([...path, 'program'], 'the program is written literally, never a template');
+    if (spec.program.includes('{{')) {
+      doc.error([...path, 'program'], 'the program is written literally, never a template');
+    }
     else if (!isAbsolute(spec.program) && spec.program.includes('/')) {
       doc.error([...path, 'program'], 'an absolute path, or a name looked up on PATH');
     }
@@ -69,7 +71,9 @@ export const execAction = defineAction<z.output<typeof execWith>, ExecParams>({
     };
     if (result.error !== undefined) throw new StepError(`${p.program}: ${result.error}`, false, output);
     if (result.aborted) throw new StepError(`${p.program}: killed (timeout or cancelled)`, true, output);
-    if (result.code !== 0) throw new StepError(`${p.program} exited with ${result.code ?? result.signal}`, false, output);
+    if (result.code !== 0) {
+      throw new StepError(`${p.program} exited with ${result.code ?? result.signal}`, false, output);
+    }
     return output;
   },
 });

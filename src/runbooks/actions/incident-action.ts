@@ -35,9 +35,14 @@ export const incidentAction = defineAction<z.output<typeof incidentWith>, Incide
   compile(spec, path, doc) {
     if ('set_priority' in spec) return { op: 'set_priority', priority: spec.set_priority };
     if ('resolve' in spec) {
-      return { op: 'resolve', ...(spec.comment !== undefined ? { comment: compileTemplate(spec.comment, [...path, 'comment'], doc) } : {}) };
+      return {
+        op: 'resolve',
+        ...(spec.comment !== undefined ? { comment: compileTemplate(spec.comment, [...path, 'comment'], doc) } : {}),
+      };
     }
-    if ('escalate' in spec) return { op: 'escalate', reason: compileTemplate(spec.escalate, [...path, 'escalate'], doc) };
+    if ('escalate' in spec) {
+      return { op: 'escalate', reason: compileTemplate(spec.escalate, [...path, 'escalate'], doc) };
+    }
     return { op: 'comment', text: compileTemplate(spec.comment, [...path, 'comment'], doc) };
   },
 
@@ -48,7 +53,8 @@ export const incidentAction = defineAction<z.output<typeof incidentWith>, Incide
     switch (p.op) {
       case 'comment': await incident.comment(incidentId, render.text(p.text)); break;
       case 'set_priority': await incident.setPriority(incidentId, p.priority); break;
-      case 'resolve': await incident.resolve(incidentId, p.comment !== undefined ? render.text(p.comment) : undefined); break;
+      case 'resolve':
+        await incident.resolve(incidentId, p.comment !== undefined ? render.text(p.comment) : undefined); break;
       case 'escalate': await incident.escalate(incidentId, render.text(p.reason)); break;
     }
     return { done: true };

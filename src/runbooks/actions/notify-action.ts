@@ -5,7 +5,11 @@ import { parseRunbookTemplate } from '../template-renderer';
 import { checkStatus, compileTemplate, compileUrl, httpFor } from './action-params';
 
 const notifyWith = z.strictObject({
-  /** `generic`: `{incident, title, text}`; `slack`: an incoming webhook's `{text}`; `teams`: a message with an adaptive card. @defaultValue generic */
+  /**
+   * `generic`: `{incident, title, text}`; `slack`: an incoming webhook's `{text}`; `teams`: a message with an
+   * adaptive card.
+   * @defaultValue generic
+   */
   format: z.enum(WEBHOOK_FORMATS).default('generic'),
   /** The webhook; usually `{{ secret.NAME }}`. */
   url: z.string().min(1),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { defineAction, StepError, type ParsedTemplate, type StepOutput } from '../runbook-action';
-import { checkStatus, compileHeaders, compileTemplate, compileTemplates, compileUrl, httpFor, renderHeaders } from './action-params';
+import {
+  checkStatus, compileHeaders, compileTemplate, compileTemplates, compileUrl, httpFor, renderHeaders,
+} from './action-params';
 
 const ticketWith = z.strictObject({
   /** Jira (REST API v2) or ServiceNow (Table API, table `incident`). */
@@ -23,6 +25,13 @@ const ticketWith = z.strictObject({
   /** Authentication, e.g. `Authorization: 'Bearer {{ secret.JIRA_TOKEN }}'`. @defaultValue {} */
   headers: z.record(z.string(), z.string()).default({}),
 });
+
+/** What Jira (`key`, `id`) or ServiceNow (`result`) answers a create with, as far as it is read. */
+interface TicketAnswer {
+  readonly key?: unknown;
+  readonly id?: string | number;
+  readonly result?: { readonly sys_id?: unknown; readonly number?: string | number };
+}
 
 interface TicketParams {
   readonly system: 'jira' | 'servicenow';
@@ -47,9 +56,15 @@ export const ticketAction = defineAction<z.output<typeof ticketWith>, TicketPara
   schema: ticketWith,
 
   compile(spec, path, doc) {
-    if (spec.op === 'update' && spec.ticket === undefined) doc.error([...path, 'op'], 'update needs ticket: (the key or sys_id)');
-    if (spec.op === 'create' && spec.system === 'jira' && spec.project === undefined) doc.error([...path, 'system'], 'a Jira create needs project:');
-    if (spec.op === 'create' && spec.fields['summary'] === undefined) doc.error([...path, 'fields'], 'a create needs fields.summary');
+    if (spec.op === 'update' && spec.ticket === undefined) {
+      doc.error([...path, 'op'], 'update needs ticket: (the key or sys_id)');
+    }
+    if (spec.op === 'create' && spec.system === 'jira' && spec.project === undefined) {
+      doc.error([...path, 'system'], 'a Jira create needs project:');
+    }
+    if (spec.op === 'create' && spec.fields['summary'] === undefined) {
+      doc.error([...path, 'fields'], 'a create needs fields.summary');
+    }
     const base = spec.url.replace(/\/+$/, '');
     return {
       system: spec.system, op: spec.op,
@@ -78,20 +93,38 @@ export const ticketAction = defineAction<z.output<typeof ticketWith>, TicketPara
     // The key is one percent-encoded path segment: it cannot leave the API's path.
     const url = `${base}${path}${p.op === 'update' ? `/${encodeURIComponent(key)}` : ''}`;
     const body = jira ? { fields: jiraFields(p, fields) } : serviceNowFields(fields);
-    const headers = { ...renderHeaders(p.headers, render), 'Content-Type': 'application/json', Accept: 'application/json' };
+    const headers = {
+      ...renderHeaders(p.headers, render), 'Content-Type': 'application/json', Accept: 'application/json',
+    };
     const method = p.op === 'create' ? 'POST' : jira ? 'PUT' : 'PATCH';
     const res = await httpFor(ctx).request({ method, url, headers, body: JSON.stringify(body), signal: ctx.signal });
     checkStatus(`${p.system} ${p.op}`, res.status, res.body, render);
-    if (p.op === 'update') return { key, url: jira ? `${base}/browse/${encodeURIComponent(key)}` : url, status: res.status };
-    let answer: any;
-    try { answer = JSON.parse(res.body); } catch { throw new StepError(`${p.system} answered no JSON`, false, { status: res.status }); }
-    if (jira) {
-      if (typeof answer?.key !== 'string') throw new StepError('jira answered no issue key', false, { status: res.status });
-      return { key: answer.key, id: String(answer.id ?? ''), url: `${base}/browse/${encodeURIComponent(answer.key)}`, status: res.status };
+    if (p.op === 'update') {
+      return { key, url: jira ? `${base}/browse/${encodeURIComponent(key)}` : url, status: res.status };
     }
-    const sysId = answer?.result?.sys_id;
+    let answer: TicketAnswer | null;
+    try {
+      answer = JSON.parse(res.body) as TicketAnswer | null;
+    } catch {
+      throw new StepError(`${p.system} answered no JSON`, false, { status: res.status });
+    }
+    if (jira) {
+      const issueKey = answer?.key;
+      if (typeof issueKey !== 'string') {
+        throw new StepError('jira answered no issue key', false, { status: res.status });
+      }
+      return {
+        key: issueKey, id: String(answer?.id ?? ''), url: `${base}/browse/${encodeURIComponent(issueKey)}`,
+        status: res.status,
+      };
+    }
+    const result = answer?.result;
+    const sysId = result?.sys_id;
     if (typeof sysId !== 'string') throw new StepError('servicenow answered no sys_id', false, { status: res.status });
-    return { key: sysId, number: String(answer.result.number ?? ''), url: `${base}${path}/${encodeURIComponent(sysId)}`, status: res.status };
+    return {
+      key: sysId, number: String(result?.number ?? ''), url: `${base}${path}/${encodeURIComponent(sysId)}`,
+      status: res.status,
+    };
   },
 });
 

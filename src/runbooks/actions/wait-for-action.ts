@@ -81,7 +81,7 @@ async function queryPrometheus(query: ParsedTemplate, ctx: ActionContext, signal
   const res = await httpFor(ctx, [url.host]).request({ method: 'GET', url: url.toString(), signal });
   let answer: { status?: string; error?: string; data?: { resultType?: string; result?: unknown } };
   try {
-    answer = JSON.parse(res.body);
+    answer = JSON.parse(res.body) as typeof answer;
   } catch {
     throw new StepError(`Prometheus answered ${res.status} with no JSON`, res.status >= 500);
   }

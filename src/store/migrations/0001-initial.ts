@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely';
 
 export const initial: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.createTable('alerts')
       .addColumn('fingerprint', 'text', (c) => c.primaryKey())
       .addColumn('source', 'text', (c) => c.notNull())
@@ -50,7 +50,8 @@ export const initial: Migration = {
       .addColumn('linked_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
       .addPrimaryKeyConstraint('incident_alerts_pk', ['fingerprint', 'starts_at'])
       .execute();
-    await db.schema.createIndex('incident_alerts_incident').on('incident_alerts').columns(['incident_id', 'status']).execute();
+    await db.schema.createIndex('incident_alerts_incident').on('incident_alerts')
+      .columns(['incident_id', 'status']).execute();
 
     await db.schema.createTable('incident_events')
       .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
@@ -60,7 +61,8 @@ export const initial: Migration = {
       .addColumn('actor', 'text', (c) => c.notNull())
       .addColumn('detail', 'jsonb', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('incident_events_incident').on('incident_events').columns(['incident_id', 'id']).execute();
+    await db.schema.createIndex('incident_events_incident').on('incident_events')
+      .columns(['incident_id', 'id']).execute();
 
     await db.schema.createTable('processed_jobs')
       .addColumn('id', 'text', (c) => c.primaryKey())
@@ -76,10 +78,11 @@ export const initial: Migration = {
       .addColumn('available_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
       .addColumn('last_error', 'text')
       .execute();
-    await db.schema.createIndex('queue_jobs_available').on('queue_jobs').columns(['available_at', 'enqueued_at']).execute();
+    await db.schema.createIndex('queue_jobs_available').on('queue_jobs')
+      .columns(['available_at', 'enqueued_at']).execute();
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     for (const table of ['queue_jobs', 'processed_jobs', 'incident_events', 'incident_alerts', 'incidents', 'alerts']) {
       await db.schema.dropTable(table).execute();
     }

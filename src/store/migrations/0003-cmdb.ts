@@ -9,8 +9,16 @@ import type { Migration } from 'kysely';
  * keys: the whole document is validated before it is stored (src/cmdb/cmdb-schema.ts), and
  * checking 200,000 references row by row would double the time of a replace.
  */
+/** The one table this migration writes a row into, as it is here. */
+interface MetaTable {
+  cmdb_meta: {
+    id: number; version: number; hash: string; source: string; loaded_at: Date | null; ci_count: number;
+    relation_count: number;
+  };
+}
+
 export const cmdb: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<MetaTable>): Promise<void> {
     await db.schema.createTable('cmdb_cis')
       .addColumn('version', 'integer', (c) => c.notNull())
       .addColumn('ord', 'integer', (c) => c.notNull())
@@ -44,7 +52,7 @@ export const cmdb: Migration = {
       .execute();
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     for (const table of ['cmdb_meta', 'cmdb_relations', 'cmdb_cis']) await db.schema.dropTable(table).execute();
   },
 };

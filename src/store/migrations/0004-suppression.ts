@@ -14,7 +14,7 @@ import type { Migration } from 'kysely';
  * Alerts stored before this have no disposition, except those of an incident.
  */
 export const suppression: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('alerts')
       .addColumn('disposition', 'text')
       .addColumn('disposition_detail', 'jsonb')
@@ -61,7 +61,7 @@ export const suppression: Migration = {
       .execute();
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     for (const table of ['inhibit_source_scans', 'inhibit_sources', 'silences_version', 'silences']) {
       await db.schema.dropTable(table).execute();
     }

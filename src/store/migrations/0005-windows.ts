@@ -14,7 +14,7 @@ import type { Migration } from 'kysely';
  *   `alert_flapping`: whether it is flapping, and its latest episode (whose incident it holds open).
  */
 export const windows: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('incidents')
       .addColumn('window_kind', 'text', (c) => c.notNull().defaultTo('sliding')
         .check(sql`window_kind in ('sliding', 'fixed')`))
@@ -69,7 +69,7 @@ export const windows: Migration = {
       .where(sql.ref('flapping'), '=', true).execute();
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     for (const table of ['alert_flapping', 'alert_state_changes', 'pending_alerts']) {
       await db.schema.dropTable(table).execute();
     }

@@ -7,7 +7,7 @@ import type { Migration } from 'kysely';
  * enrichment). The partial index serves the topology stage's read of a rule's grouping incidents.
  */
 export const incidentTopology: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('incidents')
       .addColumn('cis', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'::text[]`))
       .addColumn('root_cause', 'jsonb')
@@ -16,7 +16,7 @@ export const incidentTopology: Migration = {
       .where(sql.ref('grouping_open'), '=', true).execute();
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.dropIndex('incidents_grouping_by_rule').execute();
     await db.schema.alterTable('incidents').dropColumn('root_cause').dropColumn('cis').execute();
   },

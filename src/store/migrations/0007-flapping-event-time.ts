@@ -9,7 +9,7 @@ import type { Migration } from 'kysely';
  * take Quell's time for both: the best known.
  */
 export const flappingEventTime: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('alert_state_changes').addColumn('event_at', 'timestamptz').execute();
     await sql`update alert_state_changes set event_at = at`.execute(db);
     await db.schema.alterTable('alert_state_changes').alterColumn('event_at', (c) => c.setNotNull()).execute();
@@ -23,7 +23,7 @@ export const flappingEventTime: Migration = {
     await db.schema.alterTable('alert_flapping').alterColumn('last_event_at', (c) => c.setNotNull()).execute();
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('alert_flapping').dropColumn('last_event_at').execute();
     await db.schema.dropIndex('alert_state_changes_event').execute();
     await db.schema.createIndex('alert_state_changes_fingerprint').on('alert_state_changes')

@@ -12,12 +12,14 @@ import type { Migration } from 'kysely';
  * held under the rule's lock, that stalled the storm.
  */
 export const topologyNear: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
-    await sql`create index incidents_grouping_cis on incidents using gin (cis) with (fastupdate = off) where grouping_open`.execute(db);
+  async up(db: Kysely<unknown>): Promise<void> {
+    await sql`create index incidents_grouping_cis on incidents using gin (cis) with (fastupdate = off)
+      where grouping_open`
+      .execute(db);
     await sql`create index incidents_grouping_root on incidents ((root_cause->>'ci')) where grouping_open`.execute(db);
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.dropIndex('incidents_grouping_root').execute();
     await db.schema.dropIndex('incidents_grouping_cis').execute();
   },

@@ -8,13 +8,14 @@ import type { Migration } from 'kysely';
  * (the kill switch), and the queue name of the embedded queue's jobs (one table, every queue).
  */
 export const runbooks: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('queue_jobs')
       .addColumn('queue', 'text', (c) => c.notNull().defaultTo('ingest'))
       .execute();
     // Job ids are unique per queue (an ingest Idempotency-Key may look like a runbook job's id).
     await sql`alter table queue_jobs drop constraint queue_jobs_pkey, add primary key (queue, id)`.execute(db);
-    await db.schema.createIndex('queue_jobs_queue_available').on('queue_jobs').columns(['queue', 'available_at', 'enqueued_at']).execute();
+    await db.schema.createIndex('queue_jobs_queue_available').on('queue_jobs')
+      .columns(['queue', 'available_at', 'enqueued_at']).execute();
 
     await db.schema.createTable('outbox')
       .addColumn('id', 'bigserial', (c) => c.primaryKey())
@@ -43,7 +44,10 @@ export const runbooks: Migration = {
       .addColumn('cancel_requested', 'boolean', (c) => c.notNull().defaultTo(false))
       .addColumn('approved_by', 'text')
       .addColumn('approved_at', 'timestamptz')
-      /** When the run was recorded (late in the deciding transaction, so close to its commit): trigger latency starts here. */
+      /**
+       * When the run was recorded (late in the deciding transaction, so close to its commit): trigger latency
+       * starts here.
+       */
       .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`clock_timestamp()`))
       .addColumn('started_at', 'timestamptz')
       .addColumn('finished_at', 'timestamptz')
@@ -51,7 +55,8 @@ export const runbooks: Migration = {
       .execute();
     await db.schema.createIndex('runbook_runs_incident').on('runbook_runs').columns(['incident_id', 'id']).execute();
     await db.schema.createIndex('runbook_runs_runbook').on('runbook_runs').columns(['runbook', 'created_at']).execute();
-    await db.schema.createIndex('runbook_runs_target').on('runbook_runs').columns(['runbook', 'target', 'created_at']).execute();
+    await db.schema.createIndex('runbook_runs_target').on('runbook_runs')
+      .columns(['runbook', 'target', 'created_at']).execute();
 
     await db.schema.createTable('runbook_steps')
       .addColumn('run_id', 'integer', (c) => c.notNull().references('runbook_runs.id').onDelete('cascade'))
@@ -100,7 +105,7 @@ export const runbooks: Migration = {
       .execute();
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     for (const table of ['quell_settings', 'runbook_breakers', 'changes', 'runbook_steps', 'runbook_runs', 'outbox']) {
       await db.schema.dropTable(table).execute();
     }

@@ -9,7 +9,7 @@ import type { Migration } from 'kysely';
  * read from the module: a migration stays what it was when it ran.
  */
 export const incidentLifecycle: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('incidents')
       .addColumn('assignee', 'text')
       .addColumn('assignment_group', 'text')
@@ -25,7 +25,7 @@ export const incidentLifecycle: Migration = {
         check ((paused_at is not null) = (status in ('on_hold', 'awaiting_change')))`.execute(db);
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     await sql`update incidents set status = case when acknowledged_at is null then 'open' else 'acknowledged' end
       where status in ('on_hold', 'awaiting_change')`.execute(db);
     await sql`alter table incidents drop constraint incidents_paused_while_held, drop constraint incidents_status_check,

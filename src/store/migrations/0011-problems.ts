@@ -7,7 +7,7 @@ import type { Migration } from 'kysely';
  * recurrence counts, and on incidents the known error whose workaround they got.
  */
 export const problems: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.createTable('problems')
       .addColumn('id', 'serial', (c) => c.primaryKey())
       .addColumn('title', 'text', (c) => c.notNull())
@@ -40,7 +40,8 @@ export const problems: Migration = {
       .addPrimaryKeyConstraint('problem_incidents_pk', ['problem_id', 'incident_id'])
       .execute();
     await db.schema.createIndex('problem_incidents_incident').on('problem_incidents').column('incident_id').execute();
-    await db.schema.createIndex('problem_incidents_opened').on('problem_incidents').columns(['incident_opened_at', 'problem_id']).execute();
+    await db.schema.createIndex('problem_incidents_opened').on('problem_incidents')
+      .columns(['incident_opened_at', 'problem_id']).execute();
 
     await db.schema.createTable('problem_changes')
       .addColumn('problem_id', 'integer', (c) => c.notNull().references('problems.id').onDelete('cascade'))
@@ -77,7 +78,8 @@ export const problems: Migration = {
       .addColumn('at', 'timestamptz', (c) => c.notNull())
       .addPrimaryKeyConstraint('problem_occurrences_pk', ['signature', 'incident_id'])
       .execute();
-    await db.schema.createIndex('problem_occurrences_at').on('problem_occurrences').columns(['signature', 'at']).execute();
+    await db.schema.createIndex('problem_occurrences_at').on('problem_occurrences')
+      .columns(['signature', 'at']).execute();
 
     await db.schema.alterTable('incidents')
       .addColumn('known_error_problem_id', 'integer')
@@ -85,9 +87,12 @@ export const problems: Migration = {
       .execute();
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('incidents').dropColumn('known_error_problem_id').dropColumn('workaround').execute();
-    for (const table of ['problem_occurrences', 'problem_signatures', 'problem_events', 'problem_changes', 'problem_incidents', 'problems']) {
+    const tables = [
+      'problem_occurrences', 'problem_signatures', 'problem_events', 'problem_changes', 'problem_incidents', 'problems',
+    ];
+    for (const table of tables) {
       await db.schema.dropTable(table).execute();
     }
   },

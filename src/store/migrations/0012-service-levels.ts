@@ -9,7 +9,7 @@ import type { Migration } from 'kysely';
  * counts a notification's attempts and keeps its outcome (a redelivered job sends nothing twice).
  */
 export const serviceLevels: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.createTable('sla_flags')
       .addColumn('incident_id', 'integer', (c) => c.notNull())
       /** `tta`, `ttr`, or `escalation:<policy>`. */
@@ -34,7 +34,7 @@ export const serviceLevels: Migration = {
       .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
       .execute();
   },
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.dropTable('notify_deliveries').execute();
     await db.schema.dropIndex('incidents_sla_resolved_at').execute();
     await db.schema.dropTable('sla_flags').execute();

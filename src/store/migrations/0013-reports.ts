@@ -15,7 +15,7 @@ import type { Migration } from 'kysely';
  * path does not touch the roll-up.
  */
 export const reports: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('incidents').addColumn('service', 'text').execute();
     await db.schema.createIndex('incidents_opened_at').on('incidents').column('opened_at').execute();
     // With what the reports read of them, so that a read is an index-only scan.
@@ -76,9 +76,15 @@ export const reports: Migration = {
       .execute();
   },
 
-  async down(db: Kysely<any>): Promise<void> {
-    for (const t of ['report_rollup', 'incident_durations_monthly', 'incident_monthly', 'incident_durations_daily', 'incident_daily']) await db.schema.dropTable(t).execute();
-    for (const i of ['incident_events_reopened_at', 'incidents_resolved_at', 'incidents_acknowledged_at', 'incidents_opened_at']) {
+  async down(db: Kysely<unknown>): Promise<void> {
+    const tables = [
+      'report_rollup', 'incident_durations_monthly', 'incident_monthly', 'incident_durations_daily', 'incident_daily',
+    ];
+    for (const t of tables) await db.schema.dropTable(t).execute();
+    const indexes = [
+      'incident_events_reopened_at', 'incidents_resolved_at', 'incidents_acknowledged_at', 'incidents_opened_at',
+    ];
+    for (const i of indexes) {
       await db.schema.dropIndex(i).execute();
     }
     await db.schema.alterTable('incidents').dropColumn('service').execute();

@@ -13,12 +13,13 @@ import type { Migration } from 'kysely';
  * Partial indexes: only firing alerts that carry one are ever looked up by them.
  */
 export const alertExpiry: Migration = {
-  async up(db: Kysely<any>): Promise<void> {
+  async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('alerts')
       .addColumn('expires_at', 'timestamptz')
       .addColumn('missing_since', 'timestamptz')
       .execute();
-    await sql`create index alerts_expiring on alerts (expires_at) where status = 'firing' and expires_at is not null`.execute(db);
+    await sql`create index alerts_expiring on alerts (expires_at) where status = 'firing' and expires_at is not null`
+      .execute(db);
     await db.schema.createTable('reconcile_runs')
       .addColumn('connector', 'text', (c) => c.primaryKey())
       .addColumn('ran_at', 'timestamptz', (c) => c.notNull())
@@ -26,7 +27,7 @@ export const alertExpiry: Migration = {
     await sql`create index alerts_firing_by_source on alerts (source, fingerprint) where status = 'firing'`.execute(db);
   },
 
-  async down(db: Kysely<any>): Promise<void> {
+  async down(db: Kysely<unknown>): Promise<void> {
     await db.schema.dropTable('reconcile_runs').execute();
     await db.schema.dropIndex('alerts_firing_by_source').execute();
     await db.schema.dropIndex('alerts_expiring').execute();
