@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import { itemAt } from '../../src/domain/invariant';
 import { CLI, REPO } from '../../test/support/quell-process';
 import {
-  bounded, commonSettings, httpGet, onCleanup, prepareQuell, say, sleep, stageBreakdown, startProcess, STARTUP_TIMEOUT_MS, waitReady,
+  bounded, commonSettings, httpGet, onCleanup, prepareQuell, say, sleep, stageBreakdown, startProcess,
+    STARTUP_TIMEOUT_MS, waitReady,
   type PreparedQuell, type Proc, type StageTime,
 } from './bench-kit';
 
@@ -46,7 +48,8 @@ export async function startQuell(S: Settings, tmp: string, o: StartOptions = {})
   const workers = metricsPorts.map((port, i) => startProcess(`quell worker ${i + 1}`, process.execPath,
     [...(o.workerNodeArgs?.(i) ?? []), CLI, 'worker'], env({ ...o.env, QUELL_METRICS_PORT: String(port) })));
   await waitReady(`http://127.0.0.1:${apiPort}/readyz`, api, STARTUP_TIMEOUT_MS);
-  await Promise.all(workers.map((w, i) => waitReady(`http://127.0.0.1:${metricsPorts[i]}/readyz`, w, STARTUP_TIMEOUT_MS)));
+  await Promise.all(workers.map((w, i) => waitReady(`http://127.0.0.1:${metricsPorts[i]}/readyz`, w,
+    STARTUP_TIMEOUT_MS)));
   say(`quell: api on :${apiPort}, ${S.workers} workers x ${S.concurrency} ready`);
 
   const db = new Client({ connectionString: prepared.dbUrl.toString(), connectionTimeoutMillis: 5000 });
@@ -58,19 +61,23 @@ export async function startQuell(S: Settings, tmp: string, o: StartOptions = {})
     ingest: { port: apiPort, path: '/ingest/alertmanager', headers: { authorization: `Bearer ${prepared.token}` } },
     async stop() {
       const exits = await Promise.all(procs.map((p) => p.stop()));
-      return procs.map((p, i) => ({ name: p.name, exit: exits[i]!, warnings: p.problemCount, sample: p.problems.slice(0, 10) }));
+      return procs.map((p, i) => ({ name: p.name, exit: itemAt(exits, i, 'process exit'), warnings: p.problemCount,
+        sample: p.problems.slice(0, 10) }));
     },
   };
 }
 
 export async function linkedCount(db: Client): Promise<number> {
-  return (await bounded(db.query<{ n: number }>('select count(*)::int as n from incident_alerts'), 30_000, 'count incident_alerts')).rows[0]!.n;
+  return itemAt((await bounded(db.query<{ n: number }>('select count(*)::int as n from incident_alerts'), 30_000,
+    'count incident_alerts')).rows, 0, 'count row').n;
 }
 
 /** Waiting + active + delayed jobs, and failed ones. */
 export async function queuePending(q: PreparedQuell): Promise<{ pending: number; failed: number }> {
-  const c = await bounded(q.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'), 5000, 'queue counts');
-  return { pending: (c['waiting'] ?? 0) + (c['prioritized'] ?? 0) + (c['active'] ?? 0) + (c['delayed'] ?? 0), failed: c['failed'] ?? 0 };
+  const c = await bounded(q.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'), 5000,
+    'queue counts');
+  return { pending: (c['waiting'] ?? 0) + (c['prioritized'] ?? 0) + (c['active'] ?? 0) + (c['delayed'] ?? 0),
+    failed: c['failed'] ?? 0 };
 }
 
 /**
@@ -87,12 +94,16 @@ export async function waitLinked(q: RunningQuell, target: number, timeoutS: numb
     if (printedAt < 0) { printedAt = linked; lastPrint = now; }
     if (now - lastPrint >= 2000) {
       const c = await queuePending(q.prepared);
-      say(`  linked ${linked}/${target} (${Math.round((linked - printedAt) / ((now - lastPrint) / 1000))} alerts/s); queue pending ${c.pending}, failed ${c.failed}`);
+      say(`  linked ${linked}/${target} (${Math.round((linked - printedAt) / ((now - lastPrint) / 1000))} alerts/s); `
+        + `queue pending ${c.pending}, failed ${c.failed}`);
       lastPrint = now;
       printedAt = linked;
       if (c.pending === 0) {
         drainedSince ||= now;
-        if (now - drainedSince > 10_000) throw new Error(`the queue is drained (failed jobs: ${c.failed}) but only ${linked}/${target} alerts are linked`);
+        if (now - drainedSince > 10_000) {
+          throw new Error(`the queue is drained (failed jobs: ${c.failed}) `
+            + `but only ${linked}/${target} alerts are linked`);
+        }
       } else {
         drainedSince = 0;
       }
@@ -109,7 +120,9 @@ export async function waitDrained(q: RunningQuell, timeoutS: number): Promise<vo
   for (;;) {
     const c = await queuePending(q.prepared);
     if (c.pending === 0) return;
-    if (performance.now() - lastPrint >= 2000) { say(`  queue pending ${c.pending}, failed ${c.failed}`); lastPrint = performance.now(); }
+    if (performance.now() - lastPrint >= 2000) {
+      say(`  queue pending ${c.pending}, failed ${c.failed}`); lastPrint = performance.now();
+    }
     if (performance.now() > deadline) throw new Error(`queue not drained after ${timeoutS} s (${c.pending} pending)`);
     await sleep(50);
   }
@@ -122,13 +135,19 @@ export interface Percentiles { readonly p50: number; readonly p90: number; reado
  * clock_timestamp() as it linked the alert, inside the transaction: its commit comes after),
  * over the alerts linked since `since`; the last linked_at.
  */
-export async function receiptToIncident(db: Client, since?: Date): Promise<{ ms: Percentiles; lastLinked: Date; n: number }> {
-  const row = (await db.query<{ p: number[] | null; mx: number; last_linked: Date; n: number }>(`
-    select percentile_cont(array[0.5, 0.9, 0.99]) within group (order by extract(epoch from linked_at - received_at)::float8) as p,
-           max(extract(epoch from linked_at - received_at))::float8 as mx, max(linked_at) as last_linked, count(*)::int as n
-      from incident_alerts where received_at >= $1`, [since ?? new Date(0)])).rows[0]!;
+export async function receiptToIncident(
+  db: Client, since?: Date,
+): Promise<{ ms: Percentiles; lastLinked: Date; n: number }> {
+  const row = itemAt((await db.query<{ p: number[] | null; mx: number; last_linked: Date; n: number }>(`
+    select percentile_cont(array[0.5, 0.9, 0.99]) within group `
+    + `(order by extract(epoch from linked_at - received_at)::float8) as p,
+           max(extract(epoch from linked_at - received_at))::float8 as mx, `
+    + `max(linked_at) as last_linked, count(*)::int as n
+      from incident_alerts where received_at >= $1`, [since ?? new Date(0)])).rows, 0, 'receipt row');
   const p = row.p ?? [NaN, NaN, NaN];
-  return { ms: { p50: p[0]! * 1000, p90: p[1]! * 1000, p99: p[2]! * 1000, max: row.mx * 1000 }, lastLinked: row.last_linked, n: row.n };
+  const q = (i: number): number => itemAt(p, i, 'receipt percentile') * 1000;
+  return { ms: { p50: q(0), p90: q(1), p99: q(2), max: row.mx * 1000 },
+    lastLinked: row.last_linked, n: row.n };
 }
 
 /**
@@ -136,7 +155,9 @@ export async function receiptToIncident(db: Client, since?: Date): Promise<{ ms:
  * commit), summed over the workers, as quantiles read off the histogram's buckets (so: "at
  * most this bucket's bound").
  */
-export async function processingQuantiles(ports: readonly number[]): Promise<{ le50: number; le90: number; le99: number; n: number }> {
+export async function processingQuantiles(
+  ports: readonly number[],
+): Promise<{ le50: number; le90: number; le99: number; n: number }> {
   const buckets = new Map<number, number>();
   for (const port of ports) {
     const body = (await httpGet(`http://127.0.0.1:${port}/metrics`, 5000).catch(() => ({ body: '' }))).body;
@@ -180,6 +201,7 @@ export function sampleDbWaits(db: Client, everyMs = 20): () => Promise<Record<st
   const tally = new Map<string, number>();
   let samples = 0, running = true;
   const loop = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the stop function below clears it
     while (running) {
       const rows = (await db.query<{ state: string; wait: string | null }>(`
         select state, wait_event_type || '/' || wait_event as wait from pg_stat_activity
@@ -196,7 +218,8 @@ export function sampleDbWaits(db: Client, everyMs = 20): () => Promise<Record<st
     running = false;
     await loop;
     // Sessions in that state on average (a sample counts each session once).
-    return Object.fromEntries([...tally].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Math.round((n / Math.max(1, samples)) * 100) / 100]));
+    return Object.fromEntries([...tally].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k,
+      Math.round((n / Math.max(1, samples)) * 100) / 100]));
   };
 }
 
@@ -205,7 +228,9 @@ export function sampleDbWaits(db: Client, everyMs = 20): () => Promise<Record<st
  * offset from `since` (s), alerts and the worst latency (ms). Shows whether the tail is
  * periodic (a timer) or spread (load).
  */
-export async function slowestWindows(db: Client, since: Date, top = 8): Promise<{ atS: number; alerts: number; maxMs: number }[]> {
+export async function slowestWindows(
+  db: Client, since: Date, top = 8,
+): Promise<{ atS: number; alerts: number; maxMs: number }[]> {
   const rows = (await db.query<{ w: number; n: number; mx: number }>(`
     select floor(extract(epoch from received_at - $1::timestamptz) * 4)::int as w, count(*)::int as n,
            max(extract(epoch from linked_at - received_at))::float8 * 1000 as mx

@@ -142,13 +142,15 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
     try {
       // BullMQ's addJob ignores an id that is already in the queue: a resend is a no-op.
       await Promise.race([
-        this.queue.addBulk(batch.map((a) => ({ name: this.jobName, data: a.job, opts: { ...JOB_OPTIONS, jobId: a.job.id } }))),
+        this.queue.addBulk(batch.map((a) => ({ name: this.jobName, data: a.job,
+          opts: { ...JOB_OPTIONS, jobId: a.job.id } }))),
         timeout,
       ]);
       for (const a of batch) a.resolve();
     } catch (err) {
       // The commands were written to Redis: whether they ran is unknown (they may land after we give up).
-      for (const a of batch) a.reject(new QueueOutcomeUnknownError(a.job.id, (err as Error).message, { cause: err }, this.jobName));
+      for (const a of batch) a.reject(new QueueOutcomeUnknownError(a.job.id, (err as Error).message, { cause: err },
+        this.jobName));
     } finally {
       clearTimeout(timer);
     }

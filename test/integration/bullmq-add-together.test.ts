@@ -6,7 +6,8 @@ let q: TestQueue;
 beforeEach(async () => { q = await openTestQueue(); });
 afterEach(async () => { await q.close(); });
 
-const job = (id: string): IngestJob => ({ id, connector: 'alertmanager', receivedAt: new Date().toISOString(), alerts: [] });
+const job = (id: string): IngestJob => ({ id, connector: 'alertmanager', receivedAt: new Date().toISOString(),
+  alerts: [] });
 
 test('concurrent adds are all stored, each under its id; a repeated id is one job', async () => {
   const ids = Array.from({ length: 600 }, (_, i) => `job-${i}`); // more than one pipeline's worth

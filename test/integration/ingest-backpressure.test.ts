@@ -15,7 +15,8 @@ afterEach(async () => { await q.close(); });
 const send = (app: TestApp, instance: string): Promise<Response> => fetch(`${app.base}/ingest/alertmanager`, {
   method: 'POST',
   headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, 'content-type': 'application/json' },
-  body: JSON.stringify(webhookPayload([{ labels: { alertname: 'Backlog', instance }, startsAt: new Date().toISOString() }])),
+  body: JSON.stringify(webhookPayload([{ labels: { alertname: 'Backlog', instance },
+    startsAt: new Date().toISOString() }])),
 });
 
 test('over the depth: 503 queue_full with Retry-After, nothing queued; below it again: 202', async () => {
@@ -51,7 +52,8 @@ test('the wrong token is still 401 while the queue is full (auth comes first)', 
     for (const i of [1, 2]) expect((await send(app, `h${i}`)).status).toBe(202);
     await backpressure.read();
     const res = await fetch(`${app.base}/ingest/alertmanager`, {
-      method: 'POST', headers: { authorization: 'Bearer wrong-token-0123456789', 'content-type': 'application/json' }, body: '{}',
+      method: 'POST', headers: { authorization: 'Bearer wrong-token-0123456789', 'content-type': 'application/json' },
+        body: '{}',
     });
     expect(res.status).toBe(401);
   } finally {
@@ -63,12 +65,15 @@ test('the wrong token is still 401 while the queue is full (auth comes first)', 
 test('depth 0 never refuses; a depth that cannot be read refuses nothing', async () => {
   const off = new IngestBackpressure(q.queue, { maxDepth: 0 });
   off.start();
-  for (let i = 0; i < 3; i++) await q.queue.add({ id: `j${i}`, connector: 'alertmanager', receivedAt: new Date().toISOString(), alerts: [] });
+  for (let i = 0; i < 3; i++) await q.queue.add({ id: `j${i}`, connector: 'alertmanager',
+    receivedAt: new Date().toISOString(), alerts: [] });
   await off.read();
   expect(off.full).toBe(false);
   off.stop();
 
-  const broken = new IngestBackpressure({ ...q.queue, depth: () => Promise.reject(new Error('redis down')) } as never, { maxDepth: 1 });
+  // IngestBackpressure reads only depth(): a stub whose depth cannot be read.
+  const broken = new IngestBackpressure({ depth: () => Promise.reject(new Error('redis down')) } as never,
+    { maxDepth: 1 });
   await broken.read();
   expect(broken.full).toBe(false);
 });
