@@ -55,9 +55,14 @@ function readYaml(file: string): Obj {
   return asObj(parse(fs.readFileSync(file, 'utf8'), { merge: true }), file);
 }
 
+/** A YAML scalar, as compose values are. */
+type Scalar = string | number | boolean | null;
+
 /** Compose `command` may be a string or a list; normalise to one string. */
 function commandString(v: unknown): string {
-  return Array.isArray(v) ? v.map(String).join(' ') : String(v ?? '');
+  if (Array.isArray(v)) return v.map(String).join(' ');
+  const s = v as Scalar | undefined;
+  return String(s ?? '');
 }
 
 describe('deploy/ config files pass the real Prometheus/Alertmanager checkers', () => {
@@ -234,7 +239,8 @@ describe('deploy/docker-compose.yml and Dockerfile', () => {
 
   test('every image but Quell\'s is pinned to an exact version', () => {
     for (const [name, raw] of Object.entries(services)) {
-      const image = String(asObj(raw, name).image ?? '');
+      const given = asObj(raw, name).image as Scalar | undefined;
+      const image = String(given ?? '');
       if (image === 'quell:local') continue;
       expect(`${name}: ${image}`).toMatch(/:[^:]*\d+\.\d+(\.\d+)?$/);
     }
@@ -272,7 +278,7 @@ describe('deploy/docker-compose.yml and Dockerfile', () => {
       const svc = service(name);
       const command = ([] as unknown[]).concat(svc['command'] ?? []).join(' ');
       expect(['start', 'api', 'worker', 'migrate']).toContain(command);
-      const env = (svc['environment'] ?? {}) as Record<string, string>;
+      const env = (svc['environment'] ?? {}) as Record<string, Scalar>;
       const quellKeys = Object.keys(env).filter((k) => k.startsWith('QUELL_') || k === 'REDIS_URL' || k === 'DATABASE_URL');
       for (const key of quellKeys) expect(known.has(key as keyof typeof configSchema.shape) ? key : `unknown setting ${key} in ${name}`).toBe(key);
       // Values compose fills in (${...}) are left to the operator; the rest must pass the schema.

@@ -95,7 +95,7 @@ export async function main(): Promise<number> {
       for (const report of REPORTS.values()) {
         // top-problems is the problem module's: nothing to time here.
         if (report.name === 'top-problems') continue;
-        (results[key] as Record<string, number>)[report.name] = await timed(RUNS, () => report.run(ctx, period));
+        results[key][report.name] = await timed(RUNS, () => report.run(ctx, period));
       }
       say(`${key.padEnd(18)} ${Object.entries(results[key] as object).map(([n, ms]) => `${n} ${(ms as number).toFixed(0)} ms`).join(', ')}`);
     }

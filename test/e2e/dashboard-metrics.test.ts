@@ -26,7 +26,7 @@ function alertRuleQueries(): { where: string; expr: string }[] {
   return rules.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert rule ${r.alert ?? r.record ?? '?'}`, expr: r.expr })));
 }
 
-let quell: QuellProcess;
+let quell: QuellProcess | undefined;
 let families: Set<string>;
 
 beforeAll(async () => {

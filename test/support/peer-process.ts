@@ -38,8 +38,8 @@ export async function startPeer(opts: {
   });
   let out = '';
   const keep = (chunk: Buffer): void => { out += chunk.toString(); };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let exit: string | undefined;
   const exited = new Promise<void>((r) => {
     child.on('exit', (code, signal) => { exit = `exit ${code ?? signal}`; r(); });

@@ -29,8 +29,8 @@ export function startQuell(command: 'start' | 'api' | 'worker' | 'migrate', env:
     out += chunk.toString();
     for (const w of [...waiters]) if (out.includes(w.text)) { waiters.splice(waiters.indexOf(w), 1); w.done(); }
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return {
     child,

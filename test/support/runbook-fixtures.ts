@@ -38,6 +38,7 @@ export function testRenderer(scope: RunScope): TemplateRenderer {
     if (path[0] === 'secret') return path[1] === 'TOKEN' ? SECRET : '';
     let v: unknown = scope;
     for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as the real renderer does
     return v === undefined || v === null ? '' : String(v);
   };
   const text = (t: ParsedTemplate) => t.map((p) => (typeof p === 'string' ? p : lookup(p.path))).join('');

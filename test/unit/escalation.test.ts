@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { dueSteps, policyFor, stepKey, type EscalationPolicy } from '../../src/domain/escalation';
 import { parseMatcher } from '../../src/domain/matchers';
 import { webhookPayload } from '../../src/notify/webhook-shapes';
@@ -26,7 +28,7 @@ describe('escalation levels', () => {
   test('repeat runs the ladder again, each round an interval after the previous one began, `times` more times', () => {
     expect(steps(db, 65 * MIN)).toEqual(['L1R0', 'L2R0', 'L1R1']);
     expect(steps(db, 200 * MIN)).toEqual(['L1R0', 'L2R0', 'L1R1', 'L2R1', 'L1R2', 'L2R2']);
-    expect(steps({ ...db, repeat: undefined } as EscalationPolicy, 1000 * MIN)).toEqual(['L1R0', 'L2R0']);
+    expect(steps({ ...db, repeat: undefined }, 1000 * MIN)).toEqual(['L1R0', 'L2R0']);
   });
 
   test('the first policy covering the incident applies: priorities, then matchers on any of its alerts', () => {
@@ -98,8 +100,6 @@ describe('webhook shapes', () => {
 });
 
 test('the example pack rules/packs/service-levels loads', () => {
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
-  const { join } = require('node:path') as typeof import('node:path');
   const file = join(__dirname, '../../rules/packs/service-levels/50-service-levels.yaml');
   const report = compileRuleSources([{ file: 'pack.yaml', text: readFileSync(file, 'utf8') }]);
   expect(report.errors.map(formatProblem)).toEqual([]);

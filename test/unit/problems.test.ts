@@ -128,6 +128,7 @@ describe('ProblemRules kind', () => {
 describe('problem stage', () => {
   const noDb = new Proxy({}, { get: () => { throw new Error('the stage queried the database'); } });
   const ctx = (events: IncidentEventLog): StageContext => ({
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- a throwing stand-in
     trx: noDb as StageContext['trx'], events, now: () => new Date(), afterCommit: () => undefined,
   });
 

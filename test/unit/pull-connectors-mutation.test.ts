@@ -43,7 +43,7 @@ function mutate(value: unknown, r: SeededRandom, depth = 0): unknown {
     for (let n = r.int(1, 3); n > 0 && keys.length > 0; n--) {
       const key = r.pick(keys);
       const what = r.int(0, 4);
-      if (what === 0) delete copy[key];
+      if (what === 0) Reflect.deleteProperty(copy, key);
       else if (what === 1) copy[key] = r.pick(ODD);
       else copy[key] = mutate(copy[key], r, depth + 1);
     }
@@ -59,7 +59,8 @@ test.each(CASES.map(([c, body], i) => [c.id, i, c, body] as const))('%s (fixture
   const now = new Date('2026-11-20T10:00:00Z');
   let accepted = 0;
   for (let n = 0; n < 2000; n++) {
-    const mutated = JSON.parse(JSON.stringify(mutate(body, r)) ?? 'null') as unknown;
+    const text = JSON.stringify(mutate(body, r)) as string | undefined;
+    const mutated = JSON.parse(text ?? 'null') as unknown;
     const taken = intake(connector, mutated, now, 3600);
     if (taken.ok) {
       accepted++;
