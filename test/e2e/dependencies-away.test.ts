@@ -44,8 +44,10 @@ test('the API starts with Redis down: a warning naming REDIS_URL, /healthz answe
   const body = await anonymous.json() as { reasons: Record<string, string>; details?: unknown };
   expect(body.reasons).toEqual({ queue: 'Redis unreachable' });
   expect(body.details).toBeUndefined();
-  const trusted = await (await fetch(`${base}/readyz`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { details: Record<string, string> };
-  expect(trusted.details['queue']).toMatch(new RegExp(`^Redis at 127\\.0\\.0\\.1:${redis!.port} unreachable: .*ECONNREFUSED`));
+  const trusted = await (await fetch(`${base}/readyz`,
+    { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { details: Record<string, string> };
+  expect(trusted.details['queue'])
+    .toMatch(new RegExp(`^Redis at 127\\.0\\.0\\.1:${redis!.port} unreachable: .*ECONNREFUSED`));
   await api.stop();
 }, 60_000);
 
@@ -73,7 +75,8 @@ test('a worker with Redis gone: a few counted warnings, no stacks; SIGTERM ends 
   await redis!.kill();
   await new Promise((r) => setTimeout(r, 8000));
   const lines = worker.output().split('\n').filter((l) => l.includes('unreachable'));
-  console.log(`${lines.length} log lines in 8 s of outage:\n${lines.map((l) => (JSON.parse(l) as { msg: string }).msg).join('\n')}`);
+  const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+  console.log(`${lines.length} log lines in 8 s of outage:\n${msgs.join('\n')}`);
   // Reconnects every ~2 s, two connections per queue: dozens of failures, a handful of lines.
   expect(lines.length).toBeGreaterThan(0);
   expect(lines.length).toBeLessThanOrEqual(16);

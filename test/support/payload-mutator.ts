@@ -84,7 +84,8 @@ export function mutateOnce(root: Json, r: SeededRandom): Json {
     case 6: set(k, typeof current === 'string' ? current + r.pick(ODD_STRINGS) : textOf(current)); break;
     case 7: set(k, typeof current === 'number' ? r.pick(ODD_NUMBERS) : r.pick(ODD_NUMBERS)); break;
     case 8: if (!Array.isArray(c)) set(r.pick(['__proto__', 'constructor', 'toString', '']), oddValue(r)); break;
-    default: set(k, Array.isArray(current) ? current.slice(0, r.int(0, 1)) : [current]); break; // a list where a value was, or shorter
+    default: // a list where a value was, or shorter
+      set(k, Array.isArray(current) ? current.slice(0, r.int(0, 1)) : [current]); break;
   }
   return root;
 }

@@ -65,7 +65,8 @@ export async function startPeer(opts: {
   for (;;) {
     if (exit !== undefined || Date.now() > deadline) {
       await peer.stop();
-      const why = exit !== undefined ? `ended (${exit})` : `not ready within ${opts.timeoutMs ?? 30_000} ms (last: ${last})`;
+      const why = exit !== undefined ? `ended (${exit})`
+        : `not ready within ${opts.timeoutMs ?? 30_000} ms (last: ${last})`;
       throw new Error(`${opts.name} ${why}\n--- ${opts.name} output ---\n${out.slice(-6000)}`);
     }
     try {

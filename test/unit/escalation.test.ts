@@ -32,7 +32,8 @@ describe('escalation levels', () => {
   });
 
   test('the first policy covering the incident applies: priorities, then matchers on any of its alerts', () => {
-    const any: EscalationPolicy = { name: 'any', matchers: [], priorities: [], levels: [{ afterMs: MIN, notify: ['desk'] }] };
+    const any: EscalationPolicy = { name: 'any', matchers: [], priorities: [],
+      levels: [{ afterMs: MIN, notify: ['desk'] }] };
     expect(policyFor([db, any], 1, [{ service: 'web' }, { service: 'db' }])?.name).toBe('database');
     expect(policyFor([db, any], 3, [{ service: 'db' }])?.name).toBe('any');
     expect(policyFor([db], 1, [{ service: 'web' }])).toBeUndefined();
@@ -64,7 +65,8 @@ targets:
     expect(targets.get('manager')?.format).toBe('generic');
   });
 
-  test('errors at their place: levels out of order, an interval shorter than the ladder, a bad URL, duplicate names', () => {
+  test('errors at their place: levels out of order, an interval shorter than the ladder, a bad URL, duplicate names',
+    () => {
     const errors = compileRuleSources([{ file: 'esc.yaml', text: `apiVersion: quell/v1
 kind: EscalationPolicies
 policies:
@@ -91,7 +93,8 @@ targets:
 });
 
 describe('webhook shapes', () => {
-  const m = { title: 'P1 <!channel> & co', text: 'db down', incident: { id: 7, title: 'db down', priority: 1, status: 'open' } };
+  const m = { title: 'P1 <!channel> & co', text: 'db down',
+    incident: { id: 7, title: 'db down', priority: 1, status: 'open' } };
   test('generic, Slack (values escaped) and Teams', () => {
     expect(webhookPayload('generic', m)).toEqual({ incident: m.incident, title: m.title, text: 'db down' });
     expect(webhookPayload('slack', m)).toEqual({ text: '*P1 &lt;!channel&gt; &amp; co*\ndb down' });
