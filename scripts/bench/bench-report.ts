@@ -14,7 +14,9 @@ export function printTable(rows: readonly (readonly string[])[]): void {
 }
 
 /** Quell's figure, the peer's, and their ratio (quell / peer), as table cells. */
-export function versus(quell: number, peer: number | undefined, fmt: (n: number) => string = f0): [string, string, string] {
+export function versus(
+  quell: number, peer: number | undefined, fmt: (n: number) => string = f0,
+): [string, string, string] {
   return peer === undefined ? [fmt(quell), 'skipped', ''] : [fmt(quell), fmt(peer), f2(quell / peer)];
 }
 

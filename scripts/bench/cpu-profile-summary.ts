@@ -71,8 +71,10 @@ export function summarizeProfile(path: string, top = 15): ProfileSummary {
   }
   const pct = (ms: number): number => Math.round((ms / total) * 1000) / 10;
   const list = <K extends string>(m: Map<string, number>, key: K) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top)
-    .map(([k, ms]) => ({ [key]: k, ms: Math.round(ms), percent: pct(ms) }) as Record<K, string> & { ms: number; percent: number });
-  return { totalMs: Math.round(total), idlePercent: pct(idle), gcPercent: pct(gc), byArea: list(areas, 'area'), byFunction: list(fns, 'fn'), nativeCallers: list(callers, 'area') };
+    .map(([k, ms]) => ({ [key]: k, ms: Math.round(ms),
+      percent: pct(ms) }) as Record<K, string> & { ms: number; percent: number });
+  return { totalMs: Math.round(total), idlePercent: pct(idle), gcPercent: pct(gc), byArea: list(areas, 'area'),
+    byFunction: list(fns, 'fn'), nativeCallers: list(callers, 'area') };
 }
 
 /** Node options that profile a process into `<tmp>/cpu-prof/<name>.cpuprofile` (none when off), and the summaries after. */

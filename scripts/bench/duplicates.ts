@@ -20,7 +20,8 @@ import { f1, loadAverage, printTable, versus, writeResults } from './bench-repor
 import { linkedCount, startQuell, waitDrained, waitLinked } from './quell-under-test';
 
 const S = {
-  ...commonSettings(), alerts: intEnv('BENCH_ALERTS', 20_000), resends: intEnv('BENCH_RESENDS', 3), seed: intEnv('BENCH_SEED', 1, 0),
+  ...commonSettings(), alerts: intEnv('BENCH_ALERTS', 20_000),
+  resends: intEnv('BENCH_RESENDS', 3), seed: intEnv('BENCH_SEED', 1, 0),
 };
 
 const incidents = async (db: import('pg').Client): Promise<number> => (await db.query<{ n: number }>('select count(*)::int as n from incidents')).rows[0]!.n;
@@ -36,12 +37,14 @@ export async function main(): Promise<number> {
 
   const q = await startQuell(S, tmp);
   say('quell: first send');
-  const first = await runStorm('quell first send', q.ingest, storm.quellBodies, storm.sizes, S.clients, 202, S.timeoutS * 1000);
+  const first = await runStorm('quell first send', q.ingest, storm.quellBodies, storm.sizes, S.clients, 202,
+    S.timeoutS * 1000);
   const linked = await waitLinked(q, first.okAlerts, S.timeoutS);
   const incidentsBefore = await incidents(q.db);
   say('quell: re-sends');
   const t0 = performance.now();
-  const again = await runStorm('quell re-sends', q.ingest, resend(storm.quellBodies), resend(storm.sizes), S.clients, 202, S.timeoutS * 1000);
+  const again = await runStorm('quell re-sends', q.ingest, resend(storm.quellBodies), resend(storm.sizes), S.clients,
+    202, S.timeoutS * 1000);
   await waitDrained(q, S.timeoutS);
   const appliedPerSecond = again.okAlerts / ((performance.now() - t0) / 1000);
   const linkedAfter = await linkedCount(q.db);
@@ -52,8 +55,10 @@ export async function main(): Promise<number> {
   let am: { version: string; storm: StormResult } | undefined;
   if (amBin !== undefined) {
     const peer = await startAlertmanager(amBin, tmp);
-    await runStorm('alertmanager first send', peer.target, storm.alertmanagerBodies, storm.sizes, S.clients, 200, S.timeoutS * 1000);
-    am = { version: peer.version, storm: await runStorm('alertmanager re-sends', peer.target, resend(storm.alertmanagerBodies), resend(storm.sizes), S.clients, 200, S.timeoutS * 1000) };
+    await runStorm('alertmanager first send', peer.target, storm.alertmanagerBodies, storm.sizes, S.clients, 200,
+      S.timeoutS * 1000);
+    am = { version: peer.version, storm: await runStorm('alertmanager re-sends', peer.target,
+      resend(storm.alertmanagerBodies), resend(storm.sizes), S.clients, 200, S.timeoutS * 1000) };
     await peer.proc.stop();
   }
 
@@ -62,7 +67,8 @@ export async function main(): Promise<number> {
   printTable([
     ['re-sends', 'quell', am ? `alertmanager ${am.version}` : 'alertmanager', 'ratio'],
     ['accepted alerts/s', ...versus(again.acceptedPerSecond, am?.storm.acceptedPerSecond)],
-    ['  request p50 / p99 ms', `${f1(again.latencyMs.p50)} / ${f1(again.latencyMs.p99)}`, am ? `${f1(am.storm.latencyMs.p50)} / ${f1(am.storm.latencyMs.p99)}` : '', ''],
+    ['  request p50 / p99 ms', `${f1(again.latencyMs.p50)} / ${f1(again.latencyMs.p99)}`,
+      am ? `${f1(am.storm.latencyMs.p50)} / ${f1(am.storm.latencyMs.p99)}` : '', ''],
     ['applied alerts/s (queue drained)', ...versus(appliedPerSecond, am?.storm.acceptedPerSecond)],
     ['links / incidents before -> after', `${linked}/${incidentsBefore} -> ${linkedAfter}/${incidentsAfter}`, '', ''],
   ]);
@@ -73,6 +79,7 @@ export async function main(): Promise<number> {
   }
   for (const p of processes) if (p.exit !== 0) failures.push(`${p.name} exited ${p.exit} on SIGTERM`);
   for (const f of failures) say(`FAILED: ${f}`);
-  writeResults(S.out, { scenario: 'duplicates', settings: S, first, resends: again, appliedPerSecond, linked, linkedAfter, incidentsBefore, incidentsAfter, alertmanager: am ?? null, processes, failures });
+  writeResults(S.out, { scenario: 'duplicates', settings: S, first, resends: again, appliedPerSecond, linked,
+    linkedAfter, incidentsBefore, incidentsAfter, alertmanager: am ?? null, processes, failures });
   return failures.length > 0 ? 1 : 0;
 }

@@ -95,6 +95,7 @@ export async function runPaced(
   return {
     requests: sizes.length, okRequests, okAlerts, unexpected, unexpectedSample, errors, behind, wallMs,
     acceptedPerSecond: okAlerts / (wallMs / 1000),
-    latencyMs: { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? NaN },
+    latencyMs: { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99),
+      max: sorted[sorted.length - 1] ?? NaN },
   };
 }

@@ -58,19 +58,23 @@ export async function startQuell(S: Settings, tmp: string, o: StartOptions = {})
     ingest: { port: apiPort, path: '/ingest/alertmanager', headers: { authorization: `Bearer ${prepared.token}` } },
     async stop() {
       const exits = await Promise.all(procs.map((p) => p.stop()));
-      return procs.map((p, i) => ({ name: p.name, exit: exits[i]!, warnings: p.problemCount, sample: p.problems.slice(0, 10) }));
+      return procs.map((p, i) => ({ name: p.name, exit: exits[i]!, warnings: p.problemCount,
+        sample: p.problems.slice(0, 10) }));
     },
   };
 }
 
 export async function linkedCount(db: Client): Promise<number> {
-  return (await bounded(db.query<{ n: number }>('select count(*)::int as n from incident_alerts'), 30_000, 'count incident_alerts')).rows[0]!.n;
+  return (await bounded(db.query<{ n: number }>('select count(*)::int as n from incident_alerts'), 30_000,
+    'count incident_alerts')).rows[0]!.n;
 }
 
 /** Waiting + active + delayed jobs, and failed ones. */
 export async function queuePending(q: PreparedQuell): Promise<{ pending: number; failed: number }> {
-  const c = await bounded(q.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'), 5000, 'queue counts');
-  return { pending: (c['waiting'] ?? 0) + (c['prioritized'] ?? 0) + (c['active'] ?? 0) + (c['delayed'] ?? 0), failed: c['failed'] ?? 0 };
+  const c = await bounded(q.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'), 5000,
+    'queue counts');
+  return { pending: (c['waiting'] ?? 0) + (c['prioritized'] ?? 0) + (c['active'] ?? 0) + (c['delayed'] ?? 0),
+    failed: c['failed'] ?? 0 };
 }
 
 /**
@@ -122,13 +126,15 @@ export interface Percentiles { readonly p50: number; readonly p90: number; reado
  * clock_timestamp() as it linked the alert, inside the transaction: its commit comes after),
  * over the alerts linked since `since`; the last linked_at.
  */
-export async function receiptToIncident(db: Client, since?: Date): Promise<{ ms: Percentiles; lastLinked: Date; n: number }> {
+export async function receiptToIncident(db: Client,
+  since?: Date): Promise<{ ms: Percentiles; lastLinked: Date; n: number }> {
   const row = (await db.query<{ p: number[] | null; mx: number; last_linked: Date; n: number }>(`
     select percentile_cont(array[0.5, 0.9, 0.99]) within group (order by extract(epoch from linked_at - received_at)::float8) as p,
            max(extract(epoch from linked_at - received_at))::float8 as mx, max(linked_at) as last_linked, count(*)::int as n
       from incident_alerts where received_at >= $1`, [since ?? new Date(0)])).rows[0]!;
   const p = row.p ?? [NaN, NaN, NaN];
-  return { ms: { p50: p[0]! * 1000, p90: p[1]! * 1000, p99: p[2]! * 1000, max: row.mx * 1000 }, lastLinked: row.last_linked, n: row.n };
+  return { ms: { p50: p[0]! * 1000, p90: p[1]! * 1000, p99: p[2]! * 1000, max: row.mx * 1000 },
+    lastLinked: row.last_linked, n: row.n };
 }
 
 /**
@@ -196,7 +202,8 @@ export function sampleDbWaits(db: Client, everyMs = 20): () => Promise<Record<st
     running = false;
     await loop;
     // Sessions in that state on average (a sample counts each session once).
-    return Object.fromEntries([...tally].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Math.round((n / Math.max(1, samples)) * 100) / 100]));
+    return Object.fromEntries([...tally].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k,
+      Math.round((n / Math.max(1, samples)) * 100) / 100]));
   };
 }
 
@@ -205,7 +212,8 @@ export function sampleDbWaits(db: Client, everyMs = 20): () => Promise<Record<st
  * offset from `since` (s), alerts and the worst latency (ms). Shows whether the tail is
  * periodic (a timer) or spread (load).
  */
-export async function slowestWindows(db: Client, since: Date, top = 8): Promise<{ atS: number; alerts: number; maxMs: number }[]> {
+export async function slowestWindows(db: Client, since: Date,
+  top = 8): Promise<{ atS: number; alerts: number; maxMs: number }[]> {
   const rows = (await db.query<{ w: number; n: number; mx: number }>(`
     select floor(extract(epoch from received_at - $1::timestamptz) * 4)::int as w, count(*)::int as n,
            max(extract(epoch from linked_at - received_at))::float8 * 1000 as mx

@@ -21,7 +21,8 @@ import { cpuProfiling, printProfiles } from './cpu-profile-summary';
 import { receiptToIncident, startQuell, waitLinked } from './quell-under-test';
 
 const S = {
-  ...commonSettings(), alerts: intEnv('BENCH_ALERTS', 20_000), seed: intEnv('BENCH_SEED', 1, 0), cpuProf: process.env['BENCH_CPU_PROF'] === '1',
+  ...commonSettings(), alerts: intEnv('BENCH_ALERTS', 20_000), seed: intEnv('BENCH_SEED', 1, 0),
+  cpuProf: process.env['BENCH_CPU_PROF'] === '1',
 };
 
 const notAccepted = (s: StormResult): number => s.requests - s.okRequests;
@@ -35,7 +36,8 @@ export async function main(): Promise<number> {
   say(`${header}; load average ${loadAverage().join(' ')}`);
 
   const profiling = cpuProfiling(tmp, S.cpuProf);
-  const q = await startQuell(S, tmp, { apiNodeArgs: profiling.args('api'), workerNodeArgs: (i) => (i === 0 ? profiling.args('worker-1') : []) });
+  const q = await startQuell(S, tmp, { apiNodeArgs: profiling.args('api'),
+    workerNodeArgs: (i) => (i === 0 ? profiling.args('worker-1') : []) });
   const quell = await runStorm('quell', q.ingest, storm.quellBodies, storm.sizes, S.clients, 202, S.timeoutS * 1000);
   const linked = await waitLinked(q, quell.okAlerts, S.timeoutS);
   const r2i = await receiptToIncident(q.db);
@@ -46,7 +48,8 @@ export async function main(): Promise<number> {
   let am: { version: string; storm: StormResult } | undefined;
   if (amBin !== undefined) {
     const peer = await startAlertmanager(amBin, tmp);
-    am = { version: peer.version, storm: await runStorm('alertmanager', peer.target, storm.alertmanagerBodies, storm.sizes, S.clients, 200, S.timeoutS * 1000) };
+    am = { version: peer.version, storm: await runStorm('alertmanager', peer.target, storm.alertmanagerBodies,
+      storm.sizes, S.clients, 200, S.timeoutS * 1000) };
     await peer.proc.stop();
   }
 
@@ -56,7 +59,8 @@ export async function main(): Promise<number> {
   printTable([
     ['', 'quell', am ? `alertmanager ${am.version}` : 'alertmanager', 'ratio'],
     ['accepted alerts/s', ...versus(quell.acceptedPerSecond, am?.storm.acceptedPerSecond)],
-    ['  request p50 / p99 ms', `${f1(quell.latencyMs.p50)} / ${f1(quell.latencyMs.p99)}`, am ? `${f1(am.storm.latencyMs.p50)} / ${f1(am.storm.latencyMs.p99)}` : '', ''],
+    ['  request p50 / p99 ms', `${f1(quell.latencyMs.p50)} / ${f1(quell.latencyMs.p99)}`,
+      am ? `${f1(am.storm.latencyMs.p50)} / ${f1(am.storm.latencyMs.p99)}` : '', ''],
     ['end-to-end alerts/s (vs peer accepted)', ...versus(endToEndPerSecond, am?.storm.acceptedPerSecond)],
     ['receipt->incident p50/p90/p99 ms', `${f0(r2i.ms.p50)} / ${f0(r2i.ms.p90)} / ${f0(r2i.ms.p99)}`, 'n/a', ''],
     ['requests not accepted', String(notAccepted(quell)), am ? String(notAccepted(am.storm)) : '', ''],
@@ -67,6 +71,7 @@ export async function main(): Promise<number> {
   for (const p of processes) if (p.exit !== 0) failures.push(`${p.name} exited ${p.exit} on SIGTERM`);
   printProfiles(profiles);
   for (const f of failures) say(`FAILED: ${f}`);
-  writeResults(S.out, { scenario: 'single', settings: S, profiles, quell, endToEndPerSecond, receiptToIncidentMs: r2i.ms, alertmanager: am ?? null, processes, failures });
+  writeResults(S.out, { scenario: 'single', settings: S, profiles, quell, endToEndPerSecond,
+    receiptToIncidentMs: r2i.ms, alertmanager: am ?? null, processes, failures });
   return failures.length > 0 ? 1 : 0;
 }

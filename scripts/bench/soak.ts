@@ -36,16 +36,19 @@ function* chunks(startsAt: string, phase: Phase): Generator<Storm> {
       if (!Array.isArray(doc)) (doc as Record<string, unknown>)['status'] = 'resolved';
       return Buffer.from(JSON.stringify(doc));
     };
-    yield { ...storm, quellBodies: storm.quellBodies.map((b) => resolve(b, true)), alertmanagerBodies: storm.alertmanagerBodies.map((b) => resolve(b, false)) };
+    yield { ...storm, quellBodies: storm.quellBodies.map((b) => resolve(b, true)),
+      alertmanagerBodies: storm.alertmanagerBodies.map((b) => resolve(b, false)) };
   }
 }
 
 interface Snapshot { readonly phase: Phase; readonly rssMb: Record<string, number>; readonly redisMb?: number; readonly databaseMb?: number; readonly acceptedPerSecond: number }
 
-async function sendAll(label: string, target: RunningQuell['ingest'], startsAt: string, phase: Phase, quell: boolean): Promise<number> {
+async function sendAll(label: string, target: RunningQuell['ingest'], startsAt: string, phase: Phase,
+  quell: boolean): Promise<number> {
   let ok = 0, ms = 0;
   for (const c of chunks(startsAt, phase)) {
-    const r = await runStorm(`${label} ${phase}`, target, quell ? c.quellBodies : c.alertmanagerBodies, c.sizes, S.clients, quell ? 202 : 200, S.timeoutS * 1000);
+    const r = await runStorm(`${label} ${phase}`, target, quell ? c.quellBodies : c.alertmanagerBodies, c.sizes,
+      S.clients, quell ? 202 : 200, S.timeoutS * 1000);
     if (r.okRequests < r.requests) throw new Error(`${label}: ${r.requests - r.okRequests} requests not accepted: ${JSON.stringify(r.unexpected)} ${r.unexpectedSample.join(' | ')}`);
     ok += r.okAlerts;
     ms += r.acceptWallMs;
@@ -103,6 +106,7 @@ export async function main(): Promise<number> {
   ]);
   const failures = processes.filter((p) => p.exit !== 0).map((p) => `${p.name} exited ${p.exit} on SIGTERM`);
   for (const f of failures) say(`FAILED: ${f}`);
-  writeResults(S.out, { scenario: 'soak', settings: S, linked, quell: snapshots, alertmanager: amSnapshots, processes, failures });
+  writeResults(S.out, { scenario: 'soak', settings: S, linked, quell: snapshots, alertmanager: amSnapshots, processes,
+    failures });
   return failures.length > 0 ? 1 : 0;
 }

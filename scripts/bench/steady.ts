@@ -23,7 +23,8 @@ import { buildStorm, commonSettings, intEnv, onCleanup, say, sleep, stageBreakdo
 import { f0, f1, loadAverage, printTable, writeResults } from './bench-report';
 import { cpuProfiling, printProfiles } from './cpu-profile-summary';
 import { runPaced, type PacedResult } from './open-loop-sender';
-import { jobPhases, processingQuantiles, receiptToIncident, sampleDbWaits, slowestWindows, startQuell, waitLinked, type Percentiles, type PhaseTime } from './quell-under-test';
+import { jobPhases, processingQuantiles, receiptToIncident, sampleDbWaits, slowestWindows, startQuell, waitLinked,
+  type Percentiles, type PhaseTime } from './quell-under-test';
 
 const S = {
   ...commonSettings(),
@@ -72,7 +73,8 @@ export async function main(): Promise<number> {
   say(`steady: ${S.loads.map((l) => `${l.rate}/s x ${l.batch}`).join(', ')}, ${S.seconds} s each; ${S.workers} worker(s) x ${S.concurrency}; load average ${loadAverage().join(' ')}`);
 
   const profiling = cpuProfiling(tmp, S.cpuProf);
-  const q = await startQuell(S, tmp, { apiNodeArgs: profiling.args('api'), workerNodeArgs: (i) => (i === 0 ? profiling.args('worker-1') : []) });
+  const q = await startQuell(S, tmp, { apiNodeArgs: profiling.args('api'),
+    workerNodeArgs: (i) => (i === 0 ? profiling.args('worker-1') : []) });
   const results: LoadResult[] = [];
   let linkedSoFar = 0;
   for (const l of loads) {
@@ -81,7 +83,8 @@ export async function main(): Promise<number> {
     const phasesBefore = await jobPhases(q.prepared.metricsPorts);
     const measureFrom = new Date(Date.now() + S.warmupS * 1000);
     const stopSampling = sampleDbWaits(q.db);
-    const quell = await runPaced('quell', q.ingest, (i) => l.storm.quellBodies[i]!, l.storm.sizes, 202, { alertsPerSecond: l.rate });
+    const quell = await runPaced('quell', q.ingest, (i) => l.storm.quellBodies[i]!, l.storm.sizes, 202,
+      { alertsPerSecond: l.rate });
     linkedSoFar = await waitLinked(q, linkedSoFar + quell.okAlerts, S.timeoutS);
     const dbSessions = await stopSampling();
     const r2i = await receiptToIncident(q.db, measureFrom);
@@ -103,7 +106,8 @@ export async function main(): Promise<number> {
     amVersion = am.version;
     for (const [k, l] of loads.entries()) {
       say(`alertmanager: ${l.rate} alerts/s, ${l.batch} per request`);
-      results[k]!.alertmanager = await runPaced('alertmanager', am.target, (i) => l.storm.alertmanagerBodies[i]!, l.storm.sizes, 200, { alertsPerSecond: l.rate });
+      results[k]!.alertmanager = await runPaced('alertmanager', am.target, (i) => l.storm.alertmanagerBodies[i]!,
+        l.storm.sizes, 200, { alertsPerSecond: l.rate });
     }
     await am.proc.stop();
   }
@@ -118,7 +122,8 @@ export async function main(): Promise<number> {
     printTable([
       ['', 'quell', am ? `alertmanager ${amVersion}` : 'alertmanager'],
       ['accepted alerts/s', f0(r.quell.acceptedPerSecond), am ? f0(am.acceptedPerSecond) : 'skipped'],
-      ['request p50 / p99 ms', `${f1(r.quell.latencyMs.p50)} / ${f1(r.quell.latencyMs.p99)}`, am ? `${f1(am.latencyMs.p50)} / ${f1(am.latencyMs.p99)}` : ''],
+      ['request p50 / p99 ms', `${f1(r.quell.latencyMs.p50)} / ${f1(r.quell.latencyMs.p99)}`,
+        am ? `${f1(am.latencyMs.p50)} / ${f1(am.latencyMs.p99)}` : ''],
       ['receipt->incident p50/p90/p99 ms', `${f1(r.receiptToIncidentMs.p50)} / ${f1(r.receiptToIncidentMs.p90)} / ${f1(r.receiptToIncidentMs.p99)}`, 'n/a'],
       ['  committed (histogram, <= bucket)', `${f0(r.committedMs.le50)} / ${f0(r.committedMs.le90)} / ${f0(r.committedMs.le99)}`, ''],
       ['requests sent late', String(r.quell.behind), am ? String(am.behind) : ''],
