@@ -22,7 +22,8 @@ export function alertmanagerBinary(): string | undefined {
 export async function startAlertmanager(binary: string, tmp: string): Promise<RunningAlertmanager> {
   const config = join(tmp, 'alertmanager.yml');
   writeFileSync(config, [
-    'route:', "  receiver: 'null'", "  group_by: ['alertname', 'cluster', 'service']", 'receivers:', "  - name: 'null'", '',
+    'route:', "  receiver: 'null'", "  group_by: ['alertname', 'cluster', 'service']", 'receivers:', "  - name: 'null'",
+    '',
   ].join('\n'));
   const port = await freePort();
   const proc = startProcess('alertmanager', binary, [

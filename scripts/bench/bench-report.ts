@@ -1,6 +1,7 @@
 /** Printing and writing a scenario's results: a side-by-side table, JSON to BENCH_OUT. */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { itemAt } from '../../src/domain/invariant';
 import { say } from './bench-kit';
 
 export const f0 = (n: number): string => (Number.isFinite(n) ? String(Math.round(n)) : 'n/a');
@@ -9,8 +10,8 @@ export const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : 'n
 
 /** Rows of cells, columns padded to their widest cell. */
 export function printTable(rows: readonly (readonly string[])[]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)) + 3);
-  for (const r of rows) say(r.map((cell, c) => cell.padEnd(widths[c]!)).join('').trimEnd());
+  const widths = itemAt(rows, 0, 'table header').map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)) + 3);
+  for (const r of rows) say(r.map((cell, c) => cell.padEnd(itemAt(widths, c, 'column width'))).join('').trimEnd());
 }
 
 /** Quell's figure, the peer's, and their ratio (quell / peer), as table cells. */
@@ -23,7 +24,8 @@ export function versus(
 /** Writes `results` (and the machine's load) as JSON to `out`, when set. */
 export function writeResults(out: string | undefined, results: Record<string, unknown>): void {
   if (out === undefined) return;
-  writeFileSync(out, `${JSON.stringify({ ...results, at: new Date().toISOString(), loadavg: loadAverage() }, null, 2)}\n`);
+  const doc = { ...results, at: new Date().toISOString(), loadavg: loadAverage() };
+  writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
   say(`results written to ${out}`);
 }
 

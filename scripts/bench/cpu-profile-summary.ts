@@ -4,6 +4,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expectDefined, itemAt } from '../../src/domain/invariant';
 import { say } from './bench-kit';
 
 interface ProfileNode {
@@ -27,10 +28,10 @@ export interface ProfileSummary {
 function areaOf(url: string): string {
   if (url === '') return '(native)';
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (nm) return nm[1]!;
+  if (nm) return itemAt(nm, 1, 'package name');
   if (url.startsWith('node:')) return 'node';
   const src = /\/dist\/(.*)\/[^/]+$/.exec(url);
-  return src ? src[1]! : url;
+  return src ? itemAt(src, 1, 'source area') : url;
 }
 
 export function summarizeProfile(path: string, top = 15): ProfileSummary {
@@ -41,14 +42,15 @@ export function summarizeProfile(path: string, top = 15): ProfileSummary {
   for (let i = 0; i < p.samples.length; i++) {
     const dt = (p.timeDeltas[i] ?? 0) / 1000;
     total += dt;
-    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + dt);
+    const sample = itemAt(p.samples, i, 'profile sample');
+    self.set(sample, (self.get(sample) ?? 0) + dt);
   }
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   /** The first caller up the stack that is not native or Node's own: who asked for it. */
   const callerArea = (id: number): string => {
     for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
-      const url = byId.get(at)!.callFrame.url;
+      const url = expectDefined(byId.get(at), 'profile node').callFrame.url;
       if (url !== '' && !url.startsWith('node:')) return areaOf(url);
     }
     return '(none)';
@@ -57,7 +59,7 @@ export function summarizeProfile(path: string, top = 15): ProfileSummary {
   const areas = new Map<string, number>(), fns = new Map<string, number>();
   let idle = 0, gc = 0;
   for (const [id, ms] of self) {
-    const f = byId.get(id)!.callFrame;
+    const f = expectDefined(byId.get(id), 'profile node').callFrame;
     if (f.functionName === '(idle)') { idle += ms; continue; }
     if (f.functionName === '(garbage collector)') gc += ms;
     const area = areaOf(f.url);
@@ -77,8 +79,13 @@ export function summarizeProfile(path: string, top = 15): ProfileSummary {
     byFunction: list(fns, 'fn'), nativeCallers: list(callers, 'area') };
 }
 
-/** Node options that profile a process into `<tmp>/cpu-prof/<name>.cpuprofile` (none when off), and the summaries after. */
-export function cpuProfiling(tmp: string, on: boolean): { args(name: string): string[]; summaries(): Record<string, ProfileSummary> } {
+/**
+ * Node options that profile a process into `<tmp>/cpu-prof/<name>.cpuprofile` (none when off), and the summaries
+ * after.
+ */
+export function cpuProfiling(
+  tmp: string, on: boolean,
+): { args(name: string): string[]; summaries(): Record<string, ProfileSummary> } {
   const dir = join(tmp, 'cpu-prof');
   if (on) mkdirSync(dir, { recursive: true });
   return {

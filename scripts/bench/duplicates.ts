@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { itemAt } from '../../src/domain/invariant';
 import { alertmanagerBinary, startAlertmanager } from './alertmanager-under-test';
 import { buildStorm, commonSettings, intEnv, onCleanup, runStorm, say, type StormResult } from './bench-kit';
 import { f1, loadAverage, printTable, versus, writeResults } from './bench-report';
@@ -24,15 +25,17 @@ const S = {
   resends: intEnv('BENCH_RESENDS', 3), seed: intEnv('BENCH_SEED', 1, 0),
 };
 
-const incidents = async (db: import('pg').Client): Promise<number> => (await db.query<{ n: number }>('select count(*)::int as n from incidents')).rows[0]!.n;
+const incidents = async (db: import('pg').Client): Promise<number> =>
+  itemAt((await db.query<{ n: number }>('select count(*)::int as n from incidents')).rows, 0, 'count row').n;
 
 export async function main(): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'quell-bench-'));
-  onCleanup(`remove ${tmp}`, async () => { rmSync(tmp, { recursive: true, force: true }); });
+  onCleanup(`remove ${tmp}`, () => { rmSync(tmp, { recursive: true, force: true }); });
   const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const storm = buildStorm(S.alerts, S.batch, S.seed, startsAt);
   const resend = <T>(xs: readonly T[]): T[] => Array.from({ length: S.resends }, () => xs).flat();
-  const header = `duplicates: ${S.alerts} alerts, ${S.batch}/request, re-sent ${S.resends} times, ${S.clients} clients, ${S.workers} workers x ${S.concurrency}`;
+  const header = `duplicates: ${S.alerts} alerts, ${S.batch}/request, re-sent ${S.resends} times, ${S.clients} clients,`
+    + ` ${S.workers} workers x ${S.concurrency}`;
   say(`${header}; load average ${loadAverage().join(' ')}`);
 
   const q = await startQuell(S, tmp);
@@ -73,9 +76,14 @@ export async function main(): Promise<number> {
     ['links / incidents before -> after', `${linked}/${incidentsBefore} -> ${linkedAfter}/${incidentsAfter}`, '', ''],
   ]);
   const failures: string[] = [];
-  if (linkedAfter !== linked || incidentsAfter !== incidentsBefore) failures.push(`quell: re-sends changed the record (links ${linked} -> ${linkedAfter}, incidents ${incidentsBefore} -> ${incidentsAfter})`);
+  if (linkedAfter !== linked || incidentsAfter !== incidentsBefore) {
+    failures.push(`quell: re-sends changed the record (links ${linked} -> ${linkedAfter},`
+      + ` incidents ${incidentsBefore} -> ${incidentsAfter})`);
+  }
   for (const [label, s] of [['quell', again], ['alertmanager', am?.storm]] as const) {
-    if (s !== undefined && s.okRequests < s.requests) failures.push(`${label}: ${s.requests - s.okRequests} re-sends not accepted: ${JSON.stringify(s.unexpected)}`);
+    if (s !== undefined && s.okRequests < s.requests) {
+      failures.push(`${label}: ${s.requests - s.okRequests} re-sends not accepted: ${JSON.stringify(s.unexpected)}`);
+    }
   }
   for (const p of processes) if (p.exit !== 0) failures.push(`${p.name} exited ${p.exit} on SIGTERM`);
   for (const f of failures) say(`FAILED: ${f}`);

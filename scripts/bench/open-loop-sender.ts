@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { itemAt } from '../../src/domain/invariant';
 import { percentile, say, sleep } from './bench-kit';
 import type { Percentiles } from './quell-under-test';
 
@@ -58,7 +59,7 @@ export async function runPaced(
       r.setEncoding('utf8');
       r.on('data', (c: string) => { if (status !== expect && text.length < 300) text += c; });
       r.on('end', () => {
-        if (status === expect) { okRequests++; okAlerts += sizes[i]!; } else {
+        if (status === expect) { okRequests++; okAlerts += itemAt(sizes, i, 'request size'); } else {
           unexpected[status] = (unexpected[status] ?? 0) + 1;
           if (unexpectedSample.length < 5) unexpectedSample.push(`${status} ${text}`);
         }
@@ -72,13 +73,14 @@ export async function runPaced(
   };
   const progress = setInterval(() => {
     const s = (performance.now() - t0) / 1000;
-    say(`  ${label}: ${done}/${sizes.length} requests answered, ${Math.round(okAlerts / s)} alerts/s accepted, ${inFlight} in flight${behind > 0 ? `, ${behind} sent late` : ''}`);
+    say(`  ${label}: ${done}/${sizes.length} requests answered, ${Math.round(okAlerts / s)} alerts/s accepted,`
+      + ` ${inFlight} in flight${behind > 0 ? `, ${behind} sent late` : ''}`);
   }, 2000);
   try {
     let before = 0;
     for (let i = 0; i < sizes.length; i++) {
       const scheduled = t0 + (before / o.alertsPerSecond) * 1000;
-      before += sizes[i]!;
+      before += itemAt(sizes, i, 'request size');
       const wait = scheduled - performance.now();
       if (wait > 1) await sleep(wait);
       while (inFlight >= maxInFlight) await new Promise<void>((r) => { wake = r; });

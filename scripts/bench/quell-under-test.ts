@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import { itemAt } from '../../src/domain/invariant';
 import { CLI, REPO } from '../../test/support/quell-process';
 import {
-  bounded, commonSettings, httpGet, onCleanup, prepareQuell, say, sleep, stageBreakdown, startProcess, STARTUP_TIMEOUT_MS, waitReady,
+  bounded, commonSettings, httpGet, onCleanup, prepareQuell, say, sleep, stageBreakdown, startProcess,
+  STARTUP_TIMEOUT_MS, waitReady,
   type PreparedQuell, type Proc, type StageTime,
 } from './bench-kit';
 
@@ -58,15 +60,16 @@ export async function startQuell(S: Settings, tmp: string, o: StartOptions = {})
     ingest: { port: apiPort, path: '/ingest/alertmanager', headers: { authorization: `Bearer ${prepared.token}` } },
     async stop() {
       const exits = await Promise.all(procs.map((p) => p.stop()));
-      return procs.map((p, i) => ({ name: p.name, exit: exits[i]!, warnings: p.problemCount,
+      return procs.map((p, i) => ({ name: p.name, exit: itemAt(exits, i, 'process exit'), warnings: p.problemCount,
         sample: p.problems.slice(0, 10) }));
     },
   };
 }
 
 export async function linkedCount(db: Client): Promise<number> {
-  return (await bounded(db.query<{ n: number }>('select count(*)::int as n from incident_alerts'), 30_000,
-    'count incident_alerts')).rows[0]!.n;
+  const { rows } = await bounded(db.query<{ n: number }>('select count(*)::int as n from incident_alerts'), 30_000,
+    'count incident_alerts');
+  return itemAt(rows, 0, 'count row').n;
 }
 
 /** Waiting + active + delayed jobs, and failed ones. */
@@ -91,12 +94,16 @@ export async function waitLinked(q: RunningQuell, target: number, timeoutS: numb
     if (printedAt < 0) { printedAt = linked; lastPrint = now; }
     if (now - lastPrint >= 2000) {
       const c = await queuePending(q.prepared);
-      say(`  linked ${linked}/${target} (${Math.round((linked - printedAt) / ((now - lastPrint) / 1000))} alerts/s); queue pending ${c.pending}, failed ${c.failed}`);
+      const rate = Math.round((linked - printedAt) / ((now - lastPrint) / 1000));
+      say(`  linked ${linked}/${target} (${rate} alerts/s); queue pending ${c.pending}, failed ${c.failed}`);
       lastPrint = now;
       printedAt = linked;
       if (c.pending === 0) {
         drainedSince ||= now;
-        if (now - drainedSince > 10_000) throw new Error(`the queue is drained (failed jobs: ${c.failed}) but only ${linked}/${target} alerts are linked`);
+        if (now - drainedSince > 10_000) {
+          throw new Error(`the queue is drained (failed jobs: ${c.failed})`
+            + ` but only ${linked}/${target} alerts are linked`);
+        }
       } else {
         drainedSince = 0;
       }
@@ -113,7 +120,9 @@ export async function waitDrained(q: RunningQuell, timeoutS: number): Promise<vo
   for (;;) {
     const c = await queuePending(q.prepared);
     if (c.pending === 0) return;
-    if (performance.now() - lastPrint >= 2000) { say(`  queue pending ${c.pending}, failed ${c.failed}`); lastPrint = performance.now(); }
+    if (performance.now() - lastPrint >= 2000) {
+      say(`  queue pending ${c.pending}, failed ${c.failed}`); lastPrint = performance.now();
+    }
     if (performance.now() > deadline) throw new Error(`queue not drained after ${timeoutS} s (${c.pending} pending)`);
     await sleep(50);
   }
@@ -129,12 +138,15 @@ export interface Percentiles { readonly p50: number; readonly p90: number; reado
 export async function receiptToIncident(db: Client,
   since?: Date): Promise<{ ms: Percentiles; lastLinked: Date; n: number }> {
   const row = (await db.query<{ p: number[] | null; mx: number; last_linked: Date; n: number }>(`
-    select percentile_cont(array[0.5, 0.9, 0.99]) within group (order by extract(epoch from linked_at - received_at)::float8) as p,
-           max(extract(epoch from linked_at - received_at))::float8 as mx, max(linked_at) as last_linked, count(*)::int as n
-      from incident_alerts where received_at >= $1`, [since ?? new Date(0)])).rows[0]!;
+    select percentile_cont(array[0.5, 0.9, 0.99])
+             within group (order by extract(epoch from linked_at - received_at)::float8) as p,
+           max(extract(epoch from linked_at - received_at))::float8 as mx, max(linked_at) as last_linked,
+           count(*)::int as n
+      from incident_alerts where received_at >= $1`, [since ?? new Date(0)])).rows[0];
+  if (row === undefined) throw new Error('receipt-to-incident: no row');
   const p = row.p ?? [NaN, NaN, NaN];
-  return { ms: { p50: p[0]! * 1000, p90: p[1]! * 1000, p99: p[2]! * 1000, max: row.mx * 1000 },
-    lastLinked: row.last_linked, n: row.n };
+  const ms = { p50: itemAt(p, 0, 'p50') * 1000, p90: itemAt(p, 1, 'p90') * 1000, p99: itemAt(p, 2, 'p99') * 1000 };
+  return { ms: { ...ms, max: row.mx * 1000 }, lastLinked: row.last_linked, n: row.n };
 }
 
 /**
@@ -142,7 +154,9 @@ export async function receiptToIncident(db: Client,
  * commit), summed over the workers, as quantiles read off the histogram's buckets (so: "at
  * most this bucket's bound").
  */
-export async function processingQuantiles(ports: readonly number[]): Promise<{ le50: number; le90: number; le99: number; n: number }> {
+export async function processingQuantiles(
+  ports: readonly number[],
+): Promise<{ le50: number; le90: number; le99: number; n: number }> {
   const buckets = new Map<number, number>();
   for (const port of ports) {
     const body = (await httpGet(`http://127.0.0.1:${port}/metrics`, 5000).catch(() => ({ body: '' }))).body;
@@ -186,6 +200,7 @@ export function sampleDbWaits(db: Client, everyMs = 20): () => Promise<Record<st
   const tally = new Map<string, number>();
   let samples = 0, running = true;
   const loop = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the stop function clears it
     while (running) {
       const rows = (await db.query<{ state: string; wait: string | null }>(`
         select state, wait_event_type || '/' || wait_event as wait from pg_stat_activity

@@ -29,10 +29,11 @@ const notAccepted = (s: StormResult): number => s.requests - s.okRequests;
 
 export async function main(): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'quell-bench-'));
-  onCleanup(`remove ${tmp}`, async () => { rmSync(tmp, { recursive: true, force: true }); });
+  onCleanup(`remove ${tmp}`, () => { rmSync(tmp, { recursive: true, force: true }); });
   const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const storm = buildStorm(S.alerts, 1, S.seed, startsAt);
-  const header = `single: ${S.alerts} requests of one alert, ${S.clients} clients, ${S.workers} workers x ${S.concurrency}`;
+  const header = `single: ${S.alerts} requests of one alert, ${S.clients} clients,`
+    + ` ${S.workers} workers x ${S.concurrency}`;
   say(`${header}; load average ${loadAverage().join(' ')}`);
 
   const profiling = cpuProfiling(tmp, S.cpuProf);
@@ -66,7 +67,10 @@ export async function main(): Promise<number> {
     ['requests not accepted', String(notAccepted(quell)), am ? String(notAccepted(am.storm)) : '', ''],
   ]);
   const failures: string[] = [];
-  if (notAccepted(quell) > 0) failures.push(`quell: ${notAccepted(quell)} requests not accepted: ${JSON.stringify(quell.unexpected)} ${quell.unexpectedSample.join(' | ')}`);
+  if (notAccepted(quell) > 0) {
+    failures.push(`quell: ${notAccepted(quell)} requests not accepted: ${JSON.stringify(quell.unexpected)}`
+      + ` ${quell.unexpectedSample.join(' | ')}`);
+  }
   if (am && notAccepted(am.storm) > 0) failures.push(`alertmanager: ${notAccepted(am.storm)} requests not accepted`);
   for (const p of processes) if (p.exit !== 0) failures.push(`${p.name} exited ${p.exit} on SIGTERM`);
   printProfiles(profiles);

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
+import { expectDefined, itemAt } from '../../src/domain/invariant';
 import { alertmanagerBinary, startAlertmanager, type RunningAlertmanager } from './alertmanager-under-test';
 import { buildStorm, commonSettings, intEnv, onCleanup, runStorm, say, type Storm } from './bench-kit';
 import { f0, loadAverage, printTable, writeResults } from './bench-report';
@@ -31,7 +32,7 @@ function* chunks(startsAt: string, phase: Phase): Generator<Storm> {
     const endsAt = new Date().toISOString();
     const resolve = (b: Buffer, webhook: boolean): Buffer => {
       const doc = JSON.parse(b.toString()) as { alerts?: Record<string, unknown>[] } | Record<string, unknown>[];
-      const alerts = Array.isArray(doc) ? doc : doc.alerts!;
+      const alerts = Array.isArray(doc) ? doc : expectDefined(doc.alerts, 'webhook alerts');
       for (const a of alerts) { a['endsAt'] = endsAt; if (webhook) a['status'] = 'resolved'; }
       if (!Array.isArray(doc)) (doc as Record<string, unknown>)['status'] = 'resolved';
       return Buffer.from(JSON.stringify(doc));
@@ -41,7 +42,10 @@ function* chunks(startsAt: string, phase: Phase): Generator<Storm> {
   }
 }
 
-interface Snapshot { readonly phase: Phase; readonly rssMb: Record<string, number>; readonly redisMb?: number; readonly databaseMb?: number; readonly acceptedPerSecond: number }
+interface Snapshot {
+  readonly phase: Phase; readonly rssMb: Record<string, number>; readonly redisMb?: number;
+  readonly databaseMb?: number; readonly acceptedPerSecond: number;
+}
 
 async function sendAll(label: string, target: RunningQuell['ingest'], startsAt: string, phase: Phase,
   quell: boolean): Promise<number> {
@@ -49,7 +53,10 @@ async function sendAll(label: string, target: RunningQuell['ingest'], startsAt: 
   for (const c of chunks(startsAt, phase)) {
     const r = await runStorm(`${label} ${phase}`, target, quell ? c.quellBodies : c.alertmanagerBodies, c.sizes,
       S.clients, quell ? 202 : 200, S.timeoutS * 1000);
-    if (r.okRequests < r.requests) throw new Error(`${label}: ${r.requests - r.okRequests} requests not accepted: ${JSON.stringify(r.unexpected)} ${r.unexpectedSample.join(' | ')}`);
+    if (r.okRequests < r.requests) {
+      throw new Error(`${label}: ${r.requests - r.okRequests} requests not accepted: ${JSON.stringify(r.unexpected)}`
+        + ` ${r.unexpectedSample.join(' | ')}`);
+    }
     ok += r.okAlerts;
     ms += r.acceptWallMs;
     say(`  ${label} ${phase}: ${ok}/${S.alerts} alerts sent`);
@@ -59,12 +66,13 @@ async function sendAll(label: string, target: RunningQuell['ingest'], startsAt: 
 
 export async function main(): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'quell-bench-'));
-  onCleanup(`remove ${tmp}`, async () => { rmSync(tmp, { recursive: true, force: true }); });
+  onCleanup(`remove ${tmp}`, () => { rmSync(tmp, { recursive: true, force: true }); });
   const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
-  say(`soak: ${S.alerts} distinct alerts opened, then resolved; ${S.batch}/request, ${S.workers} workers; load average ${loadAverage().join(' ')}`);
+  say(`soak: ${S.alerts} distinct alerts opened, then resolved; ${S.batch}/request, ${S.workers} workers;`
+    + ` load average ${loadAverage().join(' ')}`);
   const redis = new IORedis(S.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
-  onCleanup('close the Redis connection', async () => { redis.disconnect(); });
+  onCleanup('close the Redis connection', () => { redis.disconnect(); });
 
   const q = await startQuell(S, tmp);
   const snapshots: Snapshot[] = [];
@@ -74,10 +82,12 @@ export async function main(): Promise<number> {
     if (phase === 'open') linked = await waitLinked(q, S.alerts, S.timeoutS);
     else await waitDrained(q, S.timeoutS);
     const redisMb = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]) / 2 ** 20;
-    const databaseMb = Number((await q.db.query<{ b: string }>('select pg_database_size(current_database()) as b')).rows[0]!.b) / 2 ** 20;
+    const sizeRows = (await q.db.query<{ b: string }>('select pg_database_size(current_database()) as b')).rows;
+    const databaseMb = Number(itemAt(sizeRows, 0, 'database size row').b) / 2 ** 20;
     const rss = Object.fromEntries([q.api, ...q.workers].map((p) => [p.name, rssMb(p.child.pid)]));
     snapshots.push({ phase, rssMb: rss, redisMb, databaseMb, acceptedPerSecond });
-    say(`quell after ${phase}: ${Object.entries(rss).map(([k, v]) => `${k} ${f0(v)} MB`).join(', ')}; redis ${f0(redisMb)} MB, database ${f0(databaseMb)} MB`);
+    const perProcess = Object.entries(rss).map(([k, v]) => `${k} ${f0(v)} MB`).join(', ');
+    say(`quell after ${phase}: ${perProcess}; redis ${f0(redisMb)} MB, database ${f0(databaseMb)} MB`);
   }
   const processes = await q.stop();
 
@@ -95,7 +105,7 @@ export async function main(): Promise<number> {
 
   say('');
   say(`soak: ${S.alerts} distinct alerts (load average ${loadAverage().join(' ')})`);
-  const names = [...Object.keys(snapshots[0]!.rssMb), ...(am ? ['alertmanager'] : [])];
+  const names = [...Object.keys(itemAt(snapshots, 0, 'first snapshot').rssMb), ...(am ? ['alertmanager'] : [])];
   printTable([
     ['RSS MB', ...snapshots.map((s) => `after ${s.phase}`)],
     ...names.map((n) => [n, ...snapshots.map((s, k) => f0(s.rssMb[n] ?? amSnapshots[k]?.rssMb[n] ?? NaN))]),

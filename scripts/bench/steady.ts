@@ -18,6 +18,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { itemAt } from '../../src/domain/invariant';
 import { alertmanagerBinary, startAlertmanager } from './alertmanager-under-test';
 import { buildStorm, commonSettings, intEnv, onCleanup, say, sleep, stageBreakdown, type StageTime } from './bench-kit';
 import { f0, f1, loadAverage, printTable, writeResults } from './bench-report';
@@ -65,12 +66,13 @@ const diffStages = (after: StageTime[], before: StageTime[]): StageTime[] => aft
 
 export async function main(): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'quell-bench-'));
-  onCleanup(`remove ${tmp}`, async () => { rmSync(tmp, { recursive: true, force: true }); });
+  onCleanup(`remove ${tmp}`, () => { rmSync(tmp, { recursive: true, force: true }); });
   const startsAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const loads = S.loads.map((l, k) => ({
     ...l, storm: buildStorm(l.rate * S.seconds, l.batch, S.seed, startsAt, { offset: k * 10_000_000 }),
   }));
-  say(`steady: ${S.loads.map((l) => `${l.rate}/s x ${l.batch}`).join(', ')}, ${S.seconds} s each; ${S.workers} worker(s) x ${S.concurrency}; load average ${loadAverage().join(' ')}`);
+  say(`steady: ${S.loads.map((l) => `${l.rate}/s x ${l.batch}`).join(', ')}, ${S.seconds} s each;`
+    + ` ${S.workers} worker(s) x ${S.concurrency}; load average ${loadAverage().join(' ')}`);
 
   const profiling = cpuProfiling(tmp, S.cpuProf);
   const q = await startQuell(S, tmp, { apiNodeArgs: profiling.args('api'),
@@ -83,15 +85,16 @@ export async function main(): Promise<number> {
     const phasesBefore = await jobPhases(q.prepared.metricsPorts);
     const measureFrom = new Date(Date.now() + S.warmupS * 1000);
     const stopSampling = sampleDbWaits(q.db);
-    const quell = await runPaced('quell', q.ingest, (i) => l.storm.quellBodies[i]!, l.storm.sizes, 202,
-      { alertsPerSecond: l.rate });
+    const quell = await runPaced('quell', q.ingest, (i) => itemAt(l.storm.quellBodies, i, 'request body'),
+      l.storm.sizes, 202, { alertsPerSecond: l.rate });
     linkedSoFar = await waitLinked(q, linkedSoFar + quell.okAlerts, S.timeoutS);
     const dbSessions = await stopSampling();
     const r2i = await receiptToIncident(q.db, measureFrom);
     const slowest = await slowestWindows(q.db, measureFrom);
     const committed = await processingQuantiles(q.prepared.metricsPorts);
     results.push({
-      rate: l.rate, batch: l.batch, quell, dbSessions, slowest, receiptToIncidentMs: r2i.ms, committedMs: committed, loadavg: loadAverage(),
+      rate: l.rate, batch: l.batch, quell, dbSessions, slowest, receiptToIncidentMs: r2i.ms, committedMs: committed,
+      loadavg: loadAverage(),
       stages: diffStages(await stageBreakdown(q.prepared.metricsPorts), stagesBefore),
       phases: diffStages(await jobPhases(q.prepared.metricsPorts), phasesBefore.map((p) => ({ ...p, stage: p.stage }))),
     });
@@ -106,7 +109,8 @@ export async function main(): Promise<number> {
     amVersion = am.version;
     for (const [k, l] of loads.entries()) {
       say(`alertmanager: ${l.rate} alerts/s, ${l.batch} per request`);
-      results[k]!.alertmanager = await runPaced('alertmanager', am.target, (i) => l.storm.alertmanagerBodies[i]!,
+      itemAt(results, k, 'load result').alertmanager = await runPaced('alertmanager', am.target,
+        (i) => itemAt(l.storm.alertmanagerBodies, i, 'request body'),
         l.storm.sizes, 200, { alertsPerSecond: l.rate });
     }
     await am.proc.stop();
@@ -124,18 +128,28 @@ export async function main(): Promise<number> {
       ['accepted alerts/s', f0(r.quell.acceptedPerSecond), am ? f0(am.acceptedPerSecond) : 'skipped'],
       ['request p50 / p99 ms', `${f1(r.quell.latencyMs.p50)} / ${f1(r.quell.latencyMs.p99)}`,
         am ? `${f1(am.latencyMs.p50)} / ${f1(am.latencyMs.p99)}` : ''],
-      ['receipt->incident p50/p90/p99 ms', `${f1(r.receiptToIncidentMs.p50)} / ${f1(r.receiptToIncidentMs.p90)} / ${f1(r.receiptToIncidentMs.p99)}`, 'n/a'],
-      ['  committed (histogram, <= bucket)', `${f0(r.committedMs.le50)} / ${f0(r.committedMs.le90)} / ${f0(r.committedMs.le99)}`, ''],
+      ['receipt->incident p50/p90/p99 ms',
+        `${f1(r.receiptToIncidentMs.p50)} / ${f1(r.receiptToIncidentMs.p90)} / ${f1(r.receiptToIncidentMs.p99)}`,
+        'n/a'],
+      ['  committed (histogram, <= bucket)',
+        `${f0(r.committedMs.le50)} / ${f0(r.committedMs.le90)} / ${f0(r.committedMs.le99)}`, ''],
       ['requests sent late', String(r.quell.behind), am ? String(am.behind) : ''],
     ]);
     say('  per job phase (mean ms per job) and per pipeline stage (mean ms per batch):');
-    for (const p of [...r.phases, ...r.stages]) if (p.runs > 0) say(`    ${p.stage.padEnd(16)}${String(p.runs).padStart(8)}${f1(p.meanMs).padStart(9)}`);
-    say(`  database sessions by state / wait (average count): ${Object.entries(r.dbSessions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    say(`  slowest quarter-seconds (s after warm-up: worst ms): ${r.slowest.map((w) => `${w.atS}: ${w.maxMs}`).join(', ')}`);
+    for (const p of [...r.phases, ...r.stages]) {
+      if (p.runs > 0) say(`    ${p.stage.padEnd(16)}${String(p.runs).padStart(8)}${f1(p.meanMs).padStart(9)}`);
+    }
+    const sessions = Object.entries(r.dbSessions).map(([k, v]) => `${k} ${v}`).join(', ');
+    say(`  database sessions by state / wait (average count): ${sessions}`);
+    const slowest = r.slowest.map((w) => `${w.atS}: ${w.maxMs}`).join(', ');
+    say(`  slowest quarter-seconds (s after warm-up: worst ms): ${slowest}`);
     const bad = (label: string, x: PacedResult | undefined): void => {
       if (x === undefined) return;
       const n = Object.values(x.unexpected).reduce((a, b) => a + b, 0) + x.errors;
-      if (n > 0) failures.push(`${label} at ${r.rate}/s: ${n} requests not accepted (${JSON.stringify(x.unexpected)}, ${x.errors} errors) e.g. ${x.unexpectedSample.join(' | ')}`);
+      if (n > 0) {
+        failures.push(`${label} at ${r.rate}/s: ${n} requests not accepted (${JSON.stringify(x.unexpected)},`
+          + ` ${x.errors} errors) e.g. ${x.unexpectedSample.join(' | ')}`);
+      }
     };
     bad('quell', r.quell);
     bad('alertmanager', r.alertmanager);
