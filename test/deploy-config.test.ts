@@ -55,9 +55,14 @@ function readYaml(file: string): Obj {
   return asObj(parse(fs.readFileSync(file, 'utf8'), { merge: true }), file);
 }
 
+/** A YAML scalar, as compose values are. */
+type Scalar = string | number | boolean | null;
+
 /** Compose `command` may be a string or a list; normalise to one string. */
 function commandString(v: unknown): string {
-  return Array.isArray(v) ? v.map(String).join(' ') : String(v ?? '');
+  if (Array.isArray(v)) return v.map(String).join(' ');
+  const s = v as Scalar | undefined;
+  return String(s ?? '');
 }
 
 describe('deploy/ config files pass the real Prometheus/Alertmanager checkers', () => {
@@ -101,7 +106,8 @@ describe('deploy/ config files pass the real Prometheus/Alertmanager checkers', 
             { series: 'up{job="quell-api",instance="quell-api:9280"}', values: '0x5' },
             { series: 'up{job="quell-worker",instance="10.0.0.5:9281"}', values: '1x5' },
             { series: 'quell_queue_jobs{queue="ingest",state="waiting"}', values: '20000x10' },
-            { series: 'quell_rules_last_reload_successful{job="quell-worker",instance="10.0.0.5:9281"}', values: '1 1 0x8' },
+            { series: 'quell_rules_last_reload_successful{job="quell-worker",instance="10.0.0.5:9281"}',
+              values: '1 1 0x8' },
           ],
           alert_rule_test: [
             {
@@ -130,7 +136,8 @@ describe('deploy/ config files pass the real Prometheus/Alertmanager checkers', 
                   exp_annotations: {
                     summary: 'Quell 10.0.0.5:9281 cannot load its rule files',
                     description:
-                      'The rule files on disk are invalid, so 10.0.0.5:9281 runs older rules; its log (and quell rules lint) names each file:line:column.',
+                      'The rule files on disk are invalid, so 10.0.0.5:9281 runs older rules;'
+                      + ' its log (and quell rules lint) names each file:line:column.',
                   },
                 },
               ],
@@ -144,7 +151,8 @@ describe('deploy/ config files pass the real Prometheus/Alertmanager checkers', 
                   exp_annotations: {
                     summary: 'Quell ingest queue backlog: 20000 jobs waiting',
                     description:
-                      'More than 10000 ingest jobs have been waiting for 5 minutes; workers are not keeping up (scale quell-worker or check Redis/PostgreSQL latency).',
+                      'More than 10000 ingest jobs have been waiting for 5 minutes; workers are not keeping up'
+                      + ' (scale quell-worker or check Redis/PostgreSQL latency).',
                   },
                 },
               ],
@@ -234,7 +242,8 @@ describe('deploy/docker-compose.yml and Dockerfile', () => {
 
   test('every image but Quell\'s is pinned to an exact version', () => {
     for (const [name, raw] of Object.entries(services)) {
-      const image = String(asObj(raw, name).image ?? '');
+      const given = asObj(raw, name).image as Scalar | undefined;
+      const image = String(given ?? '');
       if (image === 'quell:local') continue;
       expect(`${name}: ${image}`).toMatch(/:[^:]*\d+\.\d+(\.\d+)?$/);
     }
@@ -260,8 +269,10 @@ describe('deploy/docker-compose.yml and Dockerfile', () => {
     const ds = readYaml(path.join(deployDir, 'grafana/provisioning/datasources/prometheus.yml'));
     expect((ds.datasources as Obj[])[0]).toMatchObject({ type: 'prometheus', uid: 'prometheus', url: 'http://prometheus:9090' });
     const provider = readYaml(path.join(deployDir, 'grafana/provisioning/dashboards/quell.yml'));
-    expect((provider.providers as Obj[])[0]).toMatchObject({ type: 'file', options: { path: '/var/lib/grafana/dashboards' } });
-    const dashboard = JSON.parse(fs.readFileSync(path.join(deployDir, 'grafana/dashboards/quell.json'), 'utf8')) as { uid: string; panels: { datasource: { uid: string } }[] };
+    expect((provider.providers as Obj[])[0]).toMatchObject({ type: 'file',
+      options: { path: '/var/lib/grafana/dashboards' } });
+    const dashboard = JSON.parse(fs.readFileSync(path.join(deployDir, 'grafana/dashboards/quell.json'),
+      'utf8')) as { uid: string; panels: { datasource: { uid: string } }[] };
     expect(dashboard.uid).toBe('quell-overview');
     for (const panel of dashboard.panels) expect(panel.datasource.uid).toBe('prometheus');
   });
@@ -272,11 +283,15 @@ describe('deploy/docker-compose.yml and Dockerfile', () => {
       const svc = service(name);
       const command = ([] as unknown[]).concat(svc['command'] ?? []).join(' ');
       expect(['start', 'api', 'worker', 'migrate']).toContain(command);
-      const env = (svc['environment'] ?? {}) as Record<string, string>;
-      const quellKeys = Object.keys(env).filter((k) => k.startsWith('QUELL_') || k === 'REDIS_URL' || k === 'DATABASE_URL');
-      for (const key of quellKeys) expect(known.has(key as keyof typeof configSchema.shape) ? key : `unknown setting ${key} in ${name}`).toBe(key);
+      const env = (svc['environment'] ?? {}) as Record<string, Scalar>;
+      const quellKeys = Object.keys(env)
+        .filter((k) => k.startsWith('QUELL_') || k === 'REDIS_URL' || k === 'DATABASE_URL');
+      for (const key of quellKeys) {
+        expect(known.has(key as keyof typeof configSchema.shape) ? key : `unknown setting ${key} in ${name}`).toBe(key);
+      }
       // Values compose fills in (${...}) are left to the operator; the rest must pass the schema.
-      const literal = Object.fromEntries(Object.entries(env).filter(([, v]) => !String(v).includes('${')).map(([k, v]) => [k, String(v)]));
+      const literal = Object.fromEntries(Object.entries(env).filter(([, v]) => !String(v).includes('${'))
+        .map(([k, v]) => [k, String(v)]));
       expect(() => loadConfig(literal)).not.toThrow();
     }
   });
@@ -289,7 +304,8 @@ describe('deploy/docker-compose.yml and Dockerfile', () => {
     expect(['root', '0', '0:0', undefined]).not.toContain(finalUser);
     expect(dockerfile).toMatch(/^ENTRYPOINT\s+\[\s*"node",\s*"\/app\/dist\/src\/cli\.js"\s*\]/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK\b[\s\S]*\/healthz/m);
-    // The current Node.js LTS (24), pinned; every stage on the same one (re2's addon is built in one, run in the other).
+    // The current Node.js LTS (24), pinned; every stage on the same one (re2's addon is built in one, run in the
+    // other).
     const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
     expect(new Set(bases)).toEqual(new Set([expect.stringMatching(/^node:24\.\d+\.\d+-bookworm-slim$/)]));
   });

@@ -210,7 +210,8 @@ export interface StageTime {
  * The workers' `quell_pipeline_stage_seconds` (sum and count per stage), added up: where a
  * batch's time goes. A worker that does not answer is left out (said on stdout).
  */
-export async function stageBreakdown(ports: readonly number[], metric = 'quell_pipeline_stage_seconds', label = 'stage'): Promise<StageTime[]> {
+export async function stageBreakdown(ports: readonly number[], metric = 'quell_pipeline_stage_seconds',
+  label = 'stage'): Promise<StageTime[]> {
   const sum = new Map<string, number>(), count = new Map<string, number>();
   for (const port of ports) {
     let body: string;

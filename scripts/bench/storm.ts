@@ -214,7 +214,8 @@ interface AlertmanagerResult {
 async function benchAlertmanager(binary: string, storm: Storm, tmp: string): Promise<AlertmanagerResult> {
   const am = await startAlertmanager(binary, tmp);
   say('alertmanager: storm to POST /api/v2/alerts');
-  const result = await runStorm('alertmanager', am.target, storm.alertmanagerBodies, storm.sizes, S.clients, 200, S.timeoutS * 1000);
+  const result = await runStorm('alertmanager', am.target, storm.alertmanagerBodies, storm.sizes, S.clients, 200,
+    S.timeoutS * 1000);
   await am.proc.stop();
   return { version: am.version, storm: result, warnings: am.proc.problemCount, sample: am.proc.problems.slice(0, 10) };
 }

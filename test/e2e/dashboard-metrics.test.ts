@@ -13,20 +13,26 @@ import { REPO, startQuell, type QuellProcess } from '../support/quell-process';
  */
 const FROM_PROMETHEUS = new Set(['up']); // series Prometheus makes itself
 
-interface Panel { readonly title: string; readonly targets?: readonly { readonly expr: string }[]; readonly panels?: readonly Panel[] }
+interface Panel {
+  readonly title: string; readonly targets?: readonly { readonly expr: string }[]; readonly panels?: readonly Panel[];
+}
 
 function dashboardQueries(): { where: string; expr: string }[] {
-  const dashboard = JSON.parse(readFileSync(join(REPO, 'deploy/grafana/dashboards/quell.json'), 'utf8')) as { panels: Panel[] };
+  const dashboard = JSON.parse(readFileSync(join(REPO, 'deploy/grafana/dashboards/quell.json'),
+    'utf8')) as { panels: Panel[] };
   const all = (panels: readonly Panel[]): Panel[] => panels.flatMap((p) => [p, ...all(p.panels ?? [])]);
-  return all(dashboard.panels).flatMap((p) => (p.targets ?? []).map((t) => ({ where: `dashboard panel "${p.title}"`, expr: t.expr })));
+  return all(dashboard.panels).flatMap((p) => (p.targets ?? []).map((t) => ({ where: `dashboard panel "${p.title}"`,
+    expr: t.expr })));
 }
 
 function alertRuleQueries(): { where: string; expr: string }[] {
-  const rules = parse(readFileSync(join(REPO, 'deploy/alert-rules.yml'), 'utf8')) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] };
-  return rules.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert rule ${r.alert ?? r.record ?? '?'}`, expr: r.expr })));
+  const rules = parse(readFileSync(join(REPO, 'deploy/alert-rules.yml'),
+    'utf8')) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] };
+  return rules.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert rule ${r.alert ?? r.record ?? '?'}`,
+    expr: r.expr })));
 }
 
-let quell: QuellProcess;
+let quell: QuellProcess | undefined;
 let families: Set<string>;
 
 beforeAll(async () => {
@@ -43,13 +49,16 @@ afterAll(async () => { await quell?.stop(); });
 
 test('the dashboard has the panels an operator looks for', () => {
   const exprs = dashboardQueries().map((q) => q.expr).join('\n');
-  for (const metric of ['quell_alerts_received_total', 'quell_queue_jobs', 'quell_queue_oldest_job_age_seconds', 'quell_pipeline_stage_seconds_bucket',
-    'quell_incidents_created_total', 'quell_incidents_resolved_total', 'quell_ingest_jobs_total', 'quell_runbook_runs_total']) {
+  for (const metric of ['quell_alerts_received_total', 'quell_queue_jobs', 'quell_queue_oldest_job_age_seconds',
+    'quell_pipeline_stage_seconds_bucket',
+    'quell_incidents_created_total', 'quell_incidents_resolved_total', 'quell_ingest_jobs_total',
+    'quell_runbook_runs_total']) {
     expect(exprs).toContain(metric);
   }
 });
 
-test.each([...dashboardQueries(), ...alertRuleQueries()].map((q) => [q.where, q.expr]))('%s: every metric it reads is on /metrics (%s)', (_where, expr) => {
+test.each([...dashboardQueries(), ...alertRuleQueries()].map((q) => [q.where, q.expr]))(
+  '%s: every metric it reads is on /metrics (%s)', (_where, expr) => {
   const names = metricNames(expr);
   expect(names.length).toBeGreaterThan(0);
   const missing = names.filter((n) => !FROM_PROMETHEUS.has(n) && familyOf(n, families) === undefined);
@@ -57,8 +66,10 @@ test.each([...dashboardQueries(), ...alertRuleQueries()].map((q) => [q.where, q.
 });
 
 test('the extractor reads selectors, not functions, labels or durations', () => {
-  expect(metricNames('histogram_quantile(0.95, sum by (le, stage) (rate(quell_pipeline_stage_seconds_bucket{job="x"}[5m])))'))
+  expect(metricNames(
+    'histogram_quantile(0.95, sum by (le, stage) (rate(quell_pipeline_stage_seconds_bucket{job="x"}[5m])))'))
     .toEqual(['quell_pipeline_stage_seconds_bucket']);
-  expect(metricNames('count(min by (dependency) (quell_dependency_up) == 0) or vector(0)')).toEqual(['quell_dependency_up']);
+  expect(metricNames('count(min by (dependency) (quell_dependency_up) == 0) or vector(0)'))
+    .toEqual(['quell_dependency_up']);
   expect(metricNames('absent(up{job="quell-worker"} == 1)')).toEqual(['up']);
 });

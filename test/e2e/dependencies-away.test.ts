@@ -2,7 +2,6 @@ import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../support/
 import { freePort } from '../support/net';
 import { startQuell, type QuellProcess } from '../support/quell-process';
 import { testRedisServer, type TestRedisServer } from '../support/redis-server';
-import { waitFor } from '../support/wait';
 
 /**
  * Redis or PostgreSQL gone at start or while running (a Redis of the test's own, stopped by it):
@@ -11,8 +10,8 @@ import { waitFor } from '../support/wait';
  * each time; SIGTERM ends a worker within 5 s although Redis is unreachable.
  */
 const TOKEN = 'dependencies-token-0123456789';
-let t: TestDatabase;
-let redis: TestRedisServer;
+let t: TestDatabase | undefined;
+let redis: TestRedisServer | undefined;
 const running: QuellProcess[] = [];
 
 beforeAll(async () => {
@@ -28,7 +27,7 @@ afterAll(async () => {
 });
 
 const env = (extra: Record<string, string>): Record<string, string> => ({
-  DATABASE_URL: t.url, REDIS_URL: redis.url, QUELL_HOST: '127.0.0.1', QUELL_QUEUE_NAME: `deps-${Date.now()}`,
+  DATABASE_URL: t!.url, REDIS_URL: redis!.url, QUELL_HOST: '127.0.0.1', QUELL_QUEUE_NAME: `deps-${Date.now()}`,
   QUELL_INGEST_TOKEN: TOKEN, QUELL_API_TOKEN: TOKEN, ...extra,
 });
 
@@ -37,7 +36,7 @@ test('the API starts with Redis down: a warning naming REDIS_URL, /healthz answe
   const api = startQuell('api', env({ QUELL_PORT: String(port) }));
   running.push(api);
   await api.waitForLog('api listening');
-  expect(api.output()).toContain(`REDIS_URL: Redis at 127.0.0.1:${redis.port} unreachable`);
+  expect(api.output()).toContain(`REDIS_URL: Redis at 127.0.0.1:${redis!.port} unreachable`);
   const base = `http://127.0.0.1:${port}`;
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
   const anonymous = await fetch(`${base}/readyz`);
@@ -45,8 +44,10 @@ test('the API starts with Redis down: a warning naming REDIS_URL, /healthz answe
   const body = await anonymous.json() as { reasons: Record<string, string>; details?: unknown };
   expect(body.reasons).toEqual({ queue: 'Redis unreachable' });
   expect(body.details).toBeUndefined();
-  const trusted = await (await fetch(`${base}/readyz`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { details: Record<string, string> };
-  expect(trusted.details['queue']).toMatch(new RegExp(`^Redis at 127\\.0\\.0\\.1:${redis.port} unreachable: .*ECONNREFUSED`));
+  const trusted = await (await fetch(`${base}/readyz`,
+    { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { details: Record<string, string> };
+  expect(trusted.details['queue'])
+    .toMatch(new RegExp(`^Redis at 127\\.0\\.0\\.1:${redis!.port} unreachable: .*ECONNREFUSED`));
   await api.stop();
 }, 60_000);
 
@@ -67,14 +68,15 @@ test('the API starts with PostgreSQL refusing: a warning naming DATABASE_URL, /h
 }, 60_000);
 
 test('a worker with Redis gone: a few counted warnings, no stacks; SIGTERM ends it within 5 s', async () => {
-  await redis.start();
+  await redis!.start();
   const worker = startQuell('worker', env({ QUELL_METRICS_PORT: String(await freePort()) }));
   running.push(worker);
   await worker.waitForLog('worker started');
-  await redis.kill();
+  await redis!.kill();
   await new Promise((r) => setTimeout(r, 8000));
   const lines = worker.output().split('\n').filter((l) => l.includes('unreachable'));
-  console.log(`${lines.length} log lines in 8 s of outage:\n${lines.map((l) => (JSON.parse(l) as { msg: string }).msg).join('\n')}`);
+  const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+  console.log(`${lines.length} log lines in 8 s of outage:\n${msgs.join('\n')}`);
   // Reconnects every ~2 s, two connections per queue: dozens of failures, a handful of lines.
   expect(lines.length).toBeGreaterThan(0);
   expect(lines.length).toBeLessThanOrEqual(16);

@@ -34,18 +34,22 @@ test('the worker reconciles against Alertmanager and expires alerts Prometheus s
   await quell.waitForLog('api listening', 60_000);
   const { ingest } = JSON.parse(readFileSync(join(dir, 'data', 'tokens.json'), 'utf8')) as { ingest: string };
   const post = async (path: string, body: unknown): Promise<number> => (await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: 'POST', headers: { authorization: `Bearer ${ingest}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    method: 'POST', headers: { authorization: `Bearer ${ingest}`,
+      'content-type': 'application/json' }, body: JSON.stringify(body),
   })).status;
   const startsAt = new Date(Date.now() - 60_000).toISOString();
-  expect(await post('/ingest/alertmanager', webhookPayload([{ labels: { alertname: 'NeverInAm', service: 'ghost' } }]))).toBe(202);
-  expect(await post('/api/v2/alerts', [{ labels: { alertname: 'FromPrometheus', service: 'direct' }, startsAt, endsAt: new Date(Date.now() + 2000).toISOString() }])).toBe(202);
+  expect(await post('/ingest/alertmanager', webhookPayload([{ labels: { alertname: 'NeverInAm',
+    service: 'ghost' } }]))).toBe(202);
+  expect(await post('/api/v2/alerts', [{ labels: { alertname: 'FromPrometheus', service: 'direct' }, startsAt,
+    endsAt: new Date(Date.now() + 2000).toISOString() }])).toBe(202);
 
   const disposition = (source: string) => async () => {
     const { alerts } = await (await fetch(`http://127.0.0.1:${port}/api/v1/alerts`)).json() as { alerts: { source: string; status: string; disposition: string }[] };
     const a = alerts.find((x) => x.source === source);
     return a?.status === 'resolved' ? a.disposition : undefined;
   };
-  expect(await waitFor(disposition('alertmanager'), 30_000, 'the alert Alertmanager does not have reconciled', 250)).toBe('reconciled');
+  expect(await waitFor(disposition('alertmanager'), 30_000, 'the alert Alertmanager does not have reconciled',
+    250)).toBe('reconciled');
   expect(await waitFor(disposition('prometheus'), 40_000, 'the Prometheus alert expired', 250)).toBe('expired');
   expect(quell.output()).toContain('reconciliation: alerts the source no longer fires');
 }, 120_000);

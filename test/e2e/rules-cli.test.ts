@@ -72,7 +72,8 @@ test('a running quell takes a rule change without a restart; a bad change and SI
   mkdirSync(rules);
   writeFileSync(join(rules, 'rules.yaml'), `${HEADER}  - name: all\n    group_by: [alertname]\n`);
   const port = await freePort();
-  quell = startQuell('start', { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1', QUELL_RULES_DIR: rules, QUELL_OPEN_READS: 'true' }, dir);
+  quell = startQuell('start', { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1', QUELL_RULES_DIR: rules,
+    QUELL_OPEN_READS: 'true' }, dir);
   await quell.waitForLog('api listening', 60_000);
   const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const versionBefore = /quell_rules_version_info\{hash="([0-9a-f]+)"\} 1/.exec(await metrics())?.[1];

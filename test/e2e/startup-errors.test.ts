@@ -16,7 +16,8 @@ interface Outcome { readonly code: number | null; readonly stderr: string }
 function quell(args: string[], env: Record<string, string>): Promise<Outcome> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: REPO, env: { PATH: process.env['PATH'] ?? '', QUELL_RULES_DIR: join(REPO, 'rules'), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: REPO, env: { PATH: process.env['PATH'] ?? '', QUELL_RULES_DIR: join(REPO, 'rules'),
+        ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
@@ -24,7 +25,9 @@ function quell(args: string[], env: Record<string, string>): Promise<Outcome> {
   });
 }
 
-const pgUrl = (mutate: (u: URL) => void): string => { const u = new URL(PG_ADMIN_URL); mutate(u); return u.toString(); };
+const pgUrl = (mutate: (u: URL) => void): string => {
+  const u = new URL(PG_ADMIN_URL); mutate(u); return u.toString();
+};
 
 function expectOneLine(o: Outcome, ...parts: RegExp[]): void {
   expect(o.code).toBe(2);
@@ -56,14 +59,16 @@ test.each([
 test('bad YAML in the config file names file:line', async () => {
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'QUELL_PORT: 9280\nQUELL_HOST: [unclosed\n');
-  expectOneLine(await quell(['migrate'], { QUELL_CONFIG: file }), new RegExp(`^quell: QUELL_CONFIG: ${file}:\\d+:\\d+: not valid YAML`));
+  expectOneLine(await quell(['migrate'], { QUELL_CONFIG: file }),
+    new RegExp(`^quell: QUELL_CONFIG: ${file}:\\d+:\\d+: not valid YAML`));
 });
 
 test('an unknown key in the config file names the nearest known one', async () => {
   const file = join(dir, 'typo.yaml');
   writeFileSync(file, 'QUELL_PORT: 9280\nQUELL_WORKER_CONCURENCY: 8\n');
   expectOneLine(await quell(['migrate'], { QUELL_CONFIG: file }),
-    new RegExp(`^quell: QUELL_CONFIG: ${file}:2:1: unknown setting QUELL_WORKER_CONCURENCY; did you mean QUELL_WORKER_CONCURRENCY\\?`));
+    new RegExp(`^quell: QUELL_CONFIG: ${file}:2:1: unknown setting QUELL_WORKER_CONCURENCY;`
+      + ' did you mean QUELL_WORKER_CONCURRENCY\\?'));
 });
 
 test('the stack only at QUELL_LOG_LEVEL=debug', async () => {
@@ -83,14 +88,18 @@ describe('a port in use', () => {
   afterAll(() => { holder.close(); });
 
   test('names QUELL_PORT', async () => {
-    const o = await quell(['start'], { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1', QUELL_DATA_DIR: join(dir, 'data'), QUELL_LOG_LEVEL: 'warn' });
+    const o = await quell(['start'], { QUELL_PORT: String(port), QUELL_HOST: '127.0.0.1',
+      QUELL_DATA_DIR: join(dir, 'data'), QUELL_LOG_LEVEL: 'warn' });
     expect(o.code).toBe(2);
-    expect(o.stderr.trim()).toMatch(new RegExp(`^quell: QUELL_PORT: port ${port} on 127\\.0\\.0\\.1 is already in use; .*set QUELL_PORT to a free port$`));
+    expect(o.stderr.trim()).toMatch(
+      new RegExp(`^quell: QUELL_PORT: port ${port} on 127\\.0\\.0\\.1 is already in use;`
+        + ' .*set QUELL_PORT to a free port$'));
   }, 60_000);
 });
 
 test('--version prints package.json\'s version; --help lists settings with defaults', async () => {
-  const version = (JSON.parse((await import('node:fs')).readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse((await import('node:fs')).readFileSync(join(REPO, 'package.json'),
+    'utf8')) as { version: string }).version;
   const out = await new Promise<string>((resolve) => {
     const child = spawn(process.execPath, [CLI, '--version'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
@@ -112,7 +121,8 @@ test('--version prints package.json\'s version; --help lists settings with defau
 describe('quell config check', () => {
   const run = (env: Record<string, string>): Promise<Outcome & { stdout: string }> => new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, 'config', 'check'], {
-      cwd: REPO, env: { PATH: process.env['PATH'] ?? '', QUELL_RULES_DIR: join(REPO, 'rules'), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: REPO, env: { PATH: process.env['PATH'] ?? '', QUELL_RULES_DIR: join(REPO, 'rules'),
+        ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -124,7 +134,8 @@ describe('quell config check', () => {
   const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
   test('all well: exit 0, the settings it would run with, secrets masked', async () => {
-    const o = await run({ DATABASE_URL: withPassword, REDIS_URL: redisUrl, QUELL_API_TOKEN: 'api-token-0123456789abcdef' });
+    const o = await run({ DATABASE_URL: withPassword, REDIS_URL: redisUrl,
+      QUELL_API_TOKEN: 'api-token-0123456789abcdef' });
     expect({ code: o.code, stderr: o.stderr }).toEqual({ code: 0, stderr: '' });
     expect(o.stdout).toMatch(/^ok {4}database: PostgreSQL \d+/m);
     expect(o.stdout).toMatch(/^ok {4}queue: Redis answers/m);

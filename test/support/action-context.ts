@@ -2,7 +2,10 @@ import type { ActionContext, ActionSettings, IncidentPort, StepOutput } from '..
 import { createSecretStore } from '../../src/runbooks/secret-store';
 import { createTemplateRenderer, type TemplateScope } from '../../src/runbooks/template-renderer';
 
-/** An IncidentPort that records what the actions asked of it; `firing` is what `state` answers (a list: one per call, the last repeats). */
+/**
+ * An IncidentPort that records what the actions asked of it; `firing` is what `state` answers
+ * (a list: one per call, the last repeats).
+ */
 export class FakeIncidentPort implements IncidentPort {
   readonly calls: [string, ...unknown[]][] = [];
   constructor(public firing: number[] = [0]) {}
@@ -32,7 +35,8 @@ export interface TestContextOptions {
 export function testContext(o: TestContextOptions = {}): ActionContext & { incident: FakeIncidentPort } {
   const scope: TemplateScope = {
     labels: o.labels ?? {}, alert: o.alert ?? o.labels ?? {}, ci: o.ci ?? {},
-    incident: { id: 42, title: 'Web down', priority: 2, status: 'open', group_key: 'web:{}', rule: 'web', root_cause: null },
+    incident: { id: 42, title: 'Web down', priority: 2, status: 'open', group_key: 'web:{}', rule: 'web',
+      root_cause: null },
     steps: o.steps ?? {},
   };
   const env = Object.fromEntries(Object.entries(o.secrets ?? {}).map(([k, v]) => [`QUELL_SECRET_${k}`, v]));

@@ -30,7 +30,8 @@ export async function startRecordingServer(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8') };
       requests.push(recorded);
       Promise.resolve(handler(recorded, res)).catch(() => res.destroy());
     });

@@ -69,11 +69,11 @@ export function mutateOnce(root: Json, r: SeededRandom): Json {
     Object.defineProperty(c, k, { value: v, enumerable: true, writable: true, configurable: true });
   };
   if (keys.length === 0) { set(Array.isArray(c) ? 0 : r.pick(ODD_STRINGS), oddValue(r)); return root; }
-  const k = r.pick(keys as (string | number)[]);
+  const k = r.pick<string | number>(keys);
   const current = (c as Record<string | number, unknown>)[k];
   switch (r.int(0, 9)) {
     case 0: case 1: // drop the field / element
-      if (Array.isArray(c)) c.splice(k as number, 1); else delete (c as Record<string, unknown>)[k as string];
+      if (Array.isArray(c)) c.splice(k as number, 1); else Reflect.deleteProperty(c, k);
       break;
     case 2: case 3: set(k, oddValue(r)); break; // wrong type, null, odd text, huge string
     case 4: set(k, new Deep(r.pick([3, 40, 1000, 30_000]), r.chance(0.5) ? 'array' : 'object', current)); break;
@@ -84,7 +84,8 @@ export function mutateOnce(root: Json, r: SeededRandom): Json {
     case 6: set(k, typeof current === 'string' ? current + r.pick(ODD_STRINGS) : textOf(current)); break;
     case 7: set(k, typeof current === 'number' ? r.pick(ODD_NUMBERS) : r.pick(ODD_NUMBERS)); break;
     case 8: if (!Array.isArray(c)) set(r.pick(['__proto__', 'constructor', 'toString', '']), oddValue(r)); break;
-    default: set(k, Array.isArray(current) ? current.slice(0, r.int(0, 1)) : [current]); break; // a list where a value was, or shorter
+    default: // a list where a value was, or shorter
+      set(k, Array.isArray(current) ? current.slice(0, r.int(0, 1)) : [current]); break;
   }
   return root;
 }
@@ -103,7 +104,10 @@ export function toJsonText(value: Json): string {
     return open.repeat(value.depth) + toJsonText(value.inner) + close.repeat(value.depth);
   }
   if (value === undefined) return 'null';
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value) as string | undefined;
+    return text ?? 'null';
+  }
   if (Array.isArray(value)) return `[${value.map(toJsonText).join(',')}]`;
   const entries = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${toJsonText(v)}`);
   for (const [k, v] of ((value as Record<symbol, unknown>)[DUPLICATES] as [string, unknown][] | undefined) ?? []) {

@@ -38,8 +38,8 @@ export async function startPeer(opts: {
   });
   let out = '';
   const keep = (chunk: Buffer): void => { out += chunk.toString(); };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let exit: string | undefined;
   const exited = new Promise<void>((r) => {
     child.on('exit', (code, signal) => { exit = `exit ${code ?? signal}`; r(); });
@@ -65,7 +65,8 @@ export async function startPeer(opts: {
   for (;;) {
     if (exit !== undefined || Date.now() > deadline) {
       await peer.stop();
-      const why = exit !== undefined ? `ended (${exit})` : `not ready within ${opts.timeoutMs ?? 30_000} ms (last: ${last})`;
+      const why = exit !== undefined ? `ended (${exit})`
+        : `not ready within ${opts.timeoutMs ?? 30_000} ms (last: ${last})`;
       throw new Error(`${opts.name} ${why}\n--- ${opts.name} output ---\n${out.slice(-6000)}`);
     }
     try {

@@ -26,7 +26,8 @@ export function pipelineWorker(db: Kysely<Database>, rules: string = CATCH_ALL_R
   const metrics = createPipelineMetrics(new Registry());
   const bundle = compileRuleText('rules.yaml', rules);
   const stages = buildPipeline({ rules: () => bundle, metrics });
-  return { apply: createJobProcessor(db, stages, metrics), metrics, applyTogether: createJobsApplier(db, stages, metrics) };
+  return { apply: createJobProcessor(db, stages, metrics), metrics,
+    applyTogether: createJobsApplier(db, stages, metrics) };
 }
 
 /** Takes the jobs waiting in a test queue (as a worker would) and applies each; returns them. */

@@ -51,7 +51,8 @@ export function prometheusConfig(o: PrometheusOptions, rulesFile: string | undef
   if (o.alertmanagers !== undefined && o.alertmanagers.length > 0) {
     lines.push('alerting:', '  alertmanagers:', '    - api_version: v2', '      static_configs:',
       `          - targets: [${o.alertmanagers.map((u) => `'${new URL(u).host}'`).join(', ')}]`);
-    if (o.alertmanagerToken !== undefined) lines.push('      authorization:', '        type: Bearer', `        credentials: '${o.alertmanagerToken}'`);
+    if (o.alertmanagerToken !== undefined) lines.push('      authorization:', '        type: Bearer',
+      `        credentials: '${o.alertmanagerToken}'`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -90,18 +91,23 @@ export async function startPrometheus(o: PrometheusOptions): Promise<PrometheusS
   const api = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${peer.url}${path}`);
     const body = (await res.json()) as { status: string; data: T; error?: string };
-    if (res.status !== 200 || body.status !== 'success') throw new Error(`prometheus GET ${path}: ${res.status} ${body.error ?? ''}`);
+    if (res.status !== 200 || body.status !== 'success') {
+      throw new Error(`prometheus GET ${path}: ${res.status} ${body.error ?? ''}`);
+    }
     return body.data;
   };
   return {
     ...peer,
     async query(promql) {
-      const data = await api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      const data = await api<{
+        resultType: string; result: { metric: Record<string, string>; value: [number, string] }[];
+      }>(
         `/api/v1/query?query=${encodeURIComponent(promql)}`);
       return data.result.map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));
     },
     async alerts() {
-      return (await api<{ alerts: { labels: Record<string, string>; state: string; activeAt: string }[] }>('/api/v1/alerts')).alerts;
+      type Alerts = { alerts: { labels: Record<string, string>; state: string; activeAt: string }[] };
+      return (await api<Alerts>('/api/v1/alerts')).alerts;
     },
     async stop() {
       await peer.stop();

@@ -15,9 +15,9 @@ export function metricNames(expr: string): string[] {
   const names = new Set<string>();
   for (const m of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
     const name = m[0];
-    const after = stripped.slice((m.index ?? 0) + name.length).trimStart();
+    const after = stripped.slice(m.index + name.length).trimStart();
     if (after.startsWith('(') || KEYWORDS.has(name.toLowerCase())) continue; // a function or aggregation
-    if (/^\d/.test(stripped.slice(Math.max(0, (m.index ?? 0) - 1), m.index ?? 0))) continue; // 5m, 1e3
+    if (/^\d/.test(stripped.slice(Math.max(0, m.index - 1), m.index))) continue; // 5m, 1e3
     names.add(name);
   }
   return [...names];

@@ -17,7 +17,8 @@ export interface QuellProcess {
 }
 
 /** Starts `quell <command>` as a real process with `env` on top of a minimal environment. */
-export function startQuell(command: 'start' | 'api' | 'worker' | 'migrate', env: Record<string, string>, cwd = REPO): QuellProcess {
+export function startQuell(command: 'start' | 'api' | 'worker' | 'migrate', env: Record<string, string>,
+  cwd = REPO): QuellProcess {
   const child = spawn(process.execPath, [CLI, command], {
     cwd,
     env: { PATH: process.env['PATH'] ?? '', QUELL_RULES_DIR: resolve(REPO, 'rules'), QUELL_LOG_LEVEL: 'info', ...env },
@@ -29,8 +30,8 @@ export function startQuell(command: 'start' | 'api' | 'worker' | 'migrate', env:
     out += chunk.toString();
     for (const w of [...waiters]) if (out.includes(w.text)) { waiters.splice(waiters.indexOf(w), 1); w.done(); }
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return {
     child,
@@ -38,9 +39,14 @@ export function startQuell(command: 'start' | 'api' | 'worker' | 'migrate', env:
     waitForLog(text, timeoutMs = 20_000) {
       if (out.includes(text)) return Promise.resolve();
       return new Promise((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`quell ${command} did not log ${JSON.stringify(text)} in ${timeoutMs} ms; output:\n${out}`)), timeoutMs);
+        const t = setTimeout(() => {
+          rej(new Error(`quell ${command} did not log ${JSON.stringify(text)} in ${timeoutMs} ms; output:\n${out}`));
+        }, timeoutMs);
         waiters.push({ text, done: () => { clearTimeout(t); res(); } });
-        void exited.then((code) => { clearTimeout(t); rej(new Error(`quell ${command} exited (${code}) before logging ${JSON.stringify(text)}; output:\n${out}`)); });
+        void exited.then((code) => {
+          clearTimeout(t);
+          rej(new Error(`quell ${command} exited (${code}) before logging ${JSON.stringify(text)}; output:\n${out}`));
+        });
       });
     },
     async stop(signal = 'SIGTERM') {

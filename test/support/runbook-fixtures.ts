@@ -38,6 +38,7 @@ export function testRenderer(scope: RunScope): TemplateRenderer {
     if (path[0] === 'secret') return path[1] === 'TOKEN' ? SECRET : '';
     let v: unknown = scope;
     for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as the real renderer does
     return v === undefined || v === null ? '' : String(v);
   };
   const text = (t: ParsedTemplate) => t.map((p) => (typeof p === 'string' ? p : lookup(p.path))).join('');
@@ -60,21 +61,27 @@ interface TextParams { readonly name: string; readonly text: ParsedTemplate }
 const textSchema = z.object({ name: z.string(), text: z.string() });
 
 export function testActions(db: Kysely<Database>): (name: string) => AnyRunbookAction | undefined {
-  const plain = <P>(name: string, mutates: boolean, run: (p: P, ctx: Parameters<AnyRunbookAction['run']>[1]) => Promise<Record<string, string | number | boolean | null>>) =>
+  type Output = Record<string, string | number | boolean | null>;
+  const plain = <P>(name: string, mutates: boolean,
+    run: (p: P, ctx: Parameters<AnyRunbookAction['run']>[1]) => Promise<Output>) =>
     defineAction<z.infer<typeof textSchema>, P>({
-      name, schema: textSchema, compile: () => { throw new Error('not compiled in tests'); }, mutates: () => mutates, run,
+      name, schema: textSchema, compile: () => { throw new Error('not compiled in tests'); },
+      mutates: () => mutates, run,
     });
   const actions: Record<string, AnyRunbookAction> = {
     /** Renders `text`: its output `value`. */
-    record: plain<TextParams>('record', false, async (p, ctx) => { called(p.name); return { value: ctx.render.text(p.text) }; }),
+    record: plain<TextParams>('record', false,
+      async (p, ctx) => { called(p.name); return { value: ctx.render.text(p.text) }; }),
     /** Changes something (an ITIL change). */
-    mutate: plain<TextParams>('mutate', true, async (p, ctx) => { called(p.name); return { value: ctx.render.text(p.text) }; }),
+    mutate: plain<TextParams>('mutate', true,
+      async (p, ctx) => { called(p.name); return { value: ctx.render.text(p.text) }; }),
     /** Reads its own step row while it runs. */
     peek: plain<{ name: string; runId: number }>('peek', false, async (p) => {
       called(p.name);
       const row = await db.selectFrom('runbook_steps').select(['status', 'attempts', 'params', 'started_at'])
         .where('run_id', '=', p.runId).where('name', '=', p.name).executeTakeFirstOrThrow();
-      return { status: row.status, attempts: row.attempts, params: JSON.stringify(row.params), started: row.started_at !== null };
+      return { status: row.status, attempts: row.attempts, params: JSON.stringify(row.params),
+        started: row.started_at !== null };
     }),
     /** Waits `ms`, or until aborted (`ignoreSignal`: never looks at the signal). */
     sleep: plain<{ name: string; ms: number; ignoreSignal?: boolean }>('sleep', true, async (p, ctx) => {
@@ -85,7 +92,8 @@ export function testActions(db: Kysely<Database>): (name: string) => AnyRunbookA
     /** Fails `failures` times (retryable or not), then succeeds. */
     flaky: plain<{ name: string; failures: number; retryable: boolean }>('flaky', false, async (p) => {
       called(p.name);
-      if ((calls.get(p.name) ?? 0) <= p.failures) throw new StepError(`flaky failure ${calls.get(p.name)}`, p.retryable);
+      if ((calls.get(p.name) ?? 0) <= p.failures) throw new StepError(`flaky failure ${calls.get(p.name)}`,
+        p.retryable);
       return { ok: true };
     }),
     /** Fails with a message holding `text` rendered (the secret, in the tests that check masking). */
@@ -97,7 +105,8 @@ export function testActions(db: Kysely<Database>): (name: string) => AnyRunbookA
     fix: plain<{ name: string; afterMs: number }>('fix', true, async (p, ctx) => {
       called(p.name);
       setTimeout(() => {
-        void db.updateTable('incident_alerts').set({ status: 'resolved' }).where('incident_id', '=', ctx.incidentId).execute();
+        void db.updateTable('incident_alerts').set({ status: 'resolved' })
+          .where('incident_id', '=', ctx.incidentId).execute();
       }, p.afterMs);
       return { fixed: true };
     }),
@@ -111,9 +120,11 @@ export function testActions(db: Kysely<Database>): (name: string) => AnyRunbookA
   return (name) => actions[name];
 }
 
-export function step(name: string, action: string, params: Record<string, unknown> = {}, over: Partial<RunbookStep> = {}): RunbookStep {
+export function step(name: string, action: string, params: Record<string, unknown> = {},
+  over: Partial<RunbookStep> = {}): RunbookStep {
   return {
-    name, action, params: { name, ...params }, timeoutMs: 5000, retry: { attempts: 1, backoffMs: 10 }, idempotent: false,
+    name, action, params: { name, ...params }, timeoutMs: 5000, retry: { attempts: 1, backoffMs: 10 },
+    idempotent: false,
     position: { file: 't.yaml', line: 1, column: 1 }, ...over,
   };
 }
@@ -145,22 +156,27 @@ export async function seedIncident(db: Kysely<Database>, firing = 1): Promise<nu
   for (let i = 0; i < firing; i++) {
     const fingerprint = randomUUID().replace(/-/g, '').slice(0, 16);
     await db.insertInto('alerts').values({
-      fingerprint, source: 'test', status: 'firing', labels: JSON.stringify({ alertname: 'Down', service: 'pay', instance: `h${i}` }),
-      annotations: '{}', generator_url: null, starts_at: at, ends_at: null, occurrences: 1, first_seen_at: at, last_seen_at: at,
+      fingerprint, source: 'test', status: 'firing', labels: JSON.stringify({ alertname: 'Down', service: 'pay',
+        instance: `h${i}` }),
+      annotations: '{}', generator_url: null, starts_at: at, ends_at: null, occurrences: 1, first_seen_at: at,
+      last_seen_at: at,
     }).execute();
-    await db.insertInto('incident_alerts').values({ fingerprint, starts_at: at, incident_id: id, status: 'firing', received_at: at }).execute();
+    await db.insertInto('incident_alerts').values({ fingerprint, starts_at: at, incident_id: id, status: 'firing',
+      received_at: at }).execute();
   }
   return id;
 }
 
-export async function createRun(db: Kysely<Database>, rb: string, incidentId: number, target = 'ci-1'): Promise<number> {
+export async function createRun(db: Kysely<Database>, rb: string, incidentId: number,
+  target = 'ci-1'): Promise<number> {
   const { id } = await db.insertInto('runbook_runs').values({
     runbook: rb, incident_id: incidentId, trigger: 'opened', trigger_key: randomUUID(), target, status: 'queued',
   }).returning('id').executeTakeFirstOrThrow();
   return id;
 }
 
-export function testExecutor(db: Kysely<Database>, runbooks: () => readonly Runbook[], over: Partial<ExecutorSettings> = {}) {
+export function testExecutor(db: Kysely<Database>, runbooks: () => readonly Runbook[],
+  over: Partial<ExecutorSettings> = {}) {
   const registry = new Registry();
   const metrics = createRunbookMetrics(registry);
   const aborts = new RunAborts();
@@ -180,8 +196,10 @@ export const runOf = (db: Kysely<Database>, id: number) =>
 export const stepsOf = (db: Kysely<Database>, id: number) =>
   db.selectFrom('runbook_steps').selectAll().where('run_id', '=', id).orderBy('idx').execute();
 export const timelineOf = (db: Kysely<Database>, incidentId: number) =>
-  db.selectFrom('incident_events').select(['kind', 'actor', 'detail']).where('incident_id', '=', incidentId).orderBy('id').execute();
+  db.selectFrom('incident_events').select(['kind', 'actor', 'detail']).where('incident_id', '=', incidentId)
+    .orderBy('id').execute();
 export const outboxJobs = async (db: Kysely<Database>) =>
-  (await db.selectFrom('outbox').select('job_id').where('queue', '=', 'runbook').orderBy('id').execute()).map((r) => r.job_id);
+  (await db.selectFrom('outbox').select('job_id').where('queue', '=', 'runbook').orderBy('id').execute())
+    .map((r) => r.job_id);
 export const ageRun = (db: Kysely<Database>, id: number) =>
   db.updateTable('runbook_runs').set({ updated_at: sql`now() - interval '1 hour'` }).where('id', '=', id).execute();

@@ -14,7 +14,8 @@ import { testRunbook } from './runbooks';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.QUELL_LOG_LEVEL);
-  const specs = JSON.parse(process.env['RUNBOOK_WORKER_RUNBOOKS'] ?? '[]') as { name: string; triggers: []; matchers?: string[] }[];
+  const specs = JSON.parse(process.env['RUNBOOK_WORKER_RUNBOOKS'] ?? '[]') as
+    { name: string; triggers: []; matchers?: string[] }[];
   const set = createRunbookSet(specs.map((s) => testRunbook(s.name, s.triggers, { matchers: s.matchers ?? [] })));
   const rt = await openRuntime(config, log, 'worker', { runbooks: () => set });
   const worker = startWorker(rt, {

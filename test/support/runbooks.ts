@@ -3,7 +3,8 @@ import type { Runbook, RunbookTrigger } from '../../src/runbooks/runbook';
 import type { RunExecutor } from '../../src/runbooks/run-executor-port';
 
 /** A runbook as the Runbooks kind would compile it (until that kind lands, tests build them by hand). */
-export function testRunbook(name: string, triggers: readonly RunbookTrigger[], more: Partial<Omit<Runbook, 'matchers' | 'ciMatchers'>> & {
+export function testRunbook(name: string, triggers: readonly RunbookTrigger[],
+  more: Partial<Omit<Runbook, 'matchers' | 'ciMatchers'>> & {
   matchers?: readonly string[]; ciMatchers?: readonly string[];
 } = {}): Runbook {
   const { matchers = [], ciMatchers = [], ...rest } = more;

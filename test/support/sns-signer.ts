@@ -25,7 +25,10 @@ export interface SnsSigner {
   readonly fetch: TextFetcher;
   /** The message with SigningCertURL pointing here and its Signature, SignatureVersion as asked. */
   sign(message: Record<string, unknown>, version?: '1' | '2'): Record<string, unknown>;
-  /** The message as it is (fields, version and URL untouched) with the Signature its fields call for, when they are text. */
+  /**
+   * The message as it is (fields, version and URL untouched) with the Signature its fields call for,
+   * when they are text.
+   */
   signAsIs(message: Record<string, unknown>): Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -44,7 +47,9 @@ export async function startSnsSigner(bits = 2048): Promise<SnsSigner> {
   let certFetches = 0;
   const server = createServer((req, res) => {
     if (req.url === '/SimpleNotificationService-test.pem') { certFetches++; res.end(cert); return; }
-    if (req.url?.startsWith('/confirm')) { confirmations.push(req.url); res.end('<ConfirmSubscriptionResponse/>'); return; }
+    if (req.url?.startsWith('/confirm')) {
+      confirmations.push(req.url); res.end('<ConfirmSubscriptionResponse/>'); return;
+    }
     res.statusCode = 404;
     res.end('not found');
   });
@@ -68,7 +73,8 @@ export async function startSnsSigner(bits = 2048): Promise<SnsSigner> {
       return { status: res.status, body: await res.text() };
     },
     sign(message, version = '1') {
-      return signAsIs({ ...message, SignatureVersion: version, SigningCertURL: `${base}/SimpleNotificationService-test.pem` });
+      return signAsIs({ ...message, SignatureVersion: version,
+        SigningCertURL: `${base}/SimpleNotificationService-test.pem` });
     },
     signAsIs,
     close: async () => {

@@ -7,14 +7,16 @@ import type { Database } from '../../src/store/database';
 
 /** A firing Alertmanager-shaped alert as the connector would have normalised it. */
 export function firingAlert(labels: Record<string, string>, startsAt = '2026-11-20T10:00:00Z'): CanonicalAlert {
-  return { source: 'alertmanager', fingerprint: fingerprint('alertmanager', labels), status: 'firing', labels, annotations: {}, startsAt, endsAt: null };
+  return { source: 'alertmanager', fingerprint: fingerprint('alertmanager', labels), status: 'firing', labels,
+    annotations: {}, startsAt, endsAt: null };
 }
 
 /** Queues `alerts` in jobs of `perJob`, as the ingest API would. */
 export async function enqueue(queue: IngestQueue, alerts: readonly CanonicalAlert[], perJob: number): Promise<number> {
   let jobs = 0;
   for (let i = 0; i < alerts.length; i += perJob) {
-    const job: IngestJob = { id: randomUUID(), connector: 'alertmanager', receivedAt: new Date().toISOString(), alerts: alerts.slice(i, i + perJob) };
+    const job: IngestJob = { id: randomUUID(), connector: 'alertmanager', receivedAt: new Date().toISOString(),
+      alerts: alerts.slice(i, i + perJob) };
     await queue.add(job);
     jobs++;
   }
@@ -27,7 +29,9 @@ export async function linkedCount(db: Kysely<Database>): Promise<number> {
 }
 
 /** Open incidents per group key. */
-export async function openIncidentsByGroup(db: Kysely<Database>): Promise<Map<string, { count: number; alerts: number }>> {
+export async function openIncidentsByGroup(
+  db: Kysely<Database>,
+): Promise<Map<string, { count: number; alerts: number }>> {
   const rows = await db.selectFrom('incidents')
     .select(['group_key', sql<string>`count(*)`.as('n'), sql<string>`sum(alert_count)`.as('alerts')])
     .where('status', '!=', 'resolved').groupBy('group_key').execute();
@@ -39,7 +43,9 @@ export async function openIncidentsByGroup(db: Kysely<Database>): Promise<Map<st
  * seen more than once (applied twice), distinct alerts linked to an incident, and the sum of
  * the incidents' alert counts. Counts come back as strings, as PostgreSQL's bigint does.
  */
-export async function recordStats(db: Kysely<Database>): Promise<{ alerts: string; seen_twice: string; linked: string; counted: string }> {
+export async function recordStats(
+  db: Kysely<Database>,
+): Promise<{ alerts: string; seen_twice: string; linked: string; counted: string }> {
   return db.selectFrom('alerts')
     .select([
       sql<string>`count(*)`.as('alerts'),

@@ -9,7 +9,8 @@ import { credentialsChecker } from '../../src/connectors/ingest-credentials';
 const bare = (id: string, settings?: z.ZodType): Connector => ({
   id, description: id, schema: z.unknown(), normalize: () => [], ...(settings ? { settings } : {}),
 });
-const withOwn = bare('pd-like', z.object({ routing_keys: z.string().optional(), mode: z.enum(['a', 'b']).default('a') }).strict());
+const withOwn = bare('pd-like', z.object({ routing_keys: z.string().optional(),
+  mode: z.enum(['a', 'b']).default('a') }).strict());
 
 test('QUELL_CONNECTOR_<ID>_<KEY> variables: framework keys, the connector\'s own, the longest id first', () => {
   const [foo, fooBar] = connectorSetups([bare('foo'), bare('foo-bar')], {
@@ -20,7 +21,8 @@ test('QUELL_CONNECTOR_<ID>_<KEY> variables: framework keys, the connector\'s own
   });
   expect(foo!.auth).toEqual({ tokens: [{ sender: 'foo', token: 'foo-token-0123456789' }] });
   expect(fooBar!.auth.tokens.map((t) => t.sender)).toEqual(['eu', 'us']);
-  expect(fooBar!.auth.hmac).toMatchObject({ secret: 'hmac-secret-0123456789', scheme: { windowSeconds: 60, header: 'X-Quell-Signature' } });
+  expect(fooBar!.auth.hmac).toMatchObject({ secret: 'hmac-secret-0123456789',
+    scheme: { windowSeconds: 60, header: 'X-Quell-Signature' } });
   const [own] = connectorSetups([withOwn], { QUELL_CONNECTOR_PD_LIKE_MODE: 'b' });
   expect(own!.settings).toEqual({ mode: 'b' });
 });
@@ -43,13 +45,16 @@ test.each([
   expect(() => connectorSetups([bare('foo'), withOwn], env)).toThrow(message);
 });
 
-test('credentials: bearer or basic password, the global token or the connector\'s, constant-time; a wrong one is named wrong', () => {
-  const check = credentialsChecker('global-token-0123456789', { tokens: [{ sender: 'eu', token: 'eu-token-0123456789' }] });
+test('credentials: bearer or basic password, the global token or the connector\'s, constant-time;'
+  + ' a wrong one is named wrong', () => {
+  const check = credentialsChecker('global-token-0123456789',
+    { tokens: [{ sender: 'eu', token: 'eu-token-0123456789' }] });
   const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   expect(check({})).toEqual({ kind: 'none' });
   expect(check({ authorization: 'Bearer global-token-0123456789' })).toEqual({ kind: 'valid', sender: 'ingest-token' });
   expect(check({ authorization: basic('quell', 'eu-token-0123456789') })).toEqual({ kind: 'valid', sender: 'eu' });
-  expect(check({ authorization: 'Bearer eu-token-0123456789x' })).toEqual({ kind: 'wrong', message: 'wrong bearer token' });
+  expect(check({ authorization: 'Bearer eu-token-0123456789x' })).toEqual({ kind: 'wrong',
+    message: 'wrong bearer token' });
   expect(check({ authorization: basic('quell', 'nope') })).toEqual({ kind: 'wrong', message: 'wrong credentials' });
   expect(check({ authorization: 'Digest abc' })).toMatchObject({ kind: 'wrong' });
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { dueSteps, policyFor, stepKey, type EscalationPolicy } from '../../src/domain/escalation';
 import { parseMatcher } from '../../src/domain/matchers';
 import { webhookPayload } from '../../src/notify/webhook-shapes';
@@ -26,11 +28,12 @@ describe('escalation levels', () => {
   test('repeat runs the ladder again, each round an interval after the previous one began, `times` more times', () => {
     expect(steps(db, 65 * MIN)).toEqual(['L1R0', 'L2R0', 'L1R1']);
     expect(steps(db, 200 * MIN)).toEqual(['L1R0', 'L2R0', 'L1R1', 'L2R1', 'L1R2', 'L2R2']);
-    expect(steps({ ...db, repeat: undefined } as EscalationPolicy, 1000 * MIN)).toEqual(['L1R0', 'L2R0']);
+    expect(steps({ ...db, repeat: undefined }, 1000 * MIN)).toEqual(['L1R0', 'L2R0']);
   });
 
   test('the first policy covering the incident applies: priorities, then matchers on any of its alerts', () => {
-    const any: EscalationPolicy = { name: 'any', matchers: [], priorities: [], levels: [{ afterMs: MIN, notify: ['desk'] }] };
+    const any: EscalationPolicy = { name: 'any', matchers: [], priorities: [],
+      levels: [{ afterMs: MIN, notify: ['desk'] }] };
     expect(policyFor([db, any], 1, [{ service: 'web' }, { service: 'db' }])?.name).toBe('database');
     expect(policyFor([db, any], 3, [{ service: 'db' }])?.name).toBe('any');
     expect(policyFor([db], 1, [{ service: 'web' }])).toBeUndefined();
@@ -62,7 +65,8 @@ targets:
     expect(targets.get('manager')?.format).toBe('generic');
   });
 
-  test('errors at their place: levels out of order, an interval shorter than the ladder, a bad URL, duplicate names', () => {
+  test('errors at their place: levels out of order, an interval shorter than the ladder, a bad URL, duplicate names',
+    () => {
     const errors = compileRuleSources([{ file: 'esc.yaml', text: `apiVersion: quell/v1
 kind: EscalationPolicies
 policies:
@@ -89,7 +93,8 @@ targets:
 });
 
 describe('webhook shapes', () => {
-  const m = { title: 'P1 <!channel> & co', text: 'db down', incident: { id: 7, title: 'db down', priority: 1, status: 'open' } };
+  const m = { title: 'P1 <!channel> & co', text: 'db down',
+    incident: { id: 7, title: 'db down', priority: 1, status: 'open' } };
   test('generic, Slack (values escaped) and Teams', () => {
     expect(webhookPayload('generic', m)).toEqual({ incident: m.incident, title: m.title, text: 'db down' });
     expect(webhookPayload('slack', m)).toEqual({ text: '*P1 &lt;!channel&gt; &amp; co*\ndb down' });
@@ -98,8 +103,6 @@ describe('webhook shapes', () => {
 });
 
 test('the example pack rules/packs/service-levels loads', () => {
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
-  const { join } = require('node:path') as typeof import('node:path');
   const file = join(__dirname, '../../rules/packs/service-levels/50-service-levels.yaml');
   const report = compileRuleSources([{ file: 'pack.yaml', text: readFileSync(file, 'utf8') }]);
   expect(report.errors.map(formatProblem)).toEqual([]);

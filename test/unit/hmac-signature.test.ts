@@ -3,10 +3,12 @@ import { DEFAULT_HMAC_SCHEME, signHmac, verifyHmac } from '../../src/connectors/
 const SECRET = 'a-shared-secret-0123456789';
 const NOW = new Date('2026-11-25T10:00:00Z');
 const body = Buffer.from('{"alerts":[]}');
-const lower = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+const lower = (h: Record<string, string>) =>
+  Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 
 test('a body signed with the secret at about now verifies', () => {
-  expect(verifyHmac(SECRET, DEFAULT_HMAC_SCHEME, body, lower(signHmac(SECRET, DEFAULT_HMAC_SCHEME, body, NOW)), NOW)).toEqual({ ok: true });
+  expect(verifyHmac(SECRET, DEFAULT_HMAC_SCHEME, body, lower(signHmac(SECRET, DEFAULT_HMAC_SCHEME, body, NOW)),
+    NOW)).toEqual({ ok: true });
 });
 
 test('the signature is hex HMAC-SHA256 over "<time>.<body>", a sha256= prefix taken', () => {
@@ -31,10 +33,13 @@ test.each([
 test.each([
   ['no signature', { 'x-quell-timestamp': '1795600800' }, 'X-Quell-Signature: missing'],
   ['no timestamp', { 'x-quell-signature': 'ab' }, 'X-Quell-Timestamp: missing'],
-  ['a timestamp that is not a number', { 'x-quell-signature': 'ab', 'x-quell-timestamp': 'soon' }, 'expected Unix seconds'],
-  ['a signature that is not hex', { 'x-quell-signature': 'zz', 'x-quell-timestamp': String(NOW.getTime() / 1000) }, 'does not match'],
+  ['a timestamp that is not a number', { 'x-quell-signature': 'ab', 'x-quell-timestamp': 'soon' },
+    'expected Unix seconds'],
+  ['a signature that is not hex', { 'x-quell-signature': 'zz', 'x-quell-timestamp': String(NOW.getTime() / 1000) },
+    'does not match'],
 ])('refuses %s', (_what, headers, message) => {
-  expect(verifyHmac(SECRET, DEFAULT_HMAC_SCHEME, body, headers, NOW)).toEqual({ ok: false, message: expect.stringContaining(message) });
+  expect(verifyHmac(SECRET, DEFAULT_HMAC_SCHEME, body, headers, NOW)).toEqual({ ok: false,
+    message: expect.stringContaining(message) });
 });
 
 test('without a timestamp header the body alone is signed (no replay window)', () => {

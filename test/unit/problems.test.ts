@@ -13,12 +13,15 @@ import { compileRuleSources, compileRuleText, formatProblem } from '../../src/ru
 import { testRunbook } from '../support/runbooks';
 
 describe('problem signature', () => {
-  const labels: Record<string, string>[] = [{ alertname: 'HighErrorRate', service: 'checkout', instance: 'a' }, { alertname: 'Other', service: 'x' }];
+  const labels: Record<string, string>[] = [{ alertname: 'HighErrorRate', service: 'checkout', instance: 'a' },
+    { alertname: 'Other', service: 'x' }];
 
   test('group_key, ci and alertname_service sign an incident; values are quoted', () => {
-    expect(signatureOf('group_key', { groupKey: 'default:{service="checkout"}', labels })).toBe('group_key:"default:{service=\\"checkout\\"}"');
+    expect(signatureOf('group_key', { groupKey: 'default:{service="checkout"}', labels }))
+      .toBe('group_key:"default:{service=\\"checkout\\"}"');
     expect(signatureOf('ci', { ci: 'db-1', labels })).toBe('ci:"db-1"');
-    expect(signatureOf('alertname_service', { labels })).toBe('alertname_service:{alertname="HighErrorRate",service="checkout"}');
+    expect(signatureOf('alertname_service', { labels }))
+      .toBe('alertname_service:{alertname="HighErrorRate",service="checkout"}');
   });
 
   test('an incident without the signature\'s parts has none', () => {
@@ -45,14 +48,18 @@ describe('recurrence (injected clock)', () => {
   test('opens at min_incidents distinct incidents within the window, and names them', () => {
     expect(recurrence([{ incidentId: 1, at: ago(50) }, { incidentId: 2, at: ago(10) }], now, policy))
       .toEqual({ opens: false, incidentIds: [1, 2] });
-    expect(recurrence([{ incidentId: 3, at: now }, { incidentId: 1, at: ago(50) }, { incidentId: 2, at: ago(10) }], now, policy))
+    expect(recurrence([{ incidentId: 3, at: now }, { incidentId: 1, at: ago(50) }, { incidentId: 2, at: ago(10) }], now,
+      policy))
       .toEqual({ opens: true, incidentIds: [1, 2, 3] });
   });
 
   test('occurrences at or before the window\'s start, or after now, do not count; an incident counts once', () => {
-    expect(recurrence([{ incidentId: 1, at: ago(60) }, { incidentId: 2, at: ago(1) }, { incidentId: 3, at: now }], now, policy).opens).toBe(false);
-    expect(recurrence([{ incidentId: 2, at: ago(1) }, { incidentId: 2, at: ago(2) }, { incidentId: 3, at: now }], now, policy).opens).toBe(false);
-    expect(recurrence([{ incidentId: 1, at: new Date(now.getTime() + 1) }, { incidentId: 2, at: ago(1) }, { incidentId: 3, at: now }], now, policy).opens)
+    expect(recurrence([{ incidentId: 1, at: ago(60) }, { incidentId: 2, at: ago(1) }, { incidentId: 3, at: now }], now,
+      policy).opens).toBe(false);
+    expect(recurrence([{ incidentId: 2, at: ago(1) }, { incidentId: 2, at: ago(2) }, { incidentId: 3, at: now }], now,
+      policy).opens).toBe(false);
+    expect(recurrence([{ incidentId: 1, at: new Date(now.getTime() + 1) }, { incidentId: 2, at: ago(1) },
+      { incidentId: 3, at: now }], now, policy).opens)
       .toBe(false);
   });
 });
@@ -79,21 +86,26 @@ describe('problem lifecycle', () => {
   test('events become timeline rows naming who', () => {
     expect(problemTimelineEntryOf({ kind: 'known_error', problemId: 4, by: 'alice', workaround: 'w', runbook: null }))
       .toEqual({ problemId: 4, kind: 'known_error', actor: 'alice', detail: { workaround: 'w', runbook: null } });
-    expect(problemTimelineEntryOf({ kind: 'status_changed', problemId: 4, by: 'bob', status: 'resolved', previous: 'open' }))
-      .toEqual({ problemId: 4, kind: 'status_changed', actor: 'bob', detail: { status: 'resolved', previous: 'open' } });
+    expect(problemTimelineEntryOf({ kind: 'status_changed', problemId: 4, by: 'bob', status: 'resolved',
+      previous: 'open' }))
+      .toEqual({ problemId: 4, kind: 'status_changed', actor: 'bob',
+        detail: { status: 'resolved', previous: 'open' } });
     expect(timelineEntryOf({ kind: 'known_error', incidentId: 9, problemId: 4, workaround: 'w' }))
       .toEqual({ incidentId: 9, kind: 'known_error', actor: 'quell', detail: { problem_id: 4, workaround: 'w' } });
   });
 });
 
 describe('known error runbook trigger', () => {
-  const set = createRunbookSet([testRunbook('fix', [{ event: 'resolved' }]), testRunbook('other', [{ event: 'opened' }])]);
+  const set = createRunbookSet([testRunbook('fix', [{ event: 'resolved' }]),
+    testRunbook('other', [{ event: 'opened' }])]);
 
   test('the named runbook, whatever its triggers, once per incident', () => {
     const event = { kind: 'known_error', incidentId: 7, problemId: 1, workaround: 'w', runbook: 'fix' } as const;
     expect(candidatesOf(event, set).map((r) => r.name)).toEqual(['fix']);
-    expect(firedTrigger(event, '123', set.byName('fix')!)).toEqual({ trigger: 'known_error', triggerKey: 'fix|known_error|7' });
-    expect(firedTrigger(event, '456', set.byName('fix')!)).toEqual({ trigger: 'known_error', triggerKey: 'fix|known_error|7' });
+    expect(firedTrigger(event, '123', set.byName('fix')!)).toEqual({ trigger: 'known_error',
+      triggerKey: 'fix|known_error|7' });
+    expect(firedTrigger(event, '456', set.byName('fix')!)).toEqual({ trigger: 'known_error',
+      triggerKey: 'fix|known_error|7' });
     expect(firedTrigger(event, '123', set.byName('other')!)).toBeUndefined();
     expect(candidatesOf({ ...event, runbook: 'gone' }, set)).toEqual([]);
     const { runbook: _, ...without } = event;
@@ -106,7 +118,8 @@ describe('ProblemRules kind', () => {
 
   test('compiles with defaults', () => {
     const set = compileRuleText('p.yaml', doc('  - name: r1\n    signature: ci\n')).get(problemRulesKind);
-    expect(set.rules).toEqual([expect.objectContaining({ name: 'r1', signature: 'ci', minIncidents: 3, windowMs: 86_400_000, matchers: [], origin: 'p.yaml:4' })]);
+    expect(set.rules).toEqual([expect.objectContaining({ name: 'r1', signature: 'ci', minIncidents: 3,
+      windowMs: 86_400_000, matchers: [], origin: 'p.yaml:4' })]);
   });
 
   test('reports bad fields at their position, and duplicate names', () => {
@@ -118,7 +131,9 @@ describe('ProblemRules kind', () => {
   });
 
   test('the rules whose matchers hold (on any of the incident\'s alerts), in order', () => {
-    const set = compileRuleText('p.yaml', doc(`  - name: db\n    matchers: ['service="db"']\n    signature: ci\n  - name: rest\n    signature: group_key\n`))
+    const set = compileRuleText('p.yaml',
+      doc(`  - name: db\n    matchers: ['service="db"']\n    signature: ci\n`
+        + `  - name: rest\n    signature: group_key\n`))
       .get(problemRulesKind);
     expect(set.rulesFor([{ service: 'web' }, { service: 'db' }]).map((r) => r.name)).toEqual(['db', 'rest']);
     expect(set.rulesFor([{ service: 'web' }]).map((r) => r.name)).toEqual(['rest']);
@@ -128,15 +143,18 @@ describe('ProblemRules kind', () => {
 describe('problem stage', () => {
   const noDb = new Proxy({}, { get: () => { throw new Error('the stage queried the database'); } });
   const ctx = (events: IncidentEventLog): StageContext => ({
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- a throwing stand-in
     trx: noDb as StageContext['trx'], events, now: () => new Date(), afterCommit: () => undefined,
   });
 
   test('with no problem rules, or no incident opened, it reads nothing', async () => {
     const events = new IncidentEventLog();
-    events.emit({ kind: 'opened', incidentId: 1, rule: 'r', groupKey: 'g', title: 't', priority: 3, fingerprints: ['f'] });
+    events.emit({ kind: 'opened', incidentId: 1, rule: 'r', groupKey: 'g', title: 't', priority: 3,
+      fingerprints: ['f'] });
     const none = compileRuleText('r.yaml', 'apiVersion: quell/v1\nkind: CorrelationRules\nrules: []\n');
     await expect(problemStage(() => none).run([], ctx(events))).resolves.toEqual([]);
-    const some = compileRuleText('p.yaml', 'apiVersion: quell/v1\nkind: ProblemRules\nrules:\n  - name: r\n    signature: group_key\n');
+    const some = compileRuleText('p.yaml',
+      'apiVersion: quell/v1\nkind: ProblemRules\nrules:\n  - name: r\n    signature: group_key\n');
     const quiet = new IncidentEventLog();
     quiet.emit({ kind: 'alerts_linked', incidentId: 1, fingerprints: ['f'] });
     await expect(problemStage(() => some).run([], ctx(quiet))).resolves.toEqual([]);
@@ -148,5 +166,6 @@ test('the example pack rules/packs/problems loads', () => {
   const report = compileRuleSources([{ file, text: readFileSync(file, 'utf8') }]);
   expect(report.errors.map(formatProblem)).toEqual([]);
   expect(report.warnings).toEqual([]);
-  expect(report.bundle!.get(problemRulesKind).rules.map((r) => r.name)).toEqual(['recurring-database', 'flapping-groups', 'same-alert-same-service']);
+  expect(report.bundle!.get(problemRulesKind).rules.map((r) => r.name)).toEqual(['recurring-database',
+    'flapping-groups', 'same-alert-same-service']);
 });

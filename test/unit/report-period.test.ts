@@ -9,9 +9,12 @@ test('a period needs both times, with a zone, real, from before to', () => {
     .toEqual(period('2026-03-01T00:00:00Z', '2026-03-01T22:00:00Z'));
   for (const [q, field] of [
     [{ to: '2026-03-02T00:00:00Z' }, 'from'], [{ from: '2026-03-01T00:00:00Z' }, 'to'],
-    [{ from: '2026-03-01', to: '2026-03-02T00:00:00Z' }, 'from'], [{ from: '2026-13-01T00:00:00Z', to: '2027-01-01T00:00:00Z' }, 'from'],
-    [{ from: '2026-02-29T00:00:00Z', to: '2027-01-01T00:00:00Z' }, 'from'], [{ from: '2026-03-01T24:00:00Z', to: '2027-01-01T00:00:00Z' }, 'from'],
-    [{ from: '2026-03-02T00:00:00Z', to: '2026-03-02T00:00:00Z' }, 'to'], [{ from: ['a', 'b'], to: '2026-03-02T00:00:00Z' }, 'from'],
+    [{ from: '2026-03-01', to: '2026-03-02T00:00:00Z' }, 'from'],
+    [{ from: '2026-13-01T00:00:00Z', to: '2027-01-01T00:00:00Z' }, 'from'],
+    [{ from: '2026-02-29T00:00:00Z', to: '2027-01-01T00:00:00Z' }, 'from'],
+    [{ from: '2026-03-01T24:00:00Z', to: '2027-01-01T00:00:00Z' }, 'from'],
+    [{ from: '2026-03-02T00:00:00Z', to: '2026-03-02T00:00:00Z' }, 'to'],
+    [{ from: ['a', 'b'], to: '2026-03-02T00:00:00Z' }, 'from'],
   ] as const) {
     const p = parsePeriod(q);
     expect(isPeriodError(p) ? p.field : 'parsed').toBe(field);
@@ -24,7 +27,8 @@ test('a period reads whole rolled-up days from the roll-up, the rest live', () =
   expect(planPeriod(p, undefined)).toEqual({ live: [p] });
   expect(planPeriod(p, new Date('2026-03-04T00:00:00Z'))).toEqual({
     rolled: { fromDay: '2026-03-02', toDay: '2026-03-04' },
-    live: [period('2026-03-01T11:00:00Z', '2026-03-02T00:00:00Z'), period('2026-03-04T00:00:00Z', '2026-03-05T12:00:00Z')],
+    live: [period('2026-03-01T11:00:00Z', '2026-03-02T00:00:00Z'),
+      period('2026-03-04T00:00:00Z', '2026-03-05T12:00:00Z')],
   });
   expect(planPeriod(period('2026-03-01T00:00:00Z', '2026-03-03T00:00:00Z'), new Date('2026-04-01T00:00:00Z')))
     .toEqual({ rolled: { fromDay: '2026-03-01', toDay: '2026-03-03' }, live: [] });
@@ -57,7 +61,8 @@ test('rolled days split into whole months and the days around them', () => {
     months: { fromMonth: '2026-02-01', toMonth: '2026-04-01' },
     days: [{ fromDay: '2026-01-15', toDay: '2026-02-01' }, { fromDay: '2026-04-01', toDay: '2026-04-03' }],
   });
-  expect(splitMonths('2026-01-01', '2027-01-01')).toEqual({ months: { fromMonth: '2026-01-01', toMonth: '2027-01-01' }, days: [] });
+  expect(splitMonths('2026-01-01', '2027-01-01')).toEqual({ months: { fromMonth: '2026-01-01', toMonth: '2027-01-01' },
+    days: [] });
   expect(splitMonths('2026-12-02', '2027-01-01')).toEqual({ days: [{ fromDay: '2026-12-02', toDay: '2027-01-01' }] });
   expect(splitMonths('2026-03-01', '2026-03-04')).toEqual({ days: [{ fromDay: '2026-03-01', toDay: '2026-03-04' }] });
 });

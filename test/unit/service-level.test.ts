@@ -1,5 +1,6 @@
 import { formatDuration } from '../../src/domain/duration';
-import { businessElapsedMs, pausesOf, slaClocks, type ClockFacts, type ServiceLevelPolicy } from '../../src/domain/service-level';
+import { businessElapsedMs, pausesOf, slaClocks, type ClockFacts,
+  type ServiceLevelPolicy } from '../../src/domain/service-level';
 import { serviceLevelsKind } from '../../src/rules/kinds/service-levels-kind';
 import { compileRuleSources, compileRuleText, formatProblem } from '../../src/rules/rule-loader';
 
@@ -14,20 +15,25 @@ const policy: ServiceLevelPolicy = {
 const facts = (over: Partial<ClockFacts> = {}): ClockFacts => ({
   priority: 1, openedAt: T0, acknowledgedAt: null, resolvedAt: null, pauses: [], ...over,
 });
-const clock = (name: 'tta' | 'ttr', f: ClockFacts, now: Date) => slaClocks(policy, f, now).find((c) => c.clock === name);
+const clock = (name: 'tta' | 'ttr', f: ClockFacts, now: Date) => slaClocks(policy, f,
+  now).find((c) => c.clock === name);
 
 describe('service-level clocks', () => {
   test('run from the opening: near from warn_at, breached at the target', () => {
-    expect(clock('tta', facts(), at(10))).toMatchObject({ elapsedMs: 10 * MIN, remainingMs: 5 * MIN, near: false, breached: false, stopped: false });
+    expect(clock('tta', facts(), at(10))).toMatchObject({ elapsedMs: 10 * MIN, remainingMs: 5 * MIN, near: false,
+      breached: false, stopped: false });
     expect(clock('tta', facts(), at(12))).toMatchObject({ near: true, breached: false });
     expect(clock('tta', facts(), at(15))).toMatchObject({ near: false, breached: true, remainingMs: 0 });
     expect(clock('tta', facts(), at(20))).toMatchObject({ breached: true, remainingMs: -5 * MIN });
   });
 
   test('time to acknowledge stops at the acknowledgement, or at the resolve of one never acknowledged', () => {
-    expect(clock('tta', facts({ acknowledgedAt: at(7) }), at(60))).toMatchObject({ elapsedMs: 7 * MIN, stopped: true, breached: false });
-    expect(clock('tta', facts({ resolvedAt: at(20) }), at(60))).toMatchObject({ elapsedMs: 20 * MIN, stopped: true, breached: true });
-    expect(clock('ttr', facts({ acknowledgedAt: at(7) }), at(60))).toMatchObject({ elapsedMs: 60 * MIN, stopped: false });
+    expect(clock('tta', facts({ acknowledgedAt: at(7) }), at(60))).toMatchObject({ elapsedMs: 7 * MIN, stopped: true,
+      breached: false });
+    expect(clock('tta', facts({ resolvedAt: at(20) }), at(60))).toMatchObject({ elapsedMs: 20 * MIN, stopped: true,
+      breached: true });
+    expect(clock('ttr', facts({ acknowledgedAt: at(7) }), at(60))).toMatchObject({ elapsedMs: 60 * MIN,
+      stopped: false });
   });
 
   test('pauses in the pausing statuses are left out; others count', () => {
@@ -62,7 +68,8 @@ describe('service-level clocks', () => {
   test('pauses from the timeline: held (with its state) to resumed or resolved; a second hold ends the first', () => {
     expect(pausesOf([
       { kind: 'held', at: at(1), state: 'awaiting_change' }, { kind: 'resumed', at: at(3) },
-      { kind: 'commented', at: at(4) }, { kind: 'held', at: at(5), state: null }, { kind: 'held', at: at(6), state: 'awaiting_change' },
+      { kind: 'commented', at: at(4) }, { kind: 'held', at: at(5), state: null }, { kind: 'held', at: at(6),
+        state: 'awaiting_change' },
       { kind: 'resolved', at: at(8) }, { kind: 'held', at: at(9), state: 'on_hold' },
     ])).toEqual([
       { state: 'awaiting_change', from: at(1), to: at(3) },
@@ -99,16 +106,21 @@ priorities:
   });
 
   test('defaults: both waiting states pause, warn at 80%', () => {
-    const levels = compileRuleText('sla.yaml', 'apiVersion: quell/v1\nkind: ServiceLevels\npriorities: { P2: { time_to_resolve: 8h } }\n').get(serviceLevelsKind);
+    const levels = compileRuleText('sla.yaml',
+      'apiVersion: quell/v1\nkind: ServiceLevels\npriorities: { P2: { time_to_resolve: 8h } }\n')
+      .get(serviceLevelsKind);
     expect(levels).toMatchObject({ pauseIn: ['on_hold', 'awaiting_change'], warnAt: 0.8, notify: [] });
   });
 
   test('bad fields are errors at their place; a second document is an error', () => {
     const errors = (text: string) => compileRuleSources([{ file: 'sla.yaml', text }]).errors.map(formatProblem);
-    expect(errors('apiVersion: quell/v1\nkind: ServiceLevels\nwarn_at: 120%\npriorities: { P1: { time_to_resolve: soon } }\n').join('\n'))
+    expect(errors(
+      'apiVersion: quell/v1\nkind: ServiceLevels\nwarn_at: 120%\n'
+      + 'priorities: { P1: { time_to_resolve: soon } }\n').join('\n'))
       .toMatch(/sla\.yaml:3:\d+.*percentage[\s\S]*sla\.yaml:4:\d+.*duration/);
     expect(errors('apiVersion: quell/v1\nkind: ServiceLevels\npause_in: [resolved]\npriorities: {}\n')[0]).toMatch(/sla\.yaml:3/);
-    const two = 'apiVersion: quell/v1\nkind: ServiceLevels\npriorities: {}\n---\napiVersion: quell/v1\nkind: ServiceLevels\npriorities: {}\n';
+    const two = 'apiVersion: quell/v1\nkind: ServiceLevels\npriorities: {}\n---\n'
+      + 'apiVersion: quell/v1\nkind: ServiceLevels\npriorities: {}\n';
     expect(errors(two).join('\n')).toMatch(/a second ServiceLevels/);
   });
 });
