@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { defineConnector } from '../../src/connectors/connector';
+import { defineConnector, type PollAnswer, type PollTarget } from '../../src/connectors/connector';
 import type { Labels } from '../../src/domain/alert';
-import { alertSchema, GO_ZERO_YEAR, groupFields } from '../alertmanager';
+import { alertSchema, GO_ZERO_YEAR, GRAFANA_ALERTS_PATH, groupFields } from '../alertmanager';
 import { expectDefined } from '../../src/domain/invariant';
 
 /**
@@ -74,6 +74,7 @@ export const connector = defineConnector({
     header: 'X-Grafana-Alerting-Signature', timestampHeader: 'X-Grafana-Alerting-Signature-Timestamp', separator: ':',
   },
   truncated: (payload) => payload.truncatedAlerts ?? 0,
+  poll: pollGrafana,
   normalize(payload, receivedAt) {
     return payload.alerts.map((a) => {
       const org = a.orgId ?? payload.orgId;
@@ -95,3 +96,32 @@ export const connector = defineConnector({
     });
   },
 });
+
+/** An alert as Grafana's Alertmanager API lists it: its fingerprint, its org in an internal annotation. */
+const apiAlerts = z.array(z.object({
+  fingerprint: z.string().min(1).max(128),
+  annotations: z.record(z.string(), z.string()).optional(),
+}).loose());
+
+/**
+ * Reconciliation: what Grafana still fires, from its own Alertmanager's API (the service account
+ * token as a bearer token), answered as the identity labels its webhook alerts carry
+ * (`grafana_org_id` from the `__orgId__` annotation, `grafana_fingerprint`), so that both
+ * fingerprint alike. Throws on an answer it cannot read: nothing is resolved then.
+ */
+async function pollGrafana(target: PollTarget): Promise<PollAnswer> {
+  const query = 'active=true&silenced=true&inhibited=true&unprocessed=true';
+  const headers = target.token !== undefined ? { authorization: `Bearer ${target.token}` } : undefined;
+  const body = await target.fetchJson(`${target.url}${GRAFANA_ALERTS_PATH}?${query}`, headers ? { headers } : {});
+  const parsed = apiAlerts.safeParse(body);
+  if (!parsed.success) {
+    throw new Error(`${GRAFANA_ALERTS_PATH}: not a Grafana alert list: ${parsed.error.issues[0]?.message ?? ''}`);
+  }
+  return {
+    firing: parsed.data.map((a) => {
+      const org = a.annotations?.['__orgId__'];
+      const labels: Labels = { grafana_fingerprint: a.fingerprint };
+      return { labels: org !== undefined && org !== '' ? { ...labels, grafana_org_id: org } : labels };
+    }),
+  };
+}

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alertmanagerApiPoll, GRAFANA_ALERTS_PATH } from '../../connectors/alertmanager';
+import { connector as grafanaConnector } from '../../connectors/grafana';
+import { fingerprintOf } from '../../src/connectors/connector-intake';
+import { expectDefined } from '../../src/domain/invariant';
 import { pollTarget } from '../../src/connectors/poll-target';
 import { startRecordingServer } from '../support/http-recorder';
 
@@ -49,6 +52,27 @@ test('an answer larger than the limit throws', async () => {
   try {
     await expect(alertmanagerApiPoll()(pollTarget({ url: grafana.base, maxBytes: 10_000 })))
       .rejects.toThrow(/larger than 10000 bytes/);
+  } finally {
+    await grafana.close();
+  }
+});
+
+test('the grafana connector\'s poll answers what its webhook alerts fingerprint to, org and all', async () => {
+  const webhook = JSON.parse(readFileSync(join(__dirname, '../../connectors/grafana/fixtures/firing.json'), 'utf8'));
+  const sent = grafanaConnector.normalize(grafanaConnector.schema.parse(webhook), new Date());
+  // Grafana lists the first webhook alert (its fingerprint, org 1 in `__orgId__`), not the second.
+  const listed = [{ ...JSON.parse(answer)[0], fingerprint: webhook.alerts[0].fingerprint }];
+  const grafana = await startRecordingServer((_req, res) => {
+    res.setHeader('content-type', 'application/json'); res.end(JSON.stringify(listed));
+  });
+  try {
+    const poll = expectDefined(grafanaConnector.poll, 'the grafana poll');
+    const { firing } = await poll.call(grafanaConnector, pollTarget({ url: grafana.base, token: 'glsa_token' }));
+    expect(grafana.requests[0]?.headers.authorization).toBe('Bearer glsa_token');
+    const polled = firing.map((a) => fingerprintOf(grafanaConnector, a.labels));
+    const delivered = sent.map((a) => fingerprintOf(grafanaConnector, a.labels));
+    expect(polled).toEqual([delivered[0]]);
+    expect(delivered[1]).not.toBe(delivered[0]);
   } finally {
     await grafana.close();
   }
