@@ -1,5 +1,4 @@
 import { sql, type Kysely } from 'kysely';
-import type { Labels } from '../domain/alert';
 import type { Connector, PollTarget } from '../connectors/connector';
 import { fingerprintOf } from '../connectors/connector-intake';
 import type { Logger } from '../log';
@@ -31,15 +30,8 @@ export type ReconcileResult =
   | { readonly ran: false }
   | { readonly ran: true; readonly firing: number; readonly missing: number; readonly resolved: number };
 
-interface FiringRow {
-  readonly fingerprint: string;
-  readonly source: string;
-  readonly labels: Labels;
-  readonly annotations: Labels;
-  readonly generator_url: string | null;
-  readonly starts_at: Date;
-  readonly missing_since: Date | null;
-}
+/** A firing alert of the source as read: what a lapse needs, and since when its source stopped listing it. */
+type FiringRow = Omit<LapsedRow, 'ends_at' | 'detail'> & { readonly missing_since: Date | null };
 
 /**
  * "If Quell opened it, Quell resolves it": asks a source what it still fires (its connector's
