@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
@@ -9,6 +10,7 @@ import {
 } from './job-queue';
 import { NotReadyError } from '../readiness';
 import { OutageReporter } from './outage-reporter';
+import { itemAt } from '../domain/invariant';
 
 export interface BullmqOptions {
   readonly redisUrl: string;
@@ -34,6 +36,40 @@ export interface BullmqWorkerOptions extends BullmqOptions {
   readonly onConnectionError?: (err: Error, failures: number) => void;
   /** Redis answers again after `failures` failed attempts. */
   readonly onReconnected?: (failures: number) => void;
+}
+
+/**
+ * Jobs added together may travel as one BullMQ job (an envelope, {@link Envelope}): one Redis
+ * entry to store, fetch, lock and complete instead of one each, and one transaction on the
+ * worker's side. Only for jobs whose handler is idempotent per job (the ingest queue: each job's
+ * id is recorded as it is applied), since a retried envelope hands every job to it again.
+ */
+export interface CoalesceOptions<T> {
+  /** A job's size (the ingest queue: its alerts). */
+  readonly weight: (job: T) => number;
+  /** Most total weight in one envelope; a job heavier than this travels alone. */
+  readonly maxWeight: number;
+}
+
+/** Several jobs stored as one BullMQ job; its consumer hands each to the handler. */
+export interface Envelope<T> {
+  readonly envelope: readonly T[];
+}
+
+/** `envelope-` and a digest of its jobs' ids: the same jobs sent again are the same envelope (a no-op). */
+function envelopeId(jobs: readonly QueuedJob[]): string {
+  const hash = createHash('sha256');
+  for (const id of jobs.map((j) => j.id).sort()) hash.update(id).update('\0');
+  return `envelope-${hash.digest('hex').slice(0, 32)}`;
+}
+
+/** The jobs a stored BullMQ job's data carries: itself, or its envelope's. */
+export function jobsOf<T>(data: T | Envelope<T>): readonly T[] {
+  return isEnvelope(data) ? data.envelope : [data];
+}
+
+function isEnvelope<T>(data: T | Envelope<T>): data is Envelope<T> {
+  return typeof data === 'object' && data !== null && Array.isArray((data as Partial<Envelope<T>>).envelope);
 }
 
 /** Longest a consumer's close waits for its jobs in hand when Redis is unreachable (they cannot be acknowledged). */
@@ -95,7 +131,7 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
   private adding: Adding<T>[] = [];
   private flushing = false;
 
-  constructor(opts: BullmqOptions) {
+  constructor(opts: BullmqOptions, private readonly coalesce?: CoalesceOptions<T>) {
     this.jobName = opts.jobName ?? 'ingest';
     const redisOpts: RedisOptions = {
       enableOfflineQueue: false,
@@ -142,8 +178,14 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
     try {
       // BullMQ's addJob ignores an id that is already in the queue: a resend is a no-op.
       await Promise.race([
-        this.queue.addBulk(batch.map((a) => ({ name: this.jobName, data: a.job,
-          opts: { ...JOB_OPTIONS, jobId: a.job.id } }))),
+        this.queue.addBulk(this.bulkOf(batch).map((jobs) => {
+          const first = itemAt(jobs, 0, 'jobs of an envelope');
+          // One job alone keeps its own shape and id. An envelope's id is its jobs': never one
+          // job's, which BullMQ would take for that job already stored (a resend) and drop the rest.
+          if (jobs.length === 1) return { name: this.jobName, data: first, opts: { ...JOB_OPTIONS, jobId: first.id } };
+          const envelope: Envelope<T> = { envelope: jobs };
+          return { name: this.jobName, data: envelope, opts: { ...JOB_OPTIONS, jobId: envelopeId(jobs) } };
+        })),
         timeout,
       ]);
       for (const a of batch) a.resolve();
@@ -154,6 +196,31 @@ export class BullmqQueue<T extends QueuedJob> implements JobQueue<T> {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * The BullMQ jobs that carry `batch`: each job its own, or, when coalescing, consecutive jobs
+   * in envelopes of at most `maxWeight`. A resend of a job already stored under another
+   * envelope is stored again, and applied once (the handler's idempotency, see CoalesceOptions).
+   */
+  private bulkOf(batch: readonly Adding<T>[]): T[][] {
+    if (this.coalesce === undefined) return batch.map((a) => [a.job]);
+    const { weight, maxWeight } = this.coalesce;
+    const out: T[][] = [];
+    let current: T[] = [];
+    let total = 0;
+    for (const { job } of batch) {
+      const w = weight(job);
+      if (current.length > 0 && total + w > maxWeight) {
+        out.push(current);
+        current = [];
+        total = 0;
+      }
+      current.push(job);
+      total += w;
+    }
+    if (current.length > 0) out.push(current);
+    return out;
   }
 
   async depth(): Promise<QueueDepth> {
@@ -223,8 +290,22 @@ const FIRST_PAUSE_MS = 1000;
 /** ...up to this, so that the worker notices soon that the dependency is back. */
 const LONGEST_PAUSE_MS = 10_000;
 
-/** The ingest queue on BullMQ (quell-ingest unless `queueName` says otherwise). */
-export class BullmqIngestQueue extends BullmqQueue<IngestJob> {}
+/** Most alerts in one envelope of the ingest queue. */
+const MAX_ALERTS_PER_ENVELOPE = 1000;
+
+/**
+ * The ingest queue on BullMQ (quell-ingest unless `queueName` says otherwise). Requests answered
+ * in the same turn travel in one envelope (up to MAX_ALERTS_PER_ENVELOPE alerts): under load,
+ * many one-alert requests cost Redis and the worker one job, not one each.
+ */
+export class BullmqIngestQueue extends BullmqQueue<IngestJob> {
+  constructor(opts: BullmqOptions) {
+    super(opts, {
+      weight: (job) => job.alerts.length + (job.acknowledgements?.length ?? 0),
+      maxWeight: MAX_ALERTS_PER_ENVELOPE,
+    });
+  }
+}
 
 /**
  * A BullMQ worker. Jobs of a worker that dies are handed to another after `lockDurationMs`.
@@ -250,11 +331,11 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
 
   start(handler: QueueHandler<T>): void {
     const lockDuration = this.opts.lockDurationMs ?? 30_000;
-    this.worker = new Worker<T>(
+    this.worker = new Worker<T | Envelope<T>>(
       this.opts.queueName ?? DEFAULT_QUEUE_NAME,
       async (job) => {
         try {
-          await handler(job.data);
+          await handleEach(handler, job.data);
         } catch (err) {
           // BullMQ's way of saying "do not retry": the job goes straight to the failed set.
           if (err instanceof PermanentJobError) throw new UnrecoverableError(err.message);
@@ -326,6 +407,25 @@ export class BullmqConsumer<T extends QueuedJob> implements JobConsumer<T> {
     }
     this.redis.disconnect();
   }
+}
+
+/**
+ * Hands a BullMQ job's data to the handler: a job, or each job of an envelope, all at once (so
+ * that a handler that commits in groups applies them together). The envelope succeeds when
+ * every job did; else it fails with the error that says most about a retry: a dependency
+ * that is down (retry them all later), any other error (retry), and only when every failure is
+ * permanent, permanent (the jobs applied before are not applied again: see CoalesceOptions).
+ */
+async function handleEach<T extends QueuedJob>(handler: QueueHandler<T>, data: T | Envelope<T>): Promise<void> {
+  if (!isEnvelope(data)) {
+    await handler(data);
+    return;
+  }
+  const failures = (await Promise.allSettled(data.envelope.map((j) => handler(j))))
+    .flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length === 0) return;
+  throw failures.find((e) => e instanceof DependencyUnavailableError)
+    ?? failures.find((e) => !(e instanceof PermanentJobError)) ?? failures[0];
 }
 
 /** The ingest queue's BullMQ worker. */

@@ -180,9 +180,18 @@ export function createJobProcessor(
     }
   };
 
+  // Jobs handed over in the same synchronous run (an envelope's, see bullmq-queue.ts) wait for
+  // one pump, so that they are applied together rather than the first ones alone.
+  let pumpQueued = false;
+  const pumpSoon = (): void => {
+    if (pumpQueued) return;
+    pumpQueued = true;
+    queueMicrotask(() => { pumpQueued = false; pump(); });
+  };
+
   return (job) => new Promise<void>((resolve, reject) => {
     metrics.jobPhase.observe({ phase: 'queued' }, Math.max(0, Date.now() - Date.parse(job.receivedAt)) / 1000);
     waiting.push({ job, takenAt: performance.now(), resolve, reject });
-    pump();
+    pumpSoon();
   });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
-import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
+import { BullmqIngestQueue, jobsOf, type Envelope } from '../../src/queue/bullmq-queue';
 import type { IngestJob } from '../../src/queue/ingest-queue';
 import { waitFor } from './wait';
 
@@ -40,7 +40,8 @@ export async function openTestQueue(): Promise<TestQueue> {
   const bull = new Queue(name, { connection: redis });
   return {
     name, queue, bull,
-    waiting: async () => (await bull.getJobs(['waiting', 'prioritized', 'delayed'])).map((j) => j.data as IngestJob),
+    waiting: async () => (await bull.getJobs(['waiting', 'prioritized', 'delayed']))
+      .flatMap((j) => jobsOf(j.data as IngestJob | Envelope<IngestJob>)),
     async close() {
       await queue.close();
       await bull.obliterate({ force: true });
