@@ -73,8 +73,8 @@ export function changesRouter(deps: ChangesRouterDeps): Router {
     if (!outcome.ok) { sendRefusal(res, outcome); return; }
     res.json(await findChange(deps.db, id));
   };
-  router.post('/api/v1/changes/:id/approve', admin, jsonBody({ limit: '16kb' }), decide(approveRun));
-  router.post('/api/v1/changes/:id/reject', admin, jsonBody({ limit: '16kb' }), decide(rejectRun));
+  router.post('/api/v1/changes/:id/approve', admin, jsonBody({ limit: 16 * 1024 }), decide(approveRun));
+  router.post('/api/v1/changes/:id/reject', admin, jsonBody({ limit: 16 * 1024 }), decide(rejectRun));
   return router;
 }
 

@@ -181,7 +181,7 @@ export function incidentsRouter(deps: IncidentsRouterDeps): Router {
       if (outcome.ok && change === 'resolve') deps.resolvedCounter.inc({ by: 'manual' });
       return outcome;
     };
-  const smallJson = jsonBody({ limit: '16kb' });
+  const smallJson = jsonBody({ limit: 16 * 1024 });
   router.post('/api/v1/incidents/:id/acknowledge', work, smallJson,
     route('acknowledge', changeBody, lifecycle(() => 'acknowledge')));
   router.post('/api/v1/incidents/:id/resolve', work, smallJson,

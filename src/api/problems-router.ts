@@ -78,7 +78,7 @@ export function problemsRouter(deps: ProblemsRouterDeps): Router {
   const auth = requireRole('operator');
   const read = requireRole('viewer');
   const events = deps.incidentEvents ?? TIMELINE_ONLY;
-  const smallJson = jsonBody({ limit: '64kb' });
+  const smallJson = jsonBody({ limit: 64 * 1024 });
   const { db, gate, maxBytes } = deps;
 
   /** Whether a runbook named in a body is one of the rules in force; else a 400 naming the field is sent. */

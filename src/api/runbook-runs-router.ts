@@ -59,7 +59,7 @@ export function runbookRunsRouter(deps: RunbookRunsRouterDeps): Router {
   const read = requireRole('viewer');
   const operator = requireRole('operator');
   const admin = requireRole('admin');
-  const smallJson = jsonBody({ limit: '16kb' });
+  const smallJson = jsonBody({ limit: 16 * 1024 });
 
   router.get('/api/v1/runbook-runs', read, deps.gate, async (req, res) => {
     const q = listQuery.safeParse(req.query);

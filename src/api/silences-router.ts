@@ -84,7 +84,7 @@ export function silencesRouter(deps: SilencesRouterDeps): Router {
   const admin = requireRole('admin');
   const now = deps.now ?? (() => new Date());
 
-  router.post('/api/v1/silences', admin, jsonBody({ limit: '64kb' }), async (req, res) => {
+  router.post('/api/v1/silences', admin, jsonBody({ limit: 64 * 1024 }), async (req, res) => {
     const body = silenceBody.safeParse(req.body);
     if (!body.success) { sendValidationError(res, 'invalid_payload', body.error); return; }
     const invalid = (field: string, message: string) =>

@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { sendError, sendValidationError } from '../http/errors';
 import { jsonBody, rawBodyOf } from '../http/json-body';
+import { sendJson } from '../http/json-response';
 import {
   QueueOutcomeUnknownError, QueueUnavailableError, type IngestJob, type IngestQueue,
 } from '../queue/ingest-queue';
@@ -180,8 +181,8 @@ function handle(setup: ConnectorSetup, deps: IngestRouterDeps, identity: Request
         payload: taken.payload, alerts, acknowledgements: acknowledgements.length, jobId: queued ? job.id : null,
       };
       const answer = await connector.respond?.(accepted, setup.settings);
-      if (answer !== undefined) return res.status(answer.status).json(answer.body);
-      res.status(202).json({ status: 'queued', job_id: accepted.jobId, alerts: alerts.length });
+      if (answer !== undefined) { sendJson(res, answer.status, answer.body); return; }
+      sendJson(res, 202, { status: 'queued', job_id: accepted.jobId, alerts: alerts.length });
     } catch (err) {
       if (err instanceof VerificationUnavailableError) {
         deps.onError(err);

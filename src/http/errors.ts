@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { fieldPath } from '../domain/field-path';
 import { itemAt } from '../domain/invariant';
+import { sendJson } from './json-response';
 
 /**
  * Every error code the HTTP API answers with. README.md documents each one (a test checks).
@@ -47,7 +48,7 @@ export function sendError(
 ): void {
   const spec = API_ERRORS[code];
   if (spec.retry && spec.status === 503 && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', '5');
-  res.status(spec.status).json({ error: { code, message, retryable: spec.retry, ...extra } });
+  sendJson(res, spec.status, { error: { code, message, retryable: spec.retry, ...extra } });
 }
 
 /** Answers the JSON body parser's errors (any route) with their API codes; passes others on. */

@@ -1,11 +1,12 @@
 import { isUtf8 } from 'node:buffer';
-import express, { type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { findUnstorableText, mayHoldUnstorableText } from '../connectors/storable-text';
+import { hasBody, readBody } from './body-reader';
 import { sendError } from './errors';
 
 export interface JsonBodyOptions {
   /** Largest body in bytes (after decompression); larger gets 413. */
-  readonly limit: number | string;
+  readonly limit: number;
   /** Keep each request's raw bytes for {@link rawBodyOf} (until the request is collected). @defaultValue false */
   readonly keepRaw?: boolean;
   /**
@@ -34,35 +35,62 @@ export function rawBodyOf(req: object): Buffer | undefined {
  *   naming its Content-Encoding (errors.ts `bodyParserErrors`, like the parser's other errors).
  */
 export function jsonBody(options: JsonBodyOptions): RequestHandler {
-  // What the raw bytes said, for the check after parsing (verify sees the bytes, not the value).
-  const notUtf8 = new WeakSet<object>();
-  // Bodies with escapes that may hide unstorable text: only these need the walk (storable-text.ts).
-  const escaped = new WeakSet<object>();
-  const parse = express.json({
-    limit: options.limit, type: () => true, strict: options.anyValue !== true,
-    verify: (req, _res, raw, encoding) => {
-      if (encoding !== 'utf-8' && encoding !== 'utf8') {
-        const err = new Error(`charset "${encoding}": JSON bodies must be UTF-8`);
-        throw Object.assign(err, { type: 'charset.unsupported' });
-      }
+  const strict = options.anyValue !== true;
+  return (req, res, next) => {
+    // No body at all (no length, not chunked): the route's schema says what is missing.
+    if (!hasBody(req)) { next(); return; }
+    const charset = charsetOf(req.headers['content-type']);
+    if (charset !== 'utf-8' && charset !== 'utf8') {
+      const err = new Error(`charset "${charset}": JSON bodies must be UTF-8`);
+      next(Object.assign(err, { type: 'charset.unsupported' }));
+      return;
+    }
+    readBody(req, options.limit).then((raw) => {
       if (options.keepRaw === true) rawBodies.set(req, raw);
-      if (!isUtf8(raw)) notUtf8.add(req);
-      else if (mayHoldUnstorableText(raw)) escaped.add(req);
-    },
-  });
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- a Request is an IncomingMessage
-  return (req, res, next) => parse(req, res, (err?: unknown) => {
-    if (err !== undefined) { next(err); return; }
-    if (notUtf8.has(req)) {
-      sendError(res, 'invalid_payload', 'body is not valid UTF-8, as JSON bodies must be');
-      return;
+      if (!isUtf8(raw)) {
+        sendError(res, 'invalid_payload', 'body is not valid UTF-8, as JSON bodies must be');
+        return;
+      }
+      const parsed = parseJson(raw.toString('utf8'), strict);
+      if (!parsed.ok) { next(parsed.error); return; }
+      req.body = parsed.value;
+      const field = mayHoldUnstorableText(raw) ? findUnstorableText(parsed.value) : undefined;
+      if (field !== undefined) {
+        const message = `${field}: text with a NUL character or a lone surrogate cannot be stored`;
+        sendError(res, 'invalid_payload', message, { field });
+        return;
+      }
+      next();
+    }, next);
+  };
+}
+
+/** The `charset` of a Content-Type, lower-cased; UTF-8 when there is none (RFC 8259). */
+function charsetOf(contentType: string | undefined): string {
+  const m = contentType === undefined ? null : /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
+  return m?.[1]?.toLowerCase() ?? 'utf-8';
+}
+
+type Parsed = { ok: true; value: unknown } | { ok: false; error: Error };
+
+/**
+ * JSON.parse, as body-parser did it: a byte order mark is skipped, an empty body is `{}`, and
+ * `strict` takes only an object or an array. Errors are typed `entity.parse.failed`.
+ */
+function parseJson(text: string, strict: boolean): Parsed {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  if (body.length === 0) return { ok: true, value: {} };
+  const failed = (message: string): Parsed =>
+    ({ ok: false, error: Object.assign(new SyntaxError(message), { type: 'entity.parse.failed', status: 400 }) });
+  if (strict) {
+    const first = /^[ \t\n\r]*(.)/s.exec(body)?.[1];
+    if (first !== undefined && first !== '{' && first !== '[') {
+      return failed(`expected a JSON object or array, found ${JSON.stringify(first)} first`);
     }
-    const field = escaped.has(req) ? findUnstorableText(req.body) : undefined;
-    if (field !== undefined) {
-      const message = `${field}: text with a NUL character or a lone surrogate cannot be stored`;
-      sendError(res, 'invalid_payload', message, { field });
-      return;
-    }
-    next();
-  });
+  }
+  try {
+    return { ok: true, value: JSON.parse(body) as unknown };
+  } catch (err) {
+    return failed((err as Error).message);
+  }
 }
