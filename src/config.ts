@@ -53,8 +53,8 @@ export const configSchema = z.object({
   /** Largest ingest request body accepted; larger ones get 413. */
   QUELL_MAX_BODY_BYTES: int(5 * 1024 * 1024),
   /**
-   * Requests (jobs) waiting in the ingest queue above which ingest answers 503 queue_full with Retry-After;
-   * 0: none.
+   * Jobs waiting in the ingest queue above which ingest answers 503 queue_full with Retry-After (a job
+   * carries the requests answered together, up to 1,000 alerts); 0: none.
    */
   QUELL_INGEST_MAX_QUEUE_DEPTH: int(0, 0),
   /** How far a source's clock may run ahead of Quell's: alert times later than that are refused (400). */

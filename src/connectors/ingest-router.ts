@@ -121,7 +121,7 @@ function shed(backpressure: IngestBackpressure | undefined): RequestHandler {
     if (backpressure === undefined || !backpressure.full) { next(); return; }
     res.setHeader('Retry-After', String(backpressure.retryAfterSeconds));
     // The body is not read: the connection may close once the answer is sent.
-    sendError(res, 'queue_full', `the ingest queue has ${backpressure.depth} requests waiting for the workers; `
+    sendError(res, 'queue_full', `the ingest queue has ${backpressure.depth} jobs waiting for the workers; `
       + `nothing was queued; retry after ${backpressure.retryAfterSeconds} s`);
   };
 }

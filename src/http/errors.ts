@@ -33,7 +33,7 @@ export const API_ERRORS = {
   },
   queue_full: {
     status: 503, retry: true,
-    summary: 'the ingest queue holds more than QUELL_INGEST_MAX_QUEUE_DEPTH requests waiting for the workers; '
+    summary: 'the ingest queue holds more than QUELL_INGEST_MAX_QUEUE_DEPTH jobs waiting for the workers; '
       + 'nothing was stored; retry after `Retry-After` seconds',
   },
   database_unavailable: { status: 503, retry: true, summary: 'PostgreSQL cannot be reached now; try again later' },
