@@ -6,7 +6,11 @@ export {
   type QueueDepth,
 } from './job-queue';
 
-/** One accepted webhook request: all its alerts travel as one job (never one job per alert). */
+/**
+ * One accepted webhook request: all its alerts travel as one job (never one job per alert).
+ * On BullMQ, jobs added in the same turn share one stored entry (an envelope, bullmq-queue.ts);
+ * each keeps its id, which the worker records as it applies it.
+ */
 export interface IngestJob {
   /** Unique per request; a job applied twice (redelivery after a crash) is applied once. */
   readonly id: string;
