@@ -81,13 +81,13 @@ const incidents = () => t.db.selectFrom('incidents').select(['id', 'status', 'al
 test('new alerts opening a new incident', async () => {
   const ran = await statementsOf(job(...first.slice(0, 2)), job(...first.slice(2)));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 3 })]);
-  expectAtMost(ran, 13);
+  expectAtMost(ran, 11);
 });
 
 test('new alerts joining the open incident', async () => {
   const ran = await statementsOf(job(...joining));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 5 })]);
-  expectAtMost(ran, 15);
+  expectAtMost(ran, 13);
 });
 
 test('alerts sent again (duplicates)', async () => {
@@ -104,5 +104,5 @@ test('every alert resolved: the incident resolves', async () => {
     .map((a): CanonicalAlert => ({ ...a, status: 'resolved', endsAt: '2026-11-20T10:05:00Z' }));
   const ran = await statementsOf(job(...resolved));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'resolved', alert_count: 5 })]);
-  expectAtMost(ran, 13);
+  expectAtMost(ran, 11);
 });
