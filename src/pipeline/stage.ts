@@ -72,6 +72,13 @@ export interface StageContext {
   readonly now: () => Date;
   /** Runs `fn` after the job's transaction commits (metrics, notifications): never for a rolled-back try. */
   readonly afterCommit: (fn: () => void) => void;
+  /**
+   * The silences' version (`silences_version`) as the transaction's first statement read it, so
+   * that the suppress stage's cache costs no statement of its own (src/worker/job-processor.ts).
+   * Any read in the transaction sees every silence committed before it began. @defaultValue
+   * unknown: the stage reads it
+   */
+  readonly silencesVersion?: string;
   /** What the jobs' sources said was acknowledged (IngestJob.acknowledgements), in job order. @defaultValue none */
   readonly acknowledgements?: readonly SourceAcknowledgedAlert[];
 }

@@ -6,6 +6,7 @@ import {
 import { expectDefined, itemAt } from '../domain/invariant';
 import type { Database } from '../store/database';
 import { isConflict, isConnectionError, isDataError } from '../store/pg-errors';
+import { silencesVersionOf, silencesVersionQuery } from '../store/silence-store';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
 import { IncidentEventLog, type Stage, type StageContext, type StagedAlert } from '../pipeline/stage';
@@ -31,8 +32,11 @@ export function createJobsApplier(
       try {
         await db.transaction().execute(async (trx) => {
           began = performance.now();
-          const fresh = await trx.insertInto('processed_jobs').values(jobs.map((j) => ({ id: j.id })))
-            .onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
+          // The silences' version on the way: the suppress stage's cache checks it (StageContext.silencesVersion).
+          const fresh = await trx.with('fresh', (q) => q.insertInto('processed_jobs')
+            .values(jobs.map((j) => ({ id: j.id }))).onConflict((oc) => oc.column('id').doNothing()).returning('id'))
+            .selectFrom('fresh').select(['fresh.id', silencesVersionQuery(trx).as('silences_version')])
+            .execute();
           const freshIds = new Set(fresh.map((r) => r.id));
           const applied = jobs.filter((j) => freshIds.has(j.id));
           const redelivered = jobs.length - applied.length;
@@ -44,7 +48,9 @@ export function createJobsApplier(
             for (const alert of job.alerts) alerts.push({ alert, receivedAt: job.receivedAt });
             acknowledgements.push(...job.acknowledgements ?? []);
           }
-          await runPipeline(stages, alerts, { ...stageContext(trx, clock, effects), acknowledgements }, metrics);
+          const silencesVersion = silencesVersionOf(itemAt(fresh, 0, 'fresh jobs').silences_version);
+          const ctx = { ...stageContext(trx, clock, effects), acknowledgements, silencesVersion };
+          await runPipeline(stages, alerts, ctx, metrics);
           staged = performance.now();
           effects.push(() => {
             metrics.jobs.inc({ result: 'applied' }, applied.length);

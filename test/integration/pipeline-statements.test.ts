@@ -81,13 +81,13 @@ const incidents = () => t.db.selectFrom('incidents').select(['id', 'status', 'al
 test('new alerts opening a new incident', async () => {
   const ran = await statementsOf(job(...first.slice(0, 2)), job(...first.slice(2)));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 3 })]);
-  expectAtMost(ran, 11);
+  expectAtMost(ran, 10);
 });
 
 test('new alerts joining the open incident', async () => {
   const ran = await statementsOf(job(...joining));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 5 })]);
-  expectAtMost(ran, 13);
+  expectAtMost(ran, 12);
 });
 
 test('alerts sent again (duplicates)', async () => {
