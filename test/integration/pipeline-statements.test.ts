@@ -77,17 +77,23 @@ const joining = ['4', '5'].map((instance) =>
   alert({ alertname: 'Down', service: 'web', instance }, 'firing', '2026-11-20T10:01:00Z'));
 const incidents = () => t.db.selectFrom('incidents').select(['id', 'status', 'alert_count'])
   .where('group_key', 'like', '%Down%').execute();
+/** The incident's alerts as linked, in order. */
+const linked = () => t.db.selectFrom('incident_alerts as ia').innerJoin('incidents as i', 'i.id', 'ia.incident_id')
+  .select(['ia.fingerprint', 'ia.status']).where('i.group_key', 'like', '%Down%')
+  .orderBy('ia.linked_at').orderBy('ia.fingerprint').execute();
 
 test('new alerts opening a new incident', async () => {
   const ran = await statementsOf(job(...first.slice(0, 2)), job(...first.slice(2)));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 3 })]);
-  expectAtMost(ran, 10);
+  expect(await linked()).toEqual(first.map((a) => ({ fingerprint: a.fingerprint, status: 'firing' })));
+  expectAtMost(ran, 9);
 });
 
 test('new alerts joining the open incident', async () => {
   const ran = await statementsOf(job(...joining));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 5 })]);
-  expectAtMost(ran, 12);
+  expect(await linked()).toEqual([...first, ...joining].map((a) => ({ fingerprint: a.fingerprint, status: 'firing' })));
+  expectAtMost(ran, 11);
 });
 
 test('alerts sent again (duplicates)', async () => {
@@ -104,5 +110,6 @@ test('every alert resolved: the incident resolves', async () => {
     .map((a): CanonicalAlert => ({ ...a, status: 'resolved', endsAt: '2026-11-20T10:05:00Z' }));
   const ran = await statementsOf(job(...resolved));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'resolved', alert_count: 5 })]);
+  expect((await linked()).map((l) => l.status)).toEqual(['resolved', 'resolved', 'resolved', 'resolved', 'resolved']);
   expectAtMost(ran, 11);
 });
