@@ -1,7 +1,7 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type Selectable, type Transaction } from 'kysely';
 import type { DispositionDecision } from '../domain/alert-disposition';
 import type { AlertState } from '../domain/alert-state';
-import type { Database, NewAlertRow } from './database';
+import type { AlertsTable, Database, NewAlertRow } from './database';
 import { unnest, type PgType } from './unnest';
 
 const ALERT_COLUMNS: readonly (readonly [keyof NewAlertRow, PgType])[] = [
@@ -21,16 +21,17 @@ export async function lockAlertStates(trx: Trx, fingerprints: readonly string[])
     .select(['fingerprint', 'status', 'starts_at', 'ends_at', 'occurrences'])
     .where('fingerprint', '=', sql<string>`any(${[...fingerprints].sort()}::text[])`).orderBy('fingerprint').forUpdate()
     .execute();
-  for (const r of rows) {
-    states.set(r.fingerprint, {
-      status: r.status,
-      startsAt: r.starts_at.toISOString(),
-      endsAt: r.ends_at ? r.ends_at.toISOString() : null,
-      occurrences: r.occurrences,
-    });
-  }
+  for (const r of rows) states.set(r.fingerprint, alertStateOf(r));
   return states;
 }
+
+type StoredState = Pick<Selectable<AlertsTable>, 'status' | 'starts_at' | 'ends_at' | 'occurrences'>;
+
+/** An alert's state as its row stores it. */
+export const alertStateOf = (r: StoredState): AlertState => ({
+  status: r.status, startsAt: r.starts_at.toISOString(), endsAt: r.ends_at ? r.ends_at.toISOString() : null,
+  occurrences: r.occurrences,
+});
 
 /** Inserts alerts not stored yet; returns the fingerprints inserted (a concurrent batch may have won the others). */
 export async function insertNewAlerts(trx: Trx, rows: readonly NewAlertRow[]): Promise<Set<string>> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type QueryCreator, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { matcherOf, MatcherSyntaxError, type Matcher, type MatchOp } from '../domain/matchers';
 import { silenceState, type Silence, type SilenceState } from '../domain/silence';
 import type { Database, SilenceMatcherJson, SilencesTable } from './database';
@@ -56,16 +56,11 @@ async function bumpVersion(trx: Transaction<Database>): Promise<void> {
 }
 
 export async function readSilencesVersion(db: Db): Promise<string> {
-  const row = await silencesVersionQuery(db).executeTakeFirst();
+  const row = await db.selectFrom('silences_version').select('version').executeTakeFirst();
   return silencesVersionOf(row?.version);
 }
 
-/**
- * The counter's query, for a statement that reads it on its way as a scalar subquery (a worker
- * transaction's first: StageContext.silencesVersion); its value read by {@link silencesVersionOf}.
- */
-export const silencesVersionQuery = (db: QueryCreator<Database>) => db.selectFrom('silences_version').select('version');
-
+/** The counter's value as read (a missing row reads as 0); a worker transaction's first statement reads it too. */
 export const silencesVersionOf = (version: string | null | undefined): string => String(version ?? 0);
 
 export async function createSilence(db: Kysely<Database>, s: NewSilence): Promise<SilenceRow> {

@@ -86,14 +86,14 @@ test('new alerts opening a new incident', async () => {
   const ran = await statementsOf(job(...first.slice(0, 2)), job(...first.slice(2)));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 3 })]);
   expect(await linked()).toEqual(first.map((a) => ({ fingerprint: a.fingerprint, status: 'firing' })));
-  expectAtMost(ran, 9);
+  expectAtMost(ran, 8);
 });
 
 test('new alerts joining the open incident', async () => {
   const ran = await statementsOf(job(...joining));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 5 })]);
   expect(await linked()).toEqual([...first, ...joining].map((a) => ({ fingerprint: a.fingerprint, status: 'firing' })));
-  expectAtMost(ran, 11);
+  expectAtMost(ran, 10);
 });
 
 test('alerts sent again (duplicates)', async () => {
@@ -102,7 +102,7 @@ test('alerts sent again (duplicates)', async () => {
   const occurrences = await t.db.selectFrom('alerts').select('occurrences')
     .where('fingerprint', 'in', first.map((a) => a.fingerprint)).execute();
   expect(occurrences.map((r) => r.occurrences)).toEqual([2, 2, 2]);
-  expectAtMost(ran, 6);
+  expectAtMost(ran, 5);
 });
 
 test('every alert resolved: the incident resolves', async () => {
@@ -111,5 +111,5 @@ test('every alert resolved: the incident resolves', async () => {
   const ran = await statementsOf(job(...resolved));
   expect(await incidents()).toEqual([expect.objectContaining({ status: 'resolved', alert_count: 5 })]);
   expect((await linked()).map((l) => l.status)).toEqual(['resolved', 'resolved', 'resolved', 'resolved', 'resolved']);
-  expectAtMost(ran, 11);
+  expectAtMost(ran, 10);
 });

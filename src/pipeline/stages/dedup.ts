@@ -30,7 +30,10 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
         return { row, transitions: staged, changed: next !== prev };
       };
 
-      const prev = await lockAlertStates(ctx.trx, [...byFingerprint.keys()]);
+      const fingerprints = [...byFingerprint.keys()];
+      const given = ctx.alertStates;
+      const prev = given !== undefined && fingerprints.every((fp) => given.fingerprints.has(fp)) ? given.states
+        : await lockAlertStates(ctx.trx, fingerprints);
       const transitions: { t: Transition; receivedAt: string }[] = [];
       const updates: NewAlertRow[] = [];
       const fresh = new Map<string, ReturnType<typeof decideFor>>();
