@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import type { CanonicalAlert } from '../../src/domain/alert';
 import { fingerprint } from '../../src/domain/fingerprint';
 import { buildPipeline } from '../../src/pipeline/pipeline';
-import { createPipelineMetrics } from '../../src/pipeline/pipeline-metrics';
+import { createPipelineMetrics, type PipelineMetrics } from '../../src/pipeline/pipeline-metrics';
 import type { IngestJob } from '../../src/queue/ingest-queue';
 import { compileRuleText } from '../../src/rules/rule-loader';
 import type { Database } from '../../src/store/database';
@@ -32,13 +32,14 @@ let t: TestDatabase;
 let counted: Kysely<Database>;
 let statements: string[] = [];
 let apply: JobsApplier;
+let metrics: PipelineMetrics;
 
 beforeAll(async () => {
   t = await createTestDatabase();
   const pool = new Pool({ connectionString: t.url, max: 2 });
   const log = (event: LogEvent): void => { statements.push(event.query.sql.replace(/\s+/g, ' ').slice(0, 120)); };
   counted = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
-  const metrics = createPipelineMetrics(new Registry());
+  metrics = createPipelineMetrics(new Registry());
   const bundle = compileRuleText('rules.yaml', RULES);
   apply = createJobsApplier(counted, buildPipeline({ rules: () => bundle, metrics }), metrics);
   // A first batch of another group: the worker's caches (silences) are warm, as in a running worker.
@@ -75,6 +76,8 @@ const first = ['1', '2', '3'].map((instance) =>
   alert({ alertname: 'Down', service: 'web', instance }, 'firing', '2026-11-20T10:00:00Z'));
 const joining = ['4', '5'].map((instance) =>
   alert({ alertname: 'Down', service: 'web', instance }, 'firing', '2026-11-20T10:01:00Z'));
+const another = alert({ alertname: 'Down', service: 'web', instance: '6' }, 'firing', '2026-11-20T10:02:00Z');
+const all = [...first, ...joining, another];
 const incidents = () => t.db.selectFrom('incidents').select(['id', 'status', 'alert_count'])
   .where('group_key', 'like', '%Down%').execute();
 /** The incident's alerts as linked, in order. */
@@ -96,20 +99,32 @@ test('new alerts joining the open incident', async () => {
   expectAtMost(ran, 10);
 });
 
+test('a group sent again with a new alert: the new one joins the incident', async () => {
+  // One re-sent with another label under its fingerprint: counted (the update's part of the statement).
+  const relabelled = all.map((a, i) => (i === 0 ? { ...a, labels: { ...a.labels, severity: 'critical' } } : a));
+  const ran = await statementsOf(job(...relabelled));
+  const counted = await metrics.fingerprintLabelChanges.get();
+  expect(counted.values).toEqual([expect.objectContaining({ labels: { source: 'test' }, value: 1 })]);
+  expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 6 })]);
+  expect(await linked()).toEqual(all.map((a) => ({ fingerprint: a.fingerprint, status: 'firing' })));
+  expectAtMost(ran, 10);
+});
+
 test('alerts sent again (duplicates)', async () => {
-  const ran = await statementsOf(job(...first, ...joining));
-  expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 5 })]);
-  const occurrences = await t.db.selectFrom('alerts').select('occurrences')
-    .where('fingerprint', 'in', first.map((a) => a.fingerprint)).execute();
-  expect(occurrences.map((r) => r.occurrences)).toEqual([2, 2, 2]);
+  const ran = await statementsOf(job(...all));
+  expect(await incidents()).toEqual([expect.objectContaining({ status: 'open', alert_count: 6 })]);
+  const occurrences = await t.db.selectFrom('alerts').select(['fingerprint', 'occurrences'])
+    .where('fingerprint', 'in', all.map((a) => a.fingerprint)).execute();
+  expect(new Map(occurrences.map((r) => [r.fingerprint, r.occurrences])))
+    .toEqual(new Map(all.map((a) => [a.fingerprint, a === another ? 2 : 3])));
   expectAtMost(ran, 5);
 });
 
 test('every alert resolved: the incident resolves', async () => {
-  const resolved = [...first, ...joining]
+  const resolved = all
     .map((a): CanonicalAlert => ({ ...a, status: 'resolved', endsAt: '2026-11-20T10:05:00Z' }));
   const ran = await statementsOf(job(...resolved));
-  expect(await incidents()).toEqual([expect.objectContaining({ status: 'resolved', alert_count: 5 })]);
-  expect((await linked()).map((l) => l.status)).toEqual(['resolved', 'resolved', 'resolved', 'resolved', 'resolved']);
+  expect(await incidents()).toEqual([expect.objectContaining({ status: 'resolved', alert_count: 6 })]);
+  expect((await linked()).map((l) => l.status)).toEqual(all.map(() => 'resolved'));
   expectAtMost(ran, 10);
 });
