@@ -71,8 +71,9 @@ export async function updateAlerts(
 
 /**
  * Inserts alerts not stored yet (as insertNewAlerts) and updates alerts this transaction has
- * locked (as updateAlerts), in one statement (the two sets of rows are apart: an insert takes
- * no lock an update waits for). Returns the fingerprints inserted and the label changes.
+ * locked (as updateAlerts), in one statement: the rows are apart, and the update waits for no
+ * lock, so locks are taken as by the two statements. Returns the fingerprints inserted and the
+ * label changes.
  */
 export async function writeAlerts(
   trx: Trx, inserts: readonly NewAlertRow[], updates: readonly NewAlertRow[], newEpisodes: ReadonlySet<string>,

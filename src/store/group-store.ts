@@ -108,9 +108,10 @@ const UPDATE_COLUMNS = [
 
 /**
  * Adds alerts to incidents that are not resolved (held ones too; with `grouping`: that still take alerts), and
- * moves or closes their windows; returns the ids updated. `links` (by incident id) are linked to
- * those it updates, in the same statement; those of incidents it leaves are not. A window only grows: the end kept is
+ * moves or closes their windows; returns the ids updated. A window only grows: the end kept is
  * the later of the stored one and the new one, whichever batch wrote first. Nulls change nothing.
+ * `links` (by incident id) are linked to those it updates, in the same statement; those of
+ * incidents it leaves are not written.
  */
 export async function updateIncidents(
   trx: Trx, updates: readonly IncidentUpdate[], grouping = false, links: readonly KeyedLink[] = [],

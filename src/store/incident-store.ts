@@ -21,7 +21,11 @@ export interface NewLink {
 
 const LINK_COLUMNS = ['fingerprint', 'starts_at', 'incident_id', 'status', 'received_at'] as const;
 
-/** Links alert episodes to incidents; the primary key (fingerprint, starts_at) allows one incident each. */
+/**
+ * Links alert episodes to incidents; the primary key (fingerprint, starts_at) allows one incident
+ * each. The link is the alert's disposition `incident` (read so in alert-queries.ts): its alert
+ * row is not written.
+ */
 export async function linkAlerts(trx: Trx, links: readonly NewLink[]): Promise<void> {
   if (links.length === 0) return;
   await trx.insertInto('incident_alerts').columns(LINK_COLUMNS)
