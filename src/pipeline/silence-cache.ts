@@ -14,10 +14,13 @@ export class SilenceCache {
   private loadedAt = Number.POSITIVE_INFINITY;
   private index = new SilenceIndex([]);
 
-  /** The silences not expired at `now`, indexed; `db` is the caller's transaction. */
-  async current(db: Kysely<Database> | Transaction<Database>, now: Date): Promise<SilenceIndex> {
+  /**
+   * The silences not expired at `now`, indexed; `db` is the caller's transaction. `version` is the
+   * counter as the transaction read it already (StageContext.silencesVersion), else it is read here.
+   */
+  async current(db: Kysely<Database> | Transaction<Database>, now: Date, version?: string): Promise<SilenceIndex> {
     // The counter first: a change committed between the two reads is then loaded again next time.
-    const version = await readSilencesVersion(db);
+    version ??= await readSilencesVersion(db);
     if (version !== this.version || now.getTime() < this.loadedAt) {
       const silences = await loadLiveSilences(db, now);
       this.index = new SilenceIndex(silences);

@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { CanonicalAlert } from '../domain/alert';
+import type { AlertState } from '../domain/alert-state';
 import type { FlappingPolicy } from '../domain/grouping-policy';
 import type { IncidentEvent } from '../domain/incident-event';
 import type { Correlation } from '../rules/rule-set';
@@ -72,6 +73,22 @@ export interface StageContext {
   readonly now: () => Date;
   /** Runs `fn` after the job's transaction commits (metrics, notifications): never for a rolled-back try. */
   readonly afterCommit: (fn: () => void) => void;
+  /**
+   * The silences' version (`silences_version`) as the transaction's first statement read it, so
+   * that the suppress stage's cache costs no statement of its own (src/store/job-batch-store.ts).
+   * Any read in the transaction sees every silence committed before it began. @defaultValue
+   * unknown: the stage reads it
+   */
+  readonly silencesVersion?: string;
+  /**
+   * The stored states of the batch's alerts, locked by the transaction's first statement in
+   * fingerprint order (src/store/job-batch-store.ts): dedup uses them when `fingerprints` holds
+   * all of its alerts' (one not in `states` is not stored). @defaultValue none: dedup locks them
+   */
+  readonly alertStates?: {
+    readonly fingerprints: ReadonlySet<string>;
+    readonly states: ReadonlyMap<string, AlertState>;
+  };
   /** What the jobs' sources said was acknowledged (IngestJob.acknowledgements), in job order. @defaultValue none */
   readonly acknowledgements?: readonly SourceAcknowledgedAlert[];
 }

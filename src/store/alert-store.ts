@@ -1,7 +1,7 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type Selectable, type Transaction } from 'kysely';
 import type { DispositionDecision } from '../domain/alert-disposition';
 import type { AlertState } from '../domain/alert-state';
-import type { Database, NewAlertRow } from './database';
+import type { AlertsTable, Database, NewAlertRow } from './database';
 import { unnest, type PgType } from './unnest';
 
 const ALERT_COLUMNS: readonly (readonly [keyof NewAlertRow, PgType])[] = [
@@ -21,27 +21,30 @@ export async function lockAlertStates(trx: Trx, fingerprints: readonly string[])
     .select(['fingerprint', 'status', 'starts_at', 'ends_at', 'occurrences'])
     .where('fingerprint', '=', sql<string>`any(${[...fingerprints].sort()}::text[])`).orderBy('fingerprint').forUpdate()
     .execute();
-  for (const r of rows) {
-    states.set(r.fingerprint, {
-      status: r.status,
-      startsAt: r.starts_at.toISOString(),
-      endsAt: r.ends_at ? r.ends_at.toISOString() : null,
-      occurrences: r.occurrences,
-    });
-  }
+  for (const r of rows) states.set(r.fingerprint, alertStateOf(r));
   return states;
 }
+
+type StoredState = Pick<Selectable<AlertsTable>, 'status' | 'starts_at' | 'ends_at' | 'occurrences'>;
+
+/** An alert's state as its row stores it. */
+export const alertStateOf = (r: StoredState): AlertState => ({
+  status: r.status, startsAt: r.starts_at.toISOString(), endsAt: r.ends_at ? r.ends_at.toISOString() : null,
+  occurrences: r.occurrences,
+});
 
 /** Inserts alerts not stored yet; returns the fingerprints inserted (a concurrent batch may have won the others). */
 export async function insertNewAlerts(trx: Trx, rows: readonly NewAlertRow[]): Promise<Set<string>> {
   const inserted = new Set<string>();
   if (rows.length === 0) return inserted;
-  const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  const out = await trx.insertInto('alerts').columns(ALERT_COLUMN_NAMES).expression(unnest(sorted, ALERT_COLUMNS))
-    .onConflict((oc) => oc.column('fingerprint').doNothing()).returning('fingerprint').execute();
-  for (const r of out) inserted.add(r.fingerprint);
+  for (const r of await insertion(trx, rows).execute()) inserted.add(r.fingerprint);
   return inserted;
 }
+
+/** The insert of insertNewAlerts, in fingerprint order (as every batch inserts): returns the fingerprints inserted. */
+const insertion = (trx: Trx, rows: readonly NewAlertRow[]) => trx.insertInto('alerts').columns(ALERT_COLUMN_NAMES)
+  .expression(unnest([...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)), ALERT_COLUMNS))
+  .onConflict((oc) => oc.column('fingerprint').doNothing()).returning('fingerprint');
 
 const UPDATE_COLUMNS: readonly (readonly [keyof AlertUpdate, PgType])[] = [
   ...ALERT_COLUMNS.filter(([name]) => name !== 'first_seen_at' && name !== 'source'), ['newEpisode', 'boolean'],
@@ -59,6 +62,42 @@ export async function updateAlerts(
 ): Promise<LabelChanges> {
   const changes: Map<string, number> = new Map();
   if (rows.length === 0) return changes;
+  const { rows: updated } = await update(rows, newEpisodes).execute(trx);
+  for (const { source, labels_changed } of updated) {
+    if (labels_changed) changes.set(source, (changes.get(source) ?? 0) + 1);
+  }
+  return changes;
+}
+
+/**
+ * Inserts alerts not stored yet (as insertNewAlerts) and updates alerts this transaction has
+ * locked (as updateAlerts), in one statement: the rows are apart, and the update waits for no
+ * lock, so locks are taken as by the two statements. Returns the fingerprints inserted and the
+ * label changes.
+ */
+export async function writeAlerts(
+  trx: Trx, inserts: readonly NewAlertRow[], updates: readonly NewAlertRow[], newEpisodes: ReadonlySet<string>,
+): Promise<{ inserted: Set<string>; labelChanges: Map<string, number> }> {
+  if (updates.length === 0) return { inserted: await insertNewAlerts(trx, inserts), labelChanges: new Map() };
+  if (inserts.length === 0) {
+    return { inserted: new Set(), labelChanges: new Map(await updateAlerts(trx, updates, newEpisodes)) };
+  }
+  const { rows } = await sql<{ inserted: string | null; source: string | null }>`with
+      inserted as (${insertion(trx, inserts)}),
+      updated as (${update(updates, newEpisodes)})
+    select fingerprint as inserted, null as source from inserted
+    union all select null, source from updated where labels_changed`.execute(trx);
+  const inserted = new Set<string>();
+  const labelChanges = new Map<string, number>();
+  for (const r of rows) {
+    if (r.inserted !== null) inserted.add(r.inserted);
+    if (r.source !== null) labelChanges.set(r.source, (labelChanges.get(r.source) ?? 0) + 1);
+  }
+  return { inserted, labelChanges };
+}
+
+/** The update of updateAlerts: returns each row's source, and whether its labels changed. */
+function update(rows: readonly NewAlertRow[], newEpisodes: ReadonlySet<string>) {
   const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1))
     .map((r) => ({ ...r, newEpisode: newEpisodes.has(r.fingerprint) }));
   const names = sql.join(UPDATE_COLUMNS.map(([name]) => sql.ref(name === 'newEpisode' ? 'new_episode' : name)));
@@ -66,7 +105,7 @@ export async function updateAlerts(
   // labels is counted (quell_fingerprint_label_changes_total), a measure of the fingerprint's
   // quality (two alerts merged flip its labels). Not across a resolve: many sources send a
   // recovery with its own severity, and the next episode with the firing one again.
-  const { rows: updated } = await sql<{ source: string; labels_changed: boolean }>`update alerts a
+  return sql<{ source: string; labels_changed: boolean }>`update alerts a
     set status = v.status, labels = v.labels, annotations = v.annotations,
       generator_url = v.generator_url, starts_at = v.starts_at, ends_at = v.ends_at, occurrences = v.occurrences,
       last_seen_at = v.last_seen_at, expires_at = v.expires_at,
@@ -79,12 +118,7 @@ export async function updateAlerts(
     from (${unnest(sorted, UPDATE_COLUMNS)}) as v(${names}), alerts o
     where a.fingerprint = v.fingerprint and o.fingerprint = v.fingerprint and ${byKey(sorted)}
     returning a.source,
-      o.status = 'firing' and a.status = 'firing' and o.labels is distinct from a.labels as labels_changed`
-    .execute(trx);
-  for (const { source, labels_changed } of updated) {
-    if (labels_changed) changes.set(source, (changes.get(source) ?? 0) + 1);
-  }
-  return changes;
+      o.status = 'firing' and a.status = 'firing' and o.labels is distinct from a.labels as labels_changed`;
 }
 
 /** Alerts whose labels changed under their fingerprint in one update, by source. */

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type Transaction } from 'kysely';
 import type { AlertStatus } from '../domain/alert';
 import type { FlappingPolicy } from '../domain/grouping-policy';
 import type { IncidentStatus } from '../domain/incident-lifecycle';
@@ -31,8 +31,8 @@ export interface TrackedAlert {
   };
 }
 
-function tracked(trx: Trx) {
-  return trx.selectFrom('alert_flapping as f')
+function tracked(db: QueryCreator<Database>) {
+  return db.selectFrom('alert_flapping as f')
     .leftJoin('incident_alerts as ia', (j) => j.onRef('ia.fingerprint', '=', 'f.fingerprint')
       .onRef('ia.starts_at', '=', 'f.episode_starts_at'))
     .leftJoin('incidents as i', 'i.id', 'ia.incident_id')
@@ -55,12 +55,48 @@ function toTracked(r: TrackedRow): TrackedAlert {
   return { ...base, incident: { id: r.incident_id, status: r.status, ...autoResolved } };
 }
 
-/** The tracking rows of these alerts, locked (their alert rows are locked too: dedup holds them). */
-export async function lockTrackedAlerts(trx: Trx, fingerprints: readonly string[]): Promise<Map<string, TrackedAlert>> {
-  if (fingerprints.length === 0) return new Map();
-  const rows = await tracked(trx).where('f.fingerprint', '=', sql<string>`any(${[...fingerprints].sort()}::text[])`)
-    .orderBy('f.fingerprint').forUpdate('f').execute();
-  return new Map(rows.map((r) => [r.fingerprint, toTracked(r)]));
+/** What the flapping stage reads of a batch's alerts before deciding: {@link readTrackedAlerts}. */
+export interface TrackedRead {
+  readonly rows: Map<string, TrackedAlert>;
+  /** Event times (epoch ms, any order) of each alert's state changes in the span read. */
+  readonly history: Map<string, number[]>;
+}
+
+/**
+ * One statement for what the flapping stage reads before deciding: the tracking rows of
+ * `fingerprints`, locked in fingerprint order (their alert rows are locked too: dedup holds
+ * them), and the state changes of every one of `fingerprints` (tracked or not) whose event
+ * time is after `historyFrom.at` less the longest of `historyFrom.windowMs` and the windows of
+ * the rows found. The caller, knowing the rows only now, narrows the history to its own bound,
+ * which must not be earlier: its earliest change time no earlier than `at` (a row only moves
+ * an alert's change times later), its longest window no longer than that longest.
+ */
+export async function readTrackedAlerts(
+  trx: Trx, fingerprints: readonly string[], historyFrom: { readonly at: number; readonly windowMs: number },
+): Promise<TrackedRead> {
+  const read: TrackedRead = { rows: new Map(), history: new Map() };
+  if (fingerprints.length === 0) return read;
+  const sorted = [...fingerprints].sort();
+  const from = sql<Date>`${new Date(historyFrom.at)}::timestamptz
+    - greatest(${historyFrom.windowMs}::integer, (select max(t.window_ms) from t)) * interval '1 millisecond'`;
+  const rows = await trx
+    .with('t', (db) => tracked(db).where('f.fingerprint', '=', sql<string>`any(${sorted}::text[])`)
+      .orderBy('f.fingerprint').forUpdate('f'))
+    .selectFrom(sql<{ fingerprint: string }>`(select unnest(${sorted}::text[]) as fingerprint)`.as('c'))
+    .leftJoin('t', 't.fingerprint', 'c.fingerprint')
+    .selectAll('t')
+    .select((eb) => [
+      eb.ref('c.fingerprint').as('candidate'),
+      sql<Date[]>`array(select s.event_at from alert_state_changes s
+        where s.fingerprint = c.fingerprint and s.event_at > ${from})`.as('history'),
+    ])
+    .execute();
+  for (const { candidate, history, ...row } of rows) {
+    if (history.length > 0) read.history.set(candidate, history.map((d) => d.getTime()));
+    // The row's columns are null only where the left join found none.
+    if (row.fingerprint !== null) read.rows.set(candidate, toTracked(row as TrackedRow));
+  }
+  return read;
 }
 
 /**
@@ -74,18 +110,6 @@ export async function lockSettlingAlerts(trx: Trx, now: Date, limit: number): Pr
   return rows.map(toTracked);
 }
 
-/** Event times (epoch ms) of the alerts' state changes that happened after `since`. */
-export async function readStateChanges(
-  trx: Trx, fingerprints: readonly string[], since: Date,
-): Promise<Map<string, number[]>> {
-  const out = new Map<string, number[]>();
-  if (fingerprints.length === 0) return out;
-  const rows = await trx.selectFrom('alert_state_changes').select(['fingerprint', 'event_at'])
-    .where('fingerprint', '=', sql<string>`any(${[...fingerprints]}::text[])`).where('event_at', '>', since).execute();
-  for (const r of rows) out.set(r.fingerprint, [...(out.get(r.fingerprint) ?? []), r.event_at.getTime()]);
-  return out;
-}
-
 export interface StateChange {
   readonly fingerprint: string;
   readonly status: AlertStatus;
@@ -93,14 +117,6 @@ export interface StateChange {
   readonly at: string;
   /** When it happened (the alert's clock). */
   readonly eventAt: string;
-}
-
-export async function recordStateChanges(trx: Trx, changes: readonly StateChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  await trx.insertInto('alert_state_changes').columns(['fingerprint', 'status', 'at', 'event_at'])
-    .expression(unnest(changes, [
-      ['fingerprint', 'text'], ['status', 'text'], ['at', 'timestamptz'], ['eventAt', 'timestamptz'],
-    ])).execute();
 }
 
 /** A tracked alert's state after a batch. */
@@ -119,10 +135,21 @@ export interface Tracking {
   readonly episodeStartsAt: string;
 }
 
-export async function saveTracking(trx: Trx, rows: readonly Tracking[]): Promise<void> {
-  if (rows.length === 0) return;
+/**
+ * Records a batch's state changes and saves its alerts' tracking (inserted or updated, in
+ * fingerprint order): one statement.
+ */
+export async function saveChanges(
+  trx: Trx, changes: readonly StateChange[], rows: readonly Tracking[],
+): Promise<void> {
+  if (changes.length === 0 && rows.length === 0) return;
   const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  await trx.insertInto('alert_flapping')
+  await trx.with('recorded', (db) => db.insertInto('alert_state_changes')
+    .columns(['fingerprint', 'status', 'at', 'event_at'])
+    .expression(unnest(changes, [
+      ['fingerprint', 'text'], ['status', 'text'], ['at', 'timestamptz'], ['eventAt', 'timestamptz'],
+    ])))
+    .insertInto('alert_flapping')
     .columns(['fingerprint', 'changes', 'window_ms', 'flapping', 'flapping_since', 'last_change_at', 'last_event_at',
       'settles_at', 'episode_starts_at'])
     .expression(unnest(sorted, [

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { GroupingIncident, LatestIncident } from '../domain/group-window';
 import type { WindowKind } from '../domain/grouping-policy';
 import { ACTIVE_STATUSES, nextStatus, OPENED, statusesAllowing } from '../domain/incident-lifecycle';
 import type { Database } from './database';
+import { linkTo, type KeyedLink } from './incident-store';
 import { unnest } from './unnest';
 
 type Trx = Transaction<Database>;
@@ -109,12 +110,14 @@ const UPDATE_COLUMNS = [
  * Adds alerts to incidents that are not resolved (held ones too; with `grouping`: that still take alerts), and
  * moves or closes their windows; returns the ids updated. A window only grows: the end kept is
  * the later of the stored one and the new one, whichever batch wrote first. Nulls change nothing.
+ * `links` (by incident id) are linked to those it updates, in the same statement; those of
+ * incidents it leaves are not written.
  */
 export async function updateIncidents(
-  trx: Trx, updates: readonly IncidentUpdate[], grouping = false,
+  trx: Trx, updates: readonly IncidentUpdate[], grouping = false, links: readonly KeyedLink[] = [],
 ): Promise<Set<number>> {
   if (updates.length === 0) return new Set();
-  const { rows } = await sql<{ id: number }>`update incidents i set alert_count = i.alert_count + v.count,
+  return updateLinking(trx, links, sql<{ id: number }>`update incidents i set alert_count = i.alert_count + v.count,
       first_alert_at = least(i.first_alert_at, v.first_alert_at),
       last_alert_at = greatest(i.last_alert_at, v.last_alert_at),
       priority = ${KEPT_OR_RAISED_PRIORITY}, grouping_until = greatest(i.grouping_until, v.grouping_until),
@@ -122,7 +125,20 @@ export async function updateIncidents(
     from (${unnest(sortById(updates), UPDATE_COLUMNS)})
       as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open)
     where i.id = v.id and i.status = any(${[...ACTIVE_STATUSES]}::text[]) ${grouping ? sql`and i.grouping_open` : sql``}
-    returning i.id`.execute(trx);
+    returning i.id`);
+}
+
+/**
+ * Runs an update of incidents (`returning i.id`); the same statement links `links` (by incident
+ * id) to those it updates (incident-store's linkTo). Returns the ids updated.
+ */
+async function updateLinking(
+  trx: Trx, links: readonly KeyedLink[], update: RawBuilder<{ id: number }>,
+): Promise<Set<number>> {
+  const statement = links.length === 0 ? update
+    : sql<{ id: number }>`with updated as (${update}), linked as (${linkTo(trx, 'updated', 'id', links)})
+      select id from updated`;
+  const { rows } = await statement.execute(trx);
   return new Set(rows.map((r) => r.id));
 }
 
@@ -136,12 +152,15 @@ export interface IncidentReopening extends IncidentUpdate {
 
 /**
  * Reopens incidents that are still resolved (the lifecycle's `reopen`); returns the ids
- * reopened (another batch may have reopened one first).
+ * reopened (another batch may have reopened one first). `links` (by incident id) are linked to
+ * those it reopens, in the same statement.
  */
-export async function reopenIncidents(trx: Trx, reopenings: readonly IncidentReopening[]): Promise<Set<number>> {
+export async function reopenIncidents(
+  trx: Trx, reopenings: readonly IncidentReopening[], links: readonly KeyedLink[] = [],
+): Promise<Set<number>> {
   if (reopenings.length === 0) return new Set();
   const reopened = nextStatus('resolved', 'reopen');
-  const { rows } = await sql<{ id: number }>`update incidents i set status = ${reopened}, resolved_at = null,
+  return updateLinking(trx, links, sql<{ id: number }>`update incidents i set status = ${reopened}, resolved_at = null,
       resolved_by = null, acknowledged_at = null, alert_count = i.alert_count + v.count,
       first_alert_at = least(i.first_alert_at, v.first_alert_at),
       last_alert_at = greatest(i.last_alert_at, v.last_alert_at),
@@ -151,8 +170,7 @@ export async function reopenIncidents(trx: Trx, reopenings: readonly IncidentReo
       as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open, window_kind,
         window_seconds)
     where i.id = v.id and i.status = any(${statusesAllowing({ action: 'reopen' })}::text[])
-    returning i.id`.execute(trx);
-  return new Set(rows.map((r) => r.id));
+    returning i.id`);
 }
 
 export interface NewIncident {
@@ -195,13 +213,20 @@ export type Met =
  * same group wait for this one. One statement, in group key order, as every batch does:
  * concurrent batches meet on their first common group, not in a deadlock. (An ON CONFLICT update
  * whose condition is false locks the row and writes nothing; the batch writes it once, after.)
+ * `links` (by group key) are linked to the incidents it opens, in the same statement; a group
+ * that meets its incident links nothing here.
  */
-export async function openOrLockIncidents(trx: Trx, openings: readonly NewIncident[]): Promise<Met[]> {
+export async function openOrLockIncidents(
+  trx: Trx, openings: readonly NewIncident[], links: readonly KeyedLink[] = [],
+): Promise<Met[]> {
   if (openings.length === 0) return [];
-  const created = await trx.insertInto('incidents').columns(NEW_INCIDENT_COLUMNS).expression(newIncidents(openings))
-    .onConflict((oc) => oc.column('group_key').where('grouping_open', '=', sql.lit(true))
-      .doUpdateSet({ updated_at: sql`incidents.updated_at` }).where(sql.lit(false)))
-    .returning(['id', 'group_key']).execute();
+  const created = await trx
+    .with('opened', (db) => db.insertInto('incidents').columns(NEW_INCIDENT_COLUMNS).expression(newIncidents(openings))
+      .onConflict((oc) => oc.column('group_key').where('grouping_open', '=', sql.lit(true))
+        .doUpdateSet({ updated_at: sql`incidents.updated_at` }).where(sql.lit(false)))
+      .returning(['id', 'group_key']))
+    .with('linked', () => linkTo(trx, 'opened', 'group_key', links))
+    .selectFrom('opened').select(['id', 'group_key']).execute();
   const ids = new Map(created.map((r) => [r.group_key, r.id]));
   const others = openings.filter((o) => !ids.has(o.groupKey)).map((o) => o.groupKey);
   const met = await readGroupingIncidents(trx, others, false);

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type Transaction, type Updateable } from 'kysely';
 import { timelineEntryOf, type IncidentEvent } from '../domain/incident-event';
 import {
   pauseAfter, RESOLVED, statusesAllowing, transition, type HoldState, type LifecycleStep,
@@ -19,15 +19,44 @@ export interface NewLink {
   readonly receivedAt: string;
 }
 
-/** Links alert episodes to incidents; the primary key (fingerprint, starts_at) allows one incident each. */
+const LINK_COLUMNS = ['fingerprint', 'starts_at', 'incident_id', 'status', 'received_at'] as const;
+
+/**
+ * Links alert episodes to incidents; the primary key (fingerprint, starts_at) allows one incident
+ * each. The link is the alert's disposition `incident` (read so in alert-queries.ts): its alert
+ * row is not written.
+ */
 export async function linkAlerts(trx: Trx, links: readonly NewLink[]): Promise<void> {
   if (links.length === 0) return;
-  await trx.insertInto('incident_alerts').columns(['fingerprint', 'starts_at', 'incident_id', 'status', 'received_at'])
+  await trx.insertInto('incident_alerts').columns(LINK_COLUMNS)
     .expression(unnest(links.map((l) => ({ ...l, status: 'firing' })), [
       ['fingerprint', 'text'], ['startsAt', 'timestamptz'], ['incidentId', 'integer'], ['status', 'text'],
       ['receivedAt', 'timestamptz'],
     ]))
     .execute();
+}
+
+/** An episode to link to an incident that the statement writing it finds by `key` (its id, or its group key). */
+export interface KeyedLink extends Omit<NewLink, 'incidentId'> {
+  readonly key: string;
+}
+
+/**
+ * Links episodes as {@link linkAlerts} does, to the incidents that the CTE `to` of the same
+ * statement returns (an insert or update of incidents `returning id` and the column `by`): each
+ * link whose `key` matches a row's `by`, in the order given; those that match none are not
+ * written. For a CTE, so that one statement writes incidents and their links.
+ */
+export function linkTo(db: QueryCreator<Database>, to: string, by: 'id' | 'group_key', links: readonly KeyedLink[]) {
+  const rows = unnest(links.map((l, n) => ({ ...l, n })), [
+    ['fingerprint', 'text'], ['startsAt', 'timestamptz'], ['receivedAt', 'timestamptz'], ['key', 'text'],
+    ['n', 'integer'],
+  ]);
+  return db.insertInto('incident_alerts').columns(LINK_COLUMNS).expression(sql`
+    select l.fingerprint, l.starts_at, t.id, 'firing', l.received_at
+    from (${rows}) as l(fingerprint, starts_at, received_at, key, n)
+      join ${sql.table(to)} t on t.${sql.ref(by)}::text = l.key
+    order by l.n`);
 }
 
 export interface EndedEpisode {

@@ -57,8 +57,11 @@ async function bumpVersion(trx: Transaction<Database>): Promise<void> {
 
 export async function readSilencesVersion(db: Db): Promise<string> {
   const row = await db.selectFrom('silences_version').select('version').executeTakeFirst();
-  return String(row?.version ?? 0);
+  return silencesVersionOf(row?.version);
 }
+
+/** The counter's value as read (a missing row reads as 0); a worker transaction's first statement reads it too. */
+export const silencesVersionOf = (version: string | null | undefined): string => String(version ?? 0);
 
 export async function createSilence(db: Kysely<Database>, s: NewSilence): Promise<SilenceRow> {
   return db.transaction().execute(async (trx) => {

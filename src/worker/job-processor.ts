@@ -6,6 +6,7 @@ import {
 import { expectDefined, itemAt } from '../domain/invariant';
 import type { Database } from '../store/database';
 import { isConflict, isConnectionError, isDataError } from '../store/pg-errors';
+import { startJobBatch } from '../store/job-batch-store';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
 import { IncidentEventLog, type Stage, type StageContext, type StagedAlert } from '../pipeline/stage';
@@ -31,10 +32,11 @@ export function createJobsApplier(
       try {
         await db.transaction().execute(async (trx) => {
           began = performance.now();
-          const fresh = await trx.insertInto('processed_jobs').values(jobs.map((j) => ({ id: j.id })))
-            .onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
-          const freshIds = new Set(fresh.map((r) => r.id));
-          const applied = jobs.filter((j) => freshIds.has(j.id));
+          // One statement records the jobs and reads what the first stages would (StageContext).
+          const started = await startJobBatch(trx, jobs.map((j) => ({
+            id: j.id, fingerprints: j.alerts.map((a) => a.fingerprint),
+          })));
+          const applied = jobs.filter((j) => started.fresh.has(j.id));
           const redelivered = jobs.length - applied.length;
           if (redelivered > 0) effects.push(() => metrics.jobs.inc({ result: 'redelivered' }, redelivered));
           if (applied.length === 0) return;
@@ -44,7 +46,9 @@ export function createJobsApplier(
             for (const alert of job.alerts) alerts.push({ alert, receivedAt: job.receivedAt });
             acknowledgements.push(...job.acknowledgements ?? []);
           }
-          await runPipeline(stages, alerts, { ...stageContext(trx, clock, effects), acknowledgements }, metrics);
+          const { silencesVersion, alertStates } = started;
+          const ctx = { ...stageContext(trx, clock, effects), acknowledgements, silencesVersion, alertStates };
+          await runPipeline(stages, alerts, ctx, metrics);
           staged = performance.now();
           effects.push(() => {
             metrics.jobs.inc({ result: 'applied' }, applied.length);

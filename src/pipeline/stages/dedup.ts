@@ -1,7 +1,7 @@
 import { decideAll, type AlertState, type Transition } from '../../domain/alert-state';
 import type { CanonicalAlert } from '../../domain/alert';
 import type { DispositionDecision } from '../../domain/alert-disposition';
-import { insertNewAlerts, lockAlertStates, markStale, setDispositions, updateAlerts } from '../../store/alert-store';
+import { lockAlertStates, markStale, setDispositions, updateAlerts, writeAlerts } from '../../store/alert-store';
 import type { NewAlertRow } from '../../store/database';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import type { Stage, StagedAlert } from '../stage';
@@ -30,7 +30,10 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
         return { row, transitions: staged, changed: next !== prev };
       };
 
-      const prev = await lockAlertStates(ctx.trx, [...byFingerprint.keys()]);
+      const fingerprints = [...byFingerprint.keys()];
+      const given = ctx.alertStates;
+      const prev = given !== undefined && fingerprints.every((fp) => given.fingerprints.has(fp)) ? given.states
+        : await lockAlertStates(ctx.trx, fingerprints);
       const transitions: { t: Transition; receivedAt: string }[] = [];
       const updates: NewAlertRow[] = [];
       const fresh = new Map<string, ReturnType<typeof decideFor>>();
@@ -41,20 +44,27 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
         transitions.push(...d.transitions);
         if (d.changed) updates.push(d.row);
       }
-      const inserted = await insertNewAlerts(ctx.trx, [...fresh.values()].map((d) => d.row));
+      // A row whose episode opened here forgets the previous one's disposition (updateAlerts).
+      const openedIn = (list: readonly { t: Transition }[]) =>
+        new Set(list.filter((x) => x.t.kind === 'opened').map((x) => x.t.alert.fingerprint));
+      const { inserted, labelChanges } = await writeAlerts(ctx.trx, [...fresh.values()].map((d) => d.row), updates,
+        openedIn(transitions));
       for (const [fp, d] of fresh) if (inserted.has(fp)) transitions.push(...d.transitions);
       // A concurrent batch stored these first: decide again over its state.
       const raced = [...fresh.keys()].filter((fp) => !inserted.has(fp));
       if (raced.length > 0) {
         const now = await lockAlertStates(ctx.trx, raced);
+        const racedTransitions: typeof transitions = [];
+        const racedUpdates: NewAlertRow[] = [];
         for (const fp of raced) {
           const d = decideFor(fp, now.get(fp));
-          transitions.push(...d.transitions);
-          if (d.changed) updates.push(d.row);
+          racedTransitions.push(...d.transitions);
+          if (d.changed) racedUpdates.push(d.row);
         }
+        transitions.push(...racedTransitions);
+        const more = await updateAlerts(ctx.trx, racedUpdates, openedIn(racedTransitions));
+        for (const [source, n] of more) labelChanges.set(source, (labelChanges.get(source) ?? 0) + n);
       }
-      const opened = new Set(transitions.filter((x) => x.t.kind === 'opened').map((x) => x.t.alert.fingerprint));
-      const labelChanges = await updateAlerts(ctx.trx, updates, opened);
 
       const out: StagedAlert[] = [];
       let duplicates = 0;

@@ -5,8 +5,8 @@ import { isActive } from '../../domain/incident-lifecycle';
 import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
 import type { RuleBundle } from '../../rules/rule-bundle';
 import {
-  lockSettlingAlerts, lockTrackedAlerts, markSettled, readStateChanges, recordStateChanges, saveTracking,
-  type StateChange, type TrackedAlert, type Tracking,
+  lockSettlingAlerts, markSettled, readTrackedAlerts, saveChanges, type StateChange, type TrackedAlert,
+  type Tracking,
 } from '../../store/flapping-store';
 import { resolveIncidentsWithoutFiringAlerts } from '../../store/incident-store';
 import type { PipelineMetrics } from '../pipeline-metrics';
@@ -44,7 +44,18 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
       if (rules().get(correlationRulesKind).tracksFlapping) {
         for (const a of changes) if (a.event === 'resolved') candidates.add(a.alert.fingerprint);
       }
-      const rows = await lockTrackedAlerts(ctx.trx, [...candidates]);
+      // Their tracking and history in one read, whose history is bounded before the rows are
+      // known (by change times as if untracked, and the firing rules' windows) and narrowed below.
+      const lower = new Map<string, number>();
+      for (const a of changes) {
+        const fp = a.alert.fingerprint;
+        if (!candidates.has(fp)) continue;
+        const received = Date.parse(a.receivedAt);
+        lower.set(fp, changeTime(a.alert, Number.isFinite(received) ? received : at, lower.get(fp)));
+      }
+      const windows = [...firingPolicy.values()].map((p) => p.windowMs);
+      const historyFrom = { at: Math.min(at, ...lower.values()), windowMs: Math.max(0, ...windows) };
+      const { rows, history: read } = await readTrackedAlerts(ctx.trx, [...candidates], historyFrom);
       const settled = new Map<string, TrackedAlert>();
       // On ticks (runs without alerts), flapping alerts quiet for their window settle; the alerts
       // of a batch settle as they change, below (flapStep).
@@ -70,7 +81,8 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
       }
       const longest = Math.max(0, ...[...byAlert.keys()].map((fp) => policyOf(fp).windowMs));
       const earliest = Math.min(at, ...timeOf.values());
-      const history = await readStateChanges(ctx.trx, [...byAlert.keys()], new Date(earliest - longest));
+      const since = earliest - longest;
+      const history = new Map([...byAlert.keys()].map((fp) => [fp, (read.get(fp) ?? []).filter((t) => t > since)]));
 
       const notes = new Map<AlertChange, FlapNote>();
       const records: StateChange[] = [];
@@ -111,9 +123,8 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
           episodeStartsAt: (list[list.length - 1] as AlertChange).episodeStartsAt,
         });
       }
-      await recordStateChanges(ctx.trx, records);
       await markSettled(ctx.trx, [...settled.keys()].filter((fp) => !byAlert.has(fp)));
-      await saveTracking(ctx.trx, saves);
+      await saveChanges(ctx.trx, records, saves);
 
       // Settled alerts no longer hold their incidents open: those with nothing firing resolve.
       const events: IncidentEvent[] = [];

@@ -13,7 +13,8 @@ import {
 import {
   expirePendingAlerts, putPendingAlerts, readPendingAlerts, removePendingAlerts, type PendingAlert,
 } from '../../store/pending-alert-store';
-import type { NewLink } from '../../store/incident-store';
+import { linkAlerts, type KeyedLink } from '../../store/incident-store';
+import { expectDefined, itemAt } from '../../domain/invariant';
 import type { CorrelatedAlert } from '../stage';
 
 /** A batch's firing alert as the group decision sees it, with what a pending row would hold. */
@@ -36,7 +37,6 @@ interface Group {
 /** What placing a batch's firing alerts in their groups did. */
 export interface Placement {
   readonly events: IncidentEvent[];
-  readonly links: NewLink[];
   /** The incident each alert joined; alerts left pending have none. */
   readonly incidentOf: Map<CorrelatedAlert, number>;
   /** Incidents opened and reopened, by rule. */
@@ -54,8 +54,8 @@ interface Decided {
  * Places firing alerts in their groups' incidents: it reads each group's state (its incident
  * that takes alerts, its pending alerts, its latest incident), decides with the rule's policy
  * in pure code ({@link decideGroup}), and applies the decision: joins, closed windows,
- * reopened and new incidents, pending and expired alerts. The links are returned, for the
- * caller to write with its own.
+ * reopened and new incidents, pending and expired alerts, and the links of the alerts placed
+ * (each written by the statement that writes its incident, where it can).
  *
  * Concurrent batches are met by the database, not by timing. A group whose decision rests on
  * its incident alone (the default: `min_alerts: 1`, no reopening) gets it in one statement for
@@ -69,7 +69,7 @@ export async function placeInGroups(
   trx: Transaction<Database>, alerts: readonly CorrelatedAlert[], now: Date,
 ): Promise<Placement> {
   const placement: Placement = {
-    events: [], links: [], incidentOf: new Map(), created: new Map(), reopened: new Map(),
+    events: [], incidentOf: new Map(), created: new Map(), reopened: new Map(),
   };
   const groups = groupsOf(alerts);
   if (groups.length === 0) return placement;
@@ -89,7 +89,8 @@ export async function placeInGroups(
   const openings = simple.map(({ group, plan }) => ({
     ...newIncidentOf(group, firstWindow(plan)), groupingOpen: true,
   }));
-  const met = await openOrLockIncidents(trx, openings);
+  const met = await openOrLockIncidents(trx, openings,
+    simple.flatMap(({ group, plan }) => episodesOf(firstWindow(plan)).map((e) => ({ ...e, key: group.key }))));
   const opened = new Map<Window, number>();
   simple.forEach(({ group, plan }, i) => {
     const m = met[i] as Met;
@@ -152,14 +153,16 @@ function serviceOf(w: Window): string | null {
 
 /**
  * Writes the decisions: updates of incidents (joins, closed windows; first, so that a group's
- * incident closes before its next one opens), reopenings, new incidents, pending alerts.
- * `opened` are the windows already written; returns the ids of all new incidents.
+ * incident closes before its next one opens), reopenings, new incidents, each with the links of
+ * its alerts, and pending alerts. `opened` are the windows already written, with their links;
+ * returns the ids of all new incidents.
  */
 async function apply(
   trx: Transaction<Database>, decided: readonly Decided[], opened: ReadonlyMap<Window, number>, now: Date,
 ): Promise<Map<Window, number>> {
   const updates: IncidentUpdate[] = [];
   const reopenings: IncidentReopening[] = [];
+  const links: { updates: KeyedLink[]; reopenings: KeyedLink[] } = { updates: [], reopenings: [] };
   const inserts: { w: Window; row: NewIncident }[] = [];
   const toPend: (PendingAlert & { expired: boolean })[] = [];
   const toExpire: PendingAlert[] = [];
@@ -177,6 +180,9 @@ async function apply(
         const update = { id: w.target.id, count, firstAlertAt, lastAlertAt, priority, ...window };
         if (w.target.kind === 'existing') updates.push(update);
         else reopenings.push({ ...update, window: w.window, windowSeconds: Math.ceil(w.windowMs / 1000) });
+        const key = String(w.target.id);
+        const to = w.target.kind === 'existing' ? links.updates : links.reopenings;
+        to.push(...episodesOf(w).map((e) => ({ ...e, key })));
       }
       if (w.target.kind === 'new') toRemove.push(...w.pending);
     }
@@ -188,14 +194,18 @@ async function apply(
   }
 
   // The incidents were locked (read, or met) and the groups' locks are held: a mismatch is a bug.
-  const updated = await updateIncidents(trx, updates, true);
-  const reopened = await reopenIncidents(trx, reopenings);
+  const updated = await updateIncidents(trx, updates, true, links.updates);
+  const reopened = await reopenIncidents(trx, reopenings, links.reopenings);
   if (updated.size < updates.length || reopened.size < reopenings.length) {
     throw new Error('incidents changed under their locks');
   }
   const ids = new Map(opened);
   const inserted = await insertIncidents(trx, inserts.map((i) => i.row));
-  inserts.forEach((i, n) => ids.set(i.w, inserted[n] as number));
+  inserts.forEach((i, n) => ids.set(i.w, itemAt(inserted, n, 'inserted incidents')));
+  await linkAlerts(trx, inserts.flatMap(({ w }) => {
+    const incidentId = expectDefined(ids.get(w), 'an inserted incident');
+    return episodesOf(w).map((e) => ({ ...e, incidentId }));
+  }));
   await putPendingAlerts(trx, toPend, now);
   await expirePendingAlerts(trx, toExpire.map(episodeOf));
   await removePendingAlerts(trx, toRemove.map(episodeOf));
@@ -227,11 +237,7 @@ function place(placement: Placement, decided: readonly Decided[], ids: ReadonlyM
         tally(placement.created, group.rule);
       }
       if (w.closed) placement.events.push({ kind: 'grouping_closed', incidentId: id, reason: 'group_window passed' });
-      for (const m of members) {
-        const { fingerprint, episodeStartsAt: startsAt, receivedAt } = m;
-        placement.links.push({ fingerprint, startsAt, incidentId: id, receivedAt });
-        if ('staged' in m) placement.incidentOf.set(m.staged, id);
-      }
+      for (const m of members) if ('staged' in m) placement.incidentOf.set(m.staged, id);
     }
   }
 }
@@ -292,6 +298,10 @@ function spanOfNew(w: Window): Span {
 }
 
 const NO_ALERTS = { count: 0, firstAlertAt: null, lastAlertAt: null, priority: null } as const;
+
+/** A window's alerts as episodes to link to its incident (pending first, as its timeline names them). */
+const episodesOf = (w: Window): Omit<KeyedLink, 'key'>[] => [...w.pending, ...w.arrivals]
+  .map(({ fingerprint, episodeStartsAt: startsAt, receivedAt }) => ({ fingerprint, startsAt, receivedAt }));
 
 const episodeOf = (p: PendingAlert) => ({ fingerprint: p.fingerprint, startsAt: p.episodeStartsAt });
 

@@ -1,8 +1,6 @@
 import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
 import { updateIncidents } from '../../store/group-store';
-import {
-  linkAlerts, resolveIncidentsWithoutFiringAlerts, resolveLinks, type NewLink,
-} from '../../store/incident-store';
+import { resolveIncidentsWithoutFiringAlerts, resolveLinks } from '../../store/incident-store';
 import { removePendingAlerts } from '../../store/pending-alert-store';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import { isCorrelated, type AlertChange, type CorrelatedAlert, type Stage, type StagedAlert } from '../stage';
@@ -22,21 +20,16 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
       const now = ctx.now();
       const events: IncidentEvent[] = [];
       const incidentOf = new Map<StagedAlert, number>();
-      const links: NewLink[] = [];
 
       const opened = alerts.filter(isCorrelated);
       const flapping = opened.filter((a) => a.flap?.flapping === true && a.flap.incidentId !== undefined);
       const flapped = await joinFlappingIncidents(ctx, flapping);
       events.push(...flapped.events);
-      links.push(...flapped.links);
       for (const [a, id] of flapped.incidentOf) incidentOf.set(a, id);
 
       const placement = await placeInGroups(ctx.trx, opened.filter((a) => !flapped.incidentOf.has(a)), now);
       events.push(...placement.events);
-      links.push(...placement.links);
       for (const [a, id] of placement.incidentOf) incidentOf.set(a, id);
-      // The link is the alerts' disposition `incident` (read so in alert-queries.ts): their rows are not written.
-      await linkAlerts(ctx.trx, links);
 
       const ended = alerts.filter((a): a is AlertChange => a.event === 'resolved');
       let autoResolved = 0;
@@ -84,12 +77,11 @@ export function incidentStage(metrics: PipelineMetrics): Stage {
 
 /**
  * Links firings of flapping alerts to the incident they flap in (their previous episode's),
- * outside their group's window. One that a person resolved meanwhile is not joined: those
- * alerts go to their group as usual.
+ * outside their group's window, with the incident's update. One that a person resolved
+ * meanwhile is not joined: those alerts go to their group as usual.
  */
 async function joinFlappingIncidents(ctx: Parameters<Stage['run']>[1], alerts: readonly CorrelatedAlert[]) {
   const events: IncidentEvent[] = [];
-  const links: NewLink[] = [];
   const incidentOf = new Map<CorrelatedAlert, number>();
   const byIncident = new Map<number, CorrelatedAlert[]>();
   for (const a of alerts) {
@@ -102,17 +94,15 @@ async function joinFlappingIncidents(ctx: Parameters<Stage['run']>[1], alerts: r
       id, count: list.length, firstAlertAt: starts[0] as string, lastAlertAt: starts[starts.length - 1] as string,
       priority: Math.min(...list.map((a) => a.correlation.priority)), groupingUntil: null, groupingOpen: null,
     };
-  }));
+  }), false, [...byIncident].flatMap(([id, list]) => list.map((a) => ({
+    fingerprint: a.alert.fingerprint, startsAt: a.episodeStartsAt, receivedAt: a.receivedAt, key: String(id),
+  }))));
   for (const [id, list] of byIncident) {
     if (!updated.has(id)) continue;
     events.push({ kind: 'alerts_linked', incidentId: id, fingerprints: list.map((a) => a.alert.fingerprint) });
-    for (const a of list) {
-      const { fingerprint } = a.alert;
-      links.push({ fingerprint, startsAt: a.episodeStartsAt, incidentId: id, receivedAt: a.receivedAt });
-      incidentOf.set(a, id);
-    }
+    for (const a of list) incidentOf.set(a, id);
   }
-  return { events, links, incidentOf };
+  return { events, incidentOf };
 }
 
 /**

@@ -43,7 +43,7 @@ export function suppressStage(
       const now = ctx.now();
       const held = new Map<StagedAlert, Held>();
 
-      const silenceIndex = await silences.current(ctx.trx, now);
+      const silenceIndex = await silences.current(ctx.trx, now, ctx.silencesVersion);
       const windows = bundle.get(maintenanceWindowsKind);
       const topo = topology();
       const ciOf: CiOf = (labels) => topo.bind(labels)?.ci.id ?? ciLabelOf(labels);
