@@ -351,6 +351,12 @@ export interface AlertFlappingTable {
   settles_at: Timestamp | null;
   /** Its latest episode: the incident that holds it is the one flapping holds open. */
   episode_starts_at: Timestamp;
+  /**
+   * Its latest change's status: that change is kept here only (`last_event_at`, `last_change_at`),
+   * and goes to alert_state_changes when a later one supersedes it. Null: it is there already
+   * (rows from before migration 0016).
+   */
+  last_status: ColumnType<AlertStatus | null, AlertStatus | null | undefined, AlertStatus | null>;
 }
 
 /** What the SLA sweep decided, once per incident, clock and level (see migration 0012). */

@@ -22,6 +22,11 @@ export interface TrackedAlert {
   /** When its latest change happened (epoch ms, the alert's clock). */
   readonly lastEventAt: number;
   readonly episodeStartsAt: string;
+  /**
+   * Its latest change's status, when that change is kept on the row only (at `lastEventAt`,
+   * applied at `lastChangeAt`) and not yet in the history: {@link saveChanges}.
+   */
+  readonly unrecordedStatus?: AlertStatus;
   /** The incident its latest episode belongs to, if any. */
   readonly incident?: {
     readonly id: number;
@@ -37,7 +42,8 @@ function tracked(db: QueryCreator<Database>) {
       .onRef('ia.starts_at', '=', 'f.episode_starts_at'))
     .leftJoin('incidents as i', 'i.id', 'ia.incident_id')
     .select(['f.fingerprint', 'f.changes', 'f.window_ms', 'f.flapping', 'f.flapping_since', 'f.last_change_at',
-      'f.last_event_at', 'f.episode_starts_at', 'i.id as incident_id', 'i.status', 'i.resolved_at', 'i.resolved_by']);
+      'f.last_event_at', 'f.episode_starts_at', 'f.last_status', 'i.id as incident_id', 'i.status', 'i.resolved_at',
+      'i.resolved_by']);
 }
 
 type TrackedRow = Awaited<ReturnType<ReturnType<typeof tracked>['execute']>>[number];
@@ -48,6 +54,7 @@ function toTracked(r: TrackedRow): TrackedAlert {
     flappingSince: r.flapping_since?.toISOString() ?? null,
     lastChangeAt: r.last_change_at.getTime(), lastEventAt: r.last_event_at.getTime(),
     episodeStartsAt: r.episode_starts_at.toISOString(),
+    ...(r.last_status !== null ? { unrecordedStatus: r.last_status } : {}),
   };
   if (r.incident_id === null || r.status === null) return base;
   const auto = r.status === 'resolved' && r.resolved_by === 'auto' && r.resolved_at !== null;
@@ -133,11 +140,17 @@ export interface Tracking {
   /** Quell's clock: when the tick settles it unless it changes again. */
   readonly settlesAt: string | null;
   readonly episodeStartsAt: string;
+  /** Its latest change's status: that change is not among the changes recorded with it (see saveChanges). */
+  readonly lastStatus: AlertStatus;
 }
 
 /**
  * Records a batch's state changes and saves its alerts' tracking (inserted or updated, in
- * fingerprint order): one statement.
+ * fingerprint order): one statement. An alert's latest change is kept on its tracking row only
+ * (`lastStatus`, `lastEventAt`, `lastChangeAt`), not in `changes`; the change it supersedes
+ * (the row's `unrecordedStatus`, if any) is in `changes`. So the history written is every change
+ * but the latest, one row fewer per change (none for an alert's first), and the history of an
+ * alert is its recorded changes plus its row's unrecorded one.
  */
 export async function saveChanges(
   trx: Trx, changes: readonly StateChange[], rows: readonly Tracking[],
@@ -151,12 +164,12 @@ export async function saveChanges(
     ])))
     .insertInto('alert_flapping')
     .columns(['fingerprint', 'changes', 'window_ms', 'flapping', 'flapping_since', 'last_change_at', 'last_event_at',
-      'settles_at', 'episode_starts_at'])
+      'settles_at', 'episode_starts_at', 'last_status'])
     .expression(unnest(sorted, [
       ['fingerprint', 'text'], ['changes', 'integer'], ['windowMs', 'integer'], ['flapping', 'boolean'],
       ['flappingSince', 'timestamptz'], ['lastChangeAt', 'timestamptz'], ['lastEventAt', 'timestamptz'],
       ['settlesAt', 'timestamptz'],
-      ['episodeStartsAt', 'timestamptz'],
+      ['episodeStartsAt', 'timestamptz'], ['lastStatus', 'text'],
     ]))
     .onConflict((oc) => oc.column('fingerprint').doUpdateSet((eb) => ({
       changes: eb.ref('excluded.changes'), window_ms: eb.ref('excluded.window_ms'),
@@ -164,6 +177,7 @@ export async function saveChanges(
       flapping_since: eb.ref('excluded.flapping_since'), last_change_at: eb.ref('excluded.last_change_at'),
       last_event_at: eb.ref('excluded.last_event_at'),
       settles_at: eb.ref('excluded.settles_at'), episode_starts_at: eb.ref('excluded.episode_starts_at'),
+      last_status: eb.ref('excluded.last_status'),
     })))
     .execute();
 }

@@ -15,6 +15,7 @@ import { problems } from './migrations/0011-problems';
 import { serviceLevels } from './migrations/0012-service-levels';
 import { reports } from './migrations/0013-reports';
 import { alertExpiry } from './migrations/0015-alert-expiry';
+import { flappingLatestChange } from './migrations/0016-flapping-latest-change';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -32,6 +33,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0012-service-levels': serviceLevels,
   '0013-reports': reports,
   '0015-alert-expiry': alertExpiry,
+  '0016-flapping-latest-change': flappingLatestChange,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -216,9 +216,11 @@ test('a flapping alert makes one incident, noted on its timeline, until it settl
   expect(timeline[5]!.detail).toEqual({ fingerprint: fire('10:00').fingerprint, changes: 4, window_seconds: 600 });
   const history = t.db.selectFrom('alert_state_changes').select('status')
     .where('fingerprint', '=', fire('10:00').fingerprint);
-  expect(await history.execute()).toHaveLength(8);
-  expect(await t.db.selectFrom('alert_flapping').select('flapping').where('fingerprint', '=', fire('10:00').fingerprint)
-    .executeTakeFirstOrThrow()).toEqual({ flapping: false });
+  // Eight changes: seven recorded, the latest (its resolve) kept on the tracking row.
+  expect(await history.execute()).toHaveLength(7);
+  expect(await t.db.selectFrom('alert_flapping').select(['flapping', 'last_status'])
+    .where('fingerprint', '=', fire('10:00').fingerprint).executeTakeFirstOrThrow())
+    .toEqual({ flapping: false, last_status: 'resolved' });
 });
 
 test('a flapping alert that settles while firing leaves its incident open until it resolves', async () => {
@@ -281,4 +283,29 @@ test('bounces a minute apart, delivered late and spread out, are flapping; the t
   await tick();
   expect(await flapping()).toEqual({ flapping: false, flapping_since: null });
   expect((await incidentsOf('flap', 'late')).map((i) => i.status)).toEqual(['resolved']);
+});
+
+test('an alert tracked before migration 0016 (its latest change in the history) flaps on as before', async () => {
+  const labels = { scenario: 'flap', service: 'legacy', instance: 'h1' };
+  const fire = (hhmm: string) => firing(labels, time(hhmm));
+  const fp = fire('10:00').fingerprint;
+  await at('10:00', fire('10:00'));
+  await at('10:01', resolved(fire('10:00'), time('10:01')));
+  await at('10:02', fire('10:02'));
+  // As a row written before 0016 is: every change in the history, none kept on the row.
+  const row = await t.db.selectFrom('alert_flapping').selectAll().where('fingerprint', '=', fp)
+    .executeTakeFirstOrThrow();
+  expect(row.last_status).toBe('firing');
+  await t.db.insertInto('alert_state_changes')
+    .values({ fingerprint: fp, status: 'firing', at: row.last_change_at, event_at: row.last_event_at }).execute();
+  await t.db.updateTable('alert_flapping').set({ last_status: null }).where('fingerprint', '=', fp).execute();
+
+  // The fourth change in 10 minutes: flapping, counting the three before it once each.
+  await at('10:03', resolved(fire('10:02'), time('10:03')));
+  const [incident, ...more] = await incidentsOf('flap', 'legacy');
+  expect(more).toEqual([]);
+  expect((await kinds(incident!.id))).toContain('flapping');
+  const history = await t.db.selectFrom('alert_state_changes').select('event_at').where('fingerprint', '=', fp)
+    .orderBy('event_at').execute();
+  expect(history.map((h) => h.event_at.toISOString())).toEqual([time('10:00'), time('10:01'), time('10:02')]);
 });

@@ -1,3 +1,4 @@
+import type { AlertStatus } from '../../domain/alert';
 import { changeTime, flapStep, isBounce, type FlappingState } from '../../domain/flapping';
 import type { FlappingPolicy } from '../../domain/grouping-policy';
 import { QUELL_ACTOR, type IncidentEvent } from '../../domain/incident-event';
@@ -82,7 +83,12 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
       const longest = Math.max(0, ...[...byAlert.keys()].map((fp) => policyOf(fp).windowMs));
       const earliest = Math.min(at, ...timeOf.values());
       const since = earliest - longest;
-      const history = new Map([...byAlert.keys()].map((fp) => [fp, (read.get(fp) ?? []).filter((t) => t > since)]));
+      // An alert's history: its recorded changes, and its latest, kept on its row (saveChanges).
+      const history = new Map([...byAlert.keys()].map((fp) => {
+        const row = rows.get(fp);
+        const kept = row?.unrecordedStatus !== undefined ? [row.lastEventAt] : [];
+        return [fp, [...(read.get(fp) ?? []), ...kept].filter((t) => t > since)];
+      }));
 
       const notes = new Map<AlertChange, FlapNote>();
       const records: StateChange[] = [];
@@ -96,7 +102,13 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
         let policy = policyOf(fp);
         const earlier = [...(history.get(fp) ?? [])];
         const previous = row?.incident;
-        for (const change of list) {
+        // The change the batch's first supersedes, if it was kept on the row only: recorded now.
+        if (row?.unrecordedStatus !== undefined) {
+          records.push({ fingerprint: fp, status: row.unrecordedStatus, at: new Date(row.lastChangeAt).toISOString(),
+            eventAt: new Date(row.lastEventAt).toISOString() });
+        }
+        let lastStatus: AlertStatus = 'firing';
+        for (const [i, change] of list.entries()) {
           if (change.event === 'opened') policy = firingPolicy.get(fp) ?? policy;
           const t = timeOf.get(change) as number;
           const step = flapStep(state, earlier, policy, t);
@@ -112,15 +124,19 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
           if (!step.flapping) since = null;
           state = { flapping: step.flapping, lastChangeAt: t };
           earlier.push(t);
-          const status = change.event === 'opened' ? 'firing' : 'resolved';
-          records.push({ fingerprint: fp, status, at: now.toISOString(), eventAt: new Date(t).toISOString() });
+          lastStatus = change.event === 'opened' ? 'firing' : 'resolved';
+          // The batch's latest change is kept on the row (saves below), not recorded.
+          if (i < list.length - 1) {
+            const eventAt = new Date(t).toISOString();
+            records.push({ fingerprint: fp, status: lastStatus, at: now.toISOString(), eventAt });
+          }
         }
         const { changes: threshold, windowMs } = policy;
         saves.push({
           fingerprint: fp, changes: threshold, windowMs, flapping: state.flapping, flappingSince: since,
           lastChangeAt: now.toISOString(), lastEventAt: new Date(state.lastChangeAt as number).toISOString(),
           settlesAt: state.flapping ? new Date(at + windowMs).toISOString() : null,
-          episodeStartsAt: (list[list.length - 1] as AlertChange).episodeStartsAt,
+          episodeStartsAt: (list[list.length - 1] as AlertChange).episodeStartsAt, lastStatus,
         });
       }
       await markSettled(ctx.trx, [...settled.keys()].filter((fp) => !byAlert.has(fp)));
