@@ -6,7 +6,8 @@ import { isActive } from '../../domain/incident-lifecycle';
 import { correlationRulesKind } from '../../rules/kinds/correlation-rules-kind';
 import type { RuleBundle } from '../../rules/rule-bundle';
 import {
-  lockSettlingAlerts, markSettled, readTrackedAlerts, saveChanges, type StateChange, type TrackedAlert,
+  lockSettlingAlerts, lockTrackedAlerts, markSettled, readStateChanges, saveChanges, type StateChange,
+  type TrackedAlert,
   type Tracking,
 } from '../../store/flapping-store';
 import { resolveIncidentsWithoutFiringAlerts } from '../../store/incident-store';
@@ -45,18 +46,7 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
       if (rules().get(correlationRulesKind).tracksFlapping) {
         for (const a of changes) if (a.event === 'resolved') candidates.add(a.alert.fingerprint);
       }
-      // Their tracking and history in one read, whose history is bounded before the rows are
-      // known (by change times as if untracked, and the firing rules' windows) and narrowed below.
-      const lower = new Map<string, number>();
-      for (const a of changes) {
-        const fp = a.alert.fingerprint;
-        if (!candidates.has(fp)) continue;
-        const received = Date.parse(a.receivedAt);
-        lower.set(fp, changeTime(a.alert, Number.isFinite(received) ? received : at, lower.get(fp)));
-      }
-      const windows = [...firingPolicy.values()].map((p) => p.windowMs);
-      const historyFrom = { at: Math.min(at, ...lower.values()), windowMs: Math.max(0, ...windows) };
-      const { rows, history: read } = await readTrackedAlerts(ctx.trx, [...candidates], historyFrom);
+      const rows = await lockTrackedAlerts(ctx.trx, [...candidates]);
       const settled = new Map<string, TrackedAlert>();
       // On ticks (runs without alerts), flapping alerts quiet for their window settle; the alerts
       // of a batch settle as they change, below (flapStep).
@@ -83,11 +73,12 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
       const longest = Math.max(0, ...[...byAlert.keys()].map((fp) => policyOf(fp).windowMs));
       const earliest = Math.min(at, ...timeOf.values());
       const since = earliest - longest;
+      const recorded = await readStateChanges(ctx.trx, [...byAlert.keys()], new Date(since));
       // An alert's history: its recorded changes, and its latest, kept on its row (saveChanges).
       const history = new Map([...byAlert.keys()].map((fp) => {
         const row = rows.get(fp);
-        const kept = row?.unrecordedStatus !== undefined ? [row.lastEventAt] : [];
-        return [fp, [...(read.get(fp) ?? []), ...kept].filter((t) => t > since)];
+        const kept = row?.unrecordedStatus !== undefined && row.lastEventAt > since ? [row.lastEventAt] : [];
+        return [fp, [...(recorded.get(fp) ?? []), ...kept]];
       }));
 
       const notes = new Map<AlertChange, FlapNote>();
