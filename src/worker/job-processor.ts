@@ -107,6 +107,13 @@ export interface BatchingOptions {
   readonly transactions?: number;
   /** Most alerts in one transaction. @defaultValue 5000 */
   readonly maxAlerts?: number;
+  /**
+   * Another transaction starts only while those in flight hold fewer alerts than this: small
+   * batches overlap (a job need not wait for the one before it), big ones do not (a storm's
+   * batches touch the same groups, and the second would wait on the first's locks anyway; the
+   * jobs arriving meanwhile go together in the next). @defaultValue 500
+   */
+  readonly overlapBelowAlerts?: number;
   /** The stages' clock (tests pass their own). @defaultValue the system clock */
   readonly clock?: () => Date;
 }
@@ -132,8 +139,10 @@ export function createJobProcessor(
   const apply = createJobsApplier(db, stages, metrics, opts.clock);
   const limit = opts.transactions ?? 2;
   const maxAlerts = opts.maxAlerts ?? 5000;
+  const overlapBelow = opts.overlapBelowAlerts ?? 500;
   const waiting: Waiting[] = [];
   let inFlight = 0;
+  let alertsInFlight = 0;
 
   const fail = (jobs: readonly Waiting[], err: unknown): void => {
     metrics.jobs.inc({ result: 'error' }, jobs.length);
@@ -168,7 +177,7 @@ export function createJobProcessor(
   };
 
   const pump = (): void => {
-    while (inFlight < limit && waiting.length > 0) {
+    while (inFlight < limit && waiting.length > 0 && (inFlight === 0 || alertsInFlight < overlapBelow)) {
       const first = expectDefined(waiting.shift(), 'a waiting job');
       const batch: Waiting[] = [first];
       let alerts = first.job.alerts.length;
@@ -180,7 +189,8 @@ export function createJobProcessor(
         batch.push(next);
       }
       inFlight++;
-      void settle(batch).finally(() => { inFlight--; pump(); });
+      alertsInFlight += alerts;
+      void settle(batch).finally(() => { inFlight--; alertsInFlight -= alerts; pump(); });
     }
   };
 
