@@ -9,7 +9,8 @@ const API_ONLY: ReadonlySet<string> = new Set([
   'QUELL_CMDB_FILE', 'QUELL_CMDB_MAX_BYTES',
 ]);
 const WORKER_ONLY: ReadonlySet<string> = new Set([
-  'QUELL_WORKER_CONCURRENCY', 'QUELL_WORKER_TRANSACTIONS', 'QUELL_RUNBOOK_CONCURRENCY', 'QUELL_RUNBOOKS_DRY_RUN',
+  'QUELL_WORKER_CONCURRENCY', 'QUELL_WORKER_TRANSACTIONS', 'QUELL_WORKER_NICE', 'QUELL_RUNBOOK_CONCURRENCY',
+  'QUELL_RUNBOOKS_DRY_RUN',
   'QUELL_HTTP_ALLOW', 'QUELL_EXEC_ENV_ALLOW', 'QUELL_SECRETS_DIR', 'QUELL_PROMETHEUS_URL',
   'QUELL_RUNBOOK_MAX_OUTPUT_BYTES', 'QUELL_LOCK_DURATION_MS', 'QUELL_METRICS_PORT',
 ]);
@@ -18,7 +19,7 @@ const all = SETTING_NAMES;
 const TOOL = ['QUELL_RULES_DIR', 'QUELL_MAX_CLOCK_SKEW_SECONDS'] as const;
 
 export const COMMAND_SETTINGS: Readonly<Record<string, readonly (keyof Config)[]>> = {
-  start: all.filter((k) => k !== 'QUELL_METRICS_PORT'),
+  start: all.filter((k) => k !== 'QUELL_METRICS_PORT' && k !== 'QUELL_WORKER_NICE'),
   api: all.filter((k) => !WORKER_ONLY.has(k)),
   worker: all.filter((k) => !API_ONLY.has(k)),
   migrate: ['DATABASE_URL', 'QUELL_DATA_DIR', 'QUELL_LOG_LEVEL'],

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { setPriority } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -143,6 +144,7 @@ connectors.command('preview').argument('<id>', 'the connector, e.g. zabbix')
 async function run(role: Role): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.QUELL_LOG_LEVEL);
+  if (role === 'worker') yieldCpu(config.QUELL_WORKER_NICE, log);
   const rt = await openRuntime(config, log, role);
   const servers: Server[] = [];
   let worker: { close(): Promise<void> } | undefined;
@@ -160,6 +162,19 @@ async function run(role: Role): Promise<void> {
   if (role !== 'api') await rt.schemaReady;
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- shutdown may set it during the awaits
   if (role !== 'api' && !closing) worker = startWorker(rt);
+}
+
+/**
+ * Lowers this process's scheduling priority to `nice` (QUELL_WORKER_NICE). Raising niceness needs
+ * no privilege; if it fails all the same, the worker runs as started and says so.
+ */
+function yieldCpu(nice: number, log: Logger): void {
+  if (nice === 0) return;
+  try {
+    setPriority(nice);
+  } catch (err) {
+    log.warn({ err, nice }, 'QUELL_WORKER_NICE: could not lower the worker\'s priority; it runs as started');
+  }
 }
 
 /** Lines to stdout (results) and stderr (problems). A reader that went away (`| head`) ends the command. */

@@ -68,6 +68,11 @@ export const configSchema = z.object({
   QUELL_WORKER_CONCURRENCY: int(32),
   /** Database transactions one worker process runs at once; jobs waiting meanwhile share the next one. */
   QUELL_WORKER_TRANSACTIONS: int(2),
+  /**
+   * The scheduling niceness `quell worker` runs at (0-19): on a machine it shares with `quell api`,
+   * the API is served first and ingest stays responsive while the workers apply a storm. 0: as started.
+   */
+  QUELL_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** Runbook runs one worker process executes at once (jobs of the runbook queue). */
   QUELL_RUNBOOK_CONCURRENCY: int(4),
   /** `false`: no runbook runs (a kill switch beside the API's, PUT /api/v1/runbooks/kill-switch). */

@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import { sql } from 'kysely';
 import { BullmqIngestQueue } from '../../src/queue/bullmq-queue';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
@@ -37,6 +38,8 @@ test('a worker SIGKILLed with 10,000 alerts queued loses and duplicates nothing'
   const doomed = startQuell('worker', env);
   started.push(doomed);
   await doomed.waitForLog('worker started');
+  // A worker yields the CPU to the API it shares a machine with (QUELL_WORKER_NICE, 10 unless set).
+  expect(getPriority(doomed.child.pid)).toBe(10);
   await waitFor(async () => (await linkedCount(t.db)) > 0, 30_000, 'the first worker to make progress', 10);
   doomed.child.kill('SIGKILL');
   await doomed.stop();
@@ -51,6 +54,7 @@ test('a worker SIGKILLed with 10,000 alerts queued loses and duplicates nothing'
     QUELL_INGEST_TOKEN: 'crash-test-token-0123456789', QUELL_API_TOKEN: 'crash-test-token-0123456789' });
   started.push(fresh);
   await fresh.waitForLog('server mode: BullMQ on Redis, PostgreSQL');
+  expect(getPriority(fresh.child.pid)).toBe(getPriority()); // API and worker in one: as started
   await waitFor(async () => (await linkedCount(t.db)) === TOTAL, 90_000,
     `all ${TOTAL} alerts linked (had ${atKill} at the kill)`, 200);
   await waitFor(async () => { const d = await queue.depth(); return d.waiting + d.active + d.delayed === 0; }, 30_000,
