@@ -69,10 +69,11 @@ export const configSchema = z.object({
   /** Database transactions one worker process runs at once; jobs waiting meanwhile share the next one. */
   QUELL_WORKER_TRANSACTIONS: int(2),
   /**
-   * The scheduling niceness `quell worker` runs at (0-19): on a machine it shares with `quell api`,
-   * the API is served first and ingest stays responsive while the workers apply a storm. 0: as started.
+   * The scheduling niceness `quell worker` runs at (0-19; 0: as started). On a machine it shares
+   * with `quell api`, a higher value serves the API first: ingest stays responsive while the
+   * workers apply a storm, at the cost of latency at steady load (the worker waits for a core).
    */
-  QUELL_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  QUELL_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(0),
   /** Runbook runs one worker process executes at once (jobs of the runbook queue). */
   QUELL_RUNBOOK_CONCURRENCY: int(4),
   /** `false`: no runbook runs (a kill switch beside the API's, PUT /api/v1/runbooks/kill-switch). */

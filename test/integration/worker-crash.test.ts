@@ -35,10 +35,10 @@ test('a worker SIGKILLed with 10,000 alerts queued loses and duplicates nothing'
   // Short locks, so the fresh worker takes over the dead one's jobs in seconds, not 30 s.
   const env = { REDIS_URL, DATABASE_URL: t.url, QUELL_QUEUE_NAME: q.name, QUELL_WORKER_CONCURRENCY: '8',
     QUELL_LOCK_DURATION_MS: '3000', QUELL_METRICS_PORT: '0', QUELL_HOST: '127.0.0.1' };
-  const doomed = startQuell('worker', env);
+  const doomed = startQuell('worker', { ...env, QUELL_WORKER_NICE: '10' });
   started.push(doomed);
   await doomed.waitForLog('worker started');
-  // A worker yields the CPU to the API it shares a machine with (QUELL_WORKER_NICE, 10 unless set).
+  // A worker yields the CPU to the API it shares a machine with when told to (QUELL_WORKER_NICE).
   expect(getPriority(doomed.child.pid)).toBe(10);
   await waitFor(async () => (await linkedCount(t.db)) > 0, 30_000, 'the first worker to make progress', 10);
   doomed.child.kill('SIGKILL');
@@ -54,7 +54,7 @@ test('a worker SIGKILLed with 10,000 alerts queued loses and duplicates nothing'
     QUELL_INGEST_TOKEN: 'crash-test-token-0123456789', QUELL_API_TOKEN: 'crash-test-token-0123456789' });
   started.push(fresh);
   await fresh.waitForLog('server mode: BullMQ on Redis, PostgreSQL');
-  expect(getPriority(fresh.child.pid)).toBe(getPriority()); // API and worker in one: as started
+  expect(getPriority(fresh.child.pid)).toBe(getPriority()); // the default, and API and worker in one: as started
   await waitFor(async () => (await linkedCount(t.db)) === TOTAL, 90_000,
     `all ${TOTAL} alerts linked (had ${atKill} at the kill)`, 200);
   await waitFor(async () => { const d = await queue.depth(); return d.waiting + d.active + d.delayed === 0; }, 30_000,
