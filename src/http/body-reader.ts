@@ -6,8 +6,9 @@ import { itemAt } from '../domain/invariant';
 /**
  * A request body that could not be read. `type` and `status` are body-parser's (errors.ts
  * `bodyParserErrors` answers them): `entity.too.large` (413, with `limit`),
- * `encoding.unsupported` (415), `request.aborted` and `request.size.invalid` (400); a body that
- * does not decompress has status 400 and no type, with zlib's message.
+ * `encoding.unsupported` and `charset.unsupported` (415), `entity.parse.failed` (json-body.ts),
+ * `request.aborted` and `request.size.invalid` (400); a body that does not decompress has status
+ * 400 and no type, with zlib's message.
  */
 export class BodyReadError extends Error {
   constructor(

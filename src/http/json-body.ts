@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { RequestHandler } from 'express';
 import { findUnstorableText, mayHoldUnstorableText } from '../connectors/storable-text';
-import { hasBody, readBody } from './body-reader';
+import { BodyReadError, hasBody, readBody } from './body-reader';
 import { sendError } from './errors';
 
 export interface JsonBodyOptions {
@@ -41,8 +41,7 @@ export function jsonBody(options: JsonBodyOptions): RequestHandler {
     if (!hasBody(req)) { next(); return; }
     const charset = charsetOf(req.headers['content-type']);
     if (charset !== 'utf-8' && charset !== 'utf8') {
-      const err = new Error(`charset "${charset}": JSON bodies must be UTF-8`);
-      next(Object.assign(err, { type: 'charset.unsupported' }));
+      next(new BodyReadError(`charset "${charset}": JSON bodies must be UTF-8`, 415, 'charset.unsupported'));
       return;
     }
     readBody(req, options.limit).then((raw) => {
@@ -81,7 +80,7 @@ function parseJson(text: string, strict: boolean): Parsed {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   if (body.length === 0) return { ok: true, value: {} };
   const failed = (message: string): Parsed =>
-    ({ ok: false, error: Object.assign(new SyntaxError(message), { type: 'entity.parse.failed', status: 400 }) });
+    ({ ok: false, error: new BodyReadError(message, 400, 'entity.parse.failed') });
   if (strict) {
     const first = /^[ \t\n\r]*(.)/s.exec(body)?.[1];
     if (first !== undefined && first !== '{' && first !== '[') {
