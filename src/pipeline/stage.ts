@@ -20,6 +20,11 @@ export interface AlertChange extends Omit<ReceivedAlert, 'event'> {
   readonly event: 'opened' | 'resolved';
   /** The episode (fingerprint + start) the change belongs to. */
   readonly episodeStartsAt: string;
+  /**
+   * Set by dedup when this transaction stored the alert's first row: nothing else of it is
+   * stored (no flapping history, no incident link), so later stages need not look it up.
+   */
+  readonly firstSeen?: true;
   /** Set by correlate on opened alerts: the rule and group that take it. */
   readonly correlation?: Correlation;
   /** Set by flapping on the changes of alerts whose rule detects flapping. */

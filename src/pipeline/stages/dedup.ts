@@ -72,7 +72,10 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
       for (const { t, receivedAt } of transitions) {
         if (t.kind === 'duplicate') duplicates++;
         else if (t.kind === 'stale') stale++;
-        else out.push({ alert: t.alert, receivedAt, event: t.kind, episodeStartsAt: t.episodeStartsAt });
+        else {
+          const change = { alert: t.alert, receivedAt, event: t.kind, episodeStartsAt: t.episodeStartsAt };
+          out.push(inserted.has(t.alert.fingerprint) ? { ...change, firstSeen: true as const } : change);
+        }
       }
       const ends = dispositionsOfEnds(transitions, inserted);
       await markStale(ctx.trx, ends.stale);

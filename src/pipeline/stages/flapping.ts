@@ -46,7 +46,9 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
       if (rules().get(correlationRulesKind).tracksFlapping) {
         for (const a of changes) if (a.event === 'resolved') candidates.add(a.alert.fingerprint);
       }
-      const rows = await lockTrackedAlerts(ctx.trx, [...candidates]);
+      // An alert stored first in this transaction has no tracking row yet (dedup: firstSeen).
+      const firstSeen = new Set(changes.filter((a) => a.firstSeen === true).map((a) => a.alert.fingerprint));
+      const rows = await lockTrackedAlerts(ctx.trx, [...candidates].filter((fp) => !firstSeen.has(fp)));
       const settled = new Map<string, TrackedAlert>();
       // On ticks (runs without alerts), flapping alerts quiet for their window settle; the alerts
       // of a batch settle as they change, below (flapStep).
@@ -73,7 +75,9 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
       const longest = Math.max(0, ...[...byAlert.keys()].map((fp) => policyOf(fp).windowMs));
       const earliest = Math.min(at, ...timeOf.values());
       const since = earliest - longest;
-      const recorded = await readStateChanges(ctx.trx, [...byAlert.keys()], new Date(since));
+      // History is recorded only with a tracking row (saveChanges), so untracked alerts have none.
+      const trackedKeys = [...byAlert.keys()].filter((fp) => rows.has(fp));
+      const recorded = await readStateChanges(ctx.trx, trackedKeys, new Date(since));
       // An alert's history: its recorded changes, and its latest, kept on its row (saveChanges).
       const history = new Map([...byAlert.keys()].map((fp) => {
         const row = rows.get(fp);
