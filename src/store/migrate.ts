@@ -16,6 +16,7 @@ import { serviceLevels } from './migrations/0012-service-levels';
 import { reports } from './migrations/0013-reports';
 import { alertExpiry } from './migrations/0015-alert-expiry';
 import { flappingLatestChange } from './migrations/0016-flapping-latest-change';
+import { updateRoom } from './migrations/0017-update-room';
 
 /** Every migration, in order. A new one is a new file in migrations/ and one line here. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -34,6 +35,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0013-reports': reports,
   '0015-alert-expiry': alertExpiry,
   '0016-flapping-latest-change': flappingLatestChange,
+  '0017-update-room': updateRoom,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };
