@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { ACTIVE_STATUSES } from '../domain/incident-lifecycle';
 import { PAUSE_KINDS, pausesOf, type ClockFacts, type PauseInterval } from '../domain/service-level';
 import type { Database } from '../store/database';
-import { unnest } from '../store/unnest';
+import { anyOf, unnest } from '../store/unnest';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -86,7 +86,7 @@ export async function insertFlags(trx: Transaction<Database>, flags: readonly Sl
 
 /** `= any($1::integer[])`: one parameter however many ids (an `in` list stops at 65535). */
 function anyId(ids: readonly number[]) {
-  return sql<number>`any(${[...new Set(ids)]}::integer[])`;
+  return anyOf([...new Set(ids)], 'integer');
 }
 
 /** How long the flags of a resolved incident, and notification outcomes, are kept. */

@@ -2,7 +2,7 @@ import { sql, type Selectable, type Transaction } from 'kysely';
 import type { DispositionDecision } from '../domain/alert-disposition';
 import type { AlertState } from '../domain/alert-state';
 import type { AlertsTable, Database, NewAlertRow } from './database';
-import { unnest, type PgType } from './unnest';
+import { anyOf, arrayParam, unnest, type PgType } from './unnest';
 
 const ALERT_COLUMNS: readonly (readonly [keyof NewAlertRow, PgType])[] = [
   ['fingerprint', 'text'], ['source', 'text'], ['status', 'text'], ['labels', 'jsonb'], ['annotations', 'jsonb'],
@@ -19,7 +19,7 @@ export async function lockAlertStates(trx: Trx, fingerprints: readonly string[])
   if (fingerprints.length === 0) return states;
   const rows = await trx.selectFrom('alerts')
     .select(['fingerprint', 'status', 'starts_at', 'ends_at', 'occurrences'])
-    .where('fingerprint', '=', sql<string>`any(${[...fingerprints].sort()}::text[])`).orderBy('fingerprint').forUpdate()
+    .where('fingerprint', '=', anyOf([...fingerprints].sort(), 'text')).orderBy('fingerprint').forUpdate()
     .execute();
   for (const r of rows) states.set(r.fingerprint, alertStateOf(r));
   return states;
@@ -149,7 +149,7 @@ function lastPerFingerprint(decisions: readonly DispositionDecision[]): Disposit
  * of a batch's rows would hash the whole table; this makes it an index lookup.
  */
 const byKey = (rows: readonly { fingerprint: string }[]) =>
-  sql`a.fingerprint = any(${rows.map((r) => r.fingerprint)}::text[])`;
+  sql`a.fingerprint = any(${arrayParam(rows.map((r) => r.fingerprint), 'text')})`;
 
 /**
  * Writes what became of alerts this transaction holds (dedup locked or inserted their rows),

@@ -3,7 +3,7 @@ import type { AlertStatus } from '../domain/alert';
 import type { FlappingPolicy } from '../domain/grouping-policy';
 import type { IncidentStatus } from '../domain/incident-lifecycle';
 import type { Database } from './database';
-import { unnest } from './unnest';
+import { anyOf, unnest } from './unnest';
 
 type Trx = Transaction<Database>;
 
@@ -65,7 +65,7 @@ function toTracked(r: TrackedRow): TrackedAlert {
 /** The tracking rows of these alerts, locked (their alert rows are locked too: dedup holds them). */
 export async function lockTrackedAlerts(trx: Trx, fingerprints: readonly string[]): Promise<Map<string, TrackedAlert>> {
   if (fingerprints.length === 0) return new Map();
-  const rows = await tracked(trx).where('f.fingerprint', '=', sql<string>`any(${[...fingerprints].sort()}::text[])`)
+  const rows = await tracked(trx).where('f.fingerprint', '=', anyOf([...fingerprints].sort(), 'text'))
     .orderBy('f.fingerprint').forUpdate('f').execute();
   return new Map(rows.map((r) => [r.fingerprint, toTracked(r)]));
 }
@@ -85,7 +85,7 @@ export async function readStateChanges(
   const out = new Map<string, number[]>();
   if (fingerprints.length === 0) return out;
   const rows = await trx.selectFrom('alert_state_changes').select(['fingerprint', 'event_at'])
-    .where('fingerprint', '=', sql<string>`any(${[...fingerprints]}::text[])`).where('event_at', '>', since).execute();
+    .where('fingerprint', '=', anyOf(fingerprints, 'text')).where('event_at', '>', since).execute();
   for (const r of rows) {
     const list = out.get(r.fingerprint);
     if (list === undefined) out.set(r.fingerprint, [r.event_at.getTime()]);
@@ -174,7 +174,7 @@ export async function saveChanges(
 export async function markSettled(trx: Trx, fingerprints: readonly string[]): Promise<void> {
   if (fingerprints.length === 0) return;
   await trx.updateTable('alert_flapping').set({ flapping: false, flapping_since: null, settles_at: null })
-    .where('fingerprint', '=', sql<string>`any(${[...fingerprints]}::text[])`).execute();
+    .where('fingerprint', '=', anyOf(fingerprints, 'text')).execute();
 }
 
 /**

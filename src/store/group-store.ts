@@ -5,7 +5,7 @@ import type { WindowKind } from '../domain/grouping-policy';
 import { ACTIVE_STATUSES, nextStatus, OPENED, statusesAllowing } from '../domain/incident-lifecycle';
 import type { Database } from './database';
 import { linkTo, type KeyedLink } from './incident-store';
-import { unnest } from './unnest';
+import { anyOf, unnest } from './unnest';
 
 type Trx = Transaction<Database>;
 
@@ -49,7 +49,7 @@ export async function readGroupingIncidents(
   if (groupKeys.length === 0) return out;
   const query = trx.selectFrom('incidents')
     .select(['id', 'group_key', 'grouping_until', 'last_alert_at', 'group_window_seconds', 'window_kind'])
-    .where('grouping_open', '=', sql.lit(true)).where('group_key', '=', sql<string>`any(${[...groupKeys]}::text[])`);
+    .where('grouping_open', '=', sql.lit(true)).where('group_key', '=', anyOf(groupKeys, 'text'));
   const rows = await (lock ? query.orderBy('group_key').forUpdate() : query).execute();
   for (const r of rows) out.set(r.group_key, groupingOf(r));
   return out;
@@ -74,7 +74,7 @@ export async function readLatestIncidents(
   if (groupKeys.length === 0) return out;
   const rows = await trx.selectFrom('incidents').select(['id', 'group_key', 'status', 'resolved_at', 'resolved_by'])
     .distinctOn('group_key').where('grouping_open', '=', sql.lit(false))
-    .where('group_key', '=', sql<string>`any(${[...groupKeys]}::text[])`)
+    .where('group_key', '=', anyOf(groupKeys, 'text'))
     .orderBy('group_key').orderBy('id', 'desc').execute();
   for (const r of rows) {
     const autoResolvedAt = r.status === 'resolved' && r.resolved_by === 'auto' ? r.resolved_at : null;
@@ -124,7 +124,7 @@ export async function updateIncidents(
       grouping_open = coalesce(v.grouping_open, i.grouping_open), updated_at = now()
     from (${unnest(sortById(updates), UPDATE_COLUMNS)})
       as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open)
-    where i.id = v.id and i.status = any(${[...ACTIVE_STATUSES]}::text[]) ${grouping ? sql`and i.grouping_open` : sql``}
+    where i.id = v.id and i.status = ${anyOf(ACTIVE_STATUSES, 'text')} ${grouping ? sql`and i.grouping_open` : sql``}
     returning i.id`);
 }
 
@@ -169,7 +169,7 @@ export async function reopenIncidents(
     from (${unnest(sortById(reopenings), [...UPDATE_COLUMNS, ['window', 'text'], ['windowSeconds', 'integer']])})
       as v(id, count, first_alert_at, last_alert_at, priority, grouping_until, grouping_open, window_kind,
         window_seconds)
-    where i.id = v.id and i.status = any(${statusesAllowing({ action: 'reopen' })}::text[])
+    where i.id = v.id and i.status = ${anyOf(statusesAllowing({ action: 'reopen' }), 'text')}
     returning i.id`);
 }
 

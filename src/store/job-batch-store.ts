@@ -4,7 +4,7 @@ import { alertStateOf } from './alert-store';
 import type { AlertStatus } from '../domain/alert';
 import type { Database } from './database';
 import { silencesVersionOf } from './silence-store';
-import { unnest } from './unnest';
+import { arrayParam, unnest } from './unnest';
 
 /** A job as its batch's first statement needs it: its id, and the fingerprints of its alerts. */
 export interface BatchJob {
@@ -44,7 +44,7 @@ type StartRow =
 export async function startJobBatch(trx: Transaction<Database>, jobs: readonly BatchJob[]): Promise<StartedBatch> {
   const pairs = jobs.flatMap((j) => j.fingerprints.map((fingerprint) => ({ job: j.id, fingerprint })));
   const { rows } = await sql<StartRow>`with fresh as (
-      insert into processed_jobs (id) select * from unnest(${jobs.map((j) => j.id)}::text[])
+      insert into processed_jobs (id) select * from unnest(${arrayParam(jobs.map((j) => j.id), 'text')})
       on conflict (id) do nothing returning id),
     locked as (
       select fingerprint, status, starts_at, ends_at, occurrences from alerts

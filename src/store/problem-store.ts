@@ -3,7 +3,7 @@ import type { IncidentEvent } from '../domain/incident-event';
 import { problemTimelineEntryOf, type ProblemEvent } from '../domain/problem-event';
 import { MAX_PROBLEM_WINDOW_MS } from '../domain/problem-recurrence';
 import type { Database } from './database';
-import { unnest } from './unnest';
+import { arrayParam, unnest } from './unnest';
 
 type Trx = Transaction<Database>;
 
@@ -19,7 +19,7 @@ export async function lockSignatures(trx: Trx, signatures: readonly string[], at
   if (signatures.length === 0) return;
   const sorted = [...new Set(signatures)].sort();
   await sql`insert into problem_signatures (signature, last_seen_at)
-    select s, ${at.toISOString()}::timestamptz from unnest(${sorted}::text[]) as t(s)
+    select s, ${at.toISOString()}::timestamptz from unnest(${arrayParam(sorted, 'text')}) as t(s)
     on conflict (signature) do update
       set last_seen_at = greatest(problem_signatures.last_seen_at, excluded.last_seen_at)`
     .execute(trx);
@@ -76,7 +76,7 @@ export async function applyWorkarounds(
   const rows = await sql<{ id: number }>`
     update incidents set known_error_problem_id = u.p, workaround = u.w, updated_at = now()
       from unnest(${sorted.map((a) => a.incidentId)}::int4[], ${sorted.map((a) => a.problemId)}::int4[],
-                  ${sorted.map((a) => a.workaround)}::text[]) as u(i, p, w)
+                  ${arrayParam(sorted.map((a) => a.workaround), 'text')}) as u(i, p, w)
      where incidents.id = u.i and incidents.known_error_problem_id is null
     returning incidents.id`.execute(trx);
   const done = new Set(rows.rows.map((r) => r.id));

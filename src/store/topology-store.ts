@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database, RootCauseRecord } from './database';
+import { anyOf, arrayParam } from './unnest';
 
 type Trx = Transaction<Database>;
 
@@ -53,7 +54,7 @@ export async function groupingIncidentsNear(
     id: number; rule: string; group_key: string; cis: string[]; first_alert_at: Date; last_alert_at: Date;
     grouping_until: Date | null; group_window_seconds: number; root: string | null;
   }>`
-    select distinct on (j.id) j.* from unnest(${[...new Set(near)]}::text[]) n(ci) cross join lateral (
+    select distinct on (j.id) j.* from unnest(${arrayParam([...new Set(near)], 'text')}) n(ci) cross join lateral (
       select id, rule, group_key, cis, first_alert_at, last_alert_at, grouping_until, group_window_seconds,
           root_cause->>'ci' as root
         from incidents where grouping_open and cis @> array[n.ci]
@@ -81,7 +82,7 @@ export interface IncidentTopology {
 export async function readIncidentTopology(trx: Trx, ids: readonly number[]): Promise<IncidentTopology[]> {
   if (ids.length === 0) return [];
   const rows = await trx.selectFrom('incidents').select(['id', 'cis', 'root_cause'])
-    .where('id', '=', sql<number>`any(${[...ids]}::integer[])`).execute();
+    .where('id', '=', anyOf([...ids], 'integer')).execute();
   return rows.map((r) => ({ id: r.id, cis: r.cis, rootCause: r.root_cause }));
 }
 
@@ -95,8 +96,9 @@ export async function writeIncidentTopology(trx: Trx, incidents: readonly Incide
   await sql`
     update incidents i set cis = array(select jsonb_array_elements_text(v.cis)), root_cause = v.rc, updated_at = now(),
       service = coalesce(i.service, nullif(v.rc -> 'labels' ->> 'service', ''))
-    from (select * from unnest(${sorted.map((x) => x.id)}::integer[],
-      ${sorted.map((x) => JSON.stringify(x.cis))}::jsonb[],
-      ${sorted.map((x) => (x.rootCause === null ? null : JSON.stringify(x.rootCause)))}::jsonb[])) as v(id, cis, rc)
+    from (select * from unnest(${arrayParam(sorted.map((x) => x.id), 'integer')},
+      ${arrayParam(sorted.map((x) => JSON.stringify(x.cis)), 'jsonb')},
+      ${arrayParam(sorted.map((x) => (x.rootCause === null ? null : JSON.stringify(x.rootCause))), 'jsonb')}))
+      as v(id, cis, rc)
     where i.id = v.id`.execute(trx);
 }

@@ -7,6 +7,7 @@ import type { Stage } from '../pipeline/stage';
 import type { Database } from '../store/database';
 import type { LapseMetrics } from './lapse-metrics';
 import { resolveLapsed, type LapsedRow } from './lapsed-alerts';
+import { anyOf } from '../store/unnest';
 
 /** A connector with a `poll` hook and where to poll it. */
 export interface ReconcileSource {
@@ -84,10 +85,11 @@ export async function reconcileSource(
     const due = missing.filter((r) => now.getTime() - (r.missing_since ?? now).getTime() >= opts.graceMs);
     const newlyMissing = missing.filter((r) => r.missing_since === null && !due.includes(r)).map((r) => r.fingerprint);
     if (seen.length > 0) {
-      await sql`update alerts set missing_since = null where fingerprint = any(${seen}::text[])`.execute(trx);
+      await sql`update alerts set missing_since = null where fingerprint = ${anyOf(seen, 'text')}`.execute(trx);
     }
     if (newlyMissing.length > 0) {
-      await sql`update alerts set missing_since = ${now} where fingerprint = any(${newlyMissing}::text[])`.execute(trx);
+      await sql`update alerts set missing_since = ${now}
+        where fingerprint = ${anyOf(newlyMissing, 'text')}`.execute(trx);
     }
     const lapsed: LapsedRow[] = due.map((r) => ({
       ...r, ends_at: new Date(Math.max(now.getTime(), r.starts_at.getTime())),
