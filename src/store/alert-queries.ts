@@ -67,7 +67,7 @@ export function alertsInOrder(
   const conditions = [
     ...(f.statuses && f.statuses.length > 0 ? [sql<SqlBool>`a.status = any(${arrayParam(f.statuses, 'text')})`] : []),
     ...(f.dispositions && f.dispositions.length > 0
-      ? [sql<SqlBool>`${DISPOSITION} = any(${arrayParam([...f.dispositions], 'text')})`] : []),
+      ? [sql<SqlBool>`${DISPOSITION} = any(${arrayParam(f.dispositions, 'text')})`] : []),
     ...equalities.map((m) => {
       const op = sql.raw(m.op === '=' ? '=' : '<>');
       return sql<SqlBool>`coalesce(a.labels->>${m.name}, '') ${op} ${m.value}`;
@@ -80,7 +80,7 @@ export function alertsInOrder(
     const range = [
       ...(after ? [sql`a.fingerprint > ${after[0]}`] : []),
       ...(f.fingerprints && f.fingerprints.length > 0
-        ? [sql`a.fingerprint = any(${arrayParam([...f.fingerprints], 'text')})`] : []),
+        ? [sql`a.fingerprint = any(${arrayParam(f.fingerprints, 'text')})`] : []),
     ];
     const where = range.length > 0 ? sql`where ${sql.join(range, sql` and `)}` : sql``;
     const { rows } = await sql<{ key: string; keep: boolean } & AlertListItem>`

@@ -5,7 +5,7 @@ import type { WindowKind } from '../domain/grouping-policy';
 import { ACTIVE_STATUSES, nextStatus, OPENED, statusesAllowing } from '../domain/incident-lifecycle';
 import type { Database } from './database';
 import { linkTo, type KeyedLink } from './incident-store';
-import { anyOf, unnest } from './unnest';
+import { anyOf, arrayParam, unnest } from './unnest';
 
 type Trx = Transaction<Database>;
 
@@ -32,8 +32,8 @@ const bucketOf = (groupKey: string): number =>
 export async function lockGroups(trx: Trx, groupKeys: readonly string[]): Promise<void> {
   if (groupKeys.length === 0) return;
   const buckets = [...new Set(groupKeys.map(bucketOf))].sort((a, b) => a - b);
-  await sql`select pg_advisory_xact_lock(${GROUP_LOCK_CLASS}::int4, b) from unnest(${buckets}::int4[]) as t(b)`
-    .execute(trx);
+  await sql`select pg_advisory_xact_lock(${GROUP_LOCK_CLASS}::int4, b)
+    from unnest(${arrayParam(buckets, 'integer')}) as t(b)`.execute(trx);
 }
 
 /**

@@ -33,7 +33,7 @@ export async function fileInhibitSources(trx: Trx, sources: readonly InhibitSour
 export async function scannedInhibitRules(trx: Trx, scanKeys: readonly string[]): Promise<Set<string>> {
   if (scanKeys.length === 0) return new Set();
   const rows = await trx.selectFrom('inhibit_source_scans').select('scan_key')
-    .where('scan_key', '=', anyOf([...scanKeys], 'text')).execute();
+    .where('scan_key', '=', anyOf(scanKeys, 'text')).execute();
   return new Set(rows.map((r) => r.scan_key));
 }
 

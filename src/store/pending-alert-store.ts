@@ -22,7 +22,7 @@ export async function readPendingAlerts(trx: Trx, groupKeys: readonly string[]):
   if (groupKeys.length === 0) return out;
   const rows = await trx.selectFrom('pending_alerts')
     .select(['fingerprint', 'starts_at', 'group_key', 'rule', 'title', 'priority', 'received_at'])
-    .where('expired', '=', sql.lit(false)).where('group_key', '=', anyOf([...groupKeys], 'text'))
+    .where('expired', '=', sql.lit(false)).where('group_key', '=', anyOf(groupKeys, 'text'))
     .orderBy('starts_at').execute();
   for (const r of rows) {
     const list = out.get(r.group_key) ?? [];

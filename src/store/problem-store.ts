@@ -49,7 +49,8 @@ export async function linkIncidents(
   const rows = await sql<{ problem_id: number; incident_id: number }>`
     insert into problem_incidents (problem_id, incident_id, incident_opened_at, linked_by)
     select u.p, u.i, inc.opened_at, ${by}
-      from unnest(${sorted.map((l) => l.problemId)}::int4[], ${sorted.map((l) => l.incidentId)}::int4[]) as u(p, i)
+      from unnest(${arrayParam(sorted.map((l) => l.problemId), 'integer')},
+        ${arrayParam(sorted.map((l) => l.incidentId), 'integer')}) as u(p, i)
       join incidents inc on inc.id = u.i
     on conflict do nothing
     returning problem_id, incident_id`.execute(trx);
@@ -75,7 +76,8 @@ export async function applyWorkarounds(
   const sorted = [...applied].sort((a, b) => a.incidentId - b.incidentId);
   const rows = await sql<{ id: number }>`
     update incidents set known_error_problem_id = u.p, workaround = u.w, updated_at = now()
-      from unnest(${sorted.map((a) => a.incidentId)}::int4[], ${sorted.map((a) => a.problemId)}::int4[],
+      from unnest(${arrayParam(sorted.map((a) => a.incidentId), 'integer')},
+                  ${arrayParam(sorted.map((a) => a.problemId), 'integer')},
                   ${arrayParam(sorted.map((a) => a.workaround), 'text')}) as u(i, p, w)
      where incidents.id = u.i and incidents.known_error_problem_id is null
     returning incidents.id`.execute(trx);

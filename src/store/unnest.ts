@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 
 /** A PostgreSQL type name an `unnest` column is cast to. */
-export type PgType = 'text' | 'jsonb' | 'timestamptz' | 'integer' | 'smallint' | 'boolean';
+export type PgType = 'text' | 'jsonb' | 'timestamptz' | 'integer' | 'smallint' | 'float8' | 'boolean';
 
 const QUOTED = /["\\]/;
 const QUOTES = /["\\]/g;

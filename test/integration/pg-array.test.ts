@@ -33,12 +33,14 @@ test('jsonb: label sets with quotes, backslashes and braces come back as the sam
   expect(await roundTrip([{ a: '"}' }], 'jsonb')).toEqual([{ a: '"}' }]);
 });
 
-test('timestamptz, integer and boolean', async () => {
+test('timestamptz, integer, smallint, float8 and boolean', async () => {
   const at = '2026-11-27T10:00:00.123Z';
   const times = await roundTrip<Date | null>([at, new Date(at), null], 'timestamptz');
   expect(times.map((d) => d?.toISOString() ?? null)).toEqual([at, at, null]);
   expect(await roundTrip([1, -2, 2147483647, null], 'integer')).toEqual([1, -2, 2147483647, null]);
   expect(await roundTrip([true, false, null], 'boolean')).toEqual([true, false, null]);
+  expect(await roundTrip([1, 32767, null], 'smallint')).toEqual([1, 32767, null]);
+  expect(await roundTrip([0.25, -1.5e10, 300, null], 'float8')).toEqual([0.25, -1.5e10, 300, null]);
 });
 
 test('the literal quotes every string and escapes only what must be', () => {

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { ReportPeriod } from '../../domain/report-period';
 import type { Database } from '../../store/database';
+import { arrayParam } from '../../store/unnest';
 import { round, type Report, type SlaComplianceRow, type SlaTargets } from '../report';
 
 /**
@@ -44,7 +45,8 @@ export async function complianceFromTimestamps(
       select i.priority, count(*)::int as incidents,
         (count(*) filter (where extract(epoch from i.${col} - i.opened_at) <= t.target))::int as met
       from incidents i
-      join unnest(${set.map((e) => e[0])}::smallint[], ${set.map((e) => e[1])}::float8[]) as t(priority, target)
+      join unnest(${arrayParam(set.map((e) => e[0]), 'smallint')}, ${arrayParam(set.map((e) => e[1]), 'float8')})
+        as t(priority, target)
         on t.priority = i.priority
       where i.${col} >= ${period.from} and i.${col} < ${period.to}
       group by i.priority`.execute(db);
