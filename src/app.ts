@@ -78,10 +78,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   const tokens = new TokenRegistry(deps.tokens.api, deps.tokens.apiTokens);
-  app.use(healthRouter(deps.registry, deps.checks, {
-    tokens,
-    onNotReady: (details) => deps.log.warn({ reasons: details }, 'not ready'),
-  }));
+  // Ingest first: most requests are ingest, and its routes are matched by one lookup (exact-routes.ts).
   app.use(ingestRouter({
     connectors: deps.connectors,
     queue: deps.queue,
@@ -91,6 +88,10 @@ export function createApp(deps: AppDeps): Express {
     metrics: createIngestMetrics(deps.registry),
     backpressure: deps.backpressure,
     onError: (err) => deps.log.warn({ err: (err as Error).message }, 'ingest queue unavailable'),
+  }));
+  app.use(healthRouter(deps.registry, deps.checks, {
+    tokens,
+    onNotReady: (details) => deps.log.warn({ reasons: details }, 'not ready'),
   }));
   // Who sent each API request (the routes' requireRole checks read it); ingest has its own token.
   app.use(identify(tokens, { openReads: deps.openReads ?? false }));

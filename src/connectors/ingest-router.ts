@@ -1,6 +1,7 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { sendError, sendValidationError } from '../http/errors';
 import { jsonBody, rawBodyOf } from '../http/json-body';
+import { exactRoutes, type ExactRoute, type ExactRoutesHandler } from '../http/exact-routes';
 import { sendJson } from '../http/json-response';
 import {
   QueueOutcomeUnknownError, QueueUnavailableError, type IngestJob, type IngestQueue,
@@ -45,13 +46,13 @@ export interface IngestRouterDeps {
  * While the queue is over its depth (ingest-backpressure.ts), a request gets 503 `queue_full` with
  * `Retry-After` after its credentials and before its body is read.
  */
-export function ingestRouter(deps: IngestRouterDeps): Router {
-  const router = Router();
+export function ingestRouter(deps: IngestRouterDeps): ExactRoutesHandler {
   // keepRaw: each request's raw body, for signatures and for its identity if Redis leaves its outcome unknown.
   const json = jsonBody({ limit: deps.maxBodyBytes, keepRaw: true, anyValue: true });
   const identity = new RequestIdentity();
   const setups = deps.connectors.map((c) =>
     ('connector' in c ? c : itemAt(defaultSetups([c]), 0, 'the default setup')));
+  const routes: ExactRoute[] = [];
   for (const setup of setups) {
     const { connector } = setup;
     const count: RequestHandler = (_req, res, next) => {
@@ -62,12 +63,14 @@ export function ingestRouter(deps: IngestRouterDeps): Router {
       });
       next();
     };
-    for (const at of [`/ingest/${connector.id}`, ...(connector.paths ?? [])]) {
-      router.post(at, count, credentials(setup, deps.token), shed(deps.backpressure), json,
-        handle(setup, deps, identity));
+    const handlers = [
+      count, credentials(setup, deps.token), shed(deps.backpressure), json, handle(setup, deps, identity),
+    ];
+    for (const path of [`/ingest/${connector.id}`, ...(connector.paths ?? [])]) {
+      routes.push({ method: 'POST', path, handlers });
     }
   }
-  return router;
+  return exactRoutes(routes);
 }
 
 /** Step 1: the request's credentials, before its body is read. */

@@ -24,18 +24,22 @@ afterAll(async () => {
   await t.drop();
 });
 
-/** Every `METHOD path` the express app really routes (routers mounted at the root). */
+/** Every `METHOD path` the express app really routes (routers and exact routes mounted at the root). */
 function routesOf(express: Express): Set<string> {
   const out = new Set<string>();
   interface Layer {
     route?: { path: string; methods: Record<string, boolean> };
-    handle?: { stack?: Layer[] };
+    handle?: { stack?: Layer[]; routes?: readonly string[] };
   }
   const walk = (stack: readonly Layer[]): void => {
     for (const layer of stack) {
       if (layer.route) {
         for (const m of Object.keys(layer.route.methods)) out.add(`${m.toUpperCase()} ${layer.route.path}`);
-      } else if (layer.handle?.stack) walk(layer.handle.stack);
+      } else if (layer.handle?.stack) {
+        walk(layer.handle.stack);
+      } else if (layer.handle?.routes) {
+        for (const r of layer.handle.routes) out.add(r); // exact-routes.ts (ingest)
+      }
     }
   };
   walk((express as unknown as { router: { stack: Layer[] } }).router.stack);
