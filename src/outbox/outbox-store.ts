@@ -23,7 +23,7 @@ export interface RecordedOutbox extends OutboxJob {
 export async function recordOutbox(trx: Transaction<Database>, jobs: readonly OutboxJob[]): Promise<RecordedOutbox[]> {
   if (jobs.length === 0) return [];
   const rows = await trx.insertInto('outbox').columns(['queue', 'job_id', 'payload'])
-    .expression(unnest(jobs.map((j) => ({ queue: j.queue, jobId: j.job.id, payload: JSON.stringify(j.job) })), [
+    .expression(unnest(jobs.map((j) => ({ queue: j.queue, jobId: j.job.id, payload: j.job })), [
       ['queue', 'text'], ['jobId', 'text'], ['payload', 'jsonb'],
     ]))
     .onConflict((oc) => oc.columns(['queue', 'job_id']).doNothing())

@@ -4,7 +4,13 @@ import type { AlertState } from '../domain/alert-state';
 import type { AlertsTable, Database, NewAlertRow } from './database';
 import { anyOf, arrayParam, unnest, type PgType } from './unnest';
 
-const ALERT_COLUMNS: readonly (readonly [keyof NewAlertRow, PgType])[] = [
+/** An alert row as written: labels and annotations as objects (unnest sends each as one JSON document). */
+export type AlertRow = Omit<NewAlertRow, 'labels' | 'annotations'> & {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+};
+
+const ALERT_COLUMNS: readonly (readonly [keyof AlertRow, PgType])[] = [
   ['fingerprint', 'text'], ['source', 'text'], ['status', 'text'], ['labels', 'jsonb'], ['annotations', 'jsonb'],
   ['generator_url', 'text'], ['starts_at', 'timestamptz'], ['ends_at', 'timestamptz'], ['occurrences', 'integer'],
   ['first_seen_at', 'timestamptz'], ['last_seen_at', 'timestamptz'], ['expires_at', 'timestamptz'],
@@ -34,7 +40,7 @@ export const alertStateOf = (r: StoredState): AlertState => ({
 });
 
 /** Inserts alerts not stored yet; returns the fingerprints inserted (a concurrent batch may have won the others). */
-export async function insertNewAlerts(trx: Trx, rows: readonly NewAlertRow[]): Promise<Set<string>> {
+export async function insertNewAlerts(trx: Trx, rows: readonly AlertRow[]): Promise<Set<string>> {
   const inserted = new Set<string>();
   if (rows.length === 0) return inserted;
   for (const r of await insertion(trx, rows).execute()) inserted.add(r.fingerprint);
@@ -42,7 +48,7 @@ export async function insertNewAlerts(trx: Trx, rows: readonly NewAlertRow[]): P
 }
 
 /** The insert of insertNewAlerts, in fingerprint order (as every batch inserts): returns the fingerprints inserted. */
-const insertion = (trx: Trx, rows: readonly NewAlertRow[]) => trx.insertInto('alerts').columns(ALERT_COLUMN_NAMES)
+const insertion = (trx: Trx, rows: readonly AlertRow[]) => trx.insertInto('alerts').columns(ALERT_COLUMN_NAMES)
   .expression(unnest([...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)), ALERT_COLUMNS))
   .onConflict((oc) => oc.column('fingerprint').doNothing()).returning('fingerprint');
 
@@ -50,7 +56,7 @@ const UPDATE_COLUMNS: readonly (readonly [keyof AlertUpdate, PgType])[] = [
   ...ALERT_COLUMNS.filter(([name]) => name !== 'first_seen_at' && name !== 'source'), ['newEpisode', 'boolean'],
 ];
 
-type AlertUpdate = NewAlertRow & { readonly newEpisode: boolean };
+type AlertUpdate = AlertRow & { readonly newEpisode: boolean };
 
 /**
  * Writes new states of alerts this transaction has locked. `first_seen_at` is kept. A row whose
@@ -58,7 +64,7 @@ type AlertUpdate = NewAlertRow & { readonly newEpisode: boolean };
  * (disposition and release): the later stages decide the new one's.
  */
 export async function updateAlerts(
-  trx: Trx, rows: readonly NewAlertRow[], newEpisodes: ReadonlySet<string> = new Set(),
+  trx: Trx, rows: readonly AlertRow[], newEpisodes: ReadonlySet<string> = new Set(),
 ): Promise<LabelChanges> {
   const changes: Map<string, number> = new Map();
   if (rows.length === 0) return changes;
@@ -76,7 +82,7 @@ export async function updateAlerts(
  * label changes.
  */
 export async function writeAlerts(
-  trx: Trx, inserts: readonly NewAlertRow[], updates: readonly NewAlertRow[], newEpisodes: ReadonlySet<string>,
+  trx: Trx, inserts: readonly AlertRow[], updates: readonly AlertRow[], newEpisodes: ReadonlySet<string>,
 ): Promise<{ inserted: Set<string>; labelChanges: Map<string, number> }> {
   if (updates.length === 0) return { inserted: await insertNewAlerts(trx, inserts), labelChanges: new Map() };
   if (inserts.length === 0) {
@@ -97,7 +103,7 @@ export async function writeAlerts(
 }
 
 /** The update of updateAlerts: returns each row's source, and whether its labels changed. */
-function update(rows: readonly NewAlertRow[], newEpisodes: ReadonlySet<string>) {
+function update(rows: readonly AlertRow[], newEpisodes: ReadonlySet<string>) {
   const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1))
     .map((r) => ({ ...r, newEpisode: newEpisodes.has(r.fingerprint) }));
   const names = sql.join(UPDATE_COLUMNS.map(([name]) => sql.ref(name === 'newEpisode' ? 'new_episode' : name)));
@@ -127,7 +133,7 @@ export type LabelChanges = ReadonlyMap<string, number>;
 interface DispositionRow {
   readonly fingerprint: string;
   readonly disposition: string;
-  readonly detail: string;
+  readonly detail: Readonly<Record<string, unknown>>;
   readonly releaseAt: string | null;
 }
 
@@ -139,7 +145,7 @@ const DISPOSITION_COLUMNS: readonly (readonly [keyof DispositionRow, PgType])[] 
 function lastPerFingerprint(decisions: readonly DispositionDecision[]): DispositionRow[] {
   const last = new Map(decisions.map((d) => [d.fingerprint, d]));
   return [...last.values()].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)).map((d) => ({
-    fingerprint: d.fingerprint, disposition: d.disposition, detail: JSON.stringify(d.detail),
+    fingerprint: d.fingerprint, disposition: d.disposition, detail: d.detail,
     releaseAt: d.releaseAt ?? null,
   }));
 }

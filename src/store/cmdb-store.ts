@@ -31,7 +31,8 @@ export class CmdbVersionReplacedError extends Error {
 /** Rows per INSERT and per page read: large enough to be few round trips, small enough to stream. */
 const BATCH = 10_000;
 
-type CiRow = CmdbCisTable;
+/** A CI's row as written: its labels as an object (unnest sends a jsonb column as one JSON document). */
+type CiRow = Omit<CmdbCisTable, 'labels'> & { readonly labels: Readonly<Record<string, string>> };
 type RelationRow = CmdbRelationsTable;
 const CI_COLUMNS: readonly (readonly [keyof CiRow, PgType])[] = [
   ['version', 'integer'], ['ord', 'integer'], ['id', 'text'], ['type', 'text'], ['labels', 'jsonb'],
@@ -62,7 +63,7 @@ export async function replaceCmdb(
     const version = current.version + 1;
     for (let at = 0; at < doc.cis.length; at += BATCH) {
       const rows = doc.cis.slice(at, at + BATCH).map((ci, k) => ({
-        version, ord: at + k, id: ci.id, type: ci.type, labels: JSON.stringify(ci.labels),
+        version, ord: at + k, id: ci.id, type: ci.type, labels: ci.labels,
       }));
       await trx.insertInto('cmdb_cis').columns(CI_COLUMN_NAMES).expression(unnest(rows, CI_COLUMNS)).execute();
     }

@@ -124,7 +124,7 @@ export async function appendTimeline(
   if (events.length === 0) return [];
   const entries = events.map(timelineEntryOf);
   const insert = db.insertInto('incident_events').columns(['incident_id', 'kind', 'actor', 'detail'])
-    .expression(unnest(entries.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })), [
+    .expression(unnest(entries, [
       ['incidentId', 'integer'], ['kind', 'text'], ['actor', 'text'], ['detail', 'jsonb'],
     ]));
   if (opts.ids !== true) {

@@ -30,7 +30,7 @@ export async function appendProblemEvents(db: Trx | Kysely<Database>, events: re
   if (events.length === 0) return;
   const entries = events.map(problemTimelineEntryOf);
   await db.insertInto('problem_events').columns(['problem_id', 'kind', 'actor', 'detail'])
-    .expression(unnest(entries.map((e) => ({ ...e, detail: JSON.stringify(e.detail) })), [
+    .expression(unnest(entries, [
       ['problemId', 'integer'], ['kind', 'text'], ['actor', 'text'], ['detail', 'jsonb'],
     ]))
     .execute();

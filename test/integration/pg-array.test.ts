@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { arrayParam, pgArrayLiteral, type PgType } from '../../src/store/unnest';
+import { arrayParam, pgArrayLiteral, unnest, type PgType } from '../../src/store/unnest';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 
 /**
@@ -46,4 +46,28 @@ test('timestamptz, integer, smallint, float8 and boolean', async () => {
 test('the literal quotes every string and escapes only what must be', () => {
   expect(pgArrayLiteral(['a', 'b"c', 'd\\e', null, 3, true])).toBe('{"a","b\\"c","d\\\\e",NULL,3,t}');
   expect(pgArrayLiteral([])).toBe('{}');
+});
+
+test('unnest with jsonb columns: rows zip in order; objects come back as they were, null and undefined as NULL',
+  async () => {
+    const rows: { n: number; name: string; labels?: object; detail: unknown }[] = HOSTILE.map((v, i) => ({
+      n: i, name: v, labels: { [`k${i}${v}`]: v, nested: { list: [v, i] } },
+      detail: i % 3 === 0 ? null : [v, { v }, i, true],
+    }));
+    rows.push({ n: rows.length, name: 'none', detail: null });
+    const { rows: back } = await sql<{ n: number; name: string; labels: unknown; detail: unknown }>`
+      select n, name, labels, detail
+      from (${unnest(rows, [['n', 'integer'], ['name', 'text'], ['labels', 'jsonb'], ['detail', 'jsonb']])})
+        as u(n, name, labels, detail) order by n`.execute(t.db);
+    expect(back).toEqual(rows.map((r) => ({ n: r.n, name: r.name, labels: r.labels ?? null, detail: r.detail })));
+  });
+
+test('unnest refuses JSON text in a jsonb column (it would be stored double-encoded)', () => {
+  expect(() => unnest([{ j: '{"a":1}' }], [['j', 'jsonb']])).toThrow('jsonb column j takes values to store');
+});
+
+test('unnest with a jsonb column and no rows is no rows', async () => {
+  const none: { a: string; j: unknown }[] = [];
+  const { rows } = await sql`select * from (${unnest(none, [['a', 'text'], ['j', 'jsonb']])}) as u(a, j)`.execute(t.db);
+  expect(rows).toEqual([]);
 });

@@ -1,8 +1,9 @@
 import { decideAll, type AlertState, type Transition } from '../../domain/alert-state';
 import type { CanonicalAlert } from '../../domain/alert';
 import type { DispositionDecision } from '../../domain/alert-disposition';
-import { lockAlertStates, markStale, setDispositions, updateAlerts, writeAlerts } from '../../store/alert-store';
-import type { NewAlertRow } from '../../store/database';
+import {
+  lockAlertStates, markStale, setDispositions, updateAlerts, writeAlerts, type AlertRow,
+} from '../../store/alert-store';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import type { Stage, StagedAlert } from '../stage';
 
@@ -35,7 +36,7 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
       const prev = given !== undefined && fingerprints.every((fp) => given.fingerprints.has(fp)) ? given.states
         : await lockAlertStates(ctx.trx, fingerprints);
       const transitions: { t: Transition; receivedAt: string }[] = [];
-      const updates: NewAlertRow[] = [];
+      const updates: AlertRow[] = [];
       const fresh = new Map<string, ReturnType<typeof decideFor>>();
       for (const fp of byFingerprint.keys()) {
         const state = prev.get(fp);
@@ -55,7 +56,7 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
       if (raced.length > 0) {
         const now = await lockAlertStates(ctx.trx, raced);
         const racedTransitions: typeof transitions = [];
-        const racedUpdates: NewAlertRow[] = [];
+        const racedUpdates: AlertRow[] = [];
         for (const fp of raced) {
           const d = decideFor(fp, now.get(fp));
           racedTransitions.push(...d.transitions);
@@ -90,13 +91,13 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
   };
 }
 
-function toRow(alert: CanonicalAlert, state: AlertState, firstSeenAt: string, lastSeenAt: string): NewAlertRow {
+function toRow(alert: CanonicalAlert, state: AlertState, firstSeenAt: string, lastSeenAt: string): AlertRow {
   return {
     fingerprint: alert.fingerprint,
     source: alert.source,
     status: state.status,
-    labels: JSON.stringify(alert.labels),
-    annotations: JSON.stringify(alert.annotations),
+    labels: alert.labels,
+    annotations: alert.annotations,
     generator_url: alert.generatorUrl ?? null,
     starts_at: state.startsAt,
     ends_at: state.endsAt,
