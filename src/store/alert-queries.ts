@@ -4,7 +4,7 @@ import type { AlertDisposition } from '../domain/alert-disposition';
 import { matchesAll, type Matcher } from '../domain/matchers';
 import type { Database } from './database';
 import type { KeysetSource } from './keyset';
-import { arrayParam } from './unnest';
+import { anyOf } from './unnest';
 
 /** Stored alerts in fingerprint order (the primary key: stable, and a range scan however deep). */
 export type AlertListKey = readonly [fingerprint: string];
@@ -65,9 +65,9 @@ export function alertsInOrder(
   const regexes = (f.matchers ?? []).filter((m) => m.op === '=~' || m.op === '!~');
   const equalities = (f.matchers ?? []).filter((m) => m.op === '=' || m.op === '!=');
   const conditions = [
-    ...(f.statuses && f.statuses.length > 0 ? [sql<SqlBool>`a.status = any(${arrayParam(f.statuses, 'text')})`] : []),
+    ...(f.statuses && f.statuses.length > 0 ? [sql<SqlBool>`a.status = ${anyOf(f.statuses, 'text')}`] : []),
     ...(f.dispositions && f.dispositions.length > 0
-      ? [sql<SqlBool>`${DISPOSITION} = any(${arrayParam(f.dispositions, 'text')})`] : []),
+      ? [sql<SqlBool>`${DISPOSITION} = ${anyOf(f.dispositions, 'text')}`] : []),
     ...equalities.map((m) => {
       const op = sql.raw(m.op === '=' ? '=' : '<>');
       return sql<SqlBool>`coalesce(a.labels->>${m.name}, '') ${op} ${m.value}`;
@@ -80,7 +80,7 @@ export function alertsInOrder(
     const range = [
       ...(after ? [sql`a.fingerprint > ${after[0]}`] : []),
       ...(f.fingerprints && f.fingerprints.length > 0
-        ? [sql`a.fingerprint = any(${arrayParam(f.fingerprints, 'text')})`] : []),
+        ? [sql`a.fingerprint = ${anyOf(f.fingerprints, 'text')}`] : []),
     ];
     const where = range.length > 0 ? sql`where ${sql.join(range, sql` and `)}` : sql``;
     const { rows } = await sql<{ key: string; keep: boolean } & AlertListItem>`

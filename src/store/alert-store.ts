@@ -2,7 +2,7 @@ import { sql, type Selectable, type Transaction } from 'kysely';
 import type { DispositionDecision } from '../domain/alert-disposition';
 import type { AlertState } from '../domain/alert-state';
 import type { AlertsTable, Database, NewAlertRow } from './database';
-import { anyOf, arrayParam, unnest, type PgType } from './unnest';
+import { anyOf, unnest, type PgType } from './unnest';
 
 /** An alert row as written: labels and annotations as objects (unnest sends each as one JSON document). */
 export type AlertRow = Omit<NewAlertRow, 'labels' | 'annotations'> & {
@@ -155,7 +155,7 @@ function lastPerFingerprint(decisions: readonly DispositionDecision[]): Disposit
  * of a batch's rows would hash the whole table; this makes it an index lookup.
  */
 const byKey = (rows: readonly { fingerprint: string }[]) =>
-  sql`a.fingerprint = any(${arrayParam(rows.map((r) => r.fingerprint), 'text')})`;
+  sql`a.fingerprint = ${anyOf(rows.map((r) => r.fingerprint), 'text')}`;
 
 /**
  * Writes what became of alerts this transaction holds (dedup locked or inserted their rows),

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database, RootCauseRecord } from './database';
-import { anyOf, arrayParam } from './unnest';
+import { anyOf, arrayParam, unnest } from './unnest';
 
 type Trx = Transaction<Database>;
 
@@ -82,7 +82,7 @@ export interface IncidentTopology {
 export async function readIncidentTopology(trx: Trx, ids: readonly number[]): Promise<IncidentTopology[]> {
   if (ids.length === 0) return [];
   const rows = await trx.selectFrom('incidents').select(['id', 'cis', 'root_cause'])
-    .where('id', '=', anyOf([...ids], 'integer')).execute();
+    .where('id', '=', anyOf(ids, 'integer')).execute();
   return rows.map((r) => ({ id: r.id, cis: r.cis, rootCause: r.root_cause }));
 }
 
@@ -96,9 +96,6 @@ export async function writeIncidentTopology(trx: Trx, incidents: readonly Incide
   await sql`
     update incidents i set cis = array(select jsonb_array_elements_text(v.cis)), root_cause = v.rc, updated_at = now(),
       service = coalesce(i.service, nullif(v.rc -> 'labels' ->> 'service', ''))
-    from (select * from unnest(${arrayParam(sorted.map((x) => x.id), 'integer')},
-      ${arrayParam(sorted.map((x) => JSON.stringify(x.cis)), 'jsonb')},
-      ${arrayParam(sorted.map((x) => (x.rootCause === null ? null : JSON.stringify(x.rootCause))), 'jsonb')}))
-      as v(id, cis, rc)
+    from (${unnest(sorted, [['id', 'integer'], ['cis', 'jsonb'], ['rootCause', 'jsonb']])}) as v(id, cis, rc)
     where i.id = v.id`.execute(trx);
 }

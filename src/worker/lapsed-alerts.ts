@@ -5,7 +5,7 @@ import { runPipeline } from '../pipeline/pipeline';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { IncidentEventLog, type Stage, type StagedAlert } from '../pipeline/stage';
 import type { Database } from '../store/database';
-import { arrayParam } from '../store/unnest';
+import { anyOf, unnest } from '../store/unnest';
 
 /** A firing alert Quell resolves on its own side, as locked by the caller's select. */
 export interface LapsedRow {
@@ -44,7 +44,7 @@ export async function resolveLapsed(
   const { rows: links } = await sql<{ fingerprint: string; incident_id: number }>`
     select ia.fingerprint, ia.incident_id from incident_alerts ia
     join alerts a on a.fingerprint = ia.fingerprint and a.starts_at = ia.starts_at
-    where a.fingerprint = any(${arrayParam(fingerprints, 'text')})`.execute(trx);
+    where a.fingerprint = ${anyOf(fingerprints, 'text')}`.execute(trx);
   const incidentOf = new Map(links.map((l) => [l.fingerprint, l.incident_id]));
   const byIncident = new Map<number, string[]>();
   for (const { fingerprint, incident_id } of links) {
@@ -69,13 +69,16 @@ export async function resolveLapsed(
   });
   await runPipeline(stages, staged, { trx, events, now: () => now, afterCommit }, metrics);
 
-  const details = rows.map((r) => JSON.stringify({
-    reason: lapse.reason, ...r.detail,
-    ...(incidentOf.has(r.fingerprint) ? { incident_id: incidentOf.get(r.fingerprint) } : {}),
+  const details = rows.map((r) => ({
+    fingerprint: r.fingerprint,
+    detail: {
+      reason: lapse.reason, ...r.detail,
+      ...(incidentOf.has(r.fingerprint) ? { incident_id: incidentOf.get(r.fingerprint) } : {}),
+    },
   }));
   await sql`update alerts a
-    set disposition = ${lapse.disposition}, disposition_detail = v.detail::jsonb, missing_since = null
-    from unnest(${arrayParam(fingerprints, 'text')}, ${arrayParam(details, 'text')}) as v(fingerprint, detail)
+    set disposition = ${lapse.disposition}, disposition_detail = v.detail, missing_since = null
+    from (${unnest(details, [['fingerprint', 'text'], ['detail', 'jsonb']])}) as v(fingerprint, detail)
     where a.fingerprint = v.fingerprint and a.status = 'resolved'`.execute(trx);
 }
 

@@ -7,7 +7,7 @@ import { releaseStages, runPipeline } from '../pipeline/pipeline';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { IncidentEventLog, type Stage, type StagedAlert } from '../pipeline/stage';
 import type { Database } from '../store/database';
-import { arrayParam } from '../store/unnest';
+import { anyOf } from '../store/unnest';
 
 /** Held alerts taken up per transaction. */
 const BATCH = 500;
@@ -63,7 +63,7 @@ export async function releaseHeldAlerts(
       // Held no more: what becomes of them now is the stages' to decide (an incident is not
       // written on the row but read from its link, see alert-queries.ts).
       await sql`update alerts set disposition = null, disposition_detail = null, release_at = null
-        where fingerprint = any(${arrayParam(rows.map((r) => r.fingerprint), 'text')})`.execute(trx);
+        where fingerprint = ${anyOf(rows.map((r) => r.fingerprint), 'text')}`.execute(trx);
       const staged: StagedAlert[] = rows.map((r) => {
         const startsAt = r.starts_at.toISOString();
         const alert: CanonicalAlert = {
