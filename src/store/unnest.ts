@@ -27,7 +27,21 @@ function element(value: unknown): string {
  * alerts/s). Every element is quoted, so a string such as `NULL` stays a string.
  */
 export function pgArrayLiteral(values: readonly unknown[]): string {
+  if (values.every(isScalar)) {
+    // JSON writes strings, numbers and null as the literal does, once no string needs escaping:
+    // JSON escapes with a backslash all a literal must ('"', '\\') and more (control characters,
+    // lone surrogates), so a document without one is the literal but for its brackets. Built
+    // natively, this is several times faster than element by element for the worker's batches.
+    const json = JSON.stringify(values);
+    if (!json.includes('\\')) return `{${json.slice(1, -1)}}`;
+  }
   return `{${values.map(element).join(',')}}`;
+}
+
+/** A value JSON writes as the array literal does (booleans as `true`/`false`, which PostgreSQL reads too). */
+function isScalar(value: unknown): boolean {
+  return typeof value === 'string' || value === null || value === undefined || typeof value === 'boolean'
+    || (typeof value === 'number' && Number.isFinite(value));
 }
 
 /** `$1::type[]` for `values`: one parameter however many values (an `in` list stops at 65,535). */

@@ -43,6 +43,16 @@ test('timestamptz, integer, smallint, float8 and boolean', async () => {
   expect(await roundTrip([0.25, -1.5e10, 300, null], 'float8')).toEqual([0.25, -1.5e10, 300, null]);
 });
 
+test('strings that need no escape (the literal built as JSON) come back as they were', async () => {
+  const plain = HOSTILE.filter((v) => JSON.stringify(v) === `"${v}"`); // nothing JSON escapes
+  expect(plain).toEqual(expect.arrayContaining(['NULL', 'null', '{a,b}', 'ünïcødé ✓ 🚨', ' leading and trailing ']));
+  expect(pgArrayLiteral([...plain, null])).toBe(`{${plain.map((v) => `"${v}"`).join(',')},null}`);
+  expect(await roundTrip([...plain, null, undefined], 'text')).toEqual([...plain, null, null]);
+  // One string that must be escaped: the whole literal is built element by element.
+  expect(pgArrayLiteral(['a', 'tab\there'])).toBe('{"a","tab\there"}');
+  expect(await roundTrip(['a', 'tab\there', 'b"'], 'text')).toEqual(['a', 'tab\there', 'b"']);
+});
+
 test('the literal quotes every string and escapes only what must be', () => {
   expect(pgArrayLiteral(['a', 'b"c', 'd\\e', null, 3, true])).toBe('{"a","b\\"c","d\\\\e",NULL,3,t}');
   expect(pgArrayLiteral([])).toBe('{}');
