@@ -215,21 +215,38 @@ export type Met =
  * whose condition is false locks the row and writes nothing; the batch writes it once, after.)
  * `links` (by group key) are linked to the incidents it opens, in the same statement; a group
  * that meets its incident links nothing here.
+ *
+ * The same statement reads the incidents it met (`met`), after the insert has locked them: its
+ * FOR UPDATE takes locks this transaction already holds, and, as a locking read does, returns
+ * each row as its latest version, whatever the statement's snapshot saw. Only an incident
+ * opened by a transaction that committed after that snapshot is not seen: those few are read by
+ * one more statement.
  */
 export async function openOrLockIncidents(
   trx: Trx, openings: readonly NewIncident[], links: readonly KeyedLink[] = [],
 ): Promise<Met[]> {
   if (openings.length === 0) return [];
-  const created = await trx
-    .with('opened', (db) => db.insertInto('incidents').columns(NEW_INCIDENT_COLUMNS).expression(newIncidents(openings))
-      .onConflict((oc) => oc.column('group_key').where('grouping_open', '=', sql.lit(true))
-        .doUpdateSet({ updated_at: sql`incidents.updated_at` }).where(sql.lit(false)))
-      .returning(['id', 'group_key']))
-    .with('linked', () => linkTo(trx, 'opened', 'group_key', links))
-    .selectFrom('opened').select(['id', 'group_key']).execute();
-  const ids = new Map(created.map((r) => [r.group_key, r.id]));
-  const others = openings.filter((o) => !ids.has(o.groupKey)).map((o) => o.groupKey);
-  const met = await readGroupingIncidents(trx, others, false);
+  const insert = trx.insertInto('incidents').columns(NEW_INCIDENT_COLUMNS).expression(newIncidents(openings))
+    .onConflict((oc) => oc.column('group_key').where('grouping_open', '=', sql.lit(true))
+      .doUpdateSet({ updated_at: sql`incidents.updated_at` }).where(sql.lit(false)))
+    .returning(['id', 'group_key']);
+  const keys = openings.map((o) => o.groupKey);
+  const { rows } = await sql<MetRow & { created: boolean }>`with opened as (${insert}),
+      linked as (${linkTo(trx, 'opened', 'group_key', links)}),
+      met as (select id, group_key, grouping_until, last_alert_at, group_window_seconds, window_kind
+        from incidents where grouping_open and group_key = ${anyOf(keys, 'text')} order by group_key for update)
+    select true as created, id, group_key, null::timestamptz as grouping_until, null::timestamptz as last_alert_at,
+      null::integer as group_window_seconds, null::text as window_kind from opened
+    union all select false, id, group_key, grouping_until, last_alert_at, group_window_seconds, window_kind from met`
+    .execute(trx);
+  const ids = new Map<string, number>();
+  const met = new Map<string, GroupingIncident>();
+  for (const r of rows) {
+    if (r.created) ids.set(r.group_key, r.id);
+    else met.set(r.group_key, groupingOf(r));
+  }
+  const unseen = keys.filter((k) => !ids.has(k) && !met.has(k));
+  for (const [k, incident] of await readGroupingIncidents(trx, unseen, false)) met.set(k, incident);
   return openings.map((o): Met => {
     const id = ids.get(o.groupKey);
     if (id !== undefined) return { created: true, id };
@@ -237,6 +254,16 @@ export async function openOrLockIncidents(
     if (incident === undefined) throw new Error(`group ${o.groupKey} neither opened nor met an incident`);
     return { created: false, incident };
   });
+}
+
+/** An incident taking alerts as openOrLockIncidents reads it. */
+interface MetRow {
+  readonly id: number;
+  readonly group_key: string;
+  readonly grouping_until: Date | null;
+  readonly last_alert_at: Date;
+  readonly group_window_seconds: number;
+  readonly window_kind: WindowKind;
 }
 
 /** Opens incidents; returns their ids in the order given. */
