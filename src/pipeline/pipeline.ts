@@ -95,5 +95,6 @@ export async function runPipeline(
     current = await stage.run(current, ctx);
     stop?.();
   }
+  await ctx.later?.flush(ctx.trx);
   return current;
 }

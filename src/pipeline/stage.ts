@@ -5,6 +5,7 @@ import type { FlappingPolicy } from '../domain/grouping-policy';
 import type { IncidentEvent } from '../domain/incident-event';
 import type { Correlation } from '../rules/rule-set';
 import type { Database } from '../store/database';
+import type { LaterWrites } from '../store/later-writes';
 import type { SourceAcknowledgedAlert } from '../queue/ingest-queue';
 
 /** An alert as a job brings it to the pipeline. */
@@ -78,6 +79,12 @@ export interface StageContext {
   readonly now: () => Date;
   /** Runs `fn` after the job's transaction commits (metrics, notifications): never for a rolled-back try. */
   readonly afterCommit: (fn: () => void) => void;
+  /**
+   * Writes no later stage reads, held to travel with the transaction's last statement (the
+   * `record` stage's, or runPipeline's after the last stage) instead of a round trip of their
+   * own. @defaultValue none: they are written at once
+   */
+  readonly later?: LaterWrites;
   /**
    * The silences' version (`silences_version`) as the transaction's first statement read it, so
    * that the suppress stage's cache costs no statement of its own (src/store/job-batch-store.ts).

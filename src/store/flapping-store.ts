@@ -3,6 +3,7 @@ import type { AlertStatus } from '../domain/alert';
 import type { FlappingPolicy } from '../domain/grouping-policy';
 import type { IncidentStatus } from '../domain/incident-lifecycle';
 import type { Database } from './database';
+import { LaterWrites } from './later-writes';
 import { anyOf, unnest } from './unnest';
 
 type Trx = Transaction<Database>;
@@ -134,23 +135,31 @@ export interface Tracking {
 
 /**
  * Records a batch's state changes and saves its alerts' tracking (inserted or updated, in
- * fingerprint order): one statement. An alert's latest change is kept on its tracking row only
+ * fingerprint order): one statement, or, with `later`, two writes that travel with a later
+ * statement (LaterWrites). An alert's latest change is kept on its tracking row only
  * (`lastStatus`, `lastEventAt`, `lastChangeAt`), not in `changes`; the change it supersedes
  * (the row's `unrecordedStatus`, if any) is in `changes`. So the history written is every change
  * but the latest, one row fewer per change (none for an alert's first), and the history of an
  * alert is its recorded changes plus its row's unrecorded one.
  */
 export async function saveChanges(
-  trx: Trx, changes: readonly StateChange[], rows: readonly Tracking[],
+  trx: Trx, changes: readonly StateChange[], rows: readonly Tracking[], later?: LaterWrites,
 ): Promise<void> {
-  if (changes.length === 0 && rows.length === 0) return;
+  const writes = later ?? new LaterWrites();
+  if (changes.length > 0) {
+    writes.add(trx.insertInto('alert_state_changes').columns(['fingerprint', 'status', 'at', 'event_at'])
+      .expression(unnest(changes, [
+        ['fingerprint', 'text'], ['status', 'text'], ['at', 'timestamptz'], ['eventAt', 'timestamptz'],
+      ])));
+  }
+  if (rows.length > 0) writes.add(saveTracking(trx, rows));
+  if (later === undefined) await writes.flush(trx);
+}
+
+/** The upsert of alerts' tracking rows, in fingerprint order. */
+function saveTracking(trx: Trx, rows: readonly Tracking[]) {
   const sorted = [...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  await trx.with('recorded', (db) => db.insertInto('alert_state_changes')
-    .columns(['fingerprint', 'status', 'at', 'event_at'])
-    .expression(unnest(changes, [
-      ['fingerprint', 'text'], ['status', 'text'], ['at', 'timestamptz'], ['eventAt', 'timestamptz'],
-    ])))
-    .insertInto('alert_flapping')
+  return trx.insertInto('alert_flapping')
     .columns(['fingerprint', 'changes', 'window_ms', 'flapping', 'flapping_since', 'last_change_at', 'last_event_at',
       'settles_at', 'episode_starts_at', 'last_status'])
     .expression(unnest(sorted, [
@@ -166,8 +175,7 @@ export async function saveChanges(
       last_event_at: eb.ref('excluded.last_event_at'),
       settles_at: eb.ref('excluded.settles_at'), episode_starts_at: eb.ref('excluded.episode_starts_at'),
       last_status: eb.ref('excluded.last_status'),
-    })))
-    .execute();
+    })));
 }
 
 /** Ends the flapping of alerts that settled. */

@@ -7,6 +7,7 @@ import { candidatesOf, needsLabels, NO_RUNBOOKS, runsFor, type TriggeredRun } fr
 import { itemAt } from '../domain/invariant';
 import type { Database, IncidentRow, IncidentsTable } from './database';
 import { appendTimeline } from './incident-store';
+import type { LaterWrites } from './later-writes';
 
 /** What committing incident events needs besides the transaction. */
 export interface IncidentEventsDeps {
@@ -26,23 +27,24 @@ export const TIMELINE_ONLY: IncidentEventsDeps = { runbooks: () => NO_RUNBOOKS, 
  * stage, the API's acknowledge and resolve): writes them to their timelines and starts the
  * runbooks they trigger: runs (once per trigger key), their outbox rows and `runbook` timeline
  * events, all in `trx`. Returns the outbox rows, which the caller hands to `deps.relay` once
- * `trx` has committed. With no runbook on any of the events' triggers it reads nothing.
+ * `trx` has committed. With no runbook on any of the events' triggers it reads nothing. The
+ * timeline's statement carries the writes `later` holds.
  */
 export async function commitIncidentEvents(
-  trx: Transaction<Database>, events: readonly IncidentEvent[], deps: IncidentEventsDeps,
+  trx: Transaction<Database>, events: readonly IncidentEvent[], deps: IncidentEventsDeps, later?: LaterWrites,
 ): Promise<RecordedOutbox[]> {
   if (events.length === 0) return [];
   const set = deps.runbooks();
   if (set.all.length === 0) {
-    await appendTimeline(trx, events);
+    await appendTimeline(trx, events, { later });
     return [];
   }
   const candidates = events.map((e) => candidatesOf(e, set));
   if (candidates.every((c) => c.length === 0)) {
-    await appendTimeline(trx, events);
+    await appendTimeline(trx, events, { later });
     return [];
   }
-  const seqs = await appendTimeline(trx, events, { ids: true });
+  const seqs = await appendTimeline(trx, events, { ids: true, later });
   const ids = events.filter((_, i) => itemAt(candidates, i, 'runbook candidates').length > 0).map((e) => e.incidentId);
   const facts = await readIncidentFacts(trx, ids, needsLabels([...new Set(candidates.flat())]));
   const runs: TriggeredRun[] = [];

@@ -8,6 +8,7 @@ import {
   TIMELINE_ONLY, workIncident, workIncidentIn, type IncidentEventsDeps, type IncidentWork, type LockedIncident,
   type WorkOutcome,
 } from './incident-events-commit';
+import { LaterWrites } from './later-writes';
 import { unnest } from './unnest';
 
 type Trx = Transaction<Database>;
@@ -116,10 +117,11 @@ export async function resolveIncidentsWithoutFiringAlerts(
 
 /**
  * Writes events to their incidents' timelines, in order (one statement for all). With
- * `ids`, returns each event's row id (in the events' order), else nothing.
+ * `ids`, returns each event's row id (in the events' order), else nothing. With `later`, the
+ * statement carries the writes it holds.
  */
 export async function appendTimeline(
-  db: Trx | Kysely<Database>, events: readonly IncidentEvent[], opts: { ids?: boolean } = {},
+  db: Trx | Kysely<Database>, events: readonly IncidentEvent[], opts: { ids?: boolean; later?: LaterWrites } = {},
 ): Promise<string[]> {
   if (events.length === 0) return [];
   const entries = events.map(timelineEntryOf);
@@ -127,12 +129,13 @@ export async function appendTimeline(
     .expression(unnest(entries, [
       ['incidentId', 'integer'], ['kind', 'text'], ['actor', 'text'], ['detail', 'jsonb'],
     ]));
+  const later = opts.later ?? new LaterWrites();
   if (opts.ids !== true) {
-    await insert.execute();
+    await later.carriedBy(insert).execute(db);
     return [];
   }
   // The sequence numbers the rows in the order unnest gives them, which is the events' order.
-  const rows = await insert.returning('id').execute();
+  const { rows } = await later.carriedBy<{ id: string }>(insert.returning('id')).execute(db);
   return rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
 }
 

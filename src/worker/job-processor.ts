@@ -7,6 +7,7 @@ import { expectDefined, itemAt } from '../domain/invariant';
 import type { Database } from '../store/database';
 import { isConflict, isConnectionError, isDataError } from '../store/pg-errors';
 import { startJobBatch } from '../store/job-batch-store';
+import { LaterWrites } from '../store/later-writes';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
 import { IncidentEventLog, type Stage, type StageContext, type StagedAlert } from '../pipeline/stage';
@@ -99,7 +100,9 @@ export function createPipelineTick(
 }
 
 function stageContext(trx: Transaction<Database>, clock: () => Date, effects: (() => void)[]): StageContext {
-  return { trx, events: new IncidentEventLog(), now: clock, afterCommit: (fn) => effects.push(fn) };
+  return {
+    trx, events: new IncidentEventLog(), now: clock, afterCommit: (fn) => effects.push(fn), later: new LaterWrites(),
+  };
 }
 
 export interface BatchingOptions {

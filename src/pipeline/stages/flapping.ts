@@ -135,7 +135,12 @@ export function flappingStage(rules: () => RuleBundle, metrics: PipelineMetrics)
         });
       }
       await markSettled(ctx.trx, [...settled.keys()].filter((fp) => !byAlert.has(fp)));
-      await saveChanges(ctx.trx, records, saves);
+      // Later in the transaction, the tracking rows are read only for the alerts flapping (an
+      // incident they hold open does not resolve: resolveIncidentsWithoutFiringAlerts). When no
+      // alert starts or stops flapping, that reading is the same before and after these writes,
+      // so they travel with the transaction's last statement (new alerts' first changes, mostly).
+      const sameFlapping = saves.every((s) => !s.flapping && rows.get(s.fingerprint)?.flapping !== true);
+      await saveChanges(ctx.trx, records, saves, sameFlapping ? ctx.later : undefined);
 
       // Settled alerts no longer hold their incidents open: those with nothing firing resolve.
       const events: IncidentEvent[] = [];
