@@ -95,11 +95,14 @@ export interface StageContext {
   /**
    * The stored states of the batch's alerts, locked by the transaction's first statement in
    * fingerprint order (src/store/job-batch-store.ts): dedup uses them when `fingerprints` holds
-   * all of its alerts' (one not in `states` is not stored). @defaultValue none: dedup locks them
+   * all of its alerts' (one not in `states` is not stored). `inserted`: the fingerprints that
+   * statement stored first, with the rows dedup's firstRows gave them. @defaultValue none:
+   * dedup locks them
    */
   readonly alertStates?: {
     readonly fingerprints: ReadonlySet<string>;
     readonly states: ReadonlyMap<string, AlertState>;
+    readonly inserted?: ReadonlySet<string>;
   };
   /** What the jobs' sources said was acknowledged (IngestJob.acknowledgements), in job order. @defaultValue none */
   readonly acknowledgements?: readonly SourceAcknowledgedAlert[];

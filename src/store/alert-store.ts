@@ -1,4 +1,4 @@
-import { sql, type Selectable, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Selectable, type Transaction } from 'kysely';
 import type { DispositionDecision } from '../domain/alert-disposition';
 import type { AlertState } from '../domain/alert-state';
 import type { AlertsTable, Database, NewAlertRow } from './database';
@@ -47,10 +47,18 @@ export async function insertNewAlerts(trx: Trx, rows: readonly AlertRow[]): Prom
   return inserted;
 }
 
-/** The insert of insertNewAlerts, in fingerprint order (as every batch inserts): returns the fingerprints inserted. */
-const insertion = (trx: Trx, rows: readonly AlertRow[]) => trx.insertInto('alerts').columns(ALERT_COLUMN_NAMES)
-  .expression(unnest([...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)), ALERT_COLUMNS))
-  .onConflict((oc) => oc.column('fingerprint').doNothing()).returning('fingerprint');
+/**
+ * The insert of insertNewAlerts, in fingerprint order (as every batch inserts): returns the
+ * fingerprints inserted. With `where` (a condition on `r`, the row), only the rows it holds for.
+ */
+export const insertion = (trx: Trx, rows: readonly AlertRow[], where?: RawBuilder<boolean>) => {
+  const sorted = unnest([...rows].sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1)), ALERT_COLUMNS);
+  const names = sql.join(ALERT_COLUMN_NAMES.map((n) => sql.ref(n)));
+  return trx.insertInto('alerts').columns(ALERT_COLUMN_NAMES)
+    .expression(where === undefined ? sorted
+      : sql`select * from (${sorted}) as r(${names}) where ${where} order by r.fingerprint`)
+    .onConflict((oc) => oc.column('fingerprint').doNothing()).returning('fingerprint');
+};
 
 const UPDATE_COLUMNS: readonly (readonly [keyof AlertUpdate, PgType])[] = [
   ...ALERT_COLUMNS.filter(([name]) => name !== 'first_seen_at' && name !== 'source'), ['newEpisode', 'boolean'],

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Kysely, Transaction } from 'kysely';
 import {
-  DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler, type SourceAcknowledgedAlert,
+  DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler,
 } from '../queue/ingest-queue';
 import { expectDefined, itemAt } from '../domain/invariant';
 import type { Database } from '../store/database';
@@ -10,6 +10,7 @@ import { startJobBatch } from '../store/job-batch-store';
 import { LaterWrites } from '../store/later-writes';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
+import { firstRows } from '../pipeline/stages/dedup';
 import { IncidentEventLog, type Stage, type StageContext, type StagedAlert } from '../pipeline/stage';
 
 export type JobsApplier = (jobs: readonly IngestJob[]) => Promise<void>;
@@ -33,20 +34,18 @@ export function createJobsApplier(
       try {
         await db.transaction().execute(async (trx) => {
           began = performance.now();
-          // One statement records the jobs and reads what the first stages would (StageContext).
+          // One statement records the jobs, reads what the first stages would (StageContext), and
+          // stores the alerts that are new (dedup's firstRows, over the jobs in the order applied).
+          const ordered = [...jobs].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
           const started = await startJobBatch(trx, jobs.map((j) => ({
             id: j.id, fingerprints: j.alerts.map((a) => a.fingerprint),
-          })));
-          const applied = jobs.filter((j) => started.fresh.has(j.id));
+          })), firstRows(receivedAlerts(ordered)));
+          const applied = ordered.filter((j) => started.fresh.has(j.id));
           const redelivered = jobs.length - applied.length;
           if (redelivered > 0) effects.push(() => metrics.jobs.inc({ result: 'redelivered' }, redelivered));
           if (applied.length === 0) return;
-          const alerts: StagedAlert[] = [];
-          const acknowledgements: SourceAcknowledgedAlert[] = [];
-          for (const job of [...applied].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt))) {
-            for (const alert of job.alerts) alerts.push({ alert, receivedAt: job.receivedAt });
-            acknowledgements.push(...job.acknowledgements ?? []);
-          }
+          const alerts = receivedAlerts(applied);
+          const acknowledgements = applied.flatMap((job) => job.acknowledgements ?? []);
           const { silencesVersion, alertStates } = started;
           const ctx = { ...stageContext(trx, clock, effects), acknowledgements, silencesVersion, alertStates };
           await runPipeline(stages, alerts, ctx, metrics);
@@ -98,6 +97,10 @@ export function createPipelineTick(
     for (const fn of effects) fn();
   };
 }
+
+/** The jobs' alerts, in the jobs' order, as the pipeline takes them. */
+const receivedAlerts = (jobs: readonly IngestJob[]): StagedAlert[] =>
+  jobs.flatMap((job) => job.alerts.map((alert) => ({ alert, receivedAt: job.receivedAt })));
 
 function stageContext(trx: Transaction<Database>, clock: () => Date, effects: (() => void)[]): StageContext {
   return {

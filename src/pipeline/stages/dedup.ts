@@ -15,41 +15,33 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
   return {
     name: 'dedup',
     async run(alerts, ctx) {
-      const byFingerprint = new Map<string, StagedAlert[]>();
-      for (const staged of alerts) {
-        const list = byFingerprint.get(staged.alert.fingerprint);
-        if (list) list.push(staged); else byFingerprint.set(staged.alert.fingerprint, [staged]);
-      }
-      const decideFor = (fp: string, prev: AlertState | undefined) => {
-        const list = byFingerprint.get(fp) as StagedAlert[];
-        const { next, transitions } = decideAll(prev, list.map((s) => s.alert));
-        // decideAll answers one transition per alert, in order.
-        const staged = transitions.map((t, i) => ({ t, receivedAt: (list[i] as StagedAlert).receivedAt }));
-        const first = list[0] as StagedAlert;
-        const last = list[list.length - 1] as StagedAlert;
-        const row = toRow(last.alert, next as AlertState, first.receivedAt, last.receivedAt);
-        return { row, transitions: staged, changed: next !== prev };
-      };
+      const byFingerprint = byFingerprintOf(alerts);
+      const decideFor = (fp: string, prev: AlertState | undefined) =>
+        decideFingerprint(byFingerprint.get(fp) as StagedAlert[], prev);
 
       const fingerprints = [...byFingerprint.keys()];
       const given = ctx.alertStates;
+      // Rows the transaction's first statement stored already, as firstRows made them.
+      const stored = given?.inserted ?? NONE;
       const prev = given !== undefined && fingerprints.every((fp) => given.fingerprints.has(fp)) ? given.states
-        : await lockAlertStates(ctx.trx, fingerprints);
+        : await lockAlertStates(ctx.trx, fingerprints.filter((fp) => !stored.has(fp)));
       const transitions: { t: Transition; receivedAt: string }[] = [];
       const updates: AlertRow[] = [];
       const fresh = new Map<string, ReturnType<typeof decideFor>>();
       for (const fp of byFingerprint.keys()) {
         const state = prev.get(fp);
         const d = decideFor(fp, state);
-        if (state === undefined) { fresh.set(fp, d); continue; }
+        if (state === undefined && !stored.has(fp)) { fresh.set(fp, d); continue; }
         transitions.push(...d.transitions);
-        if (d.changed) updates.push(d.row);
+        if (d.changed && state !== undefined) updates.push(d.row);
       }
       // A row whose episode opened here forgets the previous one's disposition (updateAlerts).
       const openedIn = (list: readonly { t: Transition }[]) =>
         new Set(list.filter((x) => x.t.kind === 'opened').map((x) => x.t.alert.fingerprint));
-      const { inserted, labelChanges } = await writeAlerts(ctx.trx, [...fresh.values()].map((d) => d.row), updates,
+      const written = await writeAlerts(ctx.trx, [...fresh.values()].map((d) => d.row), updates,
         openedIn(transitions));
+      const { labelChanges } = written;
+      const inserted = new Set([...written.inserted, ...fingerprints.filter((fp) => stored.has(fp))]);
       for (const [fp, d] of fresh) if (inserted.has(fp)) transitions.push(...d.transitions);
       // A concurrent batch stored these first: decide again over its state.
       const raced = [...fresh.keys()].filter((fp) => !inserted.has(fp));
@@ -89,6 +81,37 @@ export function dedupStage(metrics: PipelineMetrics): Stage {
       return out;
     },
   };
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+function byFingerprintOf(alerts: readonly StagedAlert[]): Map<string, StagedAlert[]> {
+  const byFingerprint = new Map<string, StagedAlert[]>();
+  for (const staged of alerts) {
+    const list = byFingerprint.get(staged.alert.fingerprint);
+    if (list) list.push(staged); else byFingerprint.set(staged.alert.fingerprint, [staged]);
+  }
+  return byFingerprint;
+}
+
+/** One fingerprint's alerts (in order) folded into its stored state: its row, transitions, and whether it changed. */
+function decideFingerprint(list: readonly StagedAlert[], prev: AlertState | undefined) {
+  const { next, transitions } = decideAll(prev, list.map((s) => s.alert));
+  // decideAll answers one transition per alert, in order.
+  const staged = transitions.map((t, i) => ({ t, receivedAt: (list[i] as StagedAlert).receivedAt }));
+  const first = list[0] as StagedAlert;
+  const last = list[list.length - 1] as StagedAlert;
+  const row = toRow(last.alert, next as AlertState, first.receivedAt, last.receivedAt);
+  return { row, transitions: staged, changed: next !== prev };
+}
+
+/**
+ * The rows dedup stores for these alerts' fingerprints when none is stored yet (each
+ * fingerprint's alerts in the order given): the transaction's first statement inserts them
+ * where it finds no row (startJobBatch), sparing dedup its own insert for new alerts.
+ */
+export function firstRows(alerts: readonly StagedAlert[]): AlertRow[] {
+  return [...byFingerprintOf(alerts).values()].map((list) => decideFingerprint(list, undefined).row);
 }
 
 function toRow(alert: CanonicalAlert, state: AlertState, firstSeenAt: string, lastSeenAt: string): AlertRow {
