@@ -15,10 +15,18 @@ export const MAX_GROUP_KEY_BYTES = 1024;
  * {@link MAX_GROUP_KEY_BYTES} becomes `rule:{sha256="…"}` of the same text, still unique.
  */
 export function groupKey(ruleName: string, groupBy: readonly string[], labels: Labels): string {
-  const parts = [...groupBy].sort().map((name) => `${name}=${JSON.stringify(labelValue(labels, name))}`);
+  // Rules list their group_by in any order; most already sort, and are not copied to sort again.
+  const names = isSorted(groupBy) ? groupBy : [...groupBy].sort();
+  const parts = names.map((name) => `${name}=${JSON.stringify(labelValue(labels, name))}`);
   const key = `${ruleName}:{${parts.join(',')}}`;
   if (Buffer.byteLength(key, 'utf8') <= MAX_GROUP_KEY_BYTES) return key;
   return `${ruleName}:{sha256="${createHash('sha256').update(key).digest('hex')}"}`;
+}
+
+/** In the order `sort()` gives (UTF-16 code units). */
+function isSorted(names: readonly string[]): boolean {
+  for (let i = 1; i < names.length; i++) if ((names[i - 1] as string) > (names[i] as string)) return false;
+  return true;
 }
 
 /**
