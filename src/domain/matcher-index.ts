@@ -43,35 +43,72 @@ export class MatcherIndex<T extends Matchable> {
     });
   }
 
-  /** The first item, in order, whose matchers all hold for `labels`. */
-  first(labels: Labels): T | undefined {
-    for (const item of this.matching(labels)) return item;
-    return undefined;
+  /**
+   * The first item, in order, whose matchers all hold for `labels` and that `accept` takes
+   * (the items after it are not tried).
+   */
+  first(labels: Labels, accept?: (item: T) => boolean): T | undefined {
+    let found: T | undefined;
+    this.visit(labels, (item) => {
+      if (accept !== undefined && !accept(item)) return false;
+      found = item;
+      return true;
+    });
+    return found;
   }
 
   /** Every item whose matchers all hold for `labels`, in order. */
-  *matching(labels: Labels): Generator<T, void, undefined> {
-    const lists: number[][] = this.unfiled.length > 0 ? [this.unfiled] : [];
+  matching(labels: Labels): readonly T[] {
+    let out: T[] | undefined;
+    this.visit(labels, (item) => { (out ??= []).push(item); return false; });
+    return out ?? NONE;
+  }
+
+  /**
+   * Calls `visit` with each item whose matchers hold, in order, until it answers true. Lookups
+   * run for every alert in several stages, so this allocates no iterator: the candidates are a
+   * merge of ascending lists (the unfiled items and those filed under the alert's values; an
+   * item is in at most one), usually one or two.
+   */
+  private visit(labels: Labels, visit: (item: T) => boolean): void {
+    let filed: readonly number[] = NONE;
+    let more: (readonly number[])[] | undefined;
     for (const [name, byValue] of this.filed) {
       const positions = byValue.get(labelValue(labels, name));
-      if (positions !== undefined) lists.push(positions);
+      if (positions === undefined) continue;
+      if (filed === NONE) filed = positions;
+      else (more ??= []).push(positions);
     }
-    // A merge of the ascending lists; an item is in at most one of them (filed under one label).
+    const tries = (position: number): boolean => {
+      const item = this.items[position] as T;
+      return matchesAll(item.matchers, labels) && visit(item);
+    };
+    if (more === undefined) {
+      const a = this.unfiled;
+      for (let i = 0, j = 0; i < a.length || j < filed.length;) {
+        const pa = a[i] ?? Infinity;
+        const pb = filed[j] ?? Infinity;
+        if (tries(pa < pb ? (a[i++] as number) : (filed[j++] as number))) return;
+      }
+      return;
+    }
+    const lists = [this.unfiled, filed, ...more];
     const heads = lists.map(() => 0);
     for (;;) {
       let best = -1;
       let bestPosition = Infinity;
       for (let l = 0; l < lists.length; l++) {
-        const position = (lists[l] as number[])[heads[l] as number];
+        const position = (lists[l] as readonly number[])[heads[l] as number];
         if (position !== undefined && position < bestPosition) { best = l; bestPosition = position; }
       }
       if (best < 0) return;
       heads[best] = (heads[best] as number) + 1;
-      const item = this.items[bestPosition] as T;
-      if (matchesAll(item.matchers, labels)) yield item;
+      if (tries(bestPosition)) return;
     }
   }
 }
+
+const NONE: readonly never[] = [];
 
 function indexKey(matchers: readonly Matcher[]): { name: string; values: readonly string[] } | undefined {
   let chosen: { name: string; values: readonly string[] } | undefined;

@@ -52,12 +52,12 @@ export class InhibitRuleSet {
 
   /** The rules an alert with these labels is a source of, in order. */
   sourceOf(labels: Labels): InhibitRule[] {
-    return [...this.sources.matching(labels)].map((s) => s.rule);
+    return this.sources.matching(labels).map((s) => s.rule);
   }
 
   /** The rules an alert with these labels is a target of, in order. */
   targetOf(labels: Labels): InhibitRule[] {
-    return [...this.targets.matching(labels)].map((s) => s.rule);
+    return this.targets.matching(labels).map((s) => s.rule);
   }
 
   /** The values of the rule's `equal` labels, as one key: sources and targets meet on it. */

@@ -77,18 +77,16 @@ export class RuleSet {
     labels: Labels, topology?: Topology, priority: PriorityPolicy = DEFAULT_PRIORITY_POLICY,
   ): Correlation | undefined {
     const ci = topology !== undefined && topology.ciCount > 0 ? topology.bind(labels)?.ci.id : undefined;
-    for (const rule of this.index.matching(labels)) {
-      if (rule.topology !== undefined && ci === undefined) continue;
-      return {
-        rule: rule.name,
-        groupKey: groupKey(rule.name, rule.groupBy, labels),
-        policy: rule.policy,
-        title: incidentTitle(labels, rule.groupBy, rule.title, rule.titleTemplate),
-        priority: priorityOf(rule.impact, urgencyOf(labels, priority), priority),
-        ...(ci !== undefined ? { ci } : {}),
-        ...(rule.topology !== undefined ? { topology: rule.topology } : {}),
-      };
-    }
-    return undefined;
+    const rule = this.index.first(labels, (r) => r.topology === undefined || ci !== undefined);
+    if (rule === undefined) return undefined;
+    return {
+      rule: rule.name,
+      groupKey: groupKey(rule.name, rule.groupBy, labels),
+      policy: rule.policy,
+      title: incidentTitle(labels, rule.groupBy, rule.title, rule.titleTemplate),
+      priority: priorityOf(rule.impact, urgencyOf(labels, priority), priority),
+      ...(ci !== undefined ? { ci } : {}),
+      ...(rule.topology !== undefined ? { topology: rule.topology } : {}),
+    };
   }
 }

@@ -19,6 +19,15 @@ describe('MatcherIndex', () => {
   const index = new MatcherIndex(items);
   const scan = (labels: Labels) => items.filter((i) => matchesAll(i.matchers, labels)).map((i) => i.id);
 
+  test('first with accept: the first matching item it takes, in order; the items after it are not tried', () => {
+    const labels = { alertname: 'DiskFull', env: 'prod', service: 'db' };
+    const asked: string[] = [];
+    const found = index.first(labels, (i) => { asked.push(i.id); return i.id === 'by-service'; });
+    expect(found?.id).toBe('by-service');
+    expect(asked).toEqual(['regex-first', 'by-name', 'by-service']);
+    expect(index.first(labels, () => false)).toBeUndefined();
+  });
+
   test.each([
     [{ alertname: 'DiskFull', env: 'prod', service: 'db' }],
     [{ alertname: 'DiskFull', env: 'dev', service: 'db' }],
