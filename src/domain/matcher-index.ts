@@ -65,12 +65,12 @@ export class MatcherIndex<T extends Matchable> {
   }
 
   /**
-   * Calls `visit` with each item whose matchers hold, in order, until it answers true. Lookups
+   * Calls `each` with each item whose matchers hold, in order, until it answers true. Lookups
    * run for every alert in several stages, so this allocates no iterator: the candidates are a
    * merge of ascending lists (the unfiled items and those filed under the alert's values; an
    * item is in at most one), usually one or two.
    */
-  private visit(labels: Labels, visit: (item: T) => boolean): void {
+  private visit(labels: Labels, each: (item: T) => boolean): void {
     let filed: readonly number[] = NONE;
     let more: (readonly number[])[] | undefined;
     for (const [name, byValue] of this.filed) {
@@ -81,7 +81,7 @@ export class MatcherIndex<T extends Matchable> {
     }
     const tries = (position: number): boolean => {
       const item = this.items[position] as T;
-      return matchesAll(item.matchers, labels) && visit(item);
+      return matchesAll(item.matchers, labels) && each(item);
     };
     if (more === undefined) {
       const a = this.unfiled;
