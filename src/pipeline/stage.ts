@@ -5,7 +5,7 @@ import type { FlappingPolicy } from '../domain/grouping-policy';
 import type { IncidentEvent } from '../domain/incident-event';
 import type { Correlation } from '../rules/rule-set';
 import type { Database } from '../store/database';
-import type { LaterWrites } from '../store/later-writes';
+import { LaterWrites } from '../store/later-writes';
 import type { SourceAcknowledgedAlert } from '../queue/ingest-queue';
 
 /** An alert as a job brings it to the pipeline. */
@@ -126,4 +126,16 @@ export class IncidentEventLog {
   all(): readonly IncidentEvent[] {
     return this.list;
   }
+}
+
+/**
+ * A transaction's context as the worker's pipeline runs take it (batches, ticks, releases,
+ * lapses): its own event log (or `events`, for a caller that emits first) and writes held for
+ * its last statement.
+ */
+export function stageContext(
+  trx: Transaction<Database>, now: () => Date, afterCommit: (fn: () => void) => void,
+  events = new IncidentEventLog(),
+): StageContext {
+  return { trx, events, now, afterCommit, later: new LaterWrites() };
 }

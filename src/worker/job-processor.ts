@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import {
   DependencyUnavailableError, PermanentJobError, type IngestJob, type JobHandler,
 } from '../queue/ingest-queue';
@@ -7,11 +7,10 @@ import { expectDefined, itemAt } from '../domain/invariant';
 import type { Database } from '../store/database';
 import { isConflict, isConnectionError, isDataError } from '../store/pg-errors';
 import { startJobBatch } from '../store/job-batch-store';
-import { LaterWrites } from '../store/later-writes';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
 import { runPipeline } from '../pipeline/pipeline';
 import { firstRows } from '../pipeline/stages/dedup';
-import { IncidentEventLog, type Stage, type StageContext, type StagedAlert } from '../pipeline/stage';
+import { stageContext, type Stage, type StagedAlert } from '../pipeline/stage';
 
 export type JobsApplier = (jobs: readonly IngestJob[]) => Promise<void>;
 
@@ -47,7 +46,8 @@ export function createJobsApplier(
           const alerts = receivedAlerts(applied);
           const acknowledgements = applied.flatMap((job) => job.acknowledgements ?? []);
           const { silencesVersion, alertStates } = started;
-          const ctx = { ...stageContext(trx, clock, effects), acknowledgements, silencesVersion, alertStates };
+          const afterCommit = (fn: () => void) => effects.push(fn);
+          const ctx = { ...stageContext(trx, clock, afterCommit), acknowledgements, silencesVersion, alertStates };
           await runPipeline(stages, alerts, ctx, metrics);
           staged = performance.now();
           effects.push(() => {
@@ -93,7 +93,8 @@ export function createPipelineTick(
 ): () => Promise<void> {
   return async () => {
     const effects: (() => void)[] = [];
-    await db.transaction().execute((trx) => runPipeline(stages, [], stageContext(trx, clock, effects)));
+    const afterCommit = (fn: () => void) => effects.push(fn);
+    await db.transaction().execute((trx) => runPipeline(stages, [], stageContext(trx, clock, afterCommit)));
     for (const fn of effects) fn();
   };
 }
@@ -102,11 +103,6 @@ export function createPipelineTick(
 const receivedAlerts = (jobs: readonly IngestJob[]): StagedAlert[] =>
   jobs.flatMap((job) => job.alerts.map((alert) => ({ alert, receivedAt: job.receivedAt })));
 
-function stageContext(trx: Transaction<Database>, clock: () => Date, effects: (() => void)[]): StageContext {
-  return {
-    trx, events: new IncidentEventLog(), now: clock, afterCommit: (fn) => effects.push(fn), later: new LaterWrites(),
-  };
-}
 
 export interface BatchingOptions {
   /** Transactions this process runs at once. @defaultValue 2 */

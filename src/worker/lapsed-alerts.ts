@@ -3,10 +3,9 @@ import type { CanonicalAlert, Labels } from '../domain/alert';
 import type { IncidentEvent } from '../domain/incident-event';
 import { runPipeline } from '../pipeline/pipeline';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
-import { IncidentEventLog, type Stage, type StagedAlert } from '../pipeline/stage';
+import { IncidentEventLog, stageContext, type Stage, type StagedAlert } from '../pipeline/stage';
 import type { Database } from '../store/database';
 import { anyOf, unnest } from '../store/unnest';
-import { LaterWrites } from '../store/later-writes';
 
 /** A firing alert Quell resolves on its own side, as locked by the caller's select. */
 export interface LapsedRow {
@@ -68,7 +67,7 @@ export async function resolveLapsed(
     };
     return { alert, receivedAt };
   });
-  await runPipeline(stages, staged, { trx, events, now: () => now, afterCommit, later: new LaterWrites() }, metrics);
+  await runPipeline(stages, staged, stageContext(trx, () => now, afterCommit, events), metrics);
 
   const details = rows.map((r) => ({
     fingerprint: r.fingerprint,

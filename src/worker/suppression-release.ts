@@ -5,10 +5,9 @@ import type { Suppression } from '../domain/alert-disposition';
 import type { Logger } from '../log';
 import { releaseStages, runPipeline } from '../pipeline/pipeline';
 import type { PipelineMetrics } from '../pipeline/pipeline-metrics';
-import { IncidentEventLog, type Stage, type StagedAlert } from '../pipeline/stage';
+import { stageContext, type Stage, type StagedAlert } from '../pipeline/stage';
 import type { Database } from '../store/database';
 import { anyOf } from '../store/unnest';
-import { LaterWrites } from '../store/later-writes';
 
 /** Held alerts taken up per transaction. */
 const BATCH = 500;
@@ -74,8 +73,7 @@ export async function releaseHeldAlerts(
         return { alert, receivedAt: r.last_seen_at.toISOString(), event: 'opened', episodeStartsAt: startsAt };
       });
       const afterCommit = (fn: () => void) => effects.push(fn);
-      const ctx = { trx, events: new IncidentEventLog(), now: () => now, afterCommit, later: new LaterWrites() };
-      await runPipeline(after, staged, ctx, metrics);
+      await runPipeline(after, staged, stageContext(trx, () => now, afterCommit), metrics);
       for (const r of rows) released[r.disposition] = (released[r.disposition] ?? 0) + 1;
       return rows.length;
     });
